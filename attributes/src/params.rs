@@ -1,0 +1,191 @@
+//! Parameter declarations and their validation.
+
+use crate::AttrError;
+use serde_json::{Map, Value};
+
+/// The type and valid range of a parameter.
+#[derive(Clone, Copy, Debug)]
+pub enum ParamKind {
+    /// An odd integer count of samples/traces, at least `min`.
+    OddInt {
+        min: i64,
+    },
+    /// A list of `len` odd integers, each at least 1.
+    OddIntList {
+        len: usize,
+    },
+    /// A real number in `[min, max]`.
+    Float {
+        min: f64,
+        max: f64,
+    },
+    Bool,
+}
+
+/// A declared parameter.
+#[derive(Clone, Copy, Debug)]
+pub struct ParamSpec {
+    pub name: &'static str,
+    pub kind: ParamKind,
+    /// Default as JSON text; `null` means "from the input's metadata".
+    pub default: &'static str,
+    pub unit: &'static str,
+    pub help: &'static str,
+}
+
+impl ParamSpec {
+    pub fn default_value(&self) -> Value {
+        serde_json::from_str(self.default).expect("registry defaults are valid JSON")
+    }
+
+    /// Human description of the valid values.
+    pub fn range(&self) -> String {
+        match self.kind {
+            ParamKind::OddInt { min } => format!("odd integer >= {min}"),
+            ParamKind::OddIntList { len } => format!("list of {len} odd integers >= 1"),
+            ParamKind::Float { min, max } => match (min.is_finite(), max.is_finite()) {
+                (true, true) => format!("number in [{min}, {max}]"),
+                (true, false) => format!("number > {min}"),
+                _ => "number".to_string(),
+            },
+            ParamKind::Bool => "true or false".to_string(),
+        }
+    }
+}
+
+/// Validated parameters: every declared name present (defaults filled in).
+#[derive(Clone, Debug)]
+pub struct Params {
+    values: Map<String, Value>,
+}
+
+impl Params {
+    pub fn validate(specs: &[ParamSpec], raw: &Map<String, Value>) -> Result<Params, AttrError> {
+        let names: Vec<&str> = specs.iter().map(|s| s.name).collect();
+        for key in raw.keys() {
+            if !names.contains(&key.as_str()) {
+                let message = match closest(key, &names) {
+                    Some(s) => format!("unknown parameter (did you mean '{s}'?)"),
+                    None if names.is_empty() => "this attribute takes no parameters".to_string(),
+                    None => format!("unknown parameter (expected one of: {})", names.join(", ")),
+                };
+                return Err(AttrError::BadParam {
+                    param: key.clone(),
+                    message,
+                });
+            }
+        }
+        let mut values = Map::new();
+        for spec in specs {
+            let v = raw
+                .get(spec.name)
+                .cloned()
+                .unwrap_or_else(|| spec.default_value());
+            if !v.is_null() {
+                check(spec, &v)?;
+            }
+            values.insert(spec.name.to_string(), v);
+        }
+        Ok(Params { values })
+    }
+
+    pub fn int(&self, name: &str) -> usize {
+        self.values[name].as_u64().expect("validated integer") as usize
+    }
+
+    pub fn ints(&self, name: &str) -> Vec<usize> {
+        self.values[name]
+            .as_array()
+            .expect("validated list")
+            .iter()
+            .map(|v| v.as_u64().expect("validated integer") as usize)
+            .collect()
+    }
+
+    pub fn float(&self, name: &str) -> Option<f64> {
+        self.values[name].as_f64()
+    }
+
+    pub fn bool(&self, name: &str) -> bool {
+        self.values[name].as_bool().expect("validated bool")
+    }
+
+    pub fn to_json(&self) -> Value {
+        Value::Object(self.values.clone())
+    }
+}
+
+fn check(spec: &ParamSpec, v: &Value) -> Result<(), AttrError> {
+    let bad = |message: String| AttrError::BadParam {
+        param: spec.name.to_string(),
+        message,
+    };
+    let odd = |v: &Value, min: i64| -> Result<(), AttrError> {
+        match v.as_i64() {
+            Some(n) if n >= min && n % 2 == 1 => Ok(()),
+            Some(n) => Err(bad(format!(
+                "{n} is not valid: expected an odd integer >= {min}"
+            ))),
+            None => Err(bad(format!("expected an odd integer >= {min}, got {v}"))),
+        }
+    };
+    match spec.kind {
+        ParamKind::OddInt { min } => odd(v, min),
+        ParamKind::OddIntList { len } => match v.as_array() {
+            Some(items) if items.len() == len => items.iter().try_for_each(|i| odd(i, 1)),
+            _ => Err(bad(format!(
+                "expected a list of {len} odd integers (inline, crossline, sample), got {v}"
+            ))),
+        },
+        ParamKind::Float { min, max } => match v.as_f64() {
+            Some(x) if x > min && x <= max => Ok(()),
+            Some(x) => Err(bad(format!(
+                "{x} is out of range: expected {}",
+                spec.range()
+            ))),
+            None => Err(bad(format!("expected a number, got {v}"))),
+        },
+        ParamKind::Bool => match v {
+            Value::Bool(_) => Ok(()),
+            _ => Err(bad(format!("expected true or false, got {v}"))),
+        },
+    }
+}
+
+/// The candidate closest to `name` by edit distance, if reasonably close.
+pub fn closest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    candidates
+        .iter()
+        .map(|c| (levenshtein(name, c), *c))
+        .filter(|(d, c)| *d <= (c.len().max(name.len()) / 3).max(2) || c.contains(name))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn closest_finds_typos() {
+        assert_eq!(
+            closest("envelop", &["envelope", "semblance"]),
+            Some("envelope")
+        );
+        assert_eq!(closest("zzzzzzzz", &["envelope", "semblance"]), None);
+    }
+}

@@ -1,0 +1,227 @@
+//! The block engine: for each task, gather the block, run the kernels, trim,
+//! and write the output chunks — in parallel, with decoding shared through
+//! the chunk cache. It knows kernels only through the `Kernel` trait and
+//! storage only through [`ChunkSource`] and [`ChunkSink`].
+
+pub mod cache;
+pub mod gather;
+pub mod pad;
+
+use crate::plan::{Plan, Task};
+use crate::progress::Progress;
+use attributes::{Halo, Kernel, Shared};
+use cache::ChunkCache;
+use ndarray::{s, Array3, ArrayView3};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+/// Where input chunks come from (a Zarr array, or memory in tests).
+pub trait ChunkSource: Sync {
+    fn shape(&self) -> [u64; 3];
+    fn chunks(&self) -> [u64; 3];
+    /// The decoded chunk, full chunk shape.
+    fn read_chunk(&self, idx: [u64; 3]) -> anyhow::Result<Array3<f32>>;
+}
+
+/// Where output chunks go.
+pub trait ChunkSink: Sync {
+    /// `data` is the part of chunk `idx` inside the volume.
+    fn write_chunk(&self, idx: [u64; 3], data: ArrayView3<f32>) -> anyhow::Result<()>;
+}
+
+/// One output as the engine sees it.
+pub struct Target<'a> {
+    pub kernel: &'a dyn Kernel,
+    pub sink: &'a dyn ChunkSink,
+}
+
+/// What a run did.
+#[derive(Debug, Default, Clone)]
+pub struct Stats {
+    pub tasks: u64,
+    pub chunks_written: u64,
+    pub bytes_written: u64,
+    pub decodes: u64,
+    pub input_chunks_read: u64,
+    pub wall_s: f64,
+}
+
+impl Stats {
+    pub fn decodes_per_chunk(&self) -> f64 {
+        if self.input_chunks_read == 0 {
+            0.0
+        } else {
+            self.decodes as f64 / self.input_chunks_read as f64
+        }
+    }
+}
+
+pub struct Options {
+    pub workers: usize,
+    pub cache_bytes: u64,
+}
+
+/// Run every task of `plan`. `targets[i]` is output `i` of the plan.
+pub fn run(
+    plan: &Plan,
+    source: &dyn ChunkSource,
+    targets: &[Target],
+    options: &Options,
+    progress: &Progress,
+    stop: &AtomicBool,
+) -> anyhow::Result<Stats> {
+    let started = Instant::now();
+    let in_chunks = source.chunks();
+    let grid = [0, 1, 2].map(|a| plan.shape[a].div_ceil(in_chunks[a]));
+    let mut uses = vec![0u32; (grid[0] * grid[1] * grid[2]) as usize];
+    for t in &plan.tasks {
+        let per_axis = plan.input_chunks_per_axis(t);
+        for &a in &per_axis[0] {
+            for &b in &per_axis[1] {
+                for &c in &per_axis[2] {
+                    uses[((a * grid[1] + b) * grid[2] + c) as usize] += 1;
+                }
+            }
+        }
+    }
+    let input_chunks_read = uses.iter().filter(|&&u| u > 0).count() as u64;
+    let cache = ChunkCache::new(source, uses, options.cache_bytes);
+    let next = AtomicUsize::new(0);
+    let chunks_written = AtomicU64::new(0);
+    let bytes_written = AtomicU64::new(0);
+    let failure: Mutex<Option<anyhow::Error>> = Mutex::new(None);
+    let failed = AtomicBool::new(false);
+    let workers = options.workers.max(1);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(workers)
+        .build()
+        .map_err(|e| anyhow::anyhow!("cannot start {workers} worker threads: {e}"))?;
+    // Tasks are taken in plan order from a shared counter (not split
+    // recursively), so the workers sweep the volume together and the cache
+    // front stays small.
+    pool.scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|_| loop {
+                if stop.load(Ordering::Relaxed) || failed.load(Ordering::Relaxed) {
+                    break;
+                }
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(task) = plan.tasks.get(i) else {
+                    break;
+                };
+                match run_task(plan, task, &cache, targets) {
+                    Ok((n, bytes)) => {
+                        chunks_written.fetch_add(n, Ordering::Relaxed);
+                        bytes_written.fetch_add(bytes, Ordering::Relaxed);
+                        progress.advance(n, bytes);
+                    }
+                    Err(e) => {
+                        failed.store(true, Ordering::Relaxed);
+                        failure.lock().expect("failure lock").get_or_insert(e);
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    if let Some(e) = failure.into_inner().expect("failure lock") {
+        return Err(e);
+    }
+    if stop.load(Ordering::Relaxed) {
+        anyhow::bail!("interrupted");
+    }
+    Ok(Stats {
+        tasks: plan.tasks.len() as u64,
+        chunks_written: chunks_written.into_inner(),
+        bytes_written: bytes_written.into_inner(),
+        decodes: cache.decodes(),
+        input_chunks_read,
+        wall_s: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Local index range of a kernel's view on one axis of the block.
+fn view_range(halo: Halo, region: (u64, u64), block: (i64, i64)) -> (usize, usize) {
+    let (rs, re) = (region.0 as i64, region.1 as i64);
+    let (lo, hi) = match halo {
+        Halo::Full => (rs, re),
+        Halo::Depth(d) => ((rs - d as i64).max(block.0), (re + d as i64).min(block.1)),
+    };
+    ((lo - block.0) as usize, (hi - block.0) as usize)
+}
+
+/// Gather, compute every output of the task's group, write its chunks.
+/// Returns the chunks and uncompressed bytes written.
+fn run_task(
+    plan: &Plan,
+    task: &Task,
+    cache: &ChunkCache,
+    targets: &[Target],
+) -> anyhow::Result<(u64, u64)> {
+    let group = &plan.groups[task.group];
+    let (bstart, bend) = plan.block_extent(task);
+    let (block, used) = gather::gather(
+        cache,
+        plan.shape,
+        cache_chunks(plan),
+        bstart,
+        bend,
+        plan.boundary,
+    )?;
+    for idx in used {
+        cache.release(idx);
+    }
+    let mut shared: Vec<([Halo; 3], Shared)> = Vec::new();
+    let mut written = 0u64;
+    let mut bytes = 0u64;
+    for (&out, halo) in group.outputs.iter().zip(&group.halos) {
+        let ranges = [0, 1, 2].map(|a| {
+            view_range(
+                halo[a],
+                (task.region.start[a], task.region.end[a]),
+                (bstart[a], bend[a]),
+            )
+        });
+        let view = block.slice(s![
+            ranges[0].0..ranges[0].1,
+            ranges[1].0..ranges[1].1,
+            ranges[2].0..ranges[2].1
+        ]);
+        let slot = match shared.iter().position(|(h, _)| h == halo) {
+            Some(i) => i,
+            None => {
+                shared.push((*halo, Shared::new()));
+                shared.len() - 1
+            }
+        };
+        let result = targets[out].kernel.compute(view, &mut shared[slot].1);
+        debug_assert_eq!(result.shape(), view.shape());
+        // trim to the task's region
+        let off = [0, 1, 2]
+            .map(|a| (task.region.start[a] as i64 - (bstart[a] + ranges[a].0 as i64)) as usize);
+        let len = task.region.len();
+        let core = result.slice(s![
+            off[0]..off[0] + len[0],
+            off[1]..off[1] + len[1],
+            off[2]..off[2] + len[2]
+        ]);
+        for chunk in task.chunks() {
+            let cs =
+                [0, 1, 2].map(|a| (chunk[a] * group.chunks[a] - task.region.start[a]) as usize);
+            let ce = [0, 1, 2].map(|a| {
+                (((chunk[a] + 1) * group.chunks[a]).min(plan.shape[a]) - task.region.start[a])
+                    as usize
+            });
+            let piece = core.slice(s![cs[0]..ce[0], cs[1]..ce[1], cs[2]..ce[2]]);
+            targets[out].sink.write_chunk(chunk, piece)?;
+            written += 1;
+            bytes += (piece.len() * 4) as u64;
+        }
+    }
+    Ok((written, bytes))
+}
+
+fn cache_chunks(plan: &Plan) -> [u64; 3] {
+    plan.input_chunks
+}

@@ -1,0 +1,97 @@
+//! `attr info`: a Zarr array or dataset at a glance, like Dask's array repr.
+
+use crate::store::{node_kind, stored_bytes, Input, NodeKind};
+use std::path::Path;
+
+pub fn print(path: &Path) -> anyhow::Result<()> {
+    let kind = node_kind(path)?;
+    match kind {
+        NodeKind::Array(_) => describe(path, None),
+        NodeKind::Group(f) => {
+            println!("{}: Zarr V{} group", path.display(), f.number());
+            let mut names: Vec<String> = std::fs::read_dir(path)?
+                .flatten()
+                .filter(|e| node_kind(&e.path()).is_ok_and(|k| matches!(k, NodeKind::Array(_))))
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect();
+            names.sort();
+            for n in names {
+                describe(path, Some(&n))?;
+            }
+            Ok(())
+        }
+    }
+}
+
+fn describe(path: &Path, variable: Option<&str>) -> anyhow::Result<()> {
+    let dir = variable.map_or(path.to_path_buf(), |v| path.join(v));
+    let meta_file = ["zarr.json", ".zarray"]
+        .iter()
+        .map(|f| dir.join(f))
+        .find(|f| f.is_file());
+    let meta: serde_json::Value = match &meta_file {
+        Some(f) => serde_json::from_str(&std::fs::read_to_string(f)?)?,
+        None => serde_json::Value::Null,
+    };
+    let shape: Vec<u64> = serde_json::from_value(meta["shape"].clone()).unwrap_or_default();
+    let codecs = if meta["codecs"].is_null() {
+        serde_json::json!({"compressor": meta["compressor"], "filters": meta["filters"]})
+    } else {
+        meta["codecs"].clone()
+    };
+    let name = variable.unwrap_or("(array)");
+    if shape.len() < 2 {
+        let dtype = meta
+            .get("data_type")
+            .or(meta.get("dtype"))
+            .cloned()
+            .unwrap_or_default();
+        println!("  {name}: shape {shape:?}, dtype {dtype}");
+        return Ok(());
+    }
+    let input = Input::open(path, variable)?;
+    let nd = input.ndim;
+    let grid = input.grid();
+    let count: u64 = grid.iter().product();
+    let stored = stored_bytes(&dir);
+    let raw = input.bytes();
+    println!("  {name}:");
+    println!("    format       Zarr V{}", input.format.number());
+    println!("    shape        {:?}", &input.shape[3 - nd..]);
+    println!("    dims         {:?}", input.dims);
+    println!("    dtype        {}", input.dtype.v3_name());
+    println!(
+        "    chunks       {:?} ({} chunks, grid {:?})",
+        &input.chunks[3 - nd..],
+        count,
+        &grid[3 - nd..]
+    );
+    println!(
+        "    bytes        {:.1} MB uncompressed, {:.1} MB stored (ratio {:.2})",
+        raw as f64 / 1e6,
+        stored as f64 / 1e6,
+        raw as f64 / stored.max(1) as f64
+    );
+    println!("    codecs       {}", serde_json::to_string(&codecs)?);
+    if let Some(dt) = input.sample_interval_ms() {
+        println!("    sample int.  {dt} ms");
+    }
+    if !input.array_attributes.is_empty() {
+        println!(
+            "    attributes   {}",
+            serde_json::to_string(&input.array_attributes)?
+        );
+    }
+    for c in &input.coords {
+        let (first, last) = (
+            c.values.first().copied().unwrap_or(0.0),
+            c.values.last().copied().unwrap_or(0.0),
+        );
+        println!(
+            "    coord        {} {} values, {first} .. {last}",
+            c.name,
+            c.values.len()
+        );
+    }
+    Ok(())
+}

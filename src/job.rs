@@ -1,0 +1,235 @@
+//! The YAML job spec: what to read, which attributes, where to write.
+//!
+//! Parsing is strict (unknown keys, wrong types and bad values are errors
+//! that name the line and column), so a typo never silently falls back to a
+//! default.
+
+use crate::store::{Compression, Dtype};
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobSpec {
+    /// Input Zarr array or dataset group.
+    pub input: PathBuf,
+    /// Variable of a dataset group (default: its only ≥2-D array).
+    #[serde(default)]
+    pub variable: Option<String>,
+    /// Edge handling at the volume faces.
+    #[serde(default)]
+    pub boundary: Boundary,
+    /// Worker threads; 0 = all cores.
+    #[serde(default)]
+    pub workers: usize,
+    /// Sample interval in ms, overriding the input's metadata.
+    #[serde(default)]
+    pub sample_interval: Option<f64>,
+    /// Memory for decoded input chunks, in MiB.
+    #[serde(default)]
+    pub cache_mb: Option<u64>,
+    pub outputs: Vec<OutputSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutputSpec {
+    pub attribute: String,
+    pub path: PathBuf,
+    /// Variable name in the output dataset (default: the attribute name).
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub params: Map<String, Value>,
+    #[serde(default)]
+    pub dtype: Option<Dtype>,
+    #[serde(default)]
+    pub chunks: Option<Vec<u64>>,
+    #[serde(default)]
+    pub format: Option<u8>,
+    #[serde(default)]
+    pub compression: Option<Compression>,
+}
+
+/// Boundary modes, with exactly Dask's `map_overlap` meaning.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum Boundary {
+    /// Mirror with the edge sample repeated (numpy's `symmetric`).
+    #[default]
+    Reflect,
+    /// Wrap around.
+    Periodic,
+    /// Repeat the edge sample.
+    Nearest,
+    /// No padding: blocks at the faces are smaller.
+    None,
+    /// Fill with a value.
+    Constant(f32),
+}
+
+impl Boundary {
+    pub fn describe(&self) -> String {
+        match self {
+            Boundary::Reflect => "reflect".into(),
+            Boundary::Periodic => "periodic".into(),
+            Boundary::Nearest => "nearest".into(),
+            Boundary::None => "none".into(),
+            Boundary::Constant(v) => format!("constant {v}"),
+        }
+    }
+
+    pub fn to_json(&self) -> Value {
+        match self {
+            Boundary::Constant(v) => serde_json::json!({ "constant": v }),
+            other => Value::String(other.describe()),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Boundary {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        const EXPECTED: &str = "reflect, periodic, nearest, none or {constant: VALUE}";
+        impl<'de> Visitor<'de> for V {
+            type Value = Boundary;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(EXPECTED)
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Boundary, E> {
+                match s {
+                    "reflect" => Ok(Boundary::Reflect),
+                    "periodic" => Ok(Boundary::Periodic),
+                    "nearest" => Ok(Boundary::Nearest),
+                    "none" => Ok(Boundary::None),
+                    other => Err(E::custom(format!(
+                        "unknown boundary '{other}': expected {EXPECTED}"
+                    ))),
+                }
+            }
+            fn visit_map<M: MapAccess<'de>>(self, mut m: M) -> Result<Boundary, M::Error> {
+                let key: String = m.next_key()?.ok_or_else(|| de::Error::custom(EXPECTED))?;
+                if key != "constant" {
+                    return Err(de::Error::custom(format!(
+                        "unknown boundary '{key}': expected {EXPECTED}"
+                    )));
+                }
+                let v: f64 = m.next_value()?;
+                if m.next_key::<String>()?.is_some() {
+                    return Err(de::Error::custom("boundary: give only `constant: VALUE`"));
+                }
+                Ok(Boundary::Constant(v as f32))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Parse a job spec; errors name the file, line and column.
+pub fn parse(text: &str, file: &Path) -> anyhow::Result<JobSpec> {
+    let spec: JobSpec = serde_saphyr::from_str(text)
+        .map_err(|e| anyhow::anyhow!("{}: {}", file.display(), one_line(&e.to_string())))?;
+    if spec.outputs.is_empty() {
+        anyhow::bail!(
+            "{}: `outputs` is empty: name at least one attribute to compute",
+            file.display()
+        );
+    }
+    if let Some(dt) = spec.sample_interval {
+        if !(dt > 0.0 && dt.is_finite()) {
+            anyhow::bail!(
+                "{}: sample_interval must be a positive number of ms, got {dt}",
+                file.display()
+            );
+        }
+    }
+    for (i, o) in spec.outputs.iter().enumerate() {
+        if let Some(f) = o.format {
+            if f != 2 && f != 3 {
+                anyhow::bail!(
+                    "{}: outputs[{i}].format must be 2 or 3, got {f}",
+                    file.display()
+                );
+            }
+        }
+        if let Some(c) = &o.chunks {
+            if c.contains(&0) {
+                anyhow::bail!(
+                    "{}: outputs[{i}].chunks must be positive, got {c:?}",
+                    file.display()
+                );
+            }
+        }
+    }
+    Ok(spec)
+}
+
+/// Read and parse a job file.
+pub fn load(path: &Path) -> anyhow::Result<JobSpec> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("cannot read job file '{}': {e}", path.display()))?;
+    parse(&text, path)
+}
+
+fn one_line(s: &str) -> String {
+    s.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(text: &str) -> String {
+        parse(text, Path::new("job.yaml")).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn parses_the_documented_shape() {
+        let spec = parse(
+            "input: a.zarr\nboundary: {constant: 2.5}\noutputs:\n  - attribute: semblance\n    params: {window: [3, 3, 9]}\n    path: o.zarr\n    format: 2\n    compression: blosc\n",
+            Path::new("j.yaml"),
+        )
+        .unwrap();
+        assert_eq!(spec.boundary, Boundary::Constant(2.5));
+        assert_eq!(spec.outputs[0].format, Some(2));
+        assert_eq!(spec.outputs[0].compression, Some(Compression::Blosc));
+        assert_eq!(
+            spec.outputs[0].params["window"],
+            serde_json::json!([3, 3, 9])
+        );
+    }
+
+    #[test]
+    fn unknown_key_names_line() {
+        let e = err(
+            "input: a.zarr\noutputs:\n  - attribute: envelope\n    path: o.zarr\n    colour: red\n",
+        );
+        assert!(e.contains("colour"), "{e}");
+        assert!(e.contains("line 5"), "{e}");
+    }
+
+    #[test]
+    fn bad_boundary_is_explained() {
+        let e =
+            err("input: a.zarr\nboundary: mirror\noutputs:\n  - {attribute: copy, path: o.zarr}\n");
+        assert!(e.contains("mirror") && e.contains("line 2"), "{e}");
+    }
+
+    #[test]
+    fn wrong_type_names_line() {
+        let e =
+            err("input: a.zarr\nworkers: many\noutputs:\n  - {attribute: copy, path: o.zarr}\n");
+        assert!(e.contains("line 2"), "{e}");
+    }
+
+    #[test]
+    fn empty_outputs_refused() {
+        assert!(err("input: a.zarr\noutputs: []\n").contains("empty"));
+    }
+}

@@ -1,0 +1,73 @@
+//! `attr list`: the registry, for people and for programs.
+
+use attributes::{registry, Attribute};
+use serde_json::{json, Value};
+
+/// One attribute as JSON: what `attr list --json` prints for it.
+pub fn describe(a: &dyn Attribute) -> Value {
+    let halo = match a.build(
+        &serde_json::Map::new(),
+        &attributes::Setup {
+            sample_interval_ms: Some(4.0),
+        },
+    ) {
+        Ok(k) => json!(k.halo().map(|h| h.describe())),
+        Err(_) => Value::Null,
+    };
+    json!({
+        "name": a.name(),
+        "family": a.family(),
+        "description": a.description(),
+        "reference": a.reference(),
+        "unit": a.unit(),
+        "halo_default": halo,
+        "parameters": a.params().iter().map(|p| json!({
+            "name": p.name,
+            "default": p.default_value(),
+            "unit": p.unit,
+            "valid": p.range(),
+            "help": p.help,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+pub fn print(as_json: bool) -> anyhow::Result<()> {
+    let all = registry();
+    if as_json {
+        let v: Vec<Value> = all.iter().map(|a| describe(a.as_ref())).collect();
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(());
+    }
+    for a in &all {
+        let d = describe(a.as_ref());
+        println!(
+            "{}  [{}]  unit: {}  halo (inline, crossline, sample): {}",
+            a.name(),
+            a.family(),
+            a.unit(),
+            d["halo_default"]
+        );
+        println!("    {}", a.description());
+        for p in a.params() {
+            let default = if p.default == "null" {
+                "from metadata".to_string()
+            } else {
+                p.default.to_string()
+            };
+            let unit = if p.unit.is_empty() {
+                String::new()
+            } else {
+                format!(" [{}]", p.unit)
+            };
+            println!(
+                "    - {}{unit}: {} (default {default}; {})",
+                p.name,
+                p.help,
+                p.range()
+            );
+        }
+        println!("    ref: {}", a.reference());
+        println!();
+    }
+    Ok(())
+}

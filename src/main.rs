@@ -1,0 +1,32 @@
+//! `attr`: seismic attributes on Zarr volumes, block by block, in parallel.
+
+mod cli;
+mod engine;
+mod info;
+mod job;
+mod list;
+mod plan;
+mod progress;
+mod runner;
+mod store;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    match cli::main() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let msg = format!("{e:#}");
+            eprintln!("error: {}", msg.lines().collect::<Vec<_>>().join(" "));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Peak resident memory of this process, from the kernel's accounting.
+pub fn peak_memory() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(format!("{:.0} MiB", kb / 1024.0))
+}

@@ -1,0 +1,361 @@
+//! The input volume: one array, plus what surrounds it in its dataset
+//! (dimension names, coordinate arrays, user attributes).
+
+use super::{node_kind, Dtype, Format, NodeKind};
+use crate::store::dtype::Sample;
+use crate::with_dtype;
+use anyhow::{anyhow, bail, Context, Result};
+use ndarray::{Array3, ArrayD, Ix3};
+use serde_json::{Map, Value};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use zarrs::array::Array;
+use zarrs::filesystem::FilesystemStore;
+
+/// A 1-D coordinate array of the input's dataset, kept as raw values.
+#[derive(Clone, Debug)]
+pub struct Coordinate {
+    pub name: String,
+    pub dtype: Dtype,
+    /// Values as f64 (exact for every integer type we read).
+    pub values: Vec<f64>,
+    pub attributes: Map<String, Value>,
+}
+
+pub struct Input {
+    pub path: PathBuf,
+    /// Name of the variable inside a dataset group, `None` for a plain array.
+    pub variable: Option<String>,
+    pub format: Format,
+    pub dtype: Dtype,
+    /// Number of dimensions in the store (2 or 3).
+    pub ndim: usize,
+    /// Shape as (inline, crossline, sample); a 2-D line is (1, trace, sample).
+    pub shape: [u64; 3],
+    pub chunks: [u64; 3],
+    /// Dimension names, one per stored dimension.
+    pub dims: Vec<String>,
+    pub coords: Vec<Coordinate>,
+    /// Attributes of the group (for a dataset) and of the array.
+    pub group_attributes: Map<String, Value>,
+    pub array_attributes: Map<String, Value>,
+    array: Array<FilesystemStore>,
+}
+
+impl Input {
+    /// Open `path` (a plain array or a dataset group) and pick `variable`.
+    pub fn open(path: &Path, variable: Option<&str>) -> Result<Input> {
+        let kind = node_kind(path).with_context(|| "input".to_string())?;
+        let store = Arc::new(
+            FilesystemStore::new(path)
+                .map_err(|e| anyhow!("cannot open '{}': {e}", path.display()))?,
+        );
+        let (format, name, group_attributes) = match kind {
+            NodeKind::Array(f) => {
+                if let Some(v) = variable {
+                    bail!(
+                        "input '{}' is a plain array, not a dataset: remove `variable: {v}`",
+                        path.display()
+                    );
+                }
+                (f, None, Map::new())
+            }
+            NodeKind::Group(f) => {
+                let arrays = list_arrays(path)?;
+                let name = pick_variable(path, &arrays, variable)?;
+                (f, Some(name), read_group_attributes(path, f)?)
+            }
+        };
+        let array_path = match &name {
+            Some(n) => format!("/{n}"),
+            None => "/".to_string(),
+        };
+        let array = Array::open(store.clone(), &array_path)
+            .map_err(|e| anyhow!("cannot open array '{}{}': {e}", path.display(), array_path))?;
+        let shown = path.join(name.as_deref().unwrap_or(""));
+        let dtype = Dtype::from_zarrs(array.data_type()).ok_or_else(|| {
+            anyhow!(
+                "'{}': unsupported data type {}; supported: int8/16/32, uint8/16/32, float32/64",
+                shown.display(),
+                array.data_type()
+            )
+        })?;
+        let ndim = array.dimensionality();
+        if !(2..=3).contains(&ndim) {
+            bail!(
+                "'{}' has {ndim} dimensions: attr works on 2-D lines (trace, sample) and 3-D volumes (inline, crossline, sample)",
+                shown.display()
+            );
+        }
+        let zero = vec![0u64; ndim];
+        let chunk_shape: Vec<u64> = array
+            .chunk_shape(&zero)
+            .map_err(|e| anyhow!("'{}': {e}", shown.display()))?
+            .iter()
+            .map(|c| c.get())
+            .collect();
+        let (shape, chunks) = promote(array.shape(), &chunk_shape);
+        let mut array_attributes = array.attributes().clone();
+        let v2_dims = array_attributes.remove("_ARRAY_DIMENSIONS");
+        let dims = dimension_names(&array, v2_dims, ndim);
+        let coords = match &name {
+            Some(_) => read_coordinates(&store, path, &dims, array.shape())?,
+            None => Vec::new(),
+        };
+        Ok(Input {
+            path: path.to_path_buf(),
+            variable: name,
+            format,
+            dtype,
+            ndim,
+            shape,
+            chunks,
+            dims,
+            coords,
+            group_attributes,
+            array_attributes,
+            array,
+        })
+    }
+
+    /// Number of chunks along each axis.
+    pub fn grid(&self) -> [u64; 3] {
+        [0, 1, 2].map(|a| self.shape[a].div_ceil(self.chunks[a]))
+    }
+
+    /// Uncompressed size of the volume in bytes.
+    pub fn bytes(&self) -> u64 {
+        self.shape.iter().product::<u64>() * self.dtype.size() as u64
+    }
+
+    /// Decode the chunk at `idx` (in the promoted 3-D grid) as f32, with the
+    /// full chunk shape (edge chunks include the fill beyond the volume).
+    pub fn read_chunk(&self, idx: [u64; 3]) -> Result<Array3<f32>> {
+        let stored: Vec<u64> = if self.ndim == 2 {
+            idx[1..].to_vec()
+        } else {
+            idx.to_vec()
+        };
+        with_dtype!(self.dtype, T, {
+            let a: ArrayD<T> = self
+                .array
+                .retrieve_chunk(&stored)
+                .map_err(|e| anyhow!("'{}': chunk {:?}: {e}", self.path.display(), stored))?;
+            let a = a.mapv(|v| v.to_f32());
+            let shape = a.shape().to_vec();
+            let s3 = if shape.len() == 2 {
+                vec![1, shape[0], shape[1]]
+            } else {
+                shape
+            };
+            let a = a.into_shape_with_order(s3)?.into_dimensionality::<Ix3>()?;
+            Ok(a)
+        })
+    }
+
+    /// Sample interval in ms from the metadata, if recorded.
+    pub fn sample_interval_ms(&self) -> Option<f64> {
+        let attrs = [&self.array_attributes, &self.group_attributes];
+        for a in attrs {
+            for (key, scale) in [
+                ("sample_interval_ms", 1.0),
+                ("sample_interval", 1.0),
+                ("sample_interval_s", 1000.0),
+                ("sample_interval_us", 0.001),
+            ] {
+                if let Some(v) = a.get(key).and_then(|v| v.as_f64()) {
+                    if v > 0.0 {
+                        return Some(v * scale);
+                    }
+                }
+            }
+        }
+        // a regular time/depth coordinate on the sample axis
+        let sample_dim = self.dims.last()?;
+        let c = self.coords.iter().find(|c| &c.name == sample_dim)?;
+        let unit = c
+            .attributes
+            .get("units")
+            .and_then(|u| u.as_str())
+            .unwrap_or("");
+        if c.values.len() >= 2 && matches!(unit, "ms" | "millisecond" | "milliseconds") {
+            let d = c.values[1] - c.values[0];
+            if d > 0.0 {
+                return Some(d);
+            }
+        }
+        None
+    }
+}
+
+/// Treat a 2-D (trace, sample) array as one inline of a 3-D volume.
+fn promote(shape: &[u64], chunks: &[u64]) -> ([u64; 3], [u64; 3]) {
+    if shape.len() == 2 {
+        ([1, shape[0], shape[1]], [1, chunks[0], chunks[1]])
+    } else {
+        (
+            [shape[0], shape[1], shape[2]],
+            [chunks[0], chunks[1], chunks[2]],
+        )
+    }
+}
+
+fn dimension_names(
+    array: &Array<FilesystemStore>,
+    v2_dims: Option<Value>,
+    ndim: usize,
+) -> Vec<String> {
+    let from_v3: Option<Vec<String>> = array.dimension_names().as_ref().and_then(|names| {
+        names
+            .iter()
+            .map(|n| n.as_ref().map(|s| s.to_string()))
+            .collect()
+    });
+    let from_v2: Option<Vec<String>> = v2_dims.and_then(|v| serde_json::from_value(v).ok());
+    from_v3
+        .or(from_v2)
+        .filter(|d| d.len() == ndim)
+        .unwrap_or_else(|| default_dims(ndim))
+}
+
+pub fn default_dims(ndim: usize) -> Vec<String> {
+    let names: &[&str] = if ndim == 2 {
+        &["trace", "sample"]
+    } else {
+        &["inline", "crossline", "sample"]
+    };
+    names.iter().map(|s| s.to_string()).collect()
+}
+
+/// Names of the arrays directly inside a group directory, with their ranks.
+fn list_arrays(dir: &Path) -> Result<Vec<(String, usize)>> {
+    let mut out = Vec::new();
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| anyhow!("cannot list '{}': {e}", dir.display()))?;
+    for e in entries.flatten() {
+        let p = e.path();
+        let name = e.file_name().to_string_lossy().into_owned();
+        let meta = if p.join("zarr.json").is_file() {
+            p.join("zarr.json")
+        } else if p.join(".zarray").is_file() {
+            p.join(".zarray")
+        } else {
+            continue;
+        };
+        let v: Value = match std::fs::read_to_string(&meta)
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+        {
+            Some(v) => v,
+            None => continue,
+        };
+        if v.get("node_type")
+            .and_then(|n| n.as_str())
+            .is_some_and(|n| n != "array")
+        {
+            continue;
+        }
+        let rank = v
+            .get("shape")
+            .and_then(|s| s.as_array())
+            .map_or(0, |s| s.len());
+        out.push((name, rank));
+    }
+    out.sort();
+    Ok(out)
+}
+
+fn pick_variable(path: &Path, arrays: &[(String, usize)], wanted: Option<&str>) -> Result<String> {
+    if let Some(w) = wanted {
+        if arrays.iter().any(|(n, _)| n == w) {
+            return Ok(w.to_string());
+        }
+        let names: Vec<&str> = arrays.iter().map(|(n, _)| n.as_str()).collect();
+        bail!(
+            "variable '{w}' is not in '{}': it holds {}",
+            path.display(),
+            if names.is_empty() {
+                "no arrays".to_string()
+            } else {
+                names.join(", ")
+            }
+        );
+    }
+    let candidates: Vec<&str> = arrays
+        .iter()
+        .filter(|(_, r)| *r >= 2)
+        .map(|(n, _)| n.as_str())
+        .collect();
+    match candidates.as_slice() {
+        [one] => Ok(one.to_string()),
+        [] => bail!(
+            "'{}' is a group with no 2-D or 3-D array to process",
+            path.display()
+        ),
+        many => bail!(
+            "'{}' holds several volumes ({}): pick one with `variable:`",
+            path.display(),
+            many.join(", ")
+        ),
+    }
+}
+
+fn read_group_attributes(path: &Path, format: Format) -> Result<Map<String, Value>> {
+    let file = match format {
+        Format::V3 => path.join("zarr.json"),
+        Format::V2 => path.join(".zattrs"),
+    };
+    if !file.is_file() {
+        return Ok(Map::new());
+    }
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&file)?)
+        .map_err(|e| anyhow!("'{}' is not valid JSON: {e}", file.display()))?;
+    let attrs = match format {
+        Format::V3 => v.get("attributes").cloned().unwrap_or(Value::Null),
+        Format::V2 => v,
+    };
+    Ok(match attrs {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    })
+}
+
+/// The 1-D arrays named after the variable's dimensions, with matching lengths.
+fn read_coordinates(
+    store: &Arc<FilesystemStore>,
+    path: &Path,
+    dims: &[String],
+    shape: &[u64],
+) -> Result<Vec<Coordinate>> {
+    let mut coords = Vec::new();
+    for (dim, &len) in dims.iter().zip(shape) {
+        let dir = path.join(dim);
+        if !(dir.join("zarr.json").is_file() || dir.join(".zarray").is_file()) {
+            continue;
+        }
+        let Ok(array) = Array::open(store.clone(), &format!("/{dim}")) else {
+            continue;
+        };
+        if array.shape() != [len] {
+            continue;
+        }
+        let Some(dtype) = Dtype::from_zarrs(array.data_type()) else {
+            continue;
+        };
+        let values: Vec<f64> = with_dtype!(dtype, T, {
+            let v: Vec<T> = array
+                .retrieve_array_subset(&array.subset_all())
+                .map_err(|e| anyhow!("'{}': coordinate '{dim}': {e}", path.display()))?;
+            v.into_iter().map(|x| x as f64).collect()
+        });
+        let mut attributes = array.attributes().clone();
+        attributes.remove("_ARRAY_DIMENSIONS");
+        coords.push(Coordinate {
+            name: dim.clone(),
+            dtype,
+            values,
+            attributes,
+        });
+    }
+    Ok(coords)
+}

@@ -1,0 +1,194 @@
+//! Zarr metadata documents (V2 and V3) for the groups and arrays we create.
+//!
+//! We write the JSON ourselves, in the exact form zarr-python writes, and let
+//! zarrs open the result: one code path for both formats, and the files are
+//! what Python users expect to see.
+
+use super::Dtype;
+use serde_json::{json, Map, Value};
+use std::path::Path;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    V2,
+    V3,
+}
+
+impl Format {
+    pub fn number(self) -> u8 {
+        match self {
+            Format::V2 => 2,
+            Format::V3 => 3,
+        }
+    }
+}
+
+/// Compression of output chunks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Compression {
+    Zstd,
+    Blosc,
+    Gzip,
+    None,
+}
+
+/// Description of one array to create.
+pub struct ArrayMeta<'a> {
+    pub shape: &'a [u64],
+    pub chunks: &'a [u64],
+    pub dtype: Dtype,
+    pub compression: Compression,
+    pub dims: &'a [String],
+    pub attributes: Map<String, Value>,
+}
+
+fn fill_value(dtype: Dtype) -> Value {
+    if dtype.is_float() {
+        json!(0.0)
+    } else {
+        json!(0)
+    }
+}
+
+fn v3_codecs(dtype: Dtype, compression: Compression) -> Value {
+    let mut codecs = vec![json!({"name": "bytes", "configuration": {"endian": "little"}})];
+    match compression {
+        Compression::Zstd => codecs.push(json!({"name": "zstd", "configuration": {"level": 1, "checksum": false}})),
+        Compression::Blosc => codecs.push(json!({"name": "blosc", "configuration": {
+            "cname": "zstd", "clevel": 3, "shuffle": "shuffle", "typesize": dtype.size(), "blocksize": 0}})),
+        Compression::Gzip => codecs.push(json!({"name": "gzip", "configuration": {"level": 1}})),
+        Compression::None => {}
+    }
+    Value::Array(codecs)
+}
+
+fn v2_compressor(compression: Compression) -> Value {
+    match compression {
+        Compression::Zstd => json!({"id": "zstd", "level": 1}),
+        Compression::Blosc => {
+            json!({"id": "blosc", "cname": "zstd", "clevel": 3, "shuffle": 1, "blocksize": 0})
+        }
+        Compression::Gzip => json!({"id": "gzip", "level": 1}),
+        Compression::None => Value::Null,
+    }
+}
+
+fn write_json(path: &Path, value: &Value) -> anyhow::Result<()> {
+    let text = serde_json::to_string_pretty(value)?;
+    std::fs::write(path, text)
+        .map_err(|e| anyhow::anyhow!("cannot write '{}': {e}", path.display()))
+}
+
+/// Create a group directory with its metadata and attributes.
+pub fn write_group(
+    dir: &Path,
+    format: Format,
+    attributes: &Map<String, Value>,
+) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| anyhow::anyhow!("cannot create '{}': {e}", dir.display()))?;
+    match format {
+        Format::V3 => write_json(
+            &dir.join("zarr.json"),
+            &json!({"zarr_format": 3, "node_type": "group", "attributes": attributes}),
+        ),
+        Format::V2 => {
+            write_json(&dir.join(".zgroup"), &json!({"zarr_format": 2}))?;
+            write_json(&dir.join(".zattrs"), &Value::Object(attributes.clone()))
+        }
+    }
+}
+
+/// Create an array directory with its metadata (no chunks yet).
+pub fn write_array(dir: &Path, format: Format, meta: &ArrayMeta) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| anyhow::anyhow!("cannot create '{}': {e}", dir.display()))?;
+    match format {
+        Format::V3 => write_json(
+            &dir.join("zarr.json"),
+            &json!({
+                "zarr_format": 3,
+                "node_type": "array",
+                "shape": meta.shape,
+                "data_type": meta.dtype.v3_name(),
+                "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": meta.chunks}},
+                "chunk_key_encoding": {"name": "default", "configuration": {"separator": "/"}},
+                "fill_value": fill_value(meta.dtype),
+                "codecs": v3_codecs(meta.dtype, meta.compression),
+                "attributes": meta.attributes,
+                "dimension_names": meta.dims,
+            }),
+        ),
+        Format::V2 => {
+            write_json(
+                &dir.join(".zarray"),
+                &json!({
+                    "zarr_format": 2,
+                    "shape": meta.shape,
+                    "chunks": meta.chunks,
+                    "dtype": meta.dtype.v2_name(),
+                    "compressor": v2_compressor(meta.compression),
+                    "fill_value": fill_value(meta.dtype),
+                    "order": "C",
+                    "filters": null,
+                    "dimension_separator": ".",
+                }),
+            )?;
+            let mut attrs = meta.attributes.clone();
+            attrs.insert("_ARRAY_DIMENSIONS".into(), json!(meta.dims));
+            write_json(&dir.join(".zattrs"), &Value::Object(attrs))
+        }
+    }
+}
+
+/// Inline consolidated metadata in a V3 group's `zarr.json`, as
+/// zarr-python 3 writes it, so `xarray.open_zarr` opens it without a warning.
+pub fn consolidate_v3(dir: &Path) -> anyhow::Result<()> {
+    let group_file = dir.join("zarr.json");
+    let mut group: Value = serde_json::from_str(&std::fs::read_to_string(&group_file)?)?;
+    let mut metadata = Map::new();
+    let mut names: Vec<String> = std::fs::read_dir(dir)?
+        .flatten()
+        .filter(|e| e.path().join("zarr.json").is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    for name in names {
+        let v: Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join(&name).join("zarr.json"))?)?;
+        metadata.insert(name, v);
+    }
+    group["consolidated_metadata"] =
+        json!({"kind": "inline", "must_understand": false, "metadata": metadata});
+    write_json(&group_file, &group)
+}
+
+/// Write consolidated metadata for a V2 group (`.zmetadata`), so that
+/// `xarray.open_zarr` opens it without a warning.
+pub fn consolidate_v2(dir: &Path) -> anyhow::Result<()> {
+    let mut metadata = Map::new();
+    let mut add = |key: String, file: &Path| -> anyhow::Result<()> {
+        if file.is_file() {
+            let v: Value = serde_json::from_str(&std::fs::read_to_string(file)?)?;
+            metadata.insert(key, v);
+        }
+        Ok(())
+    };
+    add(".zgroup".into(), &dir.join(".zgroup"))?;
+    add(".zattrs".into(), &dir.join(".zattrs"))?;
+    let mut names: Vec<String> = std::fs::read_dir(dir)?
+        .flatten()
+        .filter(|e| e.path().join(".zarray").is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    for name in names {
+        add(format!("{name}/.zarray"), &dir.join(&name).join(".zarray"))?;
+        add(format!("{name}/.zattrs"), &dir.join(&name).join(".zattrs"))?;
+    }
+    write_json(
+        &dir.join(".zmetadata"),
+        &json!({"zarr_consolidated_format": 1, "metadata": metadata}),
+    )
+}
