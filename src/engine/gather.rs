@@ -73,3 +73,156 @@ pub fn gather(
     }
     Ok((block, used))
 }
+
+#[cfg(test)]
+mod tests {
+    //! The gathered blocks against Dask's `overlap` and `np.pad`
+    //! (fixtures made by `tests/fixtures/overlap/make_fixtures.py`).
+    use super::*;
+    use crate::engine::ChunkSource;
+    use ndarray::{ArrayD, Ix3};
+    use ndarray_npy::read_npy;
+    use serde_json::Value;
+    use std::path::PathBuf;
+
+    struct Memory {
+        data: Array3<f32>,
+        chunks: [u64; 3],
+    }
+
+    impl ChunkSource for Memory {
+        fn shape(&self) -> [u64; 3] {
+            let d = self.data.dim();
+            [d.0 as u64, d.1 as u64, d.2 as u64]
+        }
+        fn chunks(&self) -> [u64; 3] {
+            self.chunks
+        }
+        fn read_chunk(&self, idx: [u64; 3]) -> anyhow::Result<Array3<f32>> {
+            let c = self.chunks.map(|c| c as usize);
+            let mut out = Array3::zeros((c[0], c[1], c[2]));
+            let sh = self.shape();
+            let s = [0, 1, 2].map(|a| (idx[a] * self.chunks[a]) as usize);
+            let e = [0, 1, 2].map(|a| ((idx[a] + 1) * self.chunks[a]).min(sh[a]) as usize);
+            out.slice_mut(s![..e[0] - s[0], ..e[1] - s[1], ..e[2] - s[2]])
+                .assign(&self.data.slice(s![s[0]..e[0], s[1]..e[1], s[2]..e[2]]));
+            Ok(out)
+        }
+    }
+
+    fn to3(a: ArrayD<f32>) -> Array3<f32> {
+        let sh = a.shape().to_vec();
+        let s3 = if sh.len() == 2 {
+            vec![1, sh[0], sh[1]]
+        } else {
+            sh
+        };
+        a.into_shape_with_order(s3)
+            .unwrap()
+            .into_dimensionality::<Ix3>()
+            .unwrap()
+    }
+
+    fn three(v: &Value, pad: u64) -> [u64; 3] {
+        let v: Vec<u64> = serde_json::from_value(v.clone()).unwrap();
+        if v.len() == 2 {
+            [pad, v[0], v[1]]
+        } else {
+            [v[0], v[1], v[2]]
+        }
+    }
+
+    fn boundary(name: &str) -> Boundary {
+        match name {
+            "reflect" => Boundary::Reflect,
+            "periodic" => Boundary::Periodic,
+            "nearest" => Boundary::Nearest,
+            "none" => Boundary::None,
+            _ => Boundary::Constant(2.5),
+        }
+    }
+
+    #[test]
+    fn gathered_blocks_equal_dask_overlap_and_np_pad() {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/overlap");
+        let cases: Vec<Value> =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("cases.json")).unwrap())
+                .unwrap();
+        assert!(cases.len() >= 20);
+        let mut blocks_checked = 0;
+        for (n, case) in cases.iter().enumerate() {
+            let input = to3(read_npy(dir.join(format!("case{n}_input.npy"))).unwrap());
+            let expected = to3(read_npy(dir.join(format!("case{n}_expected.npy"))).unwrap());
+            let chunks = three(&case["chunks"], 1);
+            let depth = three(&case["depth"], 0);
+            let b = boundary(case["boundary"].as_str().unwrap());
+            let src = Memory {
+                data: input,
+                chunks,
+            };
+            let shape = src.shape();
+            let grid = [0, 1, 2].map(|a| shape[a].div_ceil(chunks[a]));
+            let cache = ChunkCache::new(
+                &src,
+                vec![u32::MAX; (grid[0] * grid[1] * grid[2]) as usize],
+                1 << 30,
+            );
+            // offsets of the expected blocks along each axis (dask kind)
+            let offsets: Option<[Vec<usize>; 3]> = (case["kind"] == "dask").then(|| {
+                let ec: Vec<Vec<usize>> =
+                    serde_json::from_value(case["expected_chunks"].clone()).unwrap();
+                let ec = if ec.len() == 2 {
+                    vec![vec![1], ec[0].clone(), ec[1].clone()]
+                } else {
+                    ec
+                };
+                [0, 1, 2].map(|a| {
+                    let mut acc = vec![0];
+                    for c in &ec[a] {
+                        acc.push(acc.last().unwrap() + c);
+                    }
+                    acc
+                })
+            });
+            for i in 0..grid[0] {
+                for j in 0..grid[1] {
+                    for k in 0..grid[2] {
+                        let idx = [i, j, k];
+                        let mut start = [0i64; 3];
+                        let mut end = [0i64; 3];
+                        for a in 0..3 {
+                            let s0 = (idx[a] * chunks[a]) as i64;
+                            let e0 = (((idx[a] + 1) * chunks[a]).min(shape[a])) as i64;
+                            let d = depth[a] as i64;
+                            (start[a], end[a]) = if b == Boundary::None {
+                                ((s0 - d).max(0), (e0 + d).min(shape[a] as i64))
+                            } else {
+                                (s0 - d, e0 + d)
+                            };
+                        }
+                        let (got, _) = gather(&cache, shape, chunks, start, end, b).unwrap();
+                        let want = match &offsets {
+                            Some(o) => expected
+                                .slice(s![
+                                    o[0][i as usize]..o[0][i as usize + 1],
+                                    o[1][j as usize]..o[1][j as usize + 1],
+                                    o[2][k as usize]..o[2][k as usize + 1]
+                                ])
+                                .to_owned(),
+                            None => {
+                                let p = [0, 1, 2].map(|a| (start[a] + depth[a] as i64) as usize);
+                                let q = [0, 1, 2].map(|a| (end[a] + depth[a] as i64) as usize);
+                                expected
+                                    .slice(s![p[0]..q[0], p[1]..q[1], p[2]..q[2]])
+                                    .to_owned()
+                            }
+                        };
+                        assert_eq!(got, want, "case {n} ({case}) chunk {idx:?}");
+                        blocks_checked += 1;
+                    }
+                }
+            }
+        }
+        assert!(blocks_checked > 300, "{blocks_checked}");
+    }
+}
