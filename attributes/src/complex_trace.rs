@@ -3,7 +3,7 @@
 //! the whole trace. All kernels of this family share the quadrature trace
 //! H[x] of a block, so a job asking for several computes it once.
 
-use crate::dsp::{gradient_along_trace, quadrature};
+use crate::dsp::{analytic, Analytic};
 use crate::{AttrError, Attribute, Halo, Kernel, ParamKind, ParamSpec, Params, Setup, Shared};
 use ndarray::{Array3, ArrayView3, Zip};
 
@@ -12,9 +12,20 @@ const REFERENCE: &str =
     "Taner, Koehler & Sheriff (1979), Complex seismic trace analysis, Geophysics 44(6)";
 const HALO: [Halo; 3] = [Halo::Depth(0), Halo::Depth(0), Halo::Full];
 
+const WITH_DERIVATIVES: &str = "complex_trace.analytic+derivatives";
+const PLAIN: &str = "complex_trace.analytic";
+
 /// H[x] of this block, computed once per block for the whole family.
 fn shared_quadrature<'a>(block: ArrayView3<f32>, shared: &'a mut Shared) -> &'a Array3<f32> {
-    shared.get_or_insert("complex_trace.quadrature", || quadrature(block))
+    if shared.get::<Analytic>(WITH_DERIVATIVES).is_some() {
+        return &shared
+            .get::<Analytic>(WITH_DERIVATIVES)
+            .expect("checked")
+            .quadrature;
+    }
+    &shared
+        .get_or_insert(PLAIN, || analytic(block, false))
+        .quadrature
 }
 
 pub struct Envelope;
@@ -146,8 +157,9 @@ impl Attribute for InstantaneousFrequency {
     }
     fn description(&self) -> &'static str {
         "Rate of change of the instantaneous phase, in Hz, computed without phase unwrapping as \
-         (1/2π)·(x·y′ − y·x′)/(x² + y²) with y = H[x] and derivatives by central differences \
-         (one-sided at the trace ends, as numpy.gradient). 0 where the envelope is 0."
+         (1/2π)·(x·y′ − y·x′)/(x² + y²) with y = H[x]; the derivatives are spectral (iω in the \
+         same FFT as the Hilbert transform), so a pure tone gives its frequency exactly. \
+         0 where the envelope is 0."
     }
     fn reference(&self) -> &'static str {
         REFERENCE
@@ -175,17 +187,16 @@ impl Kernel for FrequencyKernel {
         HALO
     }
     fn compute(&self, block: ArrayView3<f32>, shared: &mut Shared) -> Array3<f32> {
-        let x = block.to_owned();
-        let dx = gradient_along_trace(&x);
-        let y = shared_quadrature(block, shared);
-        let dy = gradient_along_trace(y);
+        let a = shared.get_or_insert(WITH_DERIVATIVES, || analytic(block, true));
+        let y = &a.quadrature;
+        let (dx, dy) = a.derivatives.as_ref().expect("asked for derivatives");
         let scale = 1000.0 / (2.0 * std::f64::consts::PI * self.sample_interval_ms);
-        let mut out = Array3::<f32>::zeros(x.raw_dim());
+        let mut out = Array3::<f32>::zeros(block.raw_dim());
         Zip::from(&mut out)
-            .and(&x)
+            .and(&block)
             .and(y)
-            .and(&dx)
-            .and(&dy)
+            .and(dx)
+            .and(dy)
             .for_each(|o, &x, &y, &dx, &dy| {
                 let (x, y, dx, dy) = (x as f64, y as f64, dx as f64, dy as f64);
                 let den = x * x + y * y;
@@ -199,5 +210,78 @@ impl Kernel for FrequencyKernel {
     }
     fn resolved(&self) -> serde_json::Value {
         serde_json::json!({ "sample_interval": self.sample_interval_ms })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::Array3;
+
+    fn tone(freq_hz: f64, dt_ms: f64, n: usize) -> Array3<f32> {
+        Array3::from_shape_fn((2, 1, n), |(i, _, k)| {
+            ((2.0 * std::f64::consts::PI * freq_hz * k as f64 * dt_ms / 1000.0) + i as f64).cos()
+                as f32
+                * 3.0
+        })
+    }
+
+    fn run(name: &str, params: serde_json::Value, block: &Array3<f32>) -> Array3<f32> {
+        let a = crate::lookup(name).unwrap();
+        let k = a
+            .build(
+                params.as_object().unwrap(),
+                &Setup {
+                    sample_interval_ms: Some(4.0),
+                },
+            )
+            .unwrap();
+        k.compute(block.view(), &mut Shared::new())
+    }
+
+    #[test]
+    fn pure_30_hz_cosine_has_frequency_30_hz_and_flat_envelope() {
+        // 250 samples at 4 ms = 1 s: a whole number of periods
+        let x = tone(30.0, 4.0, 250);
+        let f = run("instantaneous_frequency", serde_json::json!({}), &x);
+        assert!(f.iter().all(|v| (v - 30.0).abs() < 1e-3), "{f:?}");
+        let e = run("envelope", serde_json::json!({}), &x);
+        assert!(e.iter().all(|v| (v - 3.0).abs() < 1e-4));
+        // not a whole number of periods: exact away from the trace ends
+        let x = tone(30.0, 4.0, 301);
+        let f = run("instantaneous_frequency", serde_json::json!({}), &x);
+        let mid = f.slice(ndarray::s![.., .., 100..200]);
+        assert!(mid.iter().all(|v| (v - 30.0).abs() < 0.5), "{mid:?}");
+    }
+
+    #[test]
+    fn dead_traces_give_zeros_not_nan() {
+        let x = Array3::<f32>::zeros((2, 2, 64));
+        for name in ["envelope", "instantaneous_phase", "instantaneous_frequency"] {
+            let y = run(name, serde_json::json!({}), &x);
+            assert!(y.iter().all(|v| *v == 0.0), "{name}");
+        }
+    }
+
+    #[test]
+    fn family_shares_the_analytic_trace() {
+        let x = tone(20.0, 4.0, 128);
+        let mut shared = Shared::new();
+        let setup = Setup {
+            sample_interval_ms: Some(4.0),
+        };
+        let f = crate::lookup("instantaneous_frequency")
+            .unwrap()
+            .build(&Default::default(), &setup)
+            .unwrap();
+        let e = crate::lookup("envelope")
+            .unwrap()
+            .build(&Default::default(), &setup)
+            .unwrap();
+        f.compute(x.view(), &mut shared);
+        assert!(shared.get::<Analytic>(PLAIN).is_none());
+        e.compute(x.view(), &mut shared);
+        // envelope reused the frequency kernel's analytic trace
+        assert!(shared.get::<Analytic>(PLAIN).is_none());
     }
 }

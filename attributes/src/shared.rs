@@ -16,6 +16,11 @@ impl Shared {
         Self::default()
     }
 
+    /// The intermediate `key`, if a kernel has computed it.
+    pub fn get<T: Any + Send>(&self, key: &'static str) -> Option<&T> {
+        self.items.get(key).and_then(|b| b.downcast_ref::<T>())
+    }
+
     /// Get the intermediate `key`, computing it with `make` the first time.
     pub fn get_or_insert<T: Any + Send>(
         &mut self,

@@ -18,7 +18,10 @@ pub fn symmetric_index(i: isize, n: usize) -> usize {
 }
 
 /// Replace every line along `axis` by its centred moving mean over `size`
-/// samples (odd). Sums are kept in f64, as scipy's line buffers are.
+/// samples (odd). Sums are kept in f64, as scipy's line buffers are; a
+/// window holding only zeros gives exactly 0 (a running sum would leave a
+/// rounding residue there, which ratios such as semblance turn into noise
+/// on dead traces).
 pub fn box_mean_axis(a: &mut Array3<f32>, axis: usize, size: usize) {
     if size <= 1 || a.is_empty() {
         return;
@@ -37,12 +40,17 @@ fn box_mean_line(mut lane: ArrayViewMut1<f32>, size: usize, scratch: &mut [f64])
         *s = *v as f64;
     }
     let at = |i: isize| scratch[symmetric_index(i, n)];
+    let nonzero = |v: f64| usize::from(v != 0.0);
     let mut sum: f64 = (-r..=r).map(at).sum();
+    let mut live: usize = (-r..=r).map(|i| nonzero(at(i))).sum();
     let inv = 1.0 / size as f64;
-    lane[0] = (sum * inv) as f32;
+    let mean = |sum: f64, live: usize| if live == 0 { 0.0 } else { (sum * inv) as f32 };
+    lane[0] = mean(sum, live);
     for i in 1..n as isize {
-        sum += at(i + r) - at(i - r - 1);
-        lane[i as usize] = (sum * inv) as f32;
+        let (add, drop) = (at(i + r), at(i - r - 1));
+        sum += add - drop;
+        live = live + nonzero(add) - nonzero(drop);
+        lane[i as usize] = mean(sum, live);
     }
 }
 
@@ -53,9 +61,17 @@ mod tests {
     #[test]
     fn symmetric_index_matches_numpy_symmetric() {
         // np.pad(np.arange(3), 7, mode='symmetric')
-        let want = [1, 2, 2, 1, 0, 0, 1, 2, 2, 1, 0, 0, 1, 2, 2, 1, 0];
+        let want = [0, 0, 1, 2, 2, 1, 0, 0, 1, 2, 2, 1, 0, 0, 1, 2, 2];
         let got: Vec<usize> = (-7..10).map(|i| symmetric_index(i, 3)).collect();
         assert_eq!(got, want);
+    }
+
+    #[test]
+    fn zero_windows_are_exactly_zero() {
+        let mut a = Array3::<f32>::zeros((1, 1, 40));
+        a.slice_mut(ndarray::s![0, 0, ..10]).fill(12345.678);
+        box_mean_axis(&mut a, 2, 9);
+        assert!(a.iter().skip(14).all(|&v| v == 0.0));
     }
 
     #[test]
