@@ -81,7 +81,7 @@ impl Boundary {
         }
     }
 
-    pub fn to_json(&self) -> Value {
+    pub fn to_json(self) -> Value {
         match self {
             Boundary::Constant(v) => serde_json::json!({ "constant": v }),
             other => Value::String(other.describe()),

@@ -41,7 +41,7 @@ pub fn analytic(block: ArrayView3<f32>, with_derivatives: bool) -> Analytic {
     let mut scratch =
         vec![Complex::<f64>::zero(); inv.get_inplace_scratch_len().max(fwd.get_scratch_len())];
     let half = n / 2;
-    let doubled_end = if n % 2 == 0 { half } else { half + 1 };
+    let doubled_end = if n.is_multiple_of(2) { half } else { half + 1 };
     let scale = 1.0 / n as f64;
     let omega = 2.0 * std::f64::consts::PI / n as f64;
     for (i, x) in block.lanes(Axis(2)).into_iter().enumerate() {
@@ -56,7 +56,7 @@ pub fn analytic(block: ArrayView3<f32>, with_derivatives: bool) -> Analytic {
         for k in 1..doubled_end {
             full[k] = spectrum[k] * 2.0;
         }
-        if n % 2 == 0 {
+        if n.is_multiple_of(2) {
             full[half] = spectrum[half];
         }
         if with_derivatives {

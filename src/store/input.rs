@@ -321,6 +321,7 @@ fn read_group_attributes(path: &Path, format: Format) -> Result<Map<String, Valu
 }
 
 /// The 1-D arrays named after the variable's dimensions, with matching lengths.
+#[allow(clippy::unnecessary_cast)] // one cast for every dtype, a no-op for f64
 fn read_coordinates(
     store: &Arc<FilesystemStore>,
     path: &Path,

@@ -129,7 +129,9 @@ pub fn write_array(dir: &Path, format: Format, meta: &ArrayMeta) -> anyhow::Resu
                     "chunks": meta.chunks,
                     "dtype": meta.dtype.v2_name(),
                     "compressor": v2_compressor(meta.compression),
-                    "fill_value": fill_value(meta.dtype),
+                    // xarray reads a V2 fill value as a missing-value marker
+                    // and would turn real zeros into NaN
+                    "fill_value": null,
                     "order": "C",
                     "filters": null,
                     "dimension_separator": ".",

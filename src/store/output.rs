@@ -70,6 +70,15 @@ impl OutputDataset {
                 path.display()
             );
         }
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|e| {
+                anyhow!(
+                    "cannot create output '{}': its directory '{}': {e}",
+                    path.display(),
+                    parent.display()
+                )
+            })?;
+        }
         Ok(())
     }
 
@@ -106,6 +115,7 @@ impl OutputDataset {
         Ok(ds)
     }
 
+    #[allow(clippy::unnecessary_cast)] // one cast for every dtype, a no-op for f64
     fn write_coordinate(&self, c: &super::Coordinate) -> Result<()> {
         let len = c.values.len() as u64;
         let dims = vec![c.name.clone()];

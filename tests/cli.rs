@@ -1,0 +1,272 @@
+//! The command line end to end: success paths and one clear line for each
+//! kind of bad input, never a panic.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn attr(args: &[&str], dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_attr"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap()
+}
+
+fn f3() -> String {
+    repo().join("sample-data/f3.zarr").display().to_string()
+}
+
+/// Run a job text; return (exit code, stderr).
+fn run_job(dir: &Path, text: &str, extra: &[&str]) -> (i32, String) {
+    let job = dir.join("job.yaml");
+    std::fs::write(&job, text).unwrap();
+    let mut args = vec!["run", job.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let out = attr(&args, dir);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    (out.status.code().unwrap_or(-1), stderr)
+}
+
+/// Assert a failure with exactly one line of error mentioning every `needle`.
+fn fails_with(dir: &Path, text: &str, needles: &[&str]) {
+    let (code, stderr) = run_job(dir, text, &["--quiet"]);
+    assert_ne!(code, 0, "{stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "one line expected: {stderr}");
+    assert!(lines[0].starts_with("error: "), "{stderr}");
+    for n in needles {
+        assert!(stderr.contains(n), "'{n}' missing from: {stderr}");
+    }
+}
+
+fn tmp() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}
+
+#[test]
+fn quickstart_style_job_runs_and_refuses_to_overwrite() {
+    let d = tmp();
+    let job = format!(
+        "input: {}\noutputs:\n  - attribute: envelope\n    path: out.zarr\n  - attribute: semblance\n    path: out.zarr\n",
+        f3()
+    );
+    let (code, stderr) = run_job(d.path(), &job, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("decodes of"), "summary missing: {stderr}");
+    assert!(stderr.contains("peak memory"), "{stderr}");
+    assert!(d.path().join("out.zarr/semblance/zarr.json").is_file());
+    assert!(!d.path().join("out.zarr.partial").exists());
+    fails_with(
+        d.path(),
+        &job,
+        &["out.zarr", "already exists", "--overwrite"],
+    );
+    let (code, stderr) = run_job(d.path(), &job, &["--overwrite", "--quiet"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.is_empty(), "--quiet prints nothing: {stderr}");
+}
+
+#[test]
+fn dry_run_writes_nothing() {
+    let d = tmp();
+    let job = format!(
+        "input: {}\noutputs:\n  - {{attribute: rms_amplitude, path: o.zarr}}\n",
+        f3()
+    );
+    let (code, stderr) = run_job(d.path(), &job, &["--dry-run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!d.path().join("o.zarr").exists());
+    assert!(!d.path().join("o.zarr.partial").exists());
+}
+
+#[test]
+fn missing_input() {
+    let d = tmp();
+    fails_with(
+        d.path(),
+        "input: nowhere.zarr\noutputs:\n  - {attribute: copy, path: o.zarr}\n",
+        &["nowhere.zarr", "does not exist"],
+    );
+}
+
+#[test]
+fn not_a_zarr_store() {
+    let d = tmp();
+    std::fs::create_dir(d.path().join("plain")).unwrap();
+    fails_with(
+        d.path(),
+        "input: plain\noutputs:\n  - {attribute: copy, path: o.zarr}\n",
+        &["plain", "not a Zarr array or group"],
+    );
+}
+
+#[test]
+fn unsupported_dtype() {
+    let d = tmp();
+    let a = d.path().join("i64.zarr");
+    std::fs::create_dir(&a).unwrap();
+    std::fs::write(
+        a.join("zarr.json"),
+        r#"{"zarr_format":3,"node_type":"array","shape":[4,4,4],"data_type":"int64",
+            "chunk_grid":{"name":"regular","configuration":{"chunk_shape":[2,2,2]}},
+            "chunk_key_encoding":{"name":"default","configuration":{"separator":"/"}},
+            "fill_value":0,"codecs":[{"name":"bytes","configuration":{"endian":"little"}}]}"#,
+    )
+    .unwrap();
+    fails_with(
+        d.path(),
+        "input: i64.zarr\noutputs:\n  - {attribute: copy, path: o.zarr}\n",
+        &["int64", "unsupported data type"],
+    );
+}
+
+#[test]
+fn unknown_attribute_suggests_closest() {
+    let d = tmp();
+    let job = format!(
+        "input: {}\noutputs:\n  - {{attribute: envelop, path: o.zarr}}\n",
+        f3()
+    );
+    fails_with(
+        d.path(),
+        &job,
+        &[
+            "unknown attribute 'envelop'",
+            "did you mean 'envelope'",
+            "outputs[0]",
+        ],
+    );
+}
+
+#[test]
+fn bad_parameters() {
+    let d = tmp();
+    let job = format!("input: {}\noutputs:\n  - {{attribute: semblance, params: {{window: [2, 3, 9]}}, path: o.zarr}}\n", f3());
+    fails_with(d.path(), &job, &["window", "odd"]);
+    let job = format!("input: {}\noutputs:\n  - {{attribute: rms_amplitude, params: {{windw: 5}}, path: o.zarr}}\n", f3());
+    fails_with(d.path(), &job, &["windw", "did you mean 'window'"]);
+}
+
+#[test]
+fn missing_sample_interval_is_explained() {
+    let d = tmp();
+    // a plain array: no metadata, so no sample interval
+    let a = d.path().join("a.zarr");
+    std::fs::create_dir(&a).unwrap();
+    std::fs::write(
+        a.join("zarr.json"),
+        r#"{"zarr_format":3,"node_type":"array","shape":[4,4,8],"data_type":"float32",
+            "chunk_grid":{"name":"regular","configuration":{"chunk_shape":[2,2,8]}},
+            "chunk_key_encoding":{"name":"default","configuration":{"separator":"/"}},
+            "fill_value":0.0,"codecs":[{"name":"bytes","configuration":{"endian":"little"}}]}"#,
+    )
+    .unwrap();
+    fails_with(
+        d.path(),
+        "input: a.zarr\noutputs:\n  - {attribute: instantaneous_frequency, path: o.zarr}\n",
+        &["sample_interval", "ms"],
+    );
+    let (code, stderr) = run_job(
+        d.path(),
+        "input: a.zarr\nsample_interval: 2\noutputs:\n  - {attribute: instantaneous_frequency, path: o.zarr}\n",
+        &["--quiet"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+}
+
+#[test]
+fn unwritable_output() {
+    let d = tmp();
+    std::fs::write(d.path().join("afile"), "x").unwrap();
+    let job = format!(
+        "input: {}\noutputs:\n  - {{attribute: copy, path: afile/o.zarr}}\n",
+        f3()
+    );
+    fails_with(d.path(), &job, &["afile/o.zarr"]);
+    assert!(!d.path().join("afile/o.zarr.partial").exists());
+}
+
+#[test]
+fn spec_errors_name_line_and_column() {
+    let d = tmp();
+    let job = format!(
+        "input: {}\noutputs:\n  - attribute: copy\n    path: o.zarr\n    chunk: [1, 2, 3]\n",
+        f3()
+    );
+    fails_with(d.path(), &job, &["job.yaml", "chunk", "line 5"]);
+    let job = format!(
+        "input: {}\nboundary: mirror\noutputs:\n  - {{attribute: copy, path: o.zarr}}\n",
+        f3()
+    );
+    fails_with(d.path(), &job, &["mirror", "line 2"]);
+    let job = format!(
+        "input: {}\noutputs:\n  - {{attribute: copy, path: o.zarr, format: 4}}\n",
+        f3()
+    );
+    fails_with(d.path(), &job, &["format", "2 or 3"]);
+}
+
+#[test]
+fn missing_job_file() {
+    let d = tmp();
+    let out = attr(&["run", "nope.yaml"], d.path());
+    assert_ne!(out.status.code(), Some(0));
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(e.contains("nope.yaml") && e.lines().count() == 1, "{e}");
+}
+
+#[test]
+fn two_outputs_same_variable_refused() {
+    let d = tmp();
+    let job = format!("input: {}\noutputs:\n  - {{attribute: copy, path: o.zarr}}\n  - {{attribute: copy, path: o.zarr}}\n", f3());
+    fails_with(d.path(), &job, &["copy", "name:"]);
+}
+
+#[test]
+fn list_and_info() {
+    let d = tmp();
+    let out = attr(&["list", "--json"], d.path());
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    for n in [
+        "copy",
+        "envelope",
+        "instantaneous_phase",
+        "instantaneous_frequency",
+        "rms_amplitude",
+        "semblance",
+    ] {
+        assert!(names.contains(&n), "{n}");
+    }
+    let sem = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "semblance")
+        .unwrap();
+    assert_eq!(
+        sem["parameters"][0]["default"],
+        serde_json::json!([3, 3, 9])
+    );
+    assert_eq!(sem["halo_default"], serde_json::json!(["1", "1", "4"]));
+    let out = attr(&["info", &f3()], d.path());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(
+        text.contains("[23, 18, 75]") && text.contains("[8, 8, 32]") && text.contains("zstd"),
+        "{text}"
+    );
+    let out = attr(&["info", "missing.zarr"], d.path());
+    assert_ne!(out.status.code(), Some(0));
+}
