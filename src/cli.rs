@@ -37,12 +37,72 @@ enum Command {
         /// No progress and no summary.
         #[arg(long, short)]
         quiet: bool,
+        /// Compute only shard I of N (0-based). Without it, a Slurm or LSF
+        /// array task takes its shard from the environment.
+        #[arg(long, value_name = "I/N")]
+        shard: Option<String>,
+        /// Number of shards, for an array task whose environment does not
+        /// give it (an LSF array that is not [1-N]).
+        #[arg(long, value_name = "N")]
+        shards: Option<usize>,
+        /// Skip chunks a previous run completed (default when the scheduler
+        /// requeued the job: LSB_RESTART=Y or SLURM_RESTART_COUNT > 0).
+        #[arg(long)]
+        resume: bool,
     },
     /// List the attributes with their parameters, defaults, halos and units.
     List {
         /// Machine-readable output.
         #[arg(long)]
         json: bool,
+    },
+    /// How far a job has got: chunks done per output, incomplete shards;
+    /// exits non-zero unless everything is complete.
+    Status {
+        /// The job spec, or an output dataset.
+        target: PathBuf,
+        /// Check that every chunk is present and decodes.
+        #[arg(long)]
+        verify: bool,
+        /// Report incomplete shards for this shard count (default: the
+        /// count the last sharded run used).
+        #[arg(long, value_name = "N")]
+        shards: Option<usize>,
+    },
+    /// Write and submit an LSF or Slurm job array that runs a job in N
+    /// shards, plus a finalize job that verifies the result.
+    Submit {
+        /// The job spec.
+        job: PathBuf,
+        #[arg(long, value_enum)]
+        scheduler: crate::submit::Scheduler,
+        /// Number of array elements (shards).
+        #[arg(long)]
+        shards: usize,
+        /// Queue (LSF -q) or partition (Slurm -p).
+        #[arg(long)]
+        queue: Option<String>,
+        /// Cores per element (LSF -n, Slurm --cpus-per-task); attr uses them all.
+        #[arg(long)]
+        cores: Option<usize>,
+        /// Memory per element, GB.
+        #[arg(long, value_name = "GB")]
+        memory: Option<u32>,
+        /// Wall-clock limit per element, HH:MM.
+        #[arg(long, value_name = "HH:MM")]
+        walltime: Option<String>,
+        /// Project / account to charge (LSF -P, Slurm -A).
+        #[arg(long)]
+        project: Option<String>,
+        /// At most this many elements running at once.
+        #[arg(long, value_name = "K")]
+        max_running: Option<usize>,
+        /// GPUs per element.
+        #[arg(long)]
+        gpus: Option<usize>,
+        /// Print the scripts instead of submitting them.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Describe a Zarr array or dataset: shape, dtype, chunks, codecs, dims, attributes.
     Info {
@@ -60,6 +120,9 @@ pub fn main() -> anyhow::Result<()> {
             overwrite,
             dry_run,
             quiet,
+            shard,
+            shards,
+            resume,
         } => crate::runner::run(
             &job,
             &crate::runner::RunOptions {
@@ -67,9 +130,66 @@ pub fn main() -> anyhow::Result<()> {
                 overwrite,
                 dry_run,
                 quiet,
+                shard,
+                shards,
+                resume,
             },
         ),
         Command::List { json } => crate::list::print(json),
         Command::Info { path } => crate::info::print(&path),
+        Command::Status {
+            target,
+            verify,
+            shards,
+        } => {
+            if crate::status::report(&target, verify, shards)? {
+                Ok(())
+            } else {
+                anyhow::bail!(
+                    "{} is not complete{}",
+                    target.display(),
+                    if verify { " or not verified" } else { "" }
+                )
+            }
+        }
+        Command::Submit {
+            job,
+            scheduler,
+            shards,
+            queue,
+            cores,
+            memory,
+            walltime,
+            project,
+            max_running,
+            gpus,
+            dry_run,
+        } => {
+            // refuse a bad job now, not in N array elements later
+            crate::runner::prepare(&job, Some(1), 1)?;
+            let abs =
+                |p: &std::path::Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+            let request = crate::submit::Request {
+                scheduler,
+                name: format!(
+                    "attr-{}",
+                    job.file_stem()
+                        .map(|s| s.to_string_lossy().into_owned())
+                        .unwrap_or_else(|| "job".into())
+                ),
+                attr: std::env::current_exe()?,
+                job: abs(&job),
+                workdir: abs(&std::env::current_dir()?),
+                shards,
+                queue,
+                cores,
+                memory_gb: memory,
+                walltime,
+                project,
+                max_running,
+                gpus,
+            };
+            crate::submit::submit(&request, dry_run)
+        }
     }
 }

@@ -8,11 +8,22 @@ mod list;
 mod plan;
 mod progress;
 mod runner;
+mod shard;
+mod status;
 mod store;
+mod submit;
 
 use std::process::ExitCode;
 
+/// Blocks and chunks are large, short-lived buffers; the system allocator
+/// returns them to the kernel and faults them back in for every chunk.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
+    // every chunk is written, even all-zero ones, so that a finished dataset
+    // can be verified chunk by chunk
+    zarrs::config::global_config_mut().set_store_empty_chunks(true);
     match cli::main() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

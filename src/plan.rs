@@ -188,14 +188,6 @@ impl Plan {
             v
         })
     }
-
-    /// Total number of output chunks.
-    pub fn output_chunk_count(&self) -> u64 {
-        self.tasks
-            .iter()
-            .map(|t| t.chunk_count() * self.groups[t.group].outputs.len() as u64)
-            .sum()
-    }
 }
 
 #[cfg(test)]
@@ -227,7 +219,6 @@ mod tests {
             }
         );
         assert_eq!(t.chunks().count(), 3);
-        assert_eq!(p.output_chunk_count(), 2 * 3 * 2 * 3);
         assert_eq!(p.block_extent(&t), ([7, 3, -4], [11, 9, 16]));
     }
 

@@ -4,22 +4,29 @@ use crate::engine::{self, ChunkSink, ChunkSource, Target};
 use crate::job::{self, JobSpec};
 use crate::plan::{OutputNeeds, Plan};
 use crate::progress::Progress;
+use crate::shard::{self, Shard};
 use crate::store::{
-    Compression, Dtype, Format, Input, OutputDataset, OutputVariable, VariableSpec,
+    Compression, Dtype, Format, Input, Opened, OutputDataset, OutputVariable, VariableSpec,
 };
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, bail, Result};
 use attributes::{Kernel, Setup};
 use ndarray::{Array3, ArrayView3};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
 pub struct RunOptions {
     pub workers: Option<usize>,
     pub overwrite: bool,
     pub dry_run: bool,
     pub quiet: bool,
+    /// `--shard I/N`.
+    pub shard: Option<String>,
+    /// `--shards N`, the count for an array task whose environment lacks it.
+    pub shards: Option<usize>,
+    pub resume: bool,
 }
 
 impl ChunkSource for Input {
@@ -63,7 +70,13 @@ pub struct Prepared {
     pub cache_bytes: u64,
 }
 
-pub fn prepare(job_path: &Path, workers: Option<usize>) -> Result<Prepared> {
+/// Resolve a job against its input. Workers: `cli_workers`, else the job's
+/// `workers` when positive, else `default_workers`.
+pub fn prepare(
+    job_path: &Path,
+    cli_workers: Option<usize>,
+    default_workers: usize,
+) -> Result<Prepared> {
     let spec = job::load(job_path)?;
     let input = Input::open(&spec.input, spec.variable.as_deref())
         .map_err(|e| anyhow!("{}: input: {e:#}", job_path.display()))?;
@@ -151,10 +164,10 @@ pub fn prepare(job_path: &Path, workers: Option<usize>) -> Result<Prepared> {
         })
         .collect();
     let plan = Plan::new(input.shape, input.chunks, spec.boundary, &needs);
-    let workers = match workers.or(Some(spec.workers)).filter(|&w| w > 0) {
-        Some(w) => w,
-        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
-    };
+    let workers = cli_workers
+        .filter(|&w| w > 0)
+        .or(Some(spec.workers).filter(|&w| w > 0))
+        .unwrap_or(default_workers);
     let cache_bytes = spec.cache_mb.unwrap_or(1024) << 20;
     Ok(Prepared {
         spec,
@@ -177,31 +190,136 @@ fn provenance(p: &Prepared, o: &Resolved) -> Value {
     })
 }
 
-pub fn run(job_path: &Path, opts: &RunOptions) -> Result<()> {
-    let p = prepare(job_path, opts.workers)?;
-    let paths: Vec<&PathBuf> = {
-        let mut v: Vec<&PathBuf> = p.outputs.iter().map(|o| &o.path).collect();
-        v.dedup();
-        v.sort();
-        v.dedup();
-        v
-    };
-    for path in &paths {
-        OutputDataset::check_target(path, opts.overwrite)?;
-    }
-    let in_mb = p.input.bytes() as f64 / 1e6;
-    if !opts.quiet {
-        eprintln!(
-            "attr: {} {:?} {} ({:.1} MB), {} output(s), {} task(s), {} worker(s), boundary {}",
-            p.input.path.display(),
-            &p.input.shape[3 - p.input.ndim..],
-            p.input.dtype.v3_name(),
-            in_mb,
-            p.outputs.len(),
-            p.plan.tasks.len(),
-            p.workers,
-            p.spec.boundary.describe()
+/// The job's fingerprint for the dataset at `path`: what must match for
+/// two processes (or a rerun) to work on the same dataset.
+pub fn fingerprint(p: &Prepared, path: &Path) -> Value {
+    let mut vars = Map::new();
+    for o in p.outputs.iter().filter(|o| o.path == path) {
+        vars.insert(
+            o.name.clone(),
+            json!({
+                "attribute": o.attribute,
+                "parameters": o.kernel.resolved(),
+                "chunks": o.chunks,
+                "dtype": o.dtype.v3_name(),
+                "compression": format!("{:?}", o.compression).to_lowercase(),
+            }),
         );
+    }
+    let input = std::fs::canonicalize(&p.input.path).unwrap_or_else(|_| p.input.path.clone());
+    json!({
+        "input": input.display().to_string(),
+        "variable": p.input.variable,
+        "shape": p.input.shape,
+        "boundary": p.spec.boundary.to_json(),
+        "format": p.outputs.iter().find(|o| o.path == path).map(|o| o.format.number()),
+        "variables": vars,
+    })
+}
+
+/// The distinct output dataset paths, in first-mention order.
+pub fn dataset_paths(p: &Prepared) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = Vec::new();
+    for o in &p.outputs {
+        if !v.contains(&o.path) {
+            v.push(o.path.clone());
+        }
+    }
+    v
+}
+
+/// Number of chunks of an output.
+pub fn chunk_total(p: &Prepared, o: &Resolved) -> usize {
+    (0..3)
+        .map(|a| p.input.shape[a].div_ceil(o.chunks[a]) as usize)
+        .product()
+}
+
+fn variable_spec(p: &Prepared, o: &Resolved) -> VariableSpec {
+    let mut attributes = carried_attributes(&p.input.array_attributes);
+    attributes.insert("long_name".into(), json!(o.attribute));
+    attributes.insert("units".into(), json!(o.unit));
+    attributes.insert("provenance".into(), provenance(p, o));
+    VariableSpec {
+        name: o.name.clone(),
+        dtype: o.dtype,
+        chunks: o.chunks,
+        compression: o.compression,
+        attributes,
+    }
+}
+
+/// A sink for outputs whose dataset is already complete.
+struct Discard;
+
+impl ChunkSink for Discard {
+    fn write_chunk(&self, _: [u64; 3], _: ArrayView3<f32>) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// Which shard this process computes: `--shard`, else the scheduler's array
+/// environment, else everything.
+pub fn resolve_shard(opts: &RunOptions) -> Result<Option<Shard>> {
+    let env = shard::process_env;
+    match &opts.shard {
+        Some(text) => Ok(Some(shard::parse(text)?)),
+        None => {
+            let s = shard::from_env(&env, opts.shards)?;
+            if s.is_none() && opts.shards.is_some() {
+                bail!("--shards N needs a Slurm or LSF array task (or give --shard I/N)");
+            }
+            Ok(s)
+        }
+    }
+}
+
+pub fn run(job_path: &Path, opts: &RunOptions) -> Result<()> {
+    let env = shard::process_env;
+    let shard = resolve_shard(opts)?;
+    let (default_workers, workers_from) = shard::default_workers(&env);
+    let p = prepare(job_path, opts.workers, default_workers)?;
+    let workers_from = if opts.workers.is_some() {
+        "--workers".to_string()
+    } else if p.spec.workers > 0 {
+        "the job's workers".to_string()
+    } else {
+        workers_from
+    };
+    let resume = opts.resume || shard::requeued(&env);
+    let paths = dataset_paths(&p);
+    let in_mb = p.input.bytes() as f64 / 1e6;
+    let say = |msg: String| {
+        if !opts.quiet {
+            eprintln!("attr: {msg}");
+        }
+    };
+    say(format!(
+        "{} {:?} {} ({:.1} MB), {} output(s), {} task(s), {} worker(s) (from {}), boundary {}",
+        p.input.path.display(),
+        &p.input.shape[3 - p.input.ndim..],
+        p.input.dtype.v3_name(),
+        in_mb,
+        p.outputs.len(),
+        p.plan.tasks.len(),
+        p.workers,
+        workers_from,
+        p.spec.boundary.describe()
+    ));
+    let range = match &shard {
+        Some(s) => crate::shard::task_range(p.plan.tasks.len(), s.index, s.count),
+        None => 0..p.plan.tasks.len(),
+    };
+    if let Some(s) = &shard {
+        say(format!(
+            "shard {} of {} (from {}): tasks {}..{} of {}",
+            s.index,
+            s.count,
+            s.source,
+            range.start,
+            range.end,
+            p.plan.tasks.len()
+        ));
     }
     if opts.dry_run {
         println!("dry run: the job is valid; nothing was written");
@@ -217,71 +335,168 @@ pub fn run(job_path: &Path, opts: &RunOptions) -> Result<()> {
         }
         return Ok(());
     }
-    // create the datasets (in staging) and their variables
-    let mut datasets: Vec<OutputDataset> = Vec::new();
-    let result = (|| -> Result<(engine::Stats, Vec<OutputVariable>)> {
-        for path in &paths {
-            let format = p
-                .outputs
-                .iter()
-                .find(|o| &&o.path == path)
-                .expect("path of an output")
-                .format;
-            let mut attrs: Map<String, Value> = p.input.group_attributes.clone();
-            if p.input.variable.is_none() {
-                attrs.extend(p.input.array_attributes.clone());
-            }
-            datasets.push(OutputDataset::create(path, format, &p.input, attrs)?);
-        }
-        let mut vars = Vec::new();
-        for o in &p.outputs {
-            let ds = datasets
-                .iter()
-                .find(|d| d.path == o.path)
-                .expect("dataset of an output");
-            let mut attributes = carried_attributes(&p.input.array_attributes);
-            attributes.insert("long_name".into(), json!(o.attribute));
-            attributes.insert("units".into(), json!(o.unit));
-            attributes.insert("provenance".into(), provenance(&p, o));
-            let spec = VariableSpec {
-                name: o.name.clone(),
-                dtype: o.dtype,
-                chunks: o.chunks,
-                compression: o.compression,
-                attributes,
-            };
-            vars.push(ds.add_variable(&spec, &p.input)?);
-        }
-        let targets: Vec<Target> = p
+    // find or create every dataset
+    let mut datasets: Vec<Option<OutputDataset>> = Vec::new();
+    for path in &paths {
+        let format = p
             .outputs
             .iter()
-            .zip(&vars)
-            .map(|(o, v)| Target {
-                kernel: o.kernel.as_ref(),
-                sink: v,
+            .find(|o| &o.path == path)
+            .expect("path of an output")
+            .format;
+        let mut attrs: Map<String, Value> = p.input.group_attributes.clone();
+        if p.input.variable.is_none() {
+            attrs.extend(carried_attributes(&p.input.array_attributes));
+        }
+        let specs: Vec<VariableSpec> = p
+            .outputs
+            .iter()
+            .filter(|o| &o.path == path)
+            .map(|o| variable_spec(&p, o))
+            .collect();
+        let fp = fingerprint(&p, path);
+        let exclusive = shard.is_none();
+        match OutputDataset::open_or_create(
+            path,
+            format,
+            &p.input,
+            &attrs,
+            &specs,
+            &fp,
+            opts.overwrite,
+            exclusive,
+        )? {
+            Opened::Complete => {
+                say(format!("{} is already complete", path.display()));
+                datasets.push(None);
+            }
+            Opened::Created(d) => datasets.push(Some(d)),
+            Opened::Joined(d) => {
+                say(format!("continuing in {}", d.staging.display()));
+                datasets.push(Some(d));
+            }
+        }
+    }
+    if let Some(s) = &shard {
+        for d in datasets.iter().flatten() {
+            d.ledger.record_shards(s.count);
+        }
+    }
+    let dataset_of = |o: &Resolved| {
+        paths
+            .iter()
+            .position(|q| q == &o.path)
+            .expect("dataset of an output")
+    };
+    let mut vars: Vec<Option<OutputVariable>> = Vec::new();
+    for o in &p.outputs {
+        vars.push(match &datasets[dataset_of(o)] {
+            Some(d) => Some(d.variable(&variable_spec(&p, o), &p.input)?),
+            None => None,
+        });
+    }
+    // tasks of this shard, less those already done when resuming
+    let mut selected: Vec<usize> = range.clone().collect();
+    if resume {
+        let done: Vec<Option<std::collections::HashSet<[u64; 3]>>> = p
+            .outputs
+            .iter()
+            .map(|o| {
+                datasets[dataset_of(o)]
+                    .as_ref()
+                    .map(|d| d.ledger.done(&o.name))
             })
             .collect();
-        let progress = Progress::new(p.plan.output_chunk_count(), "attr run", opts.quiet);
-        let stop = AtomicBool::new(false);
-        let options = engine::Options {
-            workers: p.workers,
-            cache_bytes: p.cache_bytes,
-        };
-        let stats = engine::run(&p.plan, &p.input, &targets, &options, &progress, &stop)?;
-        progress.finish();
-        Ok((stats, vars))
-    })();
-    let (stats, _vars) = match result {
-        Ok(r) => r,
+        let before = selected.len();
+        selected.retain(|&i| {
+            let t = &p.plan.tasks[i];
+            let g = &p.plan.groups[t.group];
+            !g.outputs.iter().all(|&o| {
+                done[o]
+                    .as_ref()
+                    .is_none_or(|set| t.chunks().all(|c| set.contains(&c)))
+            })
+        });
+        say(format!(
+            "resuming: {} of {} task(s) already done",
+            before - selected.len(),
+            before
+        ));
+    }
+    let targets: Vec<Target> = p
+        .outputs
+        .iter()
+        .zip(&vars)
+        .map(|(o, v)| Target {
+            kernel: o.kernel.as_ref(),
+            sink: match v {
+                Some(v) => v as &dyn ChunkSink,
+                None => &Discard,
+            },
+        })
+        .collect();
+    let total_chunks: u64 = selected
+        .iter()
+        .map(|&i| {
+            let t = &p.plan.tasks[i];
+            t.chunk_count() * p.plan.groups[t.group].outputs.len() as u64
+        })
+        .sum();
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        // a second signal ends the process at once
+        let _ = signal_hook::flag::register_conditional_shutdown(sig, 130, stop.clone());
+        let _ = signal_hook::flag::register(sig, stop.clone());
+    }
+    let progress = Progress::new(total_chunks, "attr run", opts.quiet);
+    let options = engine::Options {
+        workers: p.workers,
+        cache_bytes: p.cache_bytes,
+    };
+    let result = engine::run(
+        &p.plan, &selected, &p.input, &targets, &options, &progress, &stop,
+    );
+    progress.finish();
+    let staged: Vec<String> = datasets
+        .iter()
+        .flatten()
+        .map(|d| d.staging.display().to_string())
+        .collect();
+    let stats = match result {
+        Ok(s) => s,
         Err(e) => {
-            for d in &datasets {
-                d.abandon();
+            let how = format!(
+                "finished chunks are kept in {}: rerun the same command with --resume to finish",
+                staged.join(", ")
+            );
+            if let Some(i) = e.downcast_ref::<engine::Interrupted>() {
+                bail!(
+                    "stopped by a signal after writing {} chunk(s); {how}",
+                    i.chunks_written
+                );
             }
-            return Err(e).context("run failed; no output was written");
+            return Err(e.context(format!("run failed; {how}")));
         }
     };
-    for d in &datasets {
-        d.finish()?;
+    // publish each dataset whose every chunk is recorded
+    let mut pending = Vec::new();
+    for (path, d) in paths.iter().zip(&datasets) {
+        let Some(d) = d else { continue };
+        let (mut done, mut total) = (0, 0);
+        for o in p.outputs.iter().filter(|o| &o.path == path) {
+            done += d.ledger.done(&o.name).len();
+            total += chunk_total(&p, o);
+        }
+        if done == total {
+            if crate::store::publish(path, d.format)? {
+                say(format!("wrote {}", path.display()));
+            }
+        } else {
+            pending.push(format!(
+                "{} ({done} of {total} chunks)",
+                d.staging.display()
+            ));
+        }
     }
     if !opts.quiet {
         let stored: u64 = paths.iter().map(|p| crate::store::stored_bytes(p)).sum();
@@ -300,8 +515,8 @@ pub fn run(job_path: &Path, opts: &RunOptions) -> Result<()> {
             stored as f64 / 1e6,
             crate::peak_memory().unwrap_or_else(|| "unknown".into()),
         );
-        for path in paths {
-            eprintln!("attr: wrote {}", path.display());
+        for p in &pending {
+            eprintln!("attr: this share is done; waiting for other shards to finish {p}");
         }
     }
     Ok(())

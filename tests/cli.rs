@@ -61,14 +61,89 @@ fn quickstart_style_job_runs_and_refuses_to_overwrite() {
     assert!(stderr.contains("peak memory"), "{stderr}");
     assert!(d.path().join("out.zarr/semblance/zarr.json").is_file());
     assert!(!d.path().join("out.zarr.partial").exists());
+    // the same job again: nothing to do
+    let (code, stderr) = run_job(d.path(), &job, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("already complete"), "{stderr}");
+    // another job onto the same output: refused unless --overwrite
+    let other = job.replace("semblance", "rms_amplitude");
     fails_with(
         d.path(),
-        &job,
+        &other,
         &["out.zarr", "already exists", "--overwrite"],
     );
-    let (code, stderr) = run_job(d.path(), &job, &["--overwrite", "--quiet"]);
+    let (code, stderr) = run_job(d.path(), &other, &["--overwrite", "--quiet"]);
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.is_empty(), "--quiet prints nothing: {stderr}");
+    assert!(d.path().join("out.zarr/rms_amplitude").is_dir());
+    assert!(!d.path().join("out.zarr/semblance").exists());
+}
+
+#[test]
+fn stale_partial_of_another_job_is_refused_when_sharded() {
+    let d = tmp();
+    let a = format!(
+        "input: {}
+outputs:
+  - {{attribute: envelope, path: o.zarr}}
+",
+        f3()
+    );
+    let (code, stderr) = run_job(d.path(), &a, &["--shard", "0/3", "--quiet"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        d.path().join("o.zarr.partial").is_dir(),
+        "a share alone does not publish"
+    );
+    let b = a.replace("envelope", "semblance");
+    let (code, stderr) = run_job(d.path(), &b, &["--shard", "1/3", "--quiet"]);
+    assert_ne!(code, 0);
+    assert!(stderr.contains("different job"), "{stderr}");
+    // the other shares of the first job complete and publish it
+    for s in ["1/3", "2/3"] {
+        let (code, stderr) = run_job(d.path(), &a, &["--shard", s, "--quiet"]);
+        assert_eq!(code, 0, "{stderr}");
+    }
+    assert!(d.path().join("o.zarr/envelope").is_dir());
+    assert!(!d.path().join("o.zarr.partial").exists());
+    let out = attr(&["status", "o.zarr", "--verify"], d.path());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
+fn bad_shard_arguments() {
+    let d = tmp();
+    let a = format!(
+        "input: {}
+outputs:
+  - {{attribute: copy, path: o.zarr}}
+",
+        f3()
+    );
+    std::fs::write(d.path().join("job.yaml"), &a).unwrap();
+    let out = attr(
+        &[
+            "run",
+            d.path().join("job.yaml").to_str().unwrap(),
+            "--shard",
+            "x",
+        ],
+        d.path(),
+    );
+    assert_ne!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("I/N"));
+    let job = d.path().join("job.yaml");
+    for args in [vec!["--shard", "3/3"], vec!["--shards", "4"]] {
+        let mut v = vec!["run", job.to_str().unwrap()];
+        v.extend(args);
+        let out = attr(&v, d.path());
+        assert_ne!(out.status.code(), Some(0));
+        assert_eq!(String::from_utf8_lossy(&out.stderr).lines().count(), 1);
+    }
 }
 
 #[test]

@@ -57,14 +57,24 @@ impl Stats {
     }
 }
 
+/// The run was stopped by a signal before all its tasks were done.
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted after writing {chunks_written} chunks")]
+pub struct Interrupted {
+    pub chunks_written: u64,
+}
+
 pub struct Options {
     pub workers: usize,
     pub cache_bytes: u64,
 }
 
-/// Run every task of `plan`. `targets[i]` is output `i` of the plan.
+/// Run the tasks `selected` (indices into `plan.tasks`, in plan order).
+/// `targets[i]` is output `i` of the plan. Stops between tasks when `stop`
+/// is set: every chunk is then either written whole or not at all.
 pub fn run(
     plan: &Plan,
+    selected: &[usize],
     source: &dyn ChunkSource,
     targets: &[Target],
     options: &Options,
@@ -75,7 +85,8 @@ pub fn run(
     let in_chunks = source.chunks();
     let grid = [0, 1, 2].map(|a| plan.shape[a].div_ceil(in_chunks[a]));
     let mut uses = vec![0u32; (grid[0] * grid[1] * grid[2]) as usize];
-    for t in &plan.tasks {
+    for &i in selected {
+        let t = &plan.tasks[i];
         let per_axis = plan.input_chunks_per_axis(t);
         for &a in &per_axis[0] {
             for &b in &per_axis[1] {
@@ -106,10 +117,11 @@ pub fn run(
                 if stop.load(Ordering::Relaxed) || failed.load(Ordering::Relaxed) {
                     break;
                 }
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(task) = plan.tasks.get(i) else {
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                let Some(&i) = selected.get(n) else {
                     break;
                 };
+                let task = &plan.tasks[i];
                 match run_task(plan, task, &cache, targets) {
                     Ok((n, bytes)) => {
                         chunks_written.fetch_add(n, Ordering::Relaxed);
@@ -128,11 +140,14 @@ pub fn run(
     if let Some(e) = failure.into_inner().expect("failure lock") {
         return Err(e);
     }
-    if stop.load(Ordering::Relaxed) {
-        anyhow::bail!("interrupted");
+    if stop.load(Ordering::Relaxed) && next.load(Ordering::Relaxed) < selected.len() {
+        return Err(Interrupted {
+            chunks_written: chunks_written.into_inner(),
+        }
+        .into());
     }
     Ok(Stats {
-        tasks: plan.tasks.len() as u64,
+        tasks: selected.len() as u64,
         chunks_written: chunks_written.into_inner(),
         bytes_written: bytes_written.into_inner(),
         decodes: cache.decodes(),

@@ -1,15 +1,18 @@
 //! Zarr datasets on a filesystem, through zarrs: opening the input volume
 //! (a plain array or an xarray-style group) and creating output groups.
 
+pub mod atomic;
 mod dtype;
 mod input;
+mod ledger;
 mod metadata;
 mod output;
 
 pub use dtype::Dtype;
 pub use input::{Coordinate, Input};
+pub use ledger::Ledger;
 pub use metadata::{Compression, Format};
-pub use output::{OutputDataset, OutputVariable, VariableSpec};
+pub use output::{publish, staging_path, Opened, OutputDataset, OutputVariable, VariableSpec};
 
 use std::path::Path;
 

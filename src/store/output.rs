@@ -1,10 +1,18 @@
 //! Output datasets: xarray-style groups with one variable per attribute.
 //!
-//! A dataset is built in a staging directory next to its final path and
-//! renamed into place only when every chunk is written, so a failed or
-//! interrupted run never leaves something that looks like a result. Chunks
-//! are written through zarrs' atomic-write adapter (temporary file + rename).
+//! Life of a dataset at `PATH`:
+//! 1. Built whole (group, coordinates, variables, ledger) in a private
+//!    directory, then renamed to `PATH.partial`: when N processes start at
+//!    once exactly one rename wins; the others find the dataset and check
+//!    that its job fingerprint is theirs.
+//! 2. Chunks are written whole or not at all (temporary file + rename, see
+//!    `atomic`) and recorded in the ledger.
+//! 3. When every chunk is recorded, one process claims the dataset (an
+//!    atomic rename), removes leftovers, consolidates the metadata and
+//!    renames it to `PATH`. Nothing at `PATH` is ever half-written.
 
+use super::atomic::{is_temporary, AtomicFiles};
+use super::ledger::Ledger;
 use super::metadata::{consolidate_v2, consolidate_v3, write_array, write_group, ArrayMeta};
 use super::{Compression, Dtype, Format, Input};
 use crate::store::dtype::Sample;
@@ -15,10 +23,6 @@ use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use zarrs::array::Array;
-use zarrs::filesystem::FilesystemStore;
-use zarrs::storage::storage_adapter::atomic_write::AtomicWriteStorageAdapter;
-
-type Store = AtomicWriteStorageAdapter<FilesystemStore>;
 
 /// How to lay out one output variable.
 pub struct VariableSpec {
@@ -30,10 +34,20 @@ pub struct VariableSpec {
 }
 
 pub struct OutputDataset {
-    pub path: PathBuf,
     pub staging: PathBuf,
     pub format: Format,
-    store: Arc<Store>,
+    pub ledger: Ledger,
+    store: Arc<AtomicFiles>,
+}
+
+/// What opening a dataset found.
+pub enum Opened {
+    /// Created by this process.
+    Created(OutputDataset),
+    /// Started by another process (or an earlier run) of the same job.
+    Joined(OutputDataset),
+    /// Already finished by the same job.
+    Complete,
 }
 
 pub struct OutputVariable {
@@ -42,33 +56,88 @@ pub struct OutputVariable {
     pub chunks: [u64; 3],
     shape: [u64; 3],
     ndim: usize,
-    array: Array<Store>,
+    array: Array<AtomicFiles>,
+    ledger: Ledger,
 }
 
 /// Where a dataset is assembled before it is renamed to `path`.
 pub fn staging_path(path: &Path) -> PathBuf {
+    sibling(path, "partial")
+}
+
+fn sibling(path: &Path, suffix: &str) -> PathBuf {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    path.with_file_name(format!("{name}.partial"))
+    path.with_file_name(format!("{name}.{suffix}"))
+}
+
+fn pid_alive(pid: &str) -> bool {
+    Path::new("/proc").join(pid).exists()
+}
+
+/// Remove private build directories left by killed processes.
+fn clean_dead_builds(path: &Path) {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return;
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let prefix = format!("{}.building.", name.to_string_lossy());
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let n = e.file_name().to_string_lossy().into_owned();
+        if let Some(rest) = n.strip_prefix(&prefix) {
+            let pid = rest.split('.').next().unwrap_or("");
+            if !pid_alive(pid) {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    }
 }
 
 impl OutputDataset {
-    /// Check that `path` may be written (refusing to replace it unless
-    /// `overwrite`), without touching anything.
-    pub fn check_target(path: &Path, overwrite: bool) -> Result<()> {
-        if path.exists() && !overwrite {
-            bail!(
-                "output '{}' already exists: pass --overwrite to replace it",
-                path.display()
-            );
-        }
-        if path.exists() && super::node_kind(path).is_err() {
-            bail!(
-                "output '{}' exists and is not a Zarr store: refusing to replace it, remove it yourself",
-                path.display()
-            );
+    /// Find or create the dataset at `path` for the job with `fingerprint`.
+    ///
+    /// `overwrite`: a finished dataset at `path` is replaced when this run
+    /// publishes. `exclusive`: this process is the only one working on the
+    /// job, so a stale partial dataset of another job may be discarded.
+    #[allow(clippy::too_many_arguments)]
+    pub fn open_or_create(
+        path: &Path,
+        format: Format,
+        input: &Input,
+        attributes: &Map<String, Value>,
+        variables: &[VariableSpec],
+        fingerprint: &Value,
+        overwrite: bool,
+        exclusive: bool,
+    ) -> Result<Opened> {
+        if path.exists() {
+            if super::node_kind(path).is_err() {
+                bail!(
+                    "output '{}' exists and is not a Zarr store: refusing to replace it, remove it yourself",
+                    path.display()
+                );
+            }
+            let same = Ledger::at(path)
+                .fingerprint()
+                .is_ok_and(|f| &f == fingerprint);
+            if same && !overwrite {
+                return Ok(Opened::Complete);
+            }
+            if !overwrite {
+                bail!(
+                    "output '{}' already exists: pass --overwrite to replace it",
+                    path.display()
+                );
+            }
         }
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|e| {
@@ -79,69 +148,77 @@ impl OutputDataset {
                 )
             })?;
         }
-        Ok(())
+        clean_dead_builds(path);
+        let staging = staging_path(path);
+        for _attempt in 0..3 {
+            if staging.exists() {
+                let theirs = Ledger::at(&staging).fingerprint();
+                match theirs {
+                    Ok(f) if &f == fingerprint => {
+                        return Ok(Opened::Joined(Self::open_staging(path, format)?));
+                    }
+                    _ if exclusive && overwrite => {
+                        std::fs::remove_dir_all(&staging)
+                            .map_err(|e| anyhow!("cannot remove stale '{}': {e}", staging.display()))?;
+                    }
+                    _ => bail!(
+                        "'{}' holds an unfinished run of a different job: remove it, or rerun that job with --resume",
+                        staging.display()
+                    ),
+                }
+            }
+            let build = sibling(
+                path,
+                &format!(
+                    "building.{}.{}",
+                    std::process::id(),
+                    std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_nanos())
+                ),
+            );
+            let built = Self::build(&build, format, input, attributes, variables, fingerprint);
+            if let Err(e) = built {
+                let _ = std::fs::remove_dir_all(&build);
+                return Err(e.context(format!("cannot create output '{}'", path.display())));
+            }
+            match std::fs::rename(&build, &staging) {
+                Ok(()) => return Ok(Opened::Created(Self::open_staging(path, format)?)),
+                Err(_) => {
+                    // another process won the race: join it
+                    let _ = std::fs::remove_dir_all(&build);
+                }
+            }
+        }
+        bail!("could not create or join '{}'", staging.display())
     }
 
-    /// Start a dataset: group metadata and the input's coordinates.
-    pub fn create(
-        path: &Path,
-        format: Format,
-        input: &Input,
-        attributes: Map<String, Value>,
-    ) -> Result<Self> {
+    fn open_staging(path: &Path, format: Format) -> Result<OutputDataset> {
         let staging = staging_path(path);
-        if staging.exists() {
-            std::fs::remove_dir_all(&staging)
-                .map_err(|e| anyhow!("cannot remove leftover '{}': {e}", staging.display()))?;
-        }
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|e| {
-                anyhow!("cannot create output directory '{}': {e}", parent.display())
-            })?;
-        }
-        write_group(&staging, format, &attributes)
-            .map_err(|e| anyhow!("cannot create output '{}': {e}", path.display()))?;
-        let fs = FilesystemStore::new(&staging)
+        let store = AtomicFiles::new(staging.clone(), false)
             .map_err(|e| anyhow!("cannot open '{}': {e}", staging.display()))?;
-        let ds = OutputDataset {
-            path: path.to_path_buf(),
+        Ok(OutputDataset {
+            ledger: Ledger::at(&staging),
             staging,
             format,
-            store: Arc::new(AtomicWriteStorageAdapter::new(Arc::new(fs))),
-        };
+            store: Arc::new(store),
+        })
+    }
+
+    /// Write the whole skeleton of the dataset into `dir`.
+    fn build(
+        dir: &Path,
+        format: Format,
+        input: &Input,
+        attributes: &Map<String, Value>,
+        variables: &[VariableSpec],
+        fingerprint: &Value,
+    ) -> Result<()> {
+        write_group(dir, format, attributes)?;
+        let store = Arc::new(AtomicFiles::new(dir.to_path_buf(), false).map_err(|e| anyhow!(e))?);
         for c in &input.coords {
-            ds.write_coordinate(c)?;
+            write_coordinate(&store, dir, format, c)?;
         }
-        Ok(ds)
-    }
-
-    #[allow(clippy::unnecessary_cast)] // one cast for every dtype, a no-op for f64
-    fn write_coordinate(&self, c: &super::Coordinate) -> Result<()> {
-        let len = c.values.len() as u64;
-        let dims = vec![c.name.clone()];
-        let meta = ArrayMeta {
-            shape: &[len],
-            chunks: &[len.max(1)],
-            dtype: c.dtype,
-            compression: Compression::None,
-            dims: &dims,
-            attributes: c.attributes.clone(),
-        };
-        write_array(&self.staging.join(&c.name), self.format, &meta)?;
-        let array = Array::open(self.store.clone(), &format!("/{}", c.name))
-            .map_err(|e| anyhow!("coordinate '{}': {e}", c.name))?;
-        with_dtype!(c.dtype, T, {
-            let v: Vec<T> = c.values.iter().map(|&x| x as T).collect();
-            let a = ndarray::ArrayD::from_shape_vec(IxDyn(&[v.len()]), v)?;
-            array
-                .store_array_subset(&array.subset_all(), a)
-                .map_err(|e| anyhow!("coordinate '{}': {e}", c.name))?;
-        });
-        Ok(())
-    }
-
-    /// Add a variable shaped like the input volume.
-    pub fn add_variable(&self, spec: &VariableSpec, input: &Input) -> Result<OutputVariable> {
         let ndim = input.ndim;
         let stored = |a: [u64; 3]| -> Vec<u64> {
             if ndim == 2 {
@@ -150,60 +227,117 @@ impl OutputDataset {
                 a.to_vec()
             }
         };
-        let shape = stored(input.shape);
-        let chunks = stored(spec.chunks);
-        let meta = ArrayMeta {
-            shape: &shape,
-            chunks: &chunks,
-            dtype: spec.dtype,
-            compression: spec.compression,
-            dims: &input.dims,
-            attributes: spec.attributes.clone(),
-        };
-        let dir = self.staging.join(&spec.name);
-        if dir.exists() {
-            bail!(
-                "two outputs write variable '{}' of '{}': give one a different `name:`",
-                spec.name,
-                self.path.display()
-            );
+        for spec in variables {
+            let shape = stored(input.shape);
+            let chunks = stored(spec.chunks);
+            let meta = ArrayMeta {
+                shape: &shape,
+                chunks: &chunks,
+                dtype: spec.dtype,
+                compression: spec.compression,
+                dims: &input.dims,
+                attributes: spec.attributes.clone(),
+            };
+            write_array(&dir.join(&spec.name), format, &meta)?;
         }
-        write_array(&dir, self.format, &meta)?;
-        let array = Array::open(self.store.clone(), &format!("/{}", spec.name))
-            .map_err(|e| anyhow!("output variable '{}': {e}", spec.name))?;
+        let names: Vec<String> = variables.iter().map(|v| v.name.clone()).collect();
+        Ledger::create(dir, fingerprint, &names)?;
+        Ok(())
+    }
+
+    /// Open variable `name` for writing chunks.
+    pub fn variable(&self, spec: &VariableSpec, input: &Input) -> Result<OutputVariable> {
+        let array = Array::open(self.store.clone(), &format!("/{}", spec.name)).map_err(|e| {
+            anyhow!(
+                "output variable '{}' of '{}': {e}",
+                spec.name,
+                self.staging.display()
+            )
+        })?;
         Ok(OutputVariable {
             name: spec.name.clone(),
             dtype: spec.dtype,
             chunks: spec.chunks,
             shape: input.shape,
-            ndim,
+            ndim: input.ndim,
             array,
+            ledger: self.ledger.clone(),
         })
     }
+}
 
-    /// Publish the finished dataset at its final path.
-    pub fn finish(&self) -> Result<()> {
-        match self.format {
-            Format::V2 => consolidate_v2(&self.staging)?,
-            Format::V3 => consolidate_v3(&self.staging)?,
-        }
-        if self.path.exists() {
-            std::fs::remove_dir_all(&self.path)
-                .map_err(|e| anyhow!("cannot replace '{}': {e}", self.path.display()))?;
-        }
-        std::fs::rename(&self.staging, &self.path)
-            .map_err(|e| anyhow!("cannot move '{}' into place: {e}", self.staging.display()))
+/// Publish a complete staged dataset at `path`. Several processes may call
+/// this at once: the one whose claim (an atomic rename) succeeds publishes;
+/// the others return `Ok(false)`.
+pub fn publish(path: &Path, format: Format) -> Result<bool> {
+    let staging = staging_path(path);
+    let claim = sibling(path, &format!("publishing.{}", std::process::id()));
+    if std::fs::rename(&staging, &claim).is_err() {
+        return Ok(false);
     }
+    remove_temporaries(&claim);
+    match format {
+        Format::V2 => consolidate_v2(&claim)?,
+        Format::V3 => consolidate_v3(&claim)?,
+    }
+    Ledger::at(&claim).seal()?;
+    if path.exists() {
+        std::fs::remove_dir_all(path)
+            .map_err(|e| anyhow!("cannot replace '{}': {e}", path.display()))?;
+    }
+    std::fs::rename(&claim, path)
+        .map_err(|e| anyhow!("cannot move '{}' into place: {e}", claim.display()))?;
+    Ok(true)
+}
 
-    /// Remove the staging directory after a failure.
-    pub fn abandon(&self) {
-        let _ = std::fs::remove_dir_all(&self.staging);
+/// Delete temporaries of chunk writes that were interrupted.
+fn remove_temporaries(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            remove_temporaries(&p);
+        } else if is_temporary(&e.file_name().to_string_lossy()) {
+            let _ = std::fs::remove_file(&p);
+        }
     }
+}
+
+#[allow(clippy::unnecessary_cast)] // one cast for every dtype, a no-op for f64
+fn write_coordinate(
+    store: &Arc<AtomicFiles>,
+    dir: &Path,
+    format: Format,
+    c: &super::Coordinate,
+) -> Result<()> {
+    let len = c.values.len() as u64;
+    let dims = vec![c.name.clone()];
+    let meta = ArrayMeta {
+        shape: &[len],
+        chunks: &[len.max(1)],
+        dtype: c.dtype,
+        compression: Compression::None,
+        dims: &dims,
+        attributes: c.attributes.clone(),
+    };
+    write_array(&dir.join(&c.name), format, &meta)?;
+    let array = Array::open(store.clone(), &format!("/{}", c.name))
+        .map_err(|e| anyhow!("coordinate '{}': {e}", c.name))?;
+    with_dtype!(c.dtype, T, {
+        let v: Vec<T> = c.values.iter().map(|&x| x as T).collect();
+        let a = ndarray::ArrayD::from_shape_vec(IxDyn(&[v.len()]), v)?;
+        array
+            .store_array_subset(&array.subset_all(), a)
+            .map_err(|e| anyhow!("coordinate '{}': {e}", c.name))?;
+    });
+    Ok(())
 }
 
 impl OutputVariable {
     /// Write chunk `idx` (promoted 3-D grid); `data` covers the part of the
-    /// chunk inside the volume.
+    /// chunk inside the volume. Recorded as done once the file is in place.
     pub fn write_chunk(&self, idx: [u64; 3], data: ArrayView3<f32>) -> Result<()> {
         let c = self.chunks.map(|c| c as usize);
         let mut full = Array3::<f32>::zeros((c[0], c[1], c[2]));
@@ -223,6 +357,6 @@ impl OutputVariable {
                 .store_chunk(&stored_idx, a)
                 .map_err(|e| anyhow!("writing chunk {:?} of '{}': {e}", stored_idx, self.name))?;
         });
-        Ok(())
+        self.ledger.mark_done(&self.name, idx)
     }
 }

@@ -1,0 +1,198 @@
+//! `attr status`: how far a job (or a dataset) has got, and `--verify`
+//! that every chunk is present and decodes.
+
+use crate::runner::{chunk_total, dataset_paths, fingerprint, prepare, Prepared};
+use crate::shard::task_range;
+use crate::store::{node_kind, staging_path, Input, Ledger, NodeKind};
+use anyhow::{bail, Result};
+use rayon::prelude::*;
+use std::path::Path;
+
+/// Prints the report; returns whether everything is complete (and verified).
+pub fn report(target: &Path, verify: bool, shards: Option<usize>) -> Result<bool> {
+    if target.is_file() {
+        job_report(target, verify, shards)
+    } else {
+        dataset_report(target, verify)
+    }
+}
+
+/// Check that every chunk of `variable` in `dataset` exists and decodes.
+/// Returns (checked, missing, undecodable).
+fn verify_variable(dataset: &Path, variable: &str) -> Result<(usize, Vec<[u64; 3]>, Vec<String>)> {
+    let input = Input::open(dataset, Some(variable))?;
+    let g = input.grid();
+    let all: Vec<[u64; 3]> = (0..g[0])
+        .flat_map(|i| (0..g[1]).flat_map(move |j| (0..g[2]).map(move |k| [i, j, k])))
+        .collect();
+    let results: Vec<(Option<[u64; 3]>, Option<String>)> = all
+        .par_iter()
+        .map(|&idx| {
+            if !input.chunk_exists(idx) {
+                return (Some(idx), None);
+            }
+            match input.read_chunk(idx) {
+                Ok(_) => (None, None),
+                Err(e) => (None, Some(format!("{e:#}"))),
+            }
+        })
+        .collect();
+    let missing: Vec<[u64; 3]> = results.iter().filter_map(|r| r.0).collect();
+    let bad: Vec<String> = results.into_iter().filter_map(|r| r.1).collect();
+    Ok((all.len(), missing, bad))
+}
+
+fn print_verify(dataset: &Path, variable: &str) -> Result<bool> {
+    let (n, missing, bad) = verify_variable(dataset, variable)?;
+    if missing.is_empty() && bad.is_empty() {
+        println!("    verify {variable}: all {n} chunks present and decodable");
+        return Ok(true);
+    }
+    println!(
+        "    verify {variable}: {} of {n} chunks missing{}, {} undecodable{}",
+        missing.len(),
+        missing
+            .first()
+            .map(|m| format!(" (first {m:?})"))
+            .unwrap_or_default(),
+        bad.len(),
+        bad.first()
+            .map(|b| format!(" (first: {b})"))
+            .unwrap_or_default()
+    );
+    Ok(false)
+}
+
+fn job_report(job: &Path, verify: bool, shards: Option<usize>) -> Result<bool> {
+    let p: Prepared = prepare(job, Some(1), 1)?;
+    let mut all_ok = true;
+    for path in dataset_paths(&p) {
+        let outs: Vec<_> = p.outputs.iter().filter(|o| o.path == path).collect();
+        let staging = staging_path(&path);
+        let fp = fingerprint(&p, &path);
+        if staging.exists() {
+            let ledger = Ledger::at(&staging);
+            if ledger.fingerprint().ok().as_ref() != Some(&fp) {
+                bail!("'{}' belongs to a different job", staging.display());
+            }
+            println!("{}: in progress (in {})", path.display(), staging.display());
+            let mut done_sets = Vec::new();
+            for o in &outs {
+                let done = ledger.done(&o.name);
+                println!(
+                    "  {}: {} of {} chunks done",
+                    o.name,
+                    done.len(),
+                    chunk_total(&p, o)
+                );
+                done_sets.push((
+                    p.outputs
+                        .iter()
+                        .position(|x| std::ptr::eq(x, *o))
+                        .expect("own output"),
+                    done,
+                ));
+            }
+            if let Some(n) = shards.or_else(|| ledger.recorded_shards()) {
+                let incomplete: Vec<usize> = (0..n)
+                    .filter(|&s| {
+                        task_range(p.plan.tasks.len(), s, n).any(|i| {
+                            let t = &p.plan.tasks[i];
+                            p.plan.groups[t.group].outputs.iter().any(|o| {
+                                done_sets
+                                    .iter()
+                                    .find(|(k, _)| k == o)
+                                    .is_some_and(|(_, set)| t.chunks().any(|c| !set.contains(&c)))
+                            })
+                        })
+                    })
+                    .collect();
+                println!(
+                    "  shards of {n}: {} incomplete{}",
+                    incomplete.len(),
+                    if incomplete.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {incomplete:?}")
+                    }
+                );
+            }
+            if verify {
+                for o in &outs {
+                    print_verify(&staging, &o.name)?;
+                }
+            }
+            all_ok = false;
+        } else if path.exists() {
+            let same = Ledger::at(&path).fingerprint().ok().as_ref() == Some(&fp);
+            println!(
+                "{}: complete{}",
+                path.display(),
+                if same {
+                    ""
+                } else {
+                    " (but written by a different job or version)"
+                }
+            );
+            for o in &outs {
+                println!(
+                    "  {}: {} of {} chunks done",
+                    o.name,
+                    chunk_total(&p, o),
+                    chunk_total(&p, o)
+                );
+                if verify {
+                    all_ok &= print_verify(&path, &o.name)?;
+                }
+            }
+            all_ok &= same;
+        } else {
+            println!("{}: not started", path.display());
+            all_ok = false;
+        }
+    }
+    Ok(all_ok)
+}
+
+fn dataset_report(path: &Path, verify: bool) -> Result<bool> {
+    let staging = staging_path(path);
+    let (dir, complete) = if staging.exists() {
+        (staging.clone(), false)
+    } else if path.exists() {
+        (path.to_path_buf(), true)
+    } else {
+        bail!(
+            "'{}' does not exist (nor does '{}')",
+            path.display(),
+            staging.display()
+        );
+    };
+    if !matches!(node_kind(&dir)?, NodeKind::Group(_)) {
+        bail!("'{}' is not a dataset group written by attr", dir.display());
+    }
+    let ledger = Ledger::at(&dir);
+    let fp = ledger.fingerprint()?;
+    let names: Vec<String> = fp["variables"]
+        .as_object()
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default();
+    println!(
+        "{}: {}",
+        path.display(),
+        if complete { "complete" } else { "in progress" }
+    );
+    let mut ok = complete;
+    for name in names {
+        let total: u64 = Input::open(&dir, Some(&name))?.grid().iter().product();
+        let done = if complete {
+            total as usize
+        } else {
+            ledger.done(&name).len()
+        };
+        println!("  {name}: {done} of {total} chunks done");
+        if verify {
+            ok &= print_verify(&dir, &name)?;
+        }
+    }
+    Ok(ok)
+}

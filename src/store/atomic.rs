@@ -1,0 +1,146 @@
+//! Chunk files written whole or not at all.
+//!
+//! zarrs' filesystem store writes a file in place (a killed process leaves
+//! a truncated chunk) and fsyncs every file. This adapter writes each value
+//! to a temporary file with a name unique to the process and write, then
+//! renames it over the destination: a reader, a concurrent writer of the
+//! same chunk, or a rerun after `kill -9` sees the old file or the new one,
+//! never half of one. Leftover temporaries are recognisable by
+//! [`is_temporary`] and cleaned up by the run that finishes the dataset.
+//! Syncing to disk is optional: it protects against a machine crash, not a
+//! killed process, and costs a disk flush per chunk.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use zarrs::filesystem::FilesystemStore;
+use zarrs::storage::byte_range::ByteRangeIterator;
+use zarrs::storage::{
+    Bytes, ListableStorageTraits, MaybeBytesIterator, OffsetBytesIterator, ReadableStorageTraits,
+    StorageError, StoreKey, StoreKeys, StoreKeysPrefixes, StorePrefix, WritableStorageTraits,
+};
+
+const TEMP_MARK: &str = ".attr-tmp.";
+
+/// Whether a file name is a temporary left by an interrupted write.
+pub fn is_temporary(name: &str) -> bool {
+    name.contains(TEMP_MARK)
+}
+
+#[derive(Debug)]
+pub struct AtomicFiles {
+    inner: Arc<FilesystemStore>,
+    root: PathBuf,
+    counter: AtomicU64,
+    sync: bool,
+}
+
+impl AtomicFiles {
+    pub fn new(root: PathBuf, sync: bool) -> Result<Self, String> {
+        let inner = FilesystemStore::new(&root).map_err(|e| e.to_string())?;
+        Ok(AtomicFiles {
+            inner: Arc::new(inner),
+            root,
+            counter: AtomicU64::new(0),
+            sync,
+        })
+    }
+
+    fn write_whole(&self, key: &StoreKey, value: &[u8]) -> std::io::Result<()> {
+        let path = self.root.join(key.as_str());
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        let tmp = path.with_file_name(format!("{name}{TEMP_MARK}{}.{n}", std::process::id()));
+        let result = (|| {
+            let mut f = std::fs::File::create(&tmp)?;
+            f.write_all(value)?;
+            if self.sync {
+                f.sync_all()?;
+            }
+            drop(f);
+            std::fs::rename(&tmp, &path)
+        })();
+        if result.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        result
+    }
+}
+
+impl ReadableStorageTraits for AtomicFiles {
+    fn get_partial_many<'a>(
+        &'a self,
+        key: &StoreKey,
+        byte_ranges: ByteRangeIterator<'a>,
+    ) -> Result<MaybeBytesIterator<'a>, StorageError> {
+        self.inner.get_partial_many(key, byte_ranges)
+    }
+
+    fn size_key(&self, key: &StoreKey) -> Result<Option<u64>, StorageError> {
+        self.inner.size_key(key)
+    }
+
+    fn supports_get_partial(&self) -> bool {
+        self.inner.supports_get_partial()
+    }
+}
+
+impl ListableStorageTraits for AtomicFiles {
+    fn list(&self) -> Result<StoreKeys, StorageError> {
+        self.inner.list()
+    }
+
+    fn list_prefix(&self, prefix: &StorePrefix) -> Result<StoreKeys, StorageError> {
+        self.inner.list_prefix(prefix)
+    }
+
+    fn list_dir(&self, prefix: &StorePrefix) -> Result<StoreKeysPrefixes, StorageError> {
+        self.inner.list_dir(prefix)
+    }
+
+    fn size_prefix(&self, prefix: &StorePrefix) -> Result<u64, StorageError> {
+        self.inner.size_prefix(prefix)
+    }
+}
+
+impl WritableStorageTraits for AtomicFiles {
+    fn set(&self, key: &StoreKey, value: Bytes) -> Result<(), StorageError> {
+        self.write_whole(key, &value).map_err(StorageError::from)
+    }
+
+    fn set_partial_many(
+        &self,
+        key: &StoreKey,
+        offset_values: OffsetBytesIterator,
+    ) -> Result<(), StorageError> {
+        // read, patch and replace whole: never an in-place partial write
+        let mut bytes = self.inner.get(key)?.map(|b| b.to_vec()).unwrap_or_default();
+        for (offset, value) in offset_values {
+            let offset = usize::try_from(offset).map_err(|e| StorageError::Other(e.to_string()))?;
+            if bytes.len() < offset + value.len() {
+                bytes.resize(offset + value.len(), 0);
+            }
+            bytes[offset..offset + value.len()].copy_from_slice(&value);
+        }
+        self.write_whole(key, &bytes).map_err(StorageError::from)
+    }
+
+    fn erase(&self, key: &StoreKey) -> Result<(), StorageError> {
+        self.inner.erase(key)
+    }
+
+    fn erase_prefix(&self, prefix: &StorePrefix) -> Result<(), StorageError> {
+        self.inner.erase_prefix(prefix)
+    }
+
+    fn supports_set_partial(&self) -> bool {
+        false
+    }
+}
