@@ -51,6 +51,30 @@ pub fn from_env(
     env: &dyn Fn(&str) -> Option<String>,
     shards: Option<usize>,
 ) -> Result<Option<Shard>> {
+    // LSF first: a real LSF job has no Slurm variables, and where both are
+    // set (Slurm running an LSF-style script through a shim) LSF's are meant
+    if let Some(idx) = num(env, "LSB_JOBINDEX")? {
+        if idx == 0 {
+            return Ok(None); // LSF: not an array job
+        }
+        if let Some(step) = num(env, "LSB_JOBINDEX_STEP")? {
+            if step > 1 {
+                bail!("this LSF array has step {step}: attr needs consecutive indices (-J \"name[1-N]\")");
+            }
+        }
+        let count = match (shards, num(env, "LSB_JOBINDEX_END")?) {
+            (Some(n), _) => n as i64,
+            (None, Some(end)) => end,
+            (None, None) => {
+                bail!("LSB_JOBINDEX is set but LSB_JOBINDEX_END is not: pass --shards N")
+            }
+        };
+        return checked(
+            idx - 1,
+            count,
+            format!("LSF array element {idx} (LSB_JOBINDEX − 1)"),
+        );
+    }
     if let Some(id) = num(env, "SLURM_ARRAY_TASK_ID")? {
         if let Some(step) = num(env, "SLURM_ARRAY_TASK_STEP")? {
             if step != 1 {
@@ -72,28 +96,6 @@ pub fn from_env(
             id - min,
             count,
             format!("Slurm array task {id} (SLURM_ARRAY_TASK_ID − SLURM_ARRAY_TASK_MIN)"),
-        );
-    }
-    if let Some(idx) = num(env, "LSB_JOBINDEX")? {
-        if idx == 0 {
-            return Ok(None); // LSF: not an array job
-        }
-        if let Some(step) = num(env, "LSB_JOBINDEX_STEP")? {
-            if step > 1 {
-                bail!("this LSF array has step {step}: attr needs consecutive indices (-J \"name[1-N]\")");
-            }
-        }
-        let count = match (shards, num(env, "LSB_JOBINDEX_END")?) {
-            (Some(n), _) => n as i64,
-            (None, Some(end)) => end,
-            (None, None) => {
-                bail!("LSB_JOBINDEX is set but LSB_JOBINDEX_END is not: pass --shards N")
-            }
-        };
-        return checked(
-            idx - 1,
-            count,
-            format!("LSF array element {idx} (LSB_JOBINDEX − 1)"),
         );
     }
     Ok(None)
@@ -230,6 +232,14 @@ mod tests {
         ]);
         assert!(from_env(&e, None).is_err());
         assert_eq!(from_env(&env(&[]), None).unwrap(), None);
+        // both set: the LSF variables win
+        let e = env(&[
+            ("LSB_JOBINDEX", "2"),
+            ("LSB_JOBINDEX_END", "4"),
+            ("SLURM_ARRAY_TASK_ID", "2"),
+            ("SLURM_ARRAY_TASK_COUNT", "4"),
+        ]);
+        assert_eq!(from_env(&e, None).unwrap().unwrap().index, 1);
     }
 
     #[test]
