@@ -23,6 +23,13 @@ use zarrs::storage::{
 
 const TEMP_MARK: &str = ".attr-tmp.";
 
+/// `ATTR_UNSAFE_IN_PLACE_WRITES=1` writes chunk files in place and keeps no
+/// completion records: not crash-safe, not resumable, never for production.
+/// It exists only to measure what crash safety costs (`bench/bench.sh`).
+pub fn unsafe_in_place() -> bool {
+    std::env::var_os("ATTR_UNSAFE_IN_PLACE_WRITES").is_some_and(|v| v == "1")
+}
+
 /// Whether a file name is a temporary left by an interrupted write.
 pub fn is_temporary(name: &str) -> bool {
     name.contains(TEMP_MARK)
@@ -51,6 +58,9 @@ impl AtomicFiles {
         let path = self.root.join(key.as_str());
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)?;
+        }
+        if unsafe_in_place() {
+            return std::fs::write(&path, value);
         }
         let name = path
             .file_name()

@@ -51,6 +51,9 @@ impl Ledger {
     }
 
     pub fn mark_done(&self, variable: &str, idx: [u64; 3]) -> Result<()> {
+        if super::atomic::unsafe_in_place() {
+            return Ok(());
+        }
         let f = self.dir.join("done").join(variable).join(chunk_name(idx));
         std::fs::File::create(&f)
             .map_err(|e| anyhow!("cannot record chunk {idx:?} of '{variable}': {e}"))?;
