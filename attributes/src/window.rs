@@ -26,31 +26,77 @@ pub fn box_mean_axis(a: &mut Array3<f32>, axis: usize, size: usize) {
     if size <= 1 || a.is_empty() {
         return;
     }
-    let n = a.len_of(Axis(axis));
-    let mut line = vec![0f64; n];
+    if axis < 2 && a.is_standard_layout() {
+        box_mean_planes(a, axis, size);
+        return;
+    }
+    let mut line = Vec::new();
     for lane in a.lanes_mut(Axis(axis)) {
         box_mean_line(lane, size, &mut line);
     }
 }
 
-fn box_mean_line(mut lane: ArrayViewMut1<f32>, size: usize, scratch: &mut [f64]) {
-    let n = lane.len();
+/// The same moving mean along a non-contiguous axis, done a whole
+/// contiguous plane at a time (running sums of planes), so that memory is
+/// read in order and the inner loops vectorise.
+fn box_mean_planes(a: &mut Array3<f32>, axis: usize, size: usize) {
+    let shape = a.shape().to_vec();
+    let n = shape[axis];
+    let outer: usize = shape[..axis].iter().product();
+    let inner: usize = shape[axis + 1..].iter().product();
     let r = (size / 2) as isize;
-    for (s, v) in scratch.iter_mut().zip(lane.iter()) {
-        *s = *v as f64;
-    }
-    let at = |i: isize| scratch[symmetric_index(i, n)];
-    let nonzero = |v: f64| usize::from(v != 0.0);
-    let mut sum: f64 = (-r..=r).map(at).sum();
-    let mut live: usize = (-r..=r).map(|i| nonzero(at(i))).sum();
     let inv = 1.0 / size as f64;
-    let mean = |sum: f64, live: usize| if live == 0 { 0.0 } else { (sum * inv) as f32 };
-    lane[0] = mean(sum, live);
-    for i in 1..n as isize {
-        let (add, drop) = (at(i + r), at(i - r - 1));
-        sum += add - drop;
-        live = live + nonzero(add) - nonzero(drop);
-        lane[i as usize] = mean(sum, live);
+    let data = a.as_slice_mut().expect("standard layout");
+    let mut src = vec![0f32; n * inner];
+    let mut sum = vec![0f64; inner];
+    let mut live = vec![0u32; inner];
+    for slab in data.chunks_exact_mut(n * inner).take(outer) {
+        src.copy_from_slice(slab);
+        sum.fill(0.0);
+        live.fill(0);
+        let plane = |j: isize| symmetric_index(j, n) * inner;
+        for d in -r..=r {
+            let p = &src[plane(d)..plane(d) + inner];
+            for ((s, l), &v) in sum.iter_mut().zip(live.iter_mut()).zip(p) {
+                *s += v as f64;
+                *l += u32::from(v != 0.0);
+            }
+        }
+        for i in 0..n as isize {
+            if i > 0 {
+                let (add, drop) = (plane(i + r), plane(i - r - 1));
+                let (pa, pd) = (&src[add..add + inner], &src[drop..drop + inner]);
+                for (((s, l), &va), &vd) in sum.iter_mut().zip(live.iter_mut()).zip(pa).zip(pd) {
+                    *s += va as f64 - vd as f64;
+                    *l = *l + u32::from(va != 0.0) - u32::from(vd != 0.0);
+                }
+            }
+            let out = &mut slab[i as usize * inner..(i as usize + 1) * inner];
+            for ((o, &s), &l) in out.iter_mut().zip(&sum).zip(&live) {
+                *o = if l == 0 { 0.0 } else { (s * inv) as f32 };
+            }
+        }
+    }
+}
+
+fn box_mean_line(mut lane: ArrayViewMut1<f32>, size: usize, scratch: &mut Vec<f64>) {
+    let n = lane.len();
+    let r = size / 2;
+    // the line with its symmetric extension, so the sweep needs no index mapping
+    scratch.clear();
+    scratch.extend((0..r).map(|t| lane[symmetric_index(t as isize - r as isize, n)] as f64));
+    scratch.extend(lane.iter().map(|&v| v as f64));
+    scratch.extend((0..r).map(|t| lane[symmetric_index((n + t) as isize, n)] as f64));
+    let inv = 1.0 / size as f64;
+    let mut sum: f64 = scratch[..size].iter().sum();
+    let mut live: usize = scratch[..size].iter().filter(|v| **v != 0.0).count();
+    for i in 0..n {
+        if i > 0 {
+            let (add, drop) = (scratch[i + size - 1], scratch[i - 1]);
+            sum += add - drop;
+            live = live + usize::from(add != 0.0) - usize::from(drop != 0.0);
+        }
+        lane[i] = if live == 0 { 0.0 } else { (sum * inv) as f32 };
     }
 }
 
@@ -68,10 +114,49 @@ mod tests {
 
     #[test]
     fn zero_windows_are_exactly_zero() {
-        let mut a = Array3::<f32>::zeros((1, 1, 40));
-        a.slice_mut(ndarray::s![0, 0, ..10]).fill(12345.678);
-        box_mean_axis(&mut a, 2, 9);
-        assert!(a.iter().skip(14).all(|&v| v == 0.0));
+        for axis in 0..3 {
+            let mut shape = [2, 2, 2];
+            shape[axis] = 40;
+            let mut a = Array3::<f32>::zeros(shape);
+            for i in 0..10 {
+                let mut idx = [0, 0, 0];
+                idx[axis] = i;
+                a[idx] = 12345.678 + i as f32;
+            }
+            box_mean_axis(&mut a, axis, 9);
+            let tail = a.slice_axis(Axis(axis), (14..40).into());
+            assert!(tail.iter().all(|&v| v == 0.0), "axis {axis}");
+        }
+    }
+
+    #[test]
+    fn every_axis_against_brute_force() {
+        let orig = Array3::from_shape_fn((6, 7, 9), |(i, j, k)| {
+            ((i * 13 + j * 7 + k * 3) % 11) as f32 - 4.0
+        });
+        for axis in 0..3 {
+            for size in [3, 5, 15] {
+                let mut a = orig.clone();
+                box_mean_axis(&mut a, axis, size);
+                let n = orig.len_of(Axis(axis)) as isize;
+                for ((i, j, k), v) in a.indexed_iter() {
+                    let r = (size / 2) as isize;
+                    let want: f32 = (-r..=r)
+                        .map(|d| {
+                            let mut idx = [i, j, k];
+                            idx[axis] = symmetric_index(idx[axis] as isize + d, n as usize);
+                            orig[idx]
+                        })
+                        .sum::<f32>()
+                        / size as f32;
+                    assert!(
+                        (v - want).abs() < 1e-5,
+                        "axis {axis} size {size} at {:?}",
+                        (i, j, k)
+                    );
+                }
+            }
+        }
     }
 
     #[test]
