@@ -95,6 +95,15 @@ outputs:
         d.path().join("o.zarr.partial").is_dir(),
         "a share alone does not publish"
     );
+    // status: incomplete, and which shards are missing
+    let out = attr(&["status", "job.yaml"], d.path());
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(report.contains("in progress"), "{report}");
+    assert!(
+        report.contains("shards of 3: 2 incomplete: [1, 2]"),
+        "{report}"
+    );
     let b = a.replace("envelope", "semblance");
     let (code, stderr) = run_job(d.path(), &b, &["--shard", "1/3", "--quiet"]);
     assert_ne!(code, 0);
@@ -344,4 +353,105 @@ fn list_and_info() {
     );
     let out = attr(&["info", "missing.zarr"], d.path());
     assert_ne!(out.status.code(), Some(0));
+}
+
+#[test]
+fn submit_dry_run_prints_both_scripts() {
+    let d = tmp();
+    let job = format!(
+        "input: {}\noutputs:\n  - {{attribute: copy, path: o.zarr}}\n",
+        f3()
+    );
+    std::fs::write(d.path().join("job.yaml"), job).unwrap();
+    let slurm = attr(
+        &[
+            "submit",
+            "job.yaml",
+            "--scheduler",
+            "slurm",
+            "--shards",
+            "6",
+            "--cores",
+            "4",
+            "--walltime",
+            "01:30",
+            "--dry-run",
+        ],
+        d.path(),
+    );
+    let text = String::from_utf8_lossy(&slurm.stdout);
+    assert!(
+        slurm.status.success(),
+        "{}",
+        String::from_utf8_lossy(&slurm.stderr)
+    );
+    for want in [
+        "#SBATCH --array=0-5",
+        "--cpus-per-task=4",
+        "--time=01:30:00",
+        "--dependency=afterok:<ARRAY_JOB_ID>",
+        "status",
+        "--verify",
+        "run",
+    ] {
+        assert!(text.contains(want), "{want} missing: {text}");
+    }
+    let lsf = attr(
+        &[
+            "submit",
+            "job.yaml",
+            "--scheduler",
+            "lsf",
+            "--shards",
+            "1200",
+            "--dry-run",
+        ],
+        d.path(),
+    );
+    let text = String::from_utf8_lossy(&lsf.stdout);
+    let err = String::from_utf8_lossy(&lsf.stderr);
+    assert!(lsf.status.success());
+    assert!(
+        text.contains("#BSUB -J \"attr-job[1-1200]\"") && text.contains("done(<ARRAY_JOB_ID>)"),
+        "{text}"
+    );
+    assert!(err.contains("warning") && err.contains("1000"), "{err}");
+    assert!(
+        !d.path().join("attr-jobs").exists(),
+        "a dry run writes nothing"
+    );
+    // a bad job is refused before anything is submitted
+    std::fs::write(
+        d.path().join("bad.yaml"),
+        "input: nowhere.zarr\noutputs:\n  - {attribute: copy, path: o.zarr}\n",
+    )
+    .unwrap();
+    let bad = attr(
+        &[
+            "submit",
+            "bad.yaml",
+            "--scheduler",
+            "slurm",
+            "--shards",
+            "2",
+            "--dry-run",
+        ],
+        d.path(),
+    );
+    assert_ne!(bad.status.code(), Some(0));
+    let bad = attr(
+        &[
+            "submit",
+            "job.yaml",
+            "--scheduler",
+            "slurm",
+            "--shards",
+            "2",
+            "--walltime",
+            "3h",
+            "--dry-run",
+        ],
+        d.path(),
+    );
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("HH:MM"));
 }

@@ -187,3 +187,27 @@ def test_lsf_code_path_under_slurm(tmp_path, setup):
     logs = "\n".join(f.read_text() for f in tmp_path.glob("lsf-*.out"))
     assert "(from LSF array element" in logs, logs
     assert_identical(out, setup["ref"])
+
+
+def test_full_disk_mid_run_is_resumable(tmp_path, setup):
+    """A filesystem that fills up mid-run: one clear error, every chunk on disk
+    whole, and after space is freed --resume finishes identically."""
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3M", "tmpfs", str(mnt)], check=True)
+    try:
+        out = mnt / "out.zarr"
+        job = tmp_path / "job.yaml"
+        job.write_text(job_text(setup["vol"], out, workers=2))
+        p = run_attr("run", job, check=False, cwd=tmp_path)
+        assert p.returncode != 0
+        err = [l for l in p.stderr.splitlines() if l.startswith("error:")]
+        assert len(err) == 1 and "No space left" in err[0] and "--resume" in err[0], p.stderr
+        assert not out.exists()
+        report = run_attr("status", job, "--verify", check=False, cwd=tmp_path).stdout
+        assert "in progress" in report and "0 undecodable" in report, report
+        subprocess.run(["mount", "-o", "remount,size=64M", str(mnt)], check=True)
+        run_attr("run", job, "--resume", "-q", cwd=tmp_path)
+        assert_identical(out, setup["ref"])
+    finally:
+        subprocess.run(["umount", str(mnt)], check=False)

@@ -4,6 +4,7 @@ value, with dimension names and coordinates."""
 import dask.array as da
 import numpy as np
 import pytest
+import scipy.ndimage as ndi
 import xarray as xr
 import zarr
 from zarr.codecs import BloscCodec, GzipCodec, ShardingCodec, ZstdCodec, BytesCodec
@@ -109,6 +110,9 @@ def test_python_reads_what_we_write(tmp_path, fmt, compression, dtype):
     assert prov["attribute"] == "rms_amplitude" and prov["parameters"] == {"window": 9}
     assert prov["boundary"] == "reflect" and prov["engine"].startswith("attr ")
     assert ds.rms.encoding["chunks"] == (10, 9, 40)
+    x = src.amplitude.values.astype(np.float64)
+    want = np.sqrt(ndi.uniform_filter1d(x * x, 9, axis=2, mode="reflect"))
+    np.testing.assert_allclose(ds.rms.values, want.astype(dtype), rtol=1e-4, atol=1e-2)
     z = zarr.open_group(str(out), mode="r")
     assert z.metadata.zarr_format == fmt
     np.testing.assert_array_equal(z["copy"][...], src.amplitude.values.astype(dtype))

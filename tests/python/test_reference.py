@@ -159,6 +159,31 @@ def peer_volume(tmp_path_factory):
     return vol
 
 
+@pytest.fixture(scope="module")
+def f3_array(tmp_path_factory):
+    """The real F3 volume as the plain float32 array the peer expects."""
+    path = tmp_path_factory.mktemp("f3") / "f3_array.zarr"
+    x = xr.open_zarr(F3).amplitude.values
+    z = zarr.create_array(str(path), shape=x.shape, chunks=(8, 8, 32), dtype="float32", zarr_format=3,
+                          dimension_names=["inline", "crossline", "sample"])
+    z[...] = x
+    return path
+
+
+@pytest.mark.parametrize("ours,theirs,tol", [
+    ("copy", "copy", ["--rtol", "0", "--atol", "0"]),
+    ("envelope", "envelope", ["--rtol", "1e-5", "--atol", "1e-3"]),
+    ("rms_amplitude", "rms", ["--rtol", "1e-4", "--atol", "1e-3"]),
+    ("semblance", "semblance", ["--rtol", "1e-4", "--atol", "1e-5"]),
+])
+def test_real_f3_matches_dask_peer(tmp_path, f3_array, ours, theirs, tol):
+    ref = tmp_path / f"ref_{theirs}.zarr"
+    peer(PEER / "dask_attr.py", theirs, f3_array, ref, "--workers", "2")
+    out = tmp_path / "ours.zarr"
+    run_job(tmp_path, {"input": str(f3_array), "outputs": [{"attribute": ours, "path": str(out)}]}, "-q")
+    print(peer(PEER / "compare.py", out / ours, ref, *tol))
+
+
 @pytest.mark.parametrize("ours,theirs,tol", [
     ("copy", "copy", ["--rtol", "0", "--atol", "0"]),
     ("envelope", "envelope", ["--atol", "1e-4"]),
