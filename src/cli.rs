@@ -56,6 +56,21 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Show the work a job will do, without doing it: chunks, halos, tasks,
+    /// bytes to read and write, decodes, memory, and the split into shards.
+    Plan {
+        /// The job spec.
+        job: PathBuf,
+        /// Workers to plan for (default as `attr run`).
+        #[arg(long)]
+        workers: Option<usize>,
+        /// Show how the work splits over N shards.
+        #[arg(long, value_name = "N")]
+        shards: Option<usize>,
+        /// Draw the block graph: .dot, or .png/.svg/.pdf with Graphviz installed.
+        #[arg(long, value_name = "FILE")]
+        graph: Option<PathBuf>,
+    },
     /// How far a job has got: chunks done per output, incomplete shards;
     /// exits non-zero unless everything is complete.
     Status {
@@ -137,6 +152,12 @@ pub fn main() -> anyhow::Result<()> {
         ),
         Command::List { json } => crate::list::print(json),
         Command::Info { path } => crate::info::print(&path),
+        Command::Plan {
+            job,
+            workers,
+            shards,
+            graph,
+        } => crate::planview::print(&job, workers, shards, graph.as_deref()),
         Command::Status {
             target,
             verify,

@@ -6,6 +6,7 @@ mod info;
 mod job;
 mod list;
 mod plan;
+mod planview;
 mod progress;
 mod runner;
 mod shard;

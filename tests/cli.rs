@@ -455,3 +455,69 @@ fn submit_dry_run_prints_both_scripts() {
     );
     assert!(String::from_utf8_lossy(&bad.stderr).contains("HH:MM"));
 }
+
+/// First number after `key` in `text`.
+fn number_after(text: &str, key: &str) -> u64 {
+    let rest = &text[text
+        .find(key)
+        .unwrap_or_else(|| panic!("'{key}' not in: {text}"))
+        + key.len()..];
+    let digits: String = rest
+        .trim_start()
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect();
+    digits
+        .parse()
+        .unwrap_or_else(|_| panic!("no number after '{key}' in: {text}"))
+}
+
+#[test]
+fn plan_agrees_with_run() {
+    let d = tmp();
+    let job = format!(
+        "input: {}\noutputs:\n  - {{attribute: semblance, path: o.zarr}}\n  - {{attribute: envelope, path: o.zarr}}\n  - {{attribute: copy, path: c.zarr, chunks: [5, 6, 75]}}\n",
+        f3()
+    );
+    std::fs::write(d.path().join("job.yaml"), &job).unwrap();
+    let plan = attr(
+        &["plan", "job.yaml", "--shards", "2", "--graph", "g.dot"],
+        d.path(),
+    );
+    let plan_text = String::from_utf8_lossy(&plan.stdout).into_owned();
+    assert!(
+        plan.status.success(),
+        "{}",
+        String::from_utf8_lossy(&plan.stderr)
+    );
+    assert!(!d.path().join("o.zarr").exists() && !d.path().join("o.zarr.partial").exists());
+    let (code, run) = run_job(d.path(), &job, &[]);
+    assert_eq!(code, 0, "{run}");
+    assert_eq!(
+        number_after(&plan_text, "\ntasks"),
+        number_after(&run, "chunks written (")
+    );
+    assert_eq!(
+        number_after(&plan_text, "\nreads"),
+        number_after(&run, "decodes of")
+    );
+    assert_eq!(
+        number_after(&plan_text, "\nwrites"),
+        number_after(&run, " s: ")
+    );
+    assert!(plan_text.contains("shard 1: tasks"), "{plan_text}");
+    let dot = std::fs::read_to_string(d.path().join("g.dot")).unwrap();
+    assert!(
+        dot.starts_with("digraph") && dot.contains("semblance") && dot.contains("->"),
+        "{dot}"
+    );
+    // a picture needs Graphviz: drawn when it is installed, a clear error when not
+    let png = attr(&["plan", "job.yaml", "--graph", "g.png"], d.path());
+    let has_dot = Command::new("dot").arg("-V").output().is_ok();
+    if has_dot {
+        assert!(png.status.success() && d.path().join("g.png").is_file());
+    } else {
+        assert_ne!(png.status.code(), Some(0));
+        assert!(String::from_utf8_lossy(&png.stderr).contains("Graphviz"));
+    }
+}

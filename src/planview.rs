@@ -1,0 +1,290 @@
+//! `attr plan`: the work a job will do, without doing it — the numbers come
+//! from the same plan `attr run` executes.
+
+use crate::runner::{chunk_total, prepare, Prepared};
+use crate::shard::task_range;
+use anyhow::{bail, Result};
+use std::collections::HashSet;
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// Largest graph drawn node by node; bigger plans are drawn as a summary.
+const GRAPH_MAX_TASKS: usize = 64;
+
+struct Totals {
+    /// Input chunks read by at least one task.
+    input_chunks: usize,
+    /// Sum over tasks of the input chunks each reads (re-reads included).
+    chunk_reads: usize,
+    /// Elements gathered into blocks (region + halo), over all tasks.
+    gathered: u64,
+    /// Largest block (elements).
+    max_block: u64,
+}
+
+fn totals(p: &Prepared, tasks: impl Iterator<Item = usize>) -> Totals {
+    let mut seen = HashSet::new();
+    let (mut chunk_reads, mut gathered, mut max_block) = (0, 0u64, 0u64);
+    for i in tasks {
+        let t = &p.plan.tasks[i];
+        let per_axis = p.plan.input_chunks_per_axis(t);
+        for &a in &per_axis[0] {
+            for &b in &per_axis[1] {
+                for &c in &per_axis[2] {
+                    seen.insert([a, b, c]);
+                    chunk_reads += 1;
+                }
+            }
+        }
+        let (s, e) = p.plan.block_extent(t);
+        let n: u64 = (0..3).map(|a| (e[a] - s[a]) as u64).product();
+        gathered += n;
+        max_block = max_block.max(n);
+    }
+    Totals {
+        input_chunks: seen.len(),
+        chunk_reads,
+        gathered,
+        max_block,
+    }
+}
+
+fn mb(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / 1e6)
+}
+
+pub fn print(
+    job: &Path,
+    workers: Option<usize>,
+    shards: Option<usize>,
+    graph: Option<&Path>,
+) -> Result<()> {
+    let (default_workers, _) = crate::shard::default_workers(&crate::shard::process_env);
+    let p = prepare(job, workers, default_workers)?;
+    let inp = &p.input;
+    let nd = inp.ndim;
+    let chunk_elems: u64 = inp.chunks.iter().product();
+    let grid = inp.grid();
+    println!(
+        "input     {}{}",
+        inp.path.display(),
+        inp.variable
+            .as_ref()
+            .map(|v| format!(" ({v})"))
+            .unwrap_or_default()
+    );
+    println!(
+        "          shape {:?} {}  chunks {:?} ({} chunks)  {} uncompressed, {} stored",
+        &inp.shape[3 - nd..],
+        inp.dtype.v3_name(),
+        &inp.chunks[3 - nd..],
+        grid.iter().product::<u64>(),
+        mb(inp.bytes()),
+        mb(crate::store::stored_bytes(&inp.path))
+    );
+    println!("boundary  {}", p.spec.boundary.describe());
+    let mut write_bytes = 0u64;
+    for (gi, g) in p.plan.groups.iter().enumerate() {
+        let ntasks = p.plan.tasks.iter().filter(|t| t.group == gi).count();
+        for (&o, halo) in g.outputs.iter().zip(&g.halos) {
+            let out = &p.outputs[o];
+            let n = chunk_total(&p, out);
+            let bytes = inp.shape.iter().product::<u64>() * out.dtype.size() as u64;
+            write_bytes += bytes;
+            println!(
+                "output    {}/{} = {}: chunks {:?} ({n}), halo {:?}, {} tasks of {:?} chunks, writes {}",
+                out.path.display(),
+                out.name,
+                out.attribute,
+                &out.chunks[3 - nd..],
+                &halo.map(|h| h.describe())[3 - nd..],
+                ntasks,
+                &g.span[3 - nd..],
+                mb(bytes)
+            );
+        }
+    }
+    let all = totals(&p, 0..p.plan.tasks.len());
+    let chunk_bytes = chunk_elems * 4;
+    let front = (p.cache_bytes / chunk_bytes.max(1)).max(1) as usize;
+    // with tasks taken in order, the cache must hold about two slabs of chunks
+    let slab = (grid[1] * grid[2]) as usize;
+    let decodes = if front >= 2 * slab || front >= all.input_chunks {
+        1.0
+    } else {
+        all.chunk_reads as f64 / all.input_chunks.max(1) as f64
+    };
+    println!("tasks     {}", p.plan.tasks.len());
+    println!(
+        "reads     {} input chunks, {} decoded ({:.2} decodes per chunk expected); {} gathered with halos ({:.2}x the volume)",
+        all.input_chunks,
+        mb(all.input_chunks as u64 * chunk_elems * inp.dtype.size() as u64),
+        decodes,
+        mb(all.gathered * 4),
+        all.gathered as f64 / inp.shape.iter().product::<u64>() as f64
+    );
+    let out_chunks: usize = p.outputs.iter().map(|o| chunk_total(&p, o)).sum();
+    println!("writes    {out_chunks} output chunks, {}", mb(write_bytes));
+    // a block, its kernels' temporaries (~4 copies) and the chunk cache front
+    let per_worker = all.max_block * 4 * (2 + 4 * p.outputs.len() as u64);
+    let cache = (2 * slab).min(front) as u64 * chunk_bytes;
+    println!(
+        "memory    about {} peak with {} workers ({} per worker, up to {} of decoded chunks, cache_mb {})",
+        mb(per_worker * p.workers as u64 + cache),
+        p.workers,
+        mb(per_worker),
+        mb(cache),
+        p.cache_bytes >> 20
+    );
+    if let Some(n) = shards {
+        if n == 0 {
+            bail!("--shards must be at least 1");
+        }
+        println!("shards    {n}:");
+        for s in 0..n {
+            let r = task_range(p.plan.tasks.len(), s, n);
+            let chunks: u64 = r
+                .clone()
+                .map(|i| {
+                    let t = &p.plan.tasks[i];
+                    t.chunk_count() * p.plan.groups[t.group].outputs.len() as u64
+                })
+                .sum();
+            let t = totals(&p, r.clone());
+            println!(
+                "          shard {s}: tasks {}..{} ({} tasks), {chunks} output chunks, reads {} input chunks",
+                r.start,
+                r.end,
+                r.len(),
+                t.input_chunks
+            );
+        }
+    }
+    if let Some(path) = graph {
+        write_graph(&p, path)?;
+    }
+    Ok(())
+}
+
+fn dot(p: &Prepared) -> String {
+    let mut s =
+        String::from("digraph attr_plan {\n  rankdir=LR;\n  node [shape=box, fontsize=10];\n");
+    let nd = p.input.ndim;
+    let show = |v: [u64; 3]| format!("{:?}", &v[3 - nd..]);
+    if p.plan.tasks.len() > GRAPH_MAX_TASKS {
+        let all = totals(p, 0..p.plan.tasks.len());
+        let _ = writeln!(
+            s,
+            "  input [label=\"input chunks\\n{} chunks of {}\"];",
+            all.input_chunks,
+            show(p.input.chunks)
+        );
+        let _ = writeln!(
+            s,
+            "  gather [label=\"gather + pad ({})\\n{} tasks\"];",
+            p.spec.boundary.describe(),
+            p.plan.tasks.len()
+        );
+        let _ = writeln!(
+            s,
+            "  input -> gather [label=\"{} reads\"];",
+            all.chunk_reads
+        );
+        for (i, o) in p.outputs.iter().enumerate() {
+            let _ = writeln!(s, "  k{i} [label=\"{}\", shape=ellipse];", o.attribute);
+            let _ = writeln!(
+                s,
+                "  w{i} [label=\"{}/{}\\n{} chunks\"];",
+                o.path.display(),
+                o.name,
+                chunk_total(p, o)
+            );
+            let _ = writeln!(s, "  gather -> k{i}; k{i} -> w{i};");
+        }
+    } else {
+        let mut inputs = HashSet::new();
+        for (ti, t) in p.plan.tasks.iter().enumerate() {
+            let _ = writeln!(
+                s,
+                "  g{ti} [label=\"gather {}..{}\"];",
+                show(t.region.start),
+                show(t.region.end)
+            );
+            let per_axis = p.plan.input_chunks_per_axis(t);
+            for &a in &per_axis[0] {
+                for &b in &per_axis[1] {
+                    for &c in &per_axis[2] {
+                        let id = format!("i{a}_{b}_{c}");
+                        if inputs.insert(id.clone()) {
+                            let _ = writeln!(
+                                s,
+                                "  {id} [label=\"in {}\", shape=folder];",
+                                show([a, b, c])
+                            );
+                        }
+                        let _ = writeln!(s, "  {id} -> g{ti};");
+                    }
+                }
+            }
+            for &o in &p.plan.groups[t.group].outputs {
+                let out = &p.outputs[o];
+                let _ = writeln!(
+                    s,
+                    "  k{ti}_{o} [label=\"{}\", shape=ellipse];",
+                    out.attribute
+                );
+                let _ = writeln!(s, "  g{ti} -> k{ti}_{o};");
+                for c in t.chunks() {
+                    let id = format!("o{o}_{}_{}_{}", c[0], c[1], c[2]);
+                    let _ = writeln!(
+                        s,
+                        "  {id} [label=\"{} {}\", shape=note];",
+                        out.name,
+                        show(c)
+                    );
+                    let _ = writeln!(s, "  k{ti}_{o} -> {id};");
+                }
+            }
+        }
+    }
+    s.push_str("}\n");
+    s
+}
+
+fn write_graph(p: &Prepared, path: &Path) -> Result<()> {
+    let text = dot(p);
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    match ext {
+        "dot" | "gv" => std::fs::write(path, text)?,
+        "png" | "svg" | "pdf" => {
+            use std::io::Write;
+            let child = std::process::Command::new("dot")
+                .arg(format!("-T{ext}"))
+                .arg("-o")
+                .arg(path)
+                .stdin(std::process::Stdio::piped())
+                .spawn();
+            let mut child = match child {
+                Ok(c) => c,
+                Err(_) => bail!(
+                    "--graph {}: Graphviz `dot` is not installed (apt-get install graphviz); write .dot instead and render it elsewhere",
+                    path.display()
+                ),
+            };
+            child
+                .stdin
+                .take()
+                .expect("piped stdin")
+                .write_all(text.as_bytes())?;
+            if !child.wait()?.success() {
+                bail!("Graphviz dot failed to render {}", path.display());
+            }
+        }
+        _ => bail!(
+            "--graph {}: give a .dot, .png, .svg or .pdf file",
+            path.display()
+        ),
+    }
+    println!("graph     {}", path.display());
+    Ok(())
+}
