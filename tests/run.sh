@@ -24,6 +24,6 @@ source "$SLURM_DIR/slurm.env"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 cargo build --release --quiet
-cargo test --workspace --quiet
+cargo test --workspace --release --quiet   # reuses the release build of the dependencies
 
 ATTR_BIN="$PWD/target/release/attr" .venv/bin/python -m pytest -q -W ignore::RuntimeWarning tests/python

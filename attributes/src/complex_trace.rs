@@ -124,7 +124,7 @@ impl Kernel for PhaseKernel {
         };
         Zip::from(&block)
             .and(q)
-            .map_collect(|&x, &y| y.atan2(x) * scale)
+            .map_collect(|&x, &y| crate::dsp::atan2(y, x) * scale)
     }
     fn resolved(&self) -> serde_json::Value {
         serde_json::json!({ "degrees": self.degrees })

@@ -82,3 +82,74 @@ pub fn analytic(block: ArrayView3<f32>, with_derivatives: bool) -> Analytic {
         derivatives: with_derivatives.then_some((dx, dy)),
     }
 }
+
+/// atan2 for the phase of every sample: Cephes' single-precision arctangent
+/// (range reduction to |t| <= tan(π/8), then a degree-9 odd polynomial,
+/// relative error ~2e-7), several times faster than libm's atan2f, which
+/// otherwise dominates the phase attributes. Same quadrant conventions as
+/// `f32::atan2`: the result is in (−π, π] and atan2(0, 0) = 0.
+#[inline]
+pub fn atan2(y: f32, x: f32) -> f32 {
+    use std::f32::consts::{FRAC_PI_2, FRAC_PI_4, PI};
+    if x == 0.0 && y == 0.0 {
+        return if x.is_sign_negative() {
+            PI.copysign(y)
+        } else {
+            0.0f32.copysign(y)
+        };
+    }
+    let (ax, ay) = (x.abs(), y.abs());
+    // angle of (ax, ay) in [0, π/2]
+    let (num, den, swap) = if ay > ax {
+        (ax, ay, true)
+    } else {
+        (ay, ax, false)
+    };
+    let t = num / den; // in [0, 1]
+    let (base, t) = if t > 0.414_213_57 {
+        (FRAC_PI_4, (t - 1.0) / (t + 1.0))
+    } else {
+        (0.0, t)
+    };
+    let z = t * t;
+    let p =
+        (((8.053_744_5e-2 * z - 1.387_768_6e-1) * z + 1.997_771_1e-1) * z - 3.333_294_9e-1) * z * t
+            + t;
+    let mut a = base + p;
+    if swap {
+        a = FRAC_PI_2 - a;
+    }
+    if x < 0.0 {
+        a = PI - a;
+    }
+    a.copysign(y)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fast_atan2_matches_std() {
+        let mut worst = 0f32;
+        for i in -200..=200 {
+            for j in -200..=200 {
+                let (y, x) = (i as f32 * 0.37, j as f32 * 0.53);
+                let d = (atan2(y, x) - y.atan2(x)).abs();
+                worst = worst.max(d);
+            }
+        }
+        for (y, x) in [
+            (1e-30f32, 1.0f32),
+            (1.0, 1e-30),
+            (-1.0, -1e-30),
+            (3e7, -2.0),
+            (0.0, -1.0),
+            (-0.0, -1.0),
+            (0.0, 1.0),
+        ] {
+            worst = worst.max((atan2(y, x) - y.atan2(x)).abs());
+        }
+        assert!(worst < 1e-6, "max error {worst}");
+    }
+}
