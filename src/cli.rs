@@ -71,6 +71,55 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         graph: Option<PathBuf>,
     },
+    /// Draw a slice of a volume (Zarr array, dataset or SEG-Y file) as a
+    /// PNG: axes in coordinate units, sample axis downwards, a colour bar.
+    View {
+        /// Zarr array or dataset, or a .sgy/.segy file.
+        path: PathBuf,
+        /// Variable(s) of a dataset, comma-separated: drawn side by side.
+        #[arg(long, value_delimiter = ',')]
+        variable: Vec<String>,
+        /// Inline slice, by inline number.
+        #[arg(long, group = "slice")]
+        inline: Option<f64>,
+        /// Crossline slice, by crossline number.
+        #[arg(long, group = "slice")]
+        crossline: Option<f64>,
+        /// Time (or depth) slice, by coordinate value (ms).
+        #[arg(long, group = "slice", alias = "time")]
+        sample: Option<f64>,
+        /// Inline slice by index (0-based).
+        #[arg(long, group = "slice")]
+        index_inline: Option<usize>,
+        /// Crossline slice by index.
+        #[arg(long, group = "slice")]
+        index_crossline: Option<usize>,
+        /// Sample slice by index.
+        #[arg(long, group = "slice")]
+        index_sample: Option<usize>,
+        /// Output PNG.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Colour map (default: seismic for data of both signs, else viridis).
+        #[arg(long, value_enum)]
+        cmap: Option<crate::render::Cmap>,
+        /// Clip at this percentile (symmetric about 0 for amplitude-like data).
+        #[arg(long, default_value_t = 99.0)]
+        clip: f64,
+        /// Fixed colour range LO,HI instead of clipping.
+        #[arg(long, value_name = "LO,HI", allow_hyphen_values = true)]
+        range: Option<String>,
+        /// Other volumes on the same grid, drawn side by side (PATH, or
+        /// PATH:VARIABLE for a variable of a dataset).
+        #[arg(long, value_name = "PATH")]
+        compare: Vec<PathBuf>,
+        /// SEG-Y inline header byte.
+        #[arg(long, default_value_t = 189)]
+        iline_byte: usize,
+        /// SEG-Y crossline header byte.
+        #[arg(long, default_value_t = 193)]
+        xline_byte: usize,
+    },
     /// How far a job has got: chunks done per output, incomplete shards;
     /// exits non-zero unless everything is complete.
     Status {
@@ -152,6 +201,61 @@ pub fn main() -> anyhow::Result<()> {
         ),
         Command::List { json } => crate::list::print(json),
         Command::Info { path } => crate::info::print(&path),
+        Command::View {
+            path,
+            variable,
+            inline,
+            crossline,
+            sample,
+            index_inline,
+            index_crossline,
+            index_sample,
+            output,
+            cmap,
+            clip,
+            range,
+            compare,
+            iline_byte,
+            xline_byte,
+        } => {
+            use crate::view::Position;
+            let (axis, position) = match (inline, crossline, sample, index_inline, index_crossline, index_sample) {
+                (Some(v), ..) => (0, Position::Value(v)),
+                (_, Some(v), ..) => (1, Position::Value(v)),
+                (_, _, Some(v), ..) => (2, Position::Value(v)),
+                (_, _, _, Some(i), ..) => (0, Position::Index(i)),
+                (_, _, _, _, Some(i), _) => (1, Position::Index(i)),
+                (_, _, _, _, _, Some(i)) => (2, Position::Index(i)),
+                _ => anyhow::bail!("say which slice: --inline N, --crossline N, --sample MS (or --index-inline I, ...)"),
+            };
+            if !(50.0..=100.0).contains(&clip) {
+                anyhow::bail!("--clip {clip}: give a percentile between 50 and 100");
+            }
+            let range = match range {
+                None => None,
+                Some(r) => {
+                    let v: Vec<f32> = r.split(',').filter_map(|x| x.trim().parse().ok()).collect();
+                    match v.as_slice() {
+                        [lo, hi] if hi > lo => Some((*lo, *hi)),
+                        _ => anyhow::bail!("--range '{r}': expected LO,HI with LO < HI"),
+                    }
+                }
+            };
+            let mut paths = vec![path];
+            paths.extend(compare);
+            crate::view::view(&crate::view::Request {
+                paths,
+                variables: variable,
+                axis,
+                position,
+                output,
+                cmap,
+                clip,
+                range,
+                iline_byte,
+                xline_byte,
+            })
+        }
         Command::Plan {
             job,
             workers,

@@ -8,11 +8,14 @@ mod list;
 mod plan;
 mod planview;
 mod progress;
+mod render;
 mod runner;
+mod segy;
 mod shard;
 mod status;
 mod store;
 mod submit;
+mod view;
 
 use std::process::ExitCode;
 

@@ -153,6 +153,26 @@ impl Input {
         })
     }
 
+    /// Decode the region `start..end` (promoted 3-D coordinates) as f32,
+    /// reading only the chunks it touches.
+    pub fn read_region(&self, start: [u64; 3], end: [u64; 3]) -> Result<Array3<f32>> {
+        let lo = if self.ndim == 2 { 1 } else { 0 };
+        let ranges: Vec<std::ops::Range<u64>> = (lo..3).map(|a| start[a]..end[a]).collect();
+        let subset = zarrs::array::ArraySubset::new_with_ranges(&ranges);
+        with_dtype!(self.dtype, T, {
+            let a: ArrayD<T> = self.array.retrieve_array_subset(&subset).map_err(|e| {
+                anyhow!(
+                    "'{}': reading {:?}..{:?}: {e}",
+                    self.path.display(),
+                    start,
+                    end
+                )
+            })?;
+            let shape = [0, 1, 2].map(|x| (end[x] - start[x]) as usize);
+            Ok(a.mapv(|v| v.to_f32()).into_shape_with_order(shape)?)
+        })
+    }
+
     /// Whether the file of chunk `idx` (promoted grid) exists.
     pub fn chunk_exists(&self, idx: [u64; 3]) -> bool {
         let stored: Vec<u64> = if self.ndim == 2 {
@@ -301,19 +321,19 @@ fn pick_variable(path: &Path, arrays: &[(String, usize)], wanted: Option<&str>) 
             }
         );
     }
+    // the volume: the only array of the highest rank (a 3-D amplitude beside
+    // a 2-D trace mask), or the only >= 2-D one
+    let top = arrays.iter().map(|(_, r)| *r).max().unwrap_or(0);
     let candidates: Vec<&str> = arrays
         .iter()
-        .filter(|(_, r)| *r >= 2)
+        .filter(|(_, r)| *r >= 2 && *r == top)
         .map(|(n, _)| n.as_str())
         .collect();
     match candidates.as_slice() {
         [one] => Ok(one.to_string()),
-        [] => bail!(
-            "'{}' is a group with no 2-D or 3-D array to process",
-            path.display()
-        ),
+        [] => bail!("'{}' is a group with no 2-D or 3-D array to process", path.display()),
         many => bail!(
-            "'{}' holds several volumes ({}): pick one with `variable:`",
+            "'{}' holds several volumes ({}): pick one (`variable:` in a job, --variable on the command line)",
             path.display(),
             many.join(", ")
         ),

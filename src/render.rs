@@ -1,0 +1,255 @@
+//! Slices to pictures: colour maps, labelled axes, a colour bar. Knows
+//! nothing of files: it turns 2-D arrays and their axis labels into RGBA.
+
+use font8x8::UnicodeFonts;
+use image::{Rgba, RgbaImage};
+use ndarray::Array2;
+
+/// One panel to draw: `data[[row, col]]`, rows drawn top to bottom (the
+/// sample axis runs downwards), NaN drawn transparent.
+pub struct Panel {
+    pub data: Array2<f32>,
+    pub title: String,
+    /// Label and value of each column and each row (coordinate values).
+    pub x_label: String,
+    pub x_values: Vec<f64>,
+    pub y_label: String,
+    pub y_values: Vec<f64>,
+    pub cmap: Cmap,
+    pub range: (f32, f32),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Cmap {
+    Grey,
+    Seismic,
+    Viridis,
+    Magma,
+    Inferno,
+    Plasma,
+    Cividis,
+    Turbo,
+}
+
+impl Cmap {
+    fn color(self, t: f64) -> [u8; 3] {
+        let t = t.clamp(0.0, 1.0);
+        let c = match self {
+            Cmap::Grey => {
+                let v = (255.0 * (1.0 - t)).round() as u8;
+                return [v, v, v];
+            }
+            // blue (negative) - white - red (positive), as on seismic sections
+            Cmap::Seismic => colorous::RED_BLUE.eval_continuous(1.0 - t),
+            Cmap::Viridis => colorous::VIRIDIS.eval_continuous(t),
+            Cmap::Magma => colorous::MAGMA.eval_continuous(t),
+            Cmap::Inferno => colorous::INFERNO.eval_continuous(t),
+            Cmap::Plasma => colorous::PLASMA.eval_continuous(t),
+            Cmap::Cividis => colorous::CIVIDIS.eval_continuous(t),
+            Cmap::Turbo => colorous::TURBO.eval_continuous(t),
+        };
+        [c.r, c.g, c.b]
+    }
+}
+
+/// Where things landed in the picture (for the caller's summary and tests).
+#[derive(Debug, Clone)]
+pub struct Layout {
+    pub width: u32,
+    pub height: u32,
+    /// Data area of each panel: x0, y0, x1, y1 (exclusive ends).
+    pub plots: Vec<[u32; 4]>,
+    /// Colour bar of each panel.
+    pub bars: Vec<[u32; 4]>,
+    /// Pixels per data cell (x, y).
+    pub scale: (u32, u32),
+}
+
+const LEFT: u32 = 80;
+const TOP: u32 = 28;
+const BOTTOM: u32 = 44;
+const BAR_GAP: u32 = 12;
+const BAR_W: u32 = 16;
+const BAR_LABELS: u32 = 72;
+const BLACK: Rgba<u8> = Rgba([0, 0, 0, 255]);
+
+fn text(img: &mut RgbaImage, x: i64, y: i64, s: &str) {
+    for (i, ch) in s.chars().enumerate() {
+        let glyph = font8x8::BASIC_FONTS.get(ch).unwrap_or([0; 8]);
+        for (row, bits) in glyph.iter().enumerate() {
+            for col in 0..8 {
+                if bits & (1 << col) != 0 {
+                    let (px, py) = (x + i as i64 * 8 + col, y + row as i64);
+                    if px >= 0 && py >= 0 && (px as u32) < img.width() && (py as u32) < img.height()
+                    {
+                        img.put_pixel(px as u32, py as u32, BLACK);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn text_width(s: &str) -> i64 {
+    8 * s.chars().count() as i64
+}
+
+/// A number as a short label.
+pub fn fmt_value(v: f64) -> String {
+    if v == 0.0 {
+        return "0".into();
+    }
+    let a = v.abs();
+    if (0.01..100_000.0).contains(&a) {
+        let s = format!("{v:.3}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        format!("{v:.2e}")
+    }
+}
+
+/// About `n` evenly spaced indices into `0..len`.
+fn ticks(len: usize, n: usize) -> Vec<usize> {
+    if len <= 1 {
+        return vec![0];
+    }
+    let step = ((len - 1) as f64 / n.max(1) as f64).ceil().max(1.0) as usize;
+    (0..len).step_by(step).collect()
+}
+
+/// Draw the panels side by side; they share the scale.
+pub fn render(panels: &[Panel]) -> (RgbaImage, Layout) {
+    let (rows, cols) = panels[0].data.dim();
+    let sx = (640 / cols.max(1) as u32).clamp(1, 16);
+    let sy = (420 / rows.max(1) as u32).clamp(1, 16);
+    let pw = cols as u32 * sx;
+    let ph = rows as u32 * sy;
+    let panel_w = LEFT + pw + BAR_GAP + BAR_W + BAR_LABELS;
+    let width = panel_w * panels.len() as u32;
+    let height = TOP + ph + BOTTOM;
+    let mut img = RgbaImage::from_pixel(width, height, Rgba([255, 255, 255, 255]));
+    let mut layout = Layout {
+        width,
+        height,
+        plots: Vec::new(),
+        bars: Vec::new(),
+        scale: (sx, sy),
+    };
+    for (p, panel) in panels.iter().enumerate() {
+        let x0 = p as u32 * panel_w + LEFT;
+        let y0 = TOP;
+        let (lo, hi) = panel.range;
+        let span = if hi > lo { (hi - lo) as f64 } else { 1.0 };
+        for ((r, c), &v) in panel.data.indexed_iter() {
+            let px = if v.is_nan() {
+                Rgba([0, 0, 0, 0])
+            } else {
+                let [cr, cg, cb] = panel.cmap.color((v - lo) as f64 / span);
+                Rgba([cr, cg, cb, 255])
+            };
+            for dy in 0..sy {
+                for dx in 0..sx {
+                    img.put_pixel(x0 + c as u32 * sx + dx, y0 + r as u32 * sy + dy, px);
+                }
+            }
+        }
+        // frame
+        for x in x0.saturating_sub(1)..=x0 + pw {
+            img.put_pixel(x, y0 - 1, BLACK);
+            img.put_pixel(x, y0 + ph, BLACK);
+        }
+        for y in y0 - 1..=y0 + ph {
+            img.put_pixel(x0 - 1, y, BLACK);
+            img.put_pixel(x0 + pw, y, BLACK);
+        }
+        // x ticks and labels below, y ticks and labels at the left
+        for c in ticks(cols, 5) {
+            let x = x0 + c as u32 * sx + sx / 2;
+            for y in y0 + ph..y0 + ph + 4 {
+                img.put_pixel(x, y, BLACK);
+            }
+            let s = fmt_value(panel.x_values[c]);
+            text(
+                &mut img,
+                x as i64 - text_width(&s) / 2,
+                (y0 + ph + 6) as i64,
+                &s,
+            );
+        }
+        let xl = &panel.x_label;
+        text(
+            &mut img,
+            (x0 + pw / 2) as i64 - text_width(xl) / 2,
+            (y0 + ph + 20) as i64,
+            xl,
+        );
+        for r in ticks(rows, 6) {
+            let y = y0 + r as u32 * sy + sy / 2;
+            for x in x0 - 5..x0 - 1 {
+                img.put_pixel(x, y, BLACK);
+            }
+            let s = fmt_value(panel.y_values[r]);
+            text(&mut img, x0 as i64 - 8 - text_width(&s), y as i64 - 4, &s);
+        }
+        // y axis name, above the labels
+        text(
+            &mut img,
+            (x0 - LEFT + 2) as i64,
+            (y0 - 12) as i64,
+            &panel.y_label,
+        );
+        text(
+            &mut img,
+            (x0 + pw / 2) as i64 - text_width(&panel.title) / 2,
+            6,
+            &panel.title,
+        );
+        // colour bar: high at the top
+        let bx = x0 + pw + BAR_GAP;
+        for y in 0..ph {
+            let t = 1.0 - y as f64 / (ph.max(2) - 1) as f64;
+            let [cr, cg, cb] = panel.cmap.color(t);
+            for x in bx..bx + BAR_W {
+                img.put_pixel(x, y0 + y, Rgba([cr, cg, cb, 255]));
+            }
+        }
+        for (t, v) in [(0.0, hi), (0.5, (lo + hi) / 2.0), (1.0, lo)] {
+            let y = y0 + ((ph - 1) as f64 * t) as u32;
+            text(
+                &mut img,
+                (bx + BAR_W + 4) as i64,
+                y as i64 - 4,
+                &fmt_value(v as f64),
+            );
+        }
+        layout.plots.push([x0, y0, x0 + pw, y0 + ph]);
+        layout.bars.push([bx, y0, bx + BAR_W, y0 + ph]);
+    }
+    (img, layout)
+}
+
+/// Default display range: symmetric about zero for amplitude-like data
+/// (values of both signs), else percentiles; `pct` is the clip percentile.
+pub fn auto_range(data: &Array2<f32>, pct: f64, symmetric: bool) -> (f32, f32) {
+    let mut v: Vec<f32> = data.iter().copied().filter(|x| x.is_finite()).collect();
+    if v.is_empty() {
+        return (0.0, 1.0);
+    }
+    let q = |v: &mut Vec<f32>, p: f64| -> f32 {
+        let k = (((v.len() - 1) as f64) * p / 100.0).round() as usize;
+        *v.select_nth_unstable_by(k, |a, b| a.total_cmp(b)).1
+    };
+    if symmetric {
+        let mut a: Vec<f32> = v.iter().map(|x| x.abs()).collect();
+        let m = q(&mut a, pct).max(f32::MIN_POSITIVE);
+        (-m, m)
+    } else {
+        let lo = q(&mut v, 100.0 - pct);
+        let hi = q(&mut v, pct);
+        if hi > lo {
+            (lo, hi)
+        } else {
+            (lo, lo + 1.0)
+        }
+    }
+}

@@ -1,0 +1,283 @@
+//! Reading SEG-Y files in place (memory-mapped): headers, sample formats,
+//! byte order, and the inline/crossline geometry from trace headers.
+
+use anyhow::{anyhow, bail, Result};
+use memmap2::Mmap;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+const TEXT: usize = 3200;
+const BINARY: usize = 400;
+const TRACE_HEADER: usize = 240;
+
+/// A SEG-Y file, its layout and post-stack geometry.
+pub struct Segy {
+    map: Mmap,
+    pub big_endian: bool,
+    pub format: u16,
+    pub samples: usize,
+    pub dt_us: u32,
+    pub t0_ms: f64,
+    data_start: usize,
+    pub inlines: Vec<i32>,
+    pub crosslines: Vec<i32>,
+    /// (inline index, crossline index) -> trace number.
+    cells: BTreeMap<(usize, usize), usize>,
+}
+
+fn sample_size(format: u16) -> Option<usize> {
+    Some(match format {
+        1 | 2 | 5 | 10 => 4,
+        3 | 11 => 2,
+        6 | 9 | 12 => 8,
+        7 | 15 => 3,
+        8 | 16 => 1,
+        _ => return None,
+    })
+}
+
+fn ibm_to_f32(b: u32) -> f32 {
+    let sign = if b >> 31 == 1 { -1.0 } else { 1.0 };
+    let exponent = ((b >> 24) & 0x7f) as i32 - 64;
+    let mantissa = (b & 0x00ff_ffff) as f64 / 16_777_216.0;
+    (sign * mantissa * 16f64.powi(exponent)) as f32
+}
+
+impl Segy {
+    /// Open `path` and read its geometry from the trace headers at
+    /// `iline_byte` / `xline_byte` (1-based, 4-byte integers).
+    pub fn open(path: &Path, iline_byte: usize, xline_byte: usize) -> Result<Segy> {
+        let file = std::fs::File::open(path)
+            .map_err(|e| anyhow!("cannot open '{}': {e}", path.display()))?;
+        // SAFETY: the file is only read; a concurrent writer could change
+        // the bytes under us, which at worst gives wrong values, as any read would.
+        let map = unsafe { Mmap::map(&file) }
+            .map_err(|e| anyhow!("cannot map '{}': {e}", path.display()))?;
+        let name = path.display();
+        if map.len() < TEXT + BINARY {
+            bail!(
+                "'{name}' is too short to be SEG-Y ({} bytes; the headers alone take 3600)",
+                map.len()
+            );
+        }
+        let bin = &map[TEXT..TEXT + BINARY];
+        let u16_at = |be: bool, o: usize| {
+            let b = [bin[o], bin[o + 1]];
+            if be {
+                u16::from_be_bytes(b)
+            } else {
+                u16::from_le_bytes(b)
+            }
+        };
+        let constant = u32::from_be_bytes([bin[296], bin[297], bin[298], bin[299]]);
+        let big_endian = match constant {
+            0x0102_0304 => true,
+            0x0403_0201 => false,
+            _ => {
+                if sample_size(u16_at(true, 24)).is_some() {
+                    true
+                } else if sample_size(u16_at(false, 24)).is_some() {
+                    false
+                } else {
+                    bail!(
+                        "'{name}': sample format code {} is not a SEG-Y format in either byte order (binary header bytes 3225-3226)",
+                        u16_at(true, 24)
+                    );
+                }
+            }
+        };
+        let format = u16_at(big_endian, 24);
+        let size = match sample_size(format) {
+            Some(s) => s,
+            None if format == 4 => bail!(
+                "'{name}': sample format 4 (fixed point with gain) is obsolete and not supported"
+            ),
+            None => bail!("'{name}': unknown sample format code {format}"),
+        };
+        let samples = u16_at(big_endian, 20) as usize;
+        let dt_us = u16_at(big_endian, 16) as u32;
+        let ext = u16_at(big_endian, 304) as i16;
+        if ext < 0 {
+            bail!("'{name}': a variable number of extended textual headers (binary header bytes 3505-3506 = {ext}) is not supported");
+        }
+        let data_start = TEXT + BINARY + ext as usize * TEXT;
+        let trace_len = TRACE_HEADER + samples * size;
+        if samples == 0
+            || map.len() < data_start
+            || !(map.len() - data_start).is_multiple_of(trace_len)
+        {
+            bail!(
+                "'{name}' is truncated or inconsistent: {} bytes of traces is not a whole number of {trace_len}-byte traces ({samples} samples of format {format})",
+                map.len().saturating_sub(data_start)
+            );
+        }
+        let traces = (map.len() - data_start) / trace_len;
+        let mut seg = Segy {
+            map,
+            big_endian,
+            format,
+            samples,
+            dt_us,
+            t0_ms: 0.0,
+            data_start,
+            inlines: Vec::new(),
+            crosslines: Vec::new(),
+            cells: BTreeMap::new(),
+        };
+        if traces == 0 {
+            bail!("'{name}' holds no traces");
+        }
+        let delay = seg.header_i16(0, 109) as f64;
+        let scalar = seg.header_i16(0, 215) as f64;
+        seg.t0_ms = match scalar {
+            s if s > 0.0 => delay * s,
+            s if s < 0.0 => delay / -s,
+            _ => delay,
+        };
+        let keys: Vec<(i32, i32)> = (0..traces)
+            .map(|t| (seg.header_i32(t, iline_byte), seg.header_i32(t, xline_byte)))
+            .collect();
+        let mut il: Vec<i32> = keys.iter().map(|k| k.0).collect();
+        let mut xl: Vec<i32> = keys.iter().map(|k| k.1).collect();
+        il.sort_unstable();
+        il.dedup();
+        xl.sort_unstable();
+        xl.dedup();
+        for (t, (a, b)) in keys.iter().enumerate() {
+            let cell = (
+                il.binary_search(a).expect("own key"),
+                xl.binary_search(b).expect("own key"),
+            );
+            if seg.cells.insert(cell, t).is_some() {
+                bail!(
+                    "'{name}': inline {a} crossline {b} occurs twice (trace {t}): not a post-stack volume with inline at byte {iline_byte} and crossline at byte {xline_byte}"
+                );
+            }
+        }
+        seg.inlines = il;
+        seg.crosslines = xl;
+        Ok(seg)
+    }
+
+    fn trace_offset(&self, t: usize) -> usize {
+        self.data_start
+            + t * (TRACE_HEADER + self.samples * sample_size(self.format).expect("checked format"))
+    }
+
+    fn header_bytes<const N: usize>(&self, t: usize, byte: usize) -> [u8; N] {
+        let o = self.trace_offset(t) + byte - 1;
+        let mut b = [0u8; N];
+        b.copy_from_slice(&self.map[o..o + N]);
+        if !self.big_endian {
+            b.reverse();
+        }
+        b
+    }
+
+    pub fn header_i32(&self, t: usize, byte: usize) -> i32 {
+        i32::from_be_bytes(self.header_bytes::<4>(t, byte))
+    }
+
+    pub fn header_i16(&self, t: usize, byte: usize) -> i16 {
+        i16::from_be_bytes(self.header_bytes::<2>(t, byte))
+    }
+
+    /// Sample `k` of trace `t` as f32.
+    pub fn sample(&self, t: usize, k: usize) -> f32 {
+        let size = sample_size(self.format).expect("checked format");
+        let o = self.trace_offset(t) + TRACE_HEADER + k * size;
+        let raw = &self.map[o..o + size];
+        let mut b = [0u8; 8];
+        // normalise to big-endian in the low `size` bytes of an 8-byte word
+        if self.big_endian {
+            b[8 - size..].copy_from_slice(raw);
+        } else {
+            for i in 0..size {
+                b[7 - i] = raw[i];
+            }
+        }
+        let be4 = [b[4], b[5], b[6], b[7]];
+        match self.format {
+            1 => ibm_to_f32(u32::from_be_bytes(be4)),
+            2 => i32::from_be_bytes(be4) as f32,
+            3 => i16::from_be_bytes([b[6], b[7]]) as f32,
+            5 => f32::from_be_bytes(be4),
+            6 => f64::from_be_bytes(b) as f32,
+            7 => ((u32::from_be_bytes(be4) << 8) as i32 >> 8) as f32,
+            8 => b[7] as i8 as f32,
+            9 => i64::from_be_bytes(b) as f32,
+            10 => u32::from_be_bytes(be4) as f32,
+            11 => u16::from_be_bytes([b[6], b[7]]) as f32,
+            12 => u64::from_be_bytes(b) as f32,
+            15 => u32::from_be_bytes(be4) as f32,
+            16 => b[7] as f32,
+            _ => unreachable!("format checked at open"),
+        }
+    }
+
+    /// The trace at (inline index, crossline index), if present.
+    pub fn trace_at(&self, i: usize, j: usize) -> Option<usize> {
+        self.cells.get(&(i, j)).copied()
+    }
+
+    /// Times of the samples, ms.
+    pub fn times(&self) -> Vec<f64> {
+        (0..self.samples)
+            .map(|k| self.t0_ms + k as f64 * self.dt_us as f64 / 1000.0)
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ibm_floats() {
+        assert_eq!(ibm_to_f32(0x4110_0000), 1.0);
+        assert_eq!(ibm_to_f32(0xC276_A000), -118.625);
+        assert_eq!(ibm_to_f32(0), 0.0);
+    }
+
+    #[test]
+    fn f3_geometry_and_values() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/segy");
+        for name in ["f3.sgy", "f3-lsb.sgy"] {
+            let s = Segy::open(&dir.join(name), 189, 193).unwrap();
+            assert_eq!(
+                (s.inlines.len(), s.crosslines.len(), s.samples),
+                (23, 18, 75)
+            );
+            assert_eq!(
+                (s.inlines[0], s.crosslines[0], s.t0_ms, s.dt_us),
+                (111, 875, 4.0, 4000)
+            );
+            assert_eq!(s.format, 3);
+            let expected: ndarray::Array3<i16> =
+                ndarray_npy::read_npy(dir.join("expected/f3.npy")).unwrap();
+            for i in [0, 7, 22] {
+                for j in [0, 9, 17] {
+                    let t = s.trace_at(i, j).unwrap();
+                    for k in [0, 30, 74] {
+                        assert_eq!(s.sample(t, k), expected[[i, j, k]] as f32);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn broken_and_text_files_are_refused() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/segy");
+        let e = Segy::open(&dir.join("broken.sgy"), 189, 193)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("broken.sgy"), "{e}");
+        let e = Segy::open(&dir.join("text.sgy"), 189, 193)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("text.sgy"), "{e}");
+    }
+}

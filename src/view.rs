@@ -1,0 +1,310 @@
+//! `attr view`: a slice of a volume (Zarr or SEG-Y) as a PNG, reading only
+//! what the slice needs.
+
+use crate::render::{auto_range, fmt_value, render, Cmap, Panel};
+use crate::segy::Segy;
+use crate::store::{node_kind, Input, NodeKind};
+use anyhow::{anyhow, bail, Result};
+use ndarray::{Array2, Axis};
+use std::path::{Path, PathBuf};
+
+/// Which slice: an axis and a position on it.
+#[derive(Clone, Copy, Debug)]
+pub enum Position {
+    /// A coordinate value (inline number, crossline number, time in ms).
+    Value(f64),
+    /// An index along the axis.
+    Index(usize),
+}
+
+pub struct Request {
+    pub paths: Vec<PathBuf>,
+    pub variables: Vec<String>,
+    /// 0 = inline, 1 = crossline, 2 = sample/time.
+    pub axis: usize,
+    pub position: Position,
+    pub output: PathBuf,
+    pub cmap: Option<Cmap>,
+    pub clip: f64,
+    pub range: Option<(f32, f32)>,
+    pub iline_byte: usize,
+    pub xline_byte: usize,
+}
+
+/// A volume to slice, with its axes.
+struct Volume {
+    name: String,
+    dims: [String; 3],
+    coords: [Vec<f64>; 3],
+    units: [String; 3],
+    source: Source,
+}
+
+enum Source {
+    Zarr(Box<Input>, Option<Array2<bool>>),
+    Segy(Box<Segy>),
+}
+
+fn open_volume(path: &Path, variable: Option<&str>, req: &Request) -> Result<Volume> {
+    let is_segy = path.is_file()
+        && path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "sgy" | "segy"));
+    if is_segy {
+        let s = Segy::open(path, req.iline_byte, req.xline_byte)?;
+        let coords = [
+            s.inlines.iter().map(|&v| v as f64).collect(),
+            s.crosslines.iter().map(|&v| v as f64).collect(),
+            s.times(),
+        ];
+        return Ok(Volume {
+            name: "amplitude".into(),
+            dims: ["inline".into(), "crossline".into(), "time".into()],
+            coords,
+            units: [String::new(), String::new(), "ms".into()],
+            source: Source::Segy(Box::new(s)),
+        });
+    }
+    let input = Input::open(path, variable)?;
+    if input.ndim != 3 {
+        bail!(
+            "'{}' is a 2-D line: attr view draws slices of 3-D volumes",
+            path.display()
+        );
+    }
+    let dims = [
+        input.dims[0].clone(),
+        input.dims[1].clone(),
+        input.dims[2].clone(),
+    ];
+    let coord = |a: usize| -> (Vec<f64>, String) {
+        match input.coords.iter().find(|c| c.name == dims[a]) {
+            Some(c) => (
+                c.values.clone(),
+                c.attributes
+                    .get("units")
+                    .and_then(|u| u.as_str())
+                    .unwrap_or("")
+                    .to_string(),
+            ),
+            None => (
+                (0..input.shape[a]).map(|i| i as f64).collect(),
+                String::new(),
+            ),
+        }
+    };
+    let (c0, u0) = coord(0);
+    let (c1, u1) = coord(1);
+    let (c2, u2) = coord(2);
+    let mask = if matches!(node_kind(path)?, NodeKind::Group(_)) && path.join("trace_mask").is_dir()
+    {
+        let m = Input::open(path, Some("trace_mask")).ok();
+        m.and_then(|m| read_mask(&m))
+    } else {
+        None
+    };
+    Ok(Volume {
+        name: input.variable.clone().unwrap_or_else(|| "array".into()),
+        dims,
+        coords: [c0, c1, c2],
+        units: [u0, u1, u2],
+        source: Source::Zarr(Box::new(input), mask),
+    })
+}
+
+fn read_mask(m: &Input) -> Option<Array2<bool>> {
+    // a 2-D (inline, crossline) mask is read as a 1 × n × m "volume"
+    if m.ndim != 2 {
+        return None;
+    }
+    let a = m.read_region([0, 0, 0], m.shape).ok()?;
+    Some(a.index_axis(Axis(0), 0).mapv(|v| v != 0.0))
+}
+
+fn locate(v: &Volume, axis: usize, pos: Position) -> Result<usize> {
+    let c = &v.coords[axis];
+    match pos {
+        Position::Index(i) if i < c.len() => Ok(i),
+        Position::Index(i) => bail!("--index-{} {i} is outside 0..{}", v.dims[axis], c.len()),
+        Position::Value(x) => {
+            let (best, d) = c
+                .iter()
+                .enumerate()
+                .map(|(i, &y)| (i, (y - x).abs()))
+                .min_by(|a, b| a.1.total_cmp(&b.1))
+                .ok_or_else(|| anyhow!("empty axis"))?;
+            let step = if c.len() > 1 {
+                (c[1] - c[0]).abs()
+            } else {
+                1.0
+            };
+            if d > step / 2.0 + 1e-9 {
+                bail!(
+                    "{} {x} is not in '{}': it runs from {} to {} (step {step})",
+                    v.dims[axis],
+                    v.name,
+                    c[0],
+                    c[c.len() - 1]
+                );
+            }
+            Ok(best)
+        }
+    }
+}
+
+/// The slice as rows × columns: sections have samples down the rows; a time
+/// slice has inlines down the rows and crosslines across.
+fn read_slice(v: &Volume, axis: usize, index: usize) -> Result<Array2<f32>> {
+    let n = [v.coords[0].len(), v.coords[1].len(), v.coords[2].len()];
+    let mut out = match &v.source {
+        Source::Zarr(input, _) => {
+            let mut start = [0u64; 3];
+            let mut end = input.shape;
+            start[axis] = index as u64;
+            end[axis] = index as u64 + 1;
+            let block = input.read_region(start, end)?;
+            block.index_axis(Axis(axis), 0).to_owned()
+        }
+        Source::Segy(s) => {
+            let (rows, cols) = match axis {
+                0 => (n[1], n[2]),
+                1 => (n[0], n[2]),
+                _ => (n[0], n[1]),
+            };
+            let mut a = Array2::<f32>::from_elem((rows, cols), f32::NAN);
+            for r in 0..rows {
+                let (i, j) = match axis {
+                    0 => (index, r),
+                    1 => (r, index),
+                    _ => (r, 0),
+                };
+                if axis == 2 {
+                    for c in 0..cols {
+                        if let Some(t) = s.trace_at(r, c) {
+                            a[[r, c]] = s.sample(t, index);
+                        }
+                    }
+                } else if let Some(t) = s.trace_at(i, j) {
+                    for c in 0..cols {
+                        a[[r, c]] = s.sample(t, c);
+                    }
+                }
+            }
+            a
+        }
+    };
+    // missing traces are not data
+    if let Source::Zarr(_, Some(mask)) = &v.source {
+        for ((r, c), val) in out.indexed_iter_mut() {
+            let (i, j) = match axis {
+                0 => (index, r),
+                1 => (r, index),
+                _ => (r, c),
+            };
+            if !mask[[i, j]] {
+                *val = f32::NAN;
+            }
+        }
+    }
+    // sections: samples run down the rows
+    Ok(if axis < 2 { out.reversed_axes() } else { out })
+}
+
+fn label(v: &Volume, a: usize) -> String {
+    if v.units[a].is_empty() {
+        v.dims[a].clone()
+    } else {
+        format!("{} ({})", v.dims[a], v.units[a])
+    }
+}
+
+pub fn view(req: &Request) -> Result<()> {
+    let mut volumes = Vec::new();
+    for (i, path) in req.paths.iter().enumerate() {
+        if i > 0 {
+            // --compare PATH or PATH:VARIABLE
+            let text = path.display().to_string();
+            match text.rsplit_once(':') {
+                Some((p, var)) if !path.exists() && Path::new(p).exists() => {
+                    volumes.push(open_volume(Path::new(p), Some(var), req)?)
+                }
+                _ => volumes.push(open_volume(path, None, req)?),
+            }
+        } else if req.variables.is_empty() {
+            volumes.push(open_volume(path, None, req)?);
+        } else {
+            for var in &req.variables {
+                volumes.push(open_volume(path, Some(var), req)?);
+            }
+        }
+    }
+    let first = &volumes[0];
+    let index = locate(first, req.axis, req.position)?;
+    let unit = &first.units[req.axis];
+    let position_text = format!(
+        "{} {}{}",
+        first.dims[req.axis],
+        fmt_value(first.coords[req.axis][index]),
+        if unit.is_empty() {
+            String::new()
+        } else {
+            format!(" {unit}")
+        }
+    );
+    let (xa, ya) = match req.axis {
+        0 => (1, 2),
+        1 => (0, 2),
+        _ => (1, 0),
+    };
+    let mut panels = Vec::new();
+    for v in &volumes {
+        if v.coords.iter().map(|c| c.len()).collect::<Vec<_>>()
+            != first.coords.iter().map(|c| c.len()).collect::<Vec<_>>()
+        {
+            bail!(
+                "'{}' and '{}' have different shapes: --compare needs volumes on the same grid",
+                v.name,
+                first.name
+            );
+        }
+        let data = read_slice(v, req.axis, index)?;
+        let symmetric = data.iter().any(|x| *x < 0.0) && data.iter().any(|x| *x > 0.0);
+        let cmap = req.cmap.unwrap_or(if symmetric {
+            Cmap::Seismic
+        } else {
+            Cmap::Viridis
+        });
+        let range = req
+            .range
+            .unwrap_or_else(|| auto_range(&data, req.clip, symmetric));
+        panels.push(Panel {
+            data,
+            title: format!("{}, {position_text}", v.name),
+            x_label: label(first, xa),
+            x_values: first.coords[xa].clone(),
+            y_label: label(first, ya),
+            y_values: first.coords[ya].clone(),
+            cmap,
+            range,
+        });
+    }
+    let (img, layout) = render(&panels);
+    img.save_with_format(&req.output, image::ImageFormat::Png)
+        .map_err(|e| anyhow!("cannot write '{}': {e}", req.output.display()))?;
+    let [x0, y0, x1, y1] = layout.plots[0];
+    println!(
+        "wrote {} ({}x{} px): {position_text}; data at x {x0}..{x1}, y {y0}..{y1}, {}x{} px per cell; range {}",
+        req.output.display(),
+        layout.width,
+        layout.height,
+        layout.scale.0,
+        layout.scale.1,
+        panels
+            .iter()
+            .map(|p| format!("{}..{}", fmt_value(p.range.0 as f64), fmt_value(p.range.1 as f64)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    Ok(())
+}
