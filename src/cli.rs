@@ -226,6 +226,10 @@ pub fn main() -> anyhow::Result<()> {
                 (_, _, _, Some(i), ..) => (0, Position::Index(i)),
                 (_, _, _, _, Some(i), _) => (1, Position::Index(i)),
                 (_, _, _, _, _, Some(i)) => (2, Position::Index(i)),
+                // a 2-D line has one "inline": draw it whole
+                _ if crate::store::Input::open(&path, variable.first().map(String::as_str)).is_ok_and(|i| i.ndim == 2) => {
+                    (0, Position::Index(0))
+                }
                 _ => anyhow::bail!("say which slice: --inline N, --crossline N, --sample MS (or --index-inline I, ...)"),
             };
             if !(50.0..=100.0).contains(&clip) {

@@ -67,17 +67,20 @@ fn open_volume(path: &Path, variable: Option<&str>, req: &Request) -> Result<Vol
         });
     }
     let input = Input::open(path, variable)?;
-    if input.ndim != 3 {
-        bail!(
-            "'{}' is a 2-D line: attr view draws slices of 3-D volumes",
-            path.display()
-        );
-    }
-    let dims = [
-        input.dims[0].clone(),
-        input.dims[1].clone(),
-        input.dims[2].clone(),
-    ];
+    // a 2-D line is one "inline" of a 3-D volume: --index-inline 0 shows it
+    let dims = if input.ndim == 2 {
+        [
+            "line".to_string(),
+            input.dims[0].clone(),
+            input.dims[1].clone(),
+        ]
+    } else {
+        [
+            input.dims[0].clone(),
+            input.dims[1].clone(),
+            input.dims[2].clone(),
+        ]
+    };
     let coord = |a: usize| -> (Vec<f64>, String) {
         match input.coords.iter().find(|c| c.name == dims[a]) {
             Some(c) => (

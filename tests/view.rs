@@ -200,3 +200,26 @@ fn segy_and_zarr_views_are_identical() {
     );
     assert_eq!(c.width(), 2 * a.width());
 }
+
+#[test]
+fn a_two_d_line_is_drawn_whole() {
+    let d = tempfile::tempdir().unwrap();
+    let line = d.path().join("line.zarr");
+    write_json(
+        &line.join("zarr.json"),
+        &array_meta(&[7, 30], "float32", &["cdp", "sample"]),
+    );
+    let bytes: Vec<u8> = (0..7 * 30)
+        .flat_map(|i| ((i % 30) as f32 - 15.0).to_le_bytes())
+        .collect();
+    write_json(&line.join("c/0/0"), "");
+    std::fs::write(line.join("c/0/0"), bytes).unwrap();
+    let (img, [x0, y0, x1, y1], (sx, sy), text) = view(d.path(), &[line.to_str().unwrap()]);
+    assert_eq!((x1 - x0, y1 - y0), (7 * sx, 30 * sy), "{text}");
+    // values grow down the trace: the top row is the most negative (blue), the bottom red
+    let (top, bottom) = (img.get_pixel(x0 + 1, y0 + 1), img.get_pixel(x0 + 1, y1 - 1));
+    assert!(
+        top[2] > top[0] && bottom[0] > bottom[2],
+        "{top:?} {bottom:?}"
+    );
+}
