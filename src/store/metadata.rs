@@ -144,19 +144,24 @@ pub fn write_array(dir: &Path, format: Format, meta: &ArrayMeta) -> anyhow::Resu
     }
 }
 
+/// Names of the sub-directories of `dir` holding a `file`, sorted.
+fn children_with(dir: &Path, file: &str) -> anyhow::Result<Vec<String>> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)?
+        .flatten()
+        .filter(|e| e.path().join(file).is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
 /// Inline consolidated metadata in a V3 group's `zarr.json`, as
 /// zarr-python 3 writes it, so `xarray.open_zarr` opens it without a warning.
 pub fn consolidate_v3(dir: &Path) -> anyhow::Result<()> {
     let group_file = dir.join("zarr.json");
     let mut group: Value = serde_json::from_str(&std::fs::read_to_string(&group_file)?)?;
     let mut metadata = Map::new();
-    let mut names: Vec<String> = std::fs::read_dir(dir)?
-        .flatten()
-        .filter(|e| e.path().join("zarr.json").is_file())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    for name in names {
+    for name in children_with(dir, "zarr.json")? {
         let v: Value =
             serde_json::from_str(&std::fs::read_to_string(dir.join(&name).join("zarr.json"))?)?;
         metadata.insert(name, v);
@@ -179,13 +184,7 @@ pub fn consolidate_v2(dir: &Path) -> anyhow::Result<()> {
     };
     add(".zgroup".into(), &dir.join(".zgroup"))?;
     add(".zattrs".into(), &dir.join(".zattrs"))?;
-    let mut names: Vec<String> = std::fs::read_dir(dir)?
-        .flatten()
-        .filter(|e| e.path().join(".zarray").is_file())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    for name in names {
+    for name in children_with(dir, ".zarray")? {
         add(format!("{name}/.zarray"), &dir.join(&name).join(".zarray"))?;
         add(format!("{name}/.zattrs"), &dir.join(&name).join(".zattrs"))?;
     }
