@@ -71,6 +71,11 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         graph: Option<PathBuf>,
     },
+    /// Convert data to a Zarr dataset.
+    Convert {
+        #[command(subcommand)]
+        what: ConvertWhat,
+    },
     /// Draw a slice of a volume (Zarr array, dataset or SEG-Y file) as a
     /// PNG: axes in coordinate units, sample axis downwards, a colour bar.
     View {
@@ -175,6 +180,42 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum ConvertWhat {
+    /// A post-stack 3-D SEG-Y file: amplitude (inline, crossline, time),
+    /// coordinates, trace_mask, cdp_x/cdp_y, raw trace headers, and the
+    /// textual and binary headers as metadata.
+    Segy {
+        input: PathBuf,
+        output: PathBuf,
+        /// Inline header byte (4-byte integer).
+        #[arg(long, default_value_t = 189)]
+        iline_byte: usize,
+        /// Crossline header byte (4-byte integer).
+        #[arg(long, default_value_t = 193)]
+        xline_byte: usize,
+        /// Sample type: float32, or native (the file's own type).
+        #[arg(long, default_value = "float32", value_parser = ["float32", "native"])]
+        dtype: String,
+        /// Chunk shape inline,crossline,sample (default 64,64,128).
+        #[arg(long, value_delimiter = ',')]
+        chunks: Option<Vec<u64>>,
+        /// Zarr format.
+        #[arg(long, default_value_t = 3)]
+        format: u8,
+        /// zstd, blosc, gzip or none.
+        #[arg(long, default_value = "zstd")]
+        compression: String,
+        /// Value for missing traces (default NaN; needed for native integers).
+        #[arg(long)]
+        fill: Option<f64>,
+        #[arg(long)]
+        overwrite: bool,
+        #[arg(long, short)]
+        quiet: bool,
+    },
+}
+
 pub fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
@@ -201,6 +242,51 @@ pub fn main() -> anyhow::Result<()> {
         ),
         Command::List { json } => crate::list::print(json),
         Command::Info { path } => crate::info::print(&path),
+        Command::Convert {
+            what:
+                ConvertWhat::Segy {
+                    input,
+                    output,
+                    iline_byte,
+                    xline_byte,
+                    dtype,
+                    chunks,
+                    format,
+                    compression,
+                    fill,
+                    overwrite,
+                    quiet,
+                },
+        } => {
+            use crate::store::{Compression, Format};
+            let format = match format {
+                2 => Format::V2,
+                3 => Format::V3,
+                f => anyhow::bail!("--format {f}: give 2 or 3"),
+            };
+            let compression = match compression.as_str() {
+                "zstd" => Compression::Zstd,
+                "blosc" => Compression::Blosc,
+                "gzip" => Compression::Gzip,
+                "none" => Compression::None,
+                c => anyhow::bail!("--compression {c}: give zstd, blosc, gzip or none"),
+            };
+            crate::convert::segy(
+                &input,
+                &output,
+                &crate::convert::Options {
+                    iline_byte,
+                    xline_byte,
+                    native: dtype == "native",
+                    chunks,
+                    format,
+                    compression,
+                    fill,
+                    overwrite,
+                    quiet,
+                },
+            )
+        }
         Command::View {
             path,
             variable,

@@ -1,6 +1,7 @@
 //! `attr`: seismic attributes on Zarr volumes, block by block, in parallel.
 
 mod cli;
+mod convert;
 mod engine;
 mod info;
 mod job;

@@ -192,11 +192,11 @@ fn not_a_zarr_store() {
 #[test]
 fn unsupported_dtype() {
     let d = tmp();
-    let a = d.path().join("i64.zarr");
+    let a = d.path().join("f16.zarr");
     std::fs::create_dir(&a).unwrap();
     std::fs::write(
         a.join("zarr.json"),
-        r#"{"zarr_format":3,"node_type":"array","shape":[4,4,4],"data_type":"int64",
+        r#"{"zarr_format":3,"node_type":"array","shape":[4,4,4],"data_type":"float16",
             "chunk_grid":{"name":"regular","configuration":{"chunk_shape":[2,2,2]}},
             "chunk_key_encoding":{"name":"default","configuration":{"separator":"/"}},
             "fill_value":0,"codecs":[{"name":"bytes","configuration":{"endian":"little"}}]}"#,
@@ -204,8 +204,8 @@ fn unsupported_dtype() {
     .unwrap();
     fails_with(
         d.path(),
-        "input: i64.zarr\noutputs:\n  - {attribute: copy, path: o.zarr}\n",
-        &["int64", "unsupported data type"],
+        "input: f16.zarr\noutputs:\n  - {attribute: copy, path: o.zarr}\n",
+        &["float16", "unsupported data type"],
     );
 }
 

@@ -74,9 +74,10 @@ impl Segy {
             0x0102_0304 => true,
             0x0403_0201 => false,
             _ => {
-                if sample_size(u16_at(true, 24)).is_some() {
+                let known = |f: u16| sample_size(f).is_some() || f == 4;
+                if known(u16_at(true, 24)) {
                     true
-                } else if sample_size(u16_at(false, 24)).is_some() {
+                } else if known(u16_at(false, 24)) {
                     false
                 } else {
                     bail!(
@@ -184,6 +185,24 @@ impl Segy {
 
     /// Sample `k` of trace `t` as f32.
     pub fn sample(&self, t: usize, k: usize) -> f32 {
+        self.sample_f64(t, k) as f32
+    }
+
+    /// The 8 bytes of a 64-bit integer sample (formats 9 and 12), big-endian.
+    pub fn sample_u64_bits(&self, t: usize, k: usize) -> u64 {
+        let o = self.trace_offset(t) + TRACE_HEADER + k * 8;
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&self.map[o..o + 8]);
+        if self.big_endian {
+            u64::from_be_bytes(b)
+        } else {
+            u64::from_le_bytes(b)
+        }
+    }
+
+    /// Sample `k` of trace `t`, exactly for every format but 64-bit
+    /// integers beyond 2^53 (see [`Segy::sample_u64_bits`]).
+    pub fn sample_f64(&self, t: usize, k: usize) -> f64 {
         let size = sample_size(self.format).expect("checked format");
         let o = self.trace_offset(t) + TRACE_HEADER + k * size;
         let raw = &self.map[o..o + size];
@@ -198,20 +217,53 @@ impl Segy {
         }
         let be4 = [b[4], b[5], b[6], b[7]];
         match self.format {
-            1 => ibm_to_f32(u32::from_be_bytes(be4)),
-            2 => i32::from_be_bytes(be4) as f32,
-            3 => i16::from_be_bytes([b[6], b[7]]) as f32,
-            5 => f32::from_be_bytes(be4),
-            6 => f64::from_be_bytes(b) as f32,
-            7 => ((u32::from_be_bytes(be4) << 8) as i32 >> 8) as f32,
-            8 => b[7] as i8 as f32,
-            9 => i64::from_be_bytes(b) as f32,
-            10 => u32::from_be_bytes(be4) as f32,
-            11 => u16::from_be_bytes([b[6], b[7]]) as f32,
-            12 => u64::from_be_bytes(b) as f32,
-            15 => u32::from_be_bytes(be4) as f32,
-            16 => b[7] as f32,
+            1 => ibm_to_f32(u32::from_be_bytes(be4)) as f64,
+            2 => i32::from_be_bytes(be4) as f64,
+            3 => i16::from_be_bytes([b[6], b[7]]) as f64,
+            5 => f32::from_be_bytes(be4) as f64,
+            6 => f64::from_be_bytes(b),
+            7 => ((u32::from_be_bytes(be4) << 8) as i32 >> 8) as f64,
+            8 => b[7] as i8 as f64,
+            9 => i64::from_be_bytes(b) as f64,
+            10 => u32::from_be_bytes(be4) as f64,
+            11 => u16::from_be_bytes([b[6], b[7]]) as f64,
+            12 => u64::from_be_bytes(b) as f64,
+            15 => u32::from_be_bytes(be4) as f64,
+            16 => b[7] as f64,
             _ => unreachable!("format checked at open"),
+        }
+    }
+
+    /// The 3200-byte textual header, as stored.
+    pub fn textual_header(&self) -> &[u8] {
+        &self.map[..TEXT]
+    }
+
+    /// The 400-byte binary header, as stored.
+    pub fn binary_header(&self) -> &[u8] {
+        &self.map[TEXT..TEXT + BINARY]
+    }
+
+    /// The 240-byte header of trace `t`, as stored.
+    pub fn trace_header(&self, t: usize) -> &[u8] {
+        let o = self.trace_offset(t);
+        &self.map[o..o + TRACE_HEADER]
+    }
+
+    /// The file's native sample type.
+    pub fn native_dtype(&self) -> crate::store::Dtype {
+        use crate::store::Dtype;
+        match self.format {
+            2 | 7 => Dtype::Int32,
+            3 => Dtype::Int16,
+            8 => Dtype::Int8,
+            10 | 15 => Dtype::Uint32,
+            11 => Dtype::Uint16,
+            16 => Dtype::Uint8,
+            6 => Dtype::Float64,
+            9 => Dtype::Int64,
+            12 => Dtype::Uint64,
+            _ => Dtype::Float32,
         }
     }
 

@@ -1,8 +1,8 @@
 //! The numeric data types we read and write, and conversion to the kernels' f32.
 
 use zarrs::array::data_type::{
-    Float32DataType, Float64DataType, Int16DataType, Int32DataType, Int8DataType, UInt16DataType,
-    UInt32DataType, UInt8DataType,
+    Float32DataType, Float64DataType, Int16DataType, Int32DataType, Int64DataType, Int8DataType,
+    UInt16DataType, UInt32DataType, UInt64DataType, UInt8DataType,
 };
 use zarrs::array::DataType;
 
@@ -12,9 +12,11 @@ pub enum Dtype {
     Int8,
     Int16,
     Int32,
+    Int64,
     Uint8,
     Uint16,
     Uint32,
+    Uint64,
     Float32,
     Float64,
 }
@@ -31,6 +33,10 @@ impl Dtype {
             Dtype::Int16
         } else if dt.is::<Int32DataType>() {
             Dtype::Int32
+        } else if dt.is::<Int64DataType>() {
+            Dtype::Int64
+        } else if dt.is::<UInt64DataType>() {
+            Dtype::Uint64
         } else if dt.is::<UInt8DataType>() {
             Dtype::Uint8
         } else if dt.is::<UInt16DataType>() {
@@ -47,7 +53,7 @@ impl Dtype {
             Dtype::Int8 | Dtype::Uint8 => 1,
             Dtype::Int16 | Dtype::Uint16 => 2,
             Dtype::Int32 | Dtype::Uint32 | Dtype::Float32 => 4,
-            Dtype::Float64 => 8,
+            Dtype::Float64 | Dtype::Int64 | Dtype::Uint64 => 8,
         }
     }
 
@@ -60,6 +66,8 @@ impl Dtype {
             Dtype::Uint8 => "uint8",
             Dtype::Uint16 => "uint16",
             Dtype::Uint32 => "uint32",
+            Dtype::Int64 => "int64",
+            Dtype::Uint64 => "uint64",
             Dtype::Float32 => "float32",
             Dtype::Float64 => "float64",
         }
@@ -74,6 +82,8 @@ impl Dtype {
             Dtype::Uint8 => "|u1",
             Dtype::Uint16 => "<u2",
             Dtype::Uint32 => "<u4",
+            Dtype::Int64 => "<i8",
+            Dtype::Uint64 => "<u8",
             Dtype::Float32 => "<f4",
             Dtype::Float64 => "<f8",
         }
@@ -99,6 +109,14 @@ macro_rules! with_dtype {
             }
             $crate::store::Dtype::Int32 => {
                 type $t = i32;
+                $body
+            }
+            $crate::store::Dtype::Int64 => {
+                type $t = i64;
+                $body
+            }
+            $crate::store::Dtype::Uint64 => {
+                type $t = u64;
                 $body
             }
             $crate::store::Dtype::Uint8 => {
@@ -141,4 +159,4 @@ macro_rules! sample_impl {
         }
     )*};
 }
-sample_impl!(i8, i16, i32, u8, u16, u32, f32, f64);
+sample_impl!(i8, i16, i32, i64, u8, u16, u32, u64, f32, f64);

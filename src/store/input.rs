@@ -75,7 +75,7 @@ impl Input {
         let shown = path.join(name.as_deref().unwrap_or(""));
         let dtype = Dtype::from_zarrs(array.data_type()).ok_or_else(|| {
             anyhow!(
-                "'{}': unsupported data type {}; supported: int8/16/32, uint8/16/32, float32/64",
+                "'{}': unsupported data type {}; supported: int8/16/32/64, uint8/16/32/64, float32/64",
                 shown.display(),
                 array.data_type()
             )
@@ -323,10 +323,16 @@ fn pick_variable(path: &Path, arrays: &[(String, usize)], wanted: Option<&str>) 
     }
     // the volume: the only array of the highest rank (a 3-D amplitude beside
     // a 2-D trace mask), or the only >= 2-D one
-    let top = arrays.iter().map(|(_, r)| *r).max().unwrap_or(0);
+    let top = arrays
+        .iter()
+        .filter(|(n, _)| n != "trace_headers")
+        .map(|(_, r)| *r)
+        .max()
+        .unwrap_or(0);
+    // (a SEG-Y dataset's raw trace headers are not a volume)
     let candidates: Vec<&str> = arrays
         .iter()
-        .filter(|(_, r)| *r >= 2 && *r == top)
+        .filter(|(n, r)| *r >= 2 && *r == top && n != "trace_headers")
         .map(|(n, _)| n.as_str())
         .collect();
     match candidates.as_slice() {

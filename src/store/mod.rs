@@ -2,10 +2,10 @@
 //! (a plain array or an xarray-style group) and creating output groups.
 
 pub mod atomic;
-mod dtype;
+pub mod dtype;
 mod input;
 mod ledger;
-mod metadata;
+pub mod metadata;
 mod output;
 
 pub use dtype::Dtype;

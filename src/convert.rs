@@ -1,0 +1,368 @@
+//! `attr convert segy`: a post-stack SEG-Y volume to a Zarr dataset that
+//! `attr run`, `attr view` and `xarray.open_zarr` read.
+
+use crate::segy::Segy;
+use crate::store::atomic::AtomicFiles;
+use crate::store::dtype::Sample;
+use crate::store::metadata::{consolidate_v2, consolidate_v3, write_array, write_group, ArrayMeta};
+use crate::store::{staging_path, Compression, Dtype, Format};
+use crate::with_dtype;
+use anyhow::{anyhow, bail, Result};
+use base64::Engine as _;
+use ndarray::{ArrayD, IxDyn};
+use rayon::prelude::*;
+use serde_json::{json, Map, Value};
+use std::path::Path;
+use std::sync::Arc;
+use zarrs::array::{Array, ArraySubset};
+
+pub struct Options {
+    pub iline_byte: usize,
+    pub xline_byte: usize,
+    pub native: bool,
+    pub chunks: Option<Vec<u64>>,
+    pub format: Format,
+    pub compression: Compression,
+    pub fill: Option<f64>,
+    pub overwrite: bool,
+    pub quiet: bool,
+}
+
+/// EBCDIC (code page 037) to ASCII for the printable range; the textual
+/// header is EBCDIC unless it reads as ASCII.
+fn decode_text(raw: &[u8]) -> String {
+    const EBCDIC: &str = concat!(
+        "                                                                ",
+        "           .<(+|&         !$*); -/         ,%_>?         `:#@'=\"",
+        " abcdefghi       jklmnopqr       ~stuvwxyz   [               ]  ",
+        "{ABCDEFGHI      }JKLMNOPQR      \\ STUVWXYZ      0123456789      "
+    );
+    let table: Vec<char> = EBCDIC.chars().collect();
+    let ascii_like = raw
+        .iter()
+        .filter(|&&b| b == b' ' || b.is_ascii_alphanumeric())
+        .count();
+    let ebcdic_like = raw
+        .iter()
+        .filter(|&&b| b == 0x40 || (0xC1..=0xF9).contains(&b))
+        .count();
+    let text: String = if ascii_like >= ebcdic_like {
+        raw.iter()
+            .map(|&b| {
+                if b == 0 {
+                    ' '
+                } else if b.is_ascii() && !b.is_ascii_control() || b == b'\n' {
+                    b as char
+                } else {
+                    ' '
+                }
+            })
+            .collect()
+    } else {
+        raw.iter()
+            .map(|&b| table.get(b as usize).copied().unwrap_or(' '))
+            .collect()
+    };
+    // 40 cards of 80 columns, unless the file already has line breaks
+    if text.contains('\n') {
+        text
+    } else {
+        text.as_bytes()
+            .chunks(80)
+            .map(|c| String::from_utf8_lossy(c).trim_end().to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+/// A sample converted exactly to the output type.
+trait FromSegy: Sized {
+    fn from_segy(s: &Segy, t: usize, k: usize) -> Self;
+}
+
+macro_rules! from_segy_via_f64 {
+    ($($t:ty),*) => {$(
+        impl FromSegy for $t {
+            fn from_segy(s: &Segy, t: usize, k: usize) -> Self { s.sample_f64(t, k) as $t }
+        }
+    )*};
+}
+from_segy_via_f64!(i8, i16, i32, u8, u16, u32, f32, f64);
+
+impl FromSegy for i64 {
+    fn from_segy(s: &Segy, t: usize, k: usize) -> Self {
+        s.sample_u64_bits(t, k) as i64
+    }
+}
+
+impl FromSegy for u64 {
+    fn from_segy(s: &Segy, t: usize, k: usize) -> Self {
+        s.sample_u64_bits(t, k)
+    }
+}
+
+fn write_whole<T: zarrs::array::Element>(
+    store: &Arc<AtomicFiles>,
+    name: &str,
+    data: ArrayD<T>,
+) -> Result<()> {
+    let array =
+        Array::open(store.clone(), &format!("/{name}")).map_err(|e| anyhow!("{name}: {e}"))?;
+    array
+        .store_array_subset(&array.subset_all(), data)
+        .map_err(|e| anyhow!("{name}: {e}"))?;
+    Ok(())
+}
+
+pub fn segy(input: &Path, output: &Path, o: &Options) -> Result<()> {
+    let s = Segy::open(input, o.iline_byte, o.xline_byte)?;
+    let (ni, nx, ns) = (s.inlines.len(), s.crosslines.len(), s.samples);
+    let live = (0..ni)
+        .flat_map(|i| (0..nx).map(move |j| (i, j)))
+        .filter(|&(i, j)| s.trace_at(i, j).is_some())
+        .count();
+    let cells = ni * nx;
+    if cells > 20 * live.max(1) {
+        bail!(
+            "'{}': the inline × crossline grid ({ni} × {nx}) is {:.0}× larger than the {live} traces: check --iline-byte/--xline-byte",
+            input.display(),
+            cells as f64 / live.max(1) as f64
+        );
+    }
+    if output.exists() && !o.overwrite {
+        bail!(
+            "output '{}' already exists: pass --overwrite to replace it",
+            output.display()
+        );
+    }
+    let dtype = if o.native {
+        s.native_dtype()
+    } else {
+        Dtype::Float32
+    };
+    if o.fill.is_none() && !dtype.is_float() && live < cells {
+        bail!(
+            "'{}' has missing traces and native integer samples: give --fill VALUE for them",
+            input.display()
+        );
+    }
+    let fill = o.fill.unwrap_or(f64::NAN);
+    let chunks: [u64; 3] = match &o.chunks {
+        Some(c) if c.len() == 3 && !c.contains(&0) => [c[0], c[1], c[2]],
+        Some(c) => bail!("--chunks {c:?}: give three positive sizes, e.g. --chunks 64,64,128"),
+        None => [64, 64, 128],
+    };
+    let chunks = [
+        chunks[0].min(ni as u64),
+        chunks[1].min(nx as u64),
+        chunks[2].min(ns as u64),
+    ];
+    let staging = staging_path(output);
+    if staging.exists() {
+        std::fs::remove_dir_all(&staging)?;
+    }
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let dt_ms = s.dt_us as f64 / 1000.0;
+    let mut attrs = Map::new();
+    attrs.insert(
+        "source_file".into(),
+        json!(input.file_name().map(|n| n.to_string_lossy().into_owned())),
+    );
+    attrs.insert("sample_interval_ms".into(), json!(dt_ms));
+    attrs.insert("t0_ms".into(), json!(s.t0_ms));
+    attrs.insert("sample_format".into(), json!(s.format));
+    attrs.insert(
+        "byte_order".into(),
+        json!(if s.big_endian { "big" } else { "little" }),
+    );
+    attrs.insert(
+        "textual_header".into(),
+        json!(decode_text(s.textual_header())),
+    );
+    attrs.insert(
+        "textual_header_raw_base64".into(),
+        json!(b64.encode(s.textual_header())),
+    );
+    attrs.insert(
+        "binary_header_raw_base64".into(),
+        json!(b64.encode(s.binary_header())),
+    );
+    attrs.insert("iline_byte".into(), json!(o.iline_byte));
+    attrs.insert("xline_byte".into(), json!(o.xline_byte));
+    write_group(&staging, o.format, &attrs)?;
+    let dims3: Vec<String> = ["inline", "crossline", "time"].map(String::from).to_vec();
+    let dims2: Vec<String> = dims3[..2].to_vec();
+    let (sh3, sh2) = ([ni as u64, nx as u64, ns as u64], [ni as u64, nx as u64]);
+    let mut amp_attrs = Map::new();
+    amp_attrs.insert("long_name".into(), json!("amplitude"));
+    let arr = |name: &str,
+               shape: &[u64],
+               chunks: &[u64],
+               dtype: Dtype,
+               dims: &[String],
+               attributes: Map<String, Value>| {
+        let meta = ArrayMeta {
+            shape,
+            chunks,
+            dtype,
+            compression: o.compression,
+            dims,
+            attributes,
+        };
+        write_array(&staging.join(name), o.format, &meta)
+    };
+    arr("amplitude", &sh3, &chunks, dtype, &dims3, amp_attrs)?;
+    arr("trace_mask", &sh2, &sh2, Dtype::Uint8, &dims2, Map::new())?;
+    for c in ["cdp_x", "cdp_y"] {
+        arr(c, &sh2, &sh2, Dtype::Float64, &dims2, Map::new())?;
+    }
+    let hdr_dims: Vec<String> = vec!["inline".into(), "crossline".into(), "header_byte".into()];
+    let mut hdr_attrs = Map::new();
+    hdr_attrs.insert(
+        "description".into(),
+        json!("the 240-byte trace headers as stored in the file (byte order as the file)"),
+    );
+    arr(
+        "trace_headers",
+        &[ni as u64, nx as u64, 240],
+        &[chunks[0], chunks[1], 240],
+        Dtype::Uint8,
+        &hdr_dims,
+        hdr_attrs,
+    )?;
+    let one = |name: &str, len: usize, dtype: Dtype, units: Option<&str>| {
+        let mut a = Map::new();
+        if let Some(u) = units {
+            a.insert("units".into(), json!(u));
+        }
+        arr(
+            name,
+            &[len as u64],
+            &[len.max(1) as u64],
+            dtype,
+            &[name.to_string()],
+            a,
+        )
+    };
+    one("inline", ni, Dtype::Int32, None)?;
+    one("crossline", nx, Dtype::Int32, None)?;
+    one("time", ns, Dtype::Float64, Some("ms"))?;
+    let store = Arc::new(AtomicFiles::new(staging.clone(), false).map_err(|e| anyhow!(e))?);
+    write_whole(
+        &store,
+        "inline",
+        ArrayD::from_shape_vec(IxDyn(&[ni]), s.inlines.clone())?,
+    )?;
+    write_whole(
+        &store,
+        "crossline",
+        ArrayD::from_shape_vec(IxDyn(&[nx]), s.crosslines.clone())?,
+    )?;
+    write_whole(
+        &store,
+        "time",
+        ArrayD::from_shape_vec(IxDyn(&[ns]), s.times())?,
+    )?;
+    // per trace: mask, coordinates (scalar at byte 71: 0 means 1), headers
+    let mut mask = vec![0u8; cells];
+    let mut cx = vec![f64::NAN; cells];
+    let mut cy = vec![f64::NAN; cells];
+    for i in 0..ni {
+        for j in 0..nx {
+            if let Some(t) = s.trace_at(i, j) {
+                let sc = s.header_i16(t, 71) as f64;
+                let scale = |v: i32| match sc {
+                    x if x > 0.0 => v as f64 * x,
+                    x if x < 0.0 => v as f64 / -x,
+                    _ => v as f64,
+                };
+                mask[i * nx + j] = 1;
+                cx[i * nx + j] = scale(s.header_i32(t, 181));
+                cy[i * nx + j] = scale(s.header_i32(t, 185));
+            }
+        }
+    }
+    write_whole(
+        &store,
+        "trace_mask",
+        ArrayD::from_shape_vec(IxDyn(&[ni, nx]), mask)?,
+    )?;
+    write_whole(
+        &store,
+        "cdp_x",
+        ArrayD::from_shape_vec(IxDyn(&[ni, nx]), cx)?,
+    )?;
+    write_whole(
+        &store,
+        "cdp_y",
+        ArrayD::from_shape_vec(IxDyn(&[ni, nx]), cy)?,
+    )?;
+    // the traces, a slab of chunk-thick inlines at a time, in parallel
+    let amp = Array::open(store.clone(), "/amplitude").map_err(|e| anyhow!("amplitude: {e}"))?;
+    let hdr =
+        Array::open(store.clone(), "/trace_headers").map_err(|e| anyhow!("trace_headers: {e}"))?;
+    let slabs: Vec<usize> = (0..ni).step_by(chunks[0] as usize).collect();
+    slabs.par_iter().try_for_each(|&i0| -> Result<()> {
+        let i1 = (i0 + chunks[0] as usize).min(ni);
+        let rows = i1 - i0;
+        let mut headers = vec![0u8; rows * nx * 240];
+        with_dtype!(dtype, T, {
+            let mut data: Vec<T> = vec![T::from_f32(0.0); rows * nx * ns];
+            for i in i0..i1 {
+                for j in 0..nx {
+                    let base = ((i - i0) * nx + j) * ns;
+                    match s.trace_at(i, j) {
+                        Some(t) => {
+                            for k in 0..ns {
+                                data[base + k] = T::from_segy(&s, t, k);
+                            }
+                            let h = ((i - i0) * nx + j) * 240;
+                            headers[h..h + 240].copy_from_slice(s.trace_header(t));
+                        }
+                        None => data[base..base + ns].fill(fill as T),
+                    }
+                }
+            }
+            let subset =
+                ArraySubset::new_with_ranges(&[i0 as u64..i1 as u64, 0..nx as u64, 0..ns as u64]);
+            amp.store_array_subset(
+                &subset,
+                ArrayD::from_shape_vec(IxDyn(&[rows, nx, ns]), data)?,
+            )
+            .map_err(|e| anyhow!("amplitude: {e}"))?;
+        });
+        let subset = ArraySubset::new_with_ranges(&[i0 as u64..i1 as u64, 0..nx as u64, 0..240]);
+        hdr.store_array_subset(
+            &subset,
+            ArrayD::from_shape_vec(IxDyn(&[rows, nx, 240]), headers)?,
+        )
+        .map_err(|e| anyhow!("trace_headers: {e}"))?;
+        Ok(())
+    })?;
+    match o.format {
+        Format::V2 => consolidate_v2(&staging)?,
+        Format::V3 => consolidate_v3(&staging)?,
+    }
+    if output.exists() {
+        std::fs::remove_dir_all(output)?;
+    }
+    std::fs::rename(&staging, output)?;
+    if !o.quiet {
+        eprintln!(
+            "attr: {} -> {}: {ni} inlines ({}..{}) × {nx} crosslines ({}..{}) × {ns} samples ({} ms from {} ms), format {} ({} endian), {live} live traces, {} missing, {}",
+            input.display(),
+            output.display(),
+            s.inlines[0],
+            s.inlines[ni - 1],
+            s.crosslines[0],
+            s.crosslines[nx - 1],
+            dt_ms,
+            s.t0_ms,
+            s.format,
+            if s.big_endian { "big" } else { "little" },
+            cells - live,
+            dtype.v3_name()
+        );
+    }
+    Ok(())
+}
