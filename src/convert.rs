@@ -75,29 +75,39 @@ fn decode_text(raw: &[u8]) -> String {
     }
 }
 
-/// A sample converted exactly to the output type.
+/// A trace converted exactly to the output type.
 trait FromSegy: Sized {
-    fn from_segy(s: &Segy, t: usize, k: usize) -> Self;
+    fn trace(s: &Segy, t: usize, scratch: &mut [f64], out: &mut [Self]);
 }
 
 macro_rules! from_segy_via_f64 {
     ($($t:ty),*) => {$(
         impl FromSegy for $t {
-            fn from_segy(s: &Segy, t: usize, k: usize) -> Self { s.sample_f64(t, k) as $t }
+            fn trace(s: &Segy, t: usize, scratch: &mut [f64], out: &mut [Self]) {
+                s.trace_f64(t, scratch);
+                for (o, v) in out.iter_mut().zip(scratch.iter()) {
+                    *o = *v as $t;
+                }
+            }
         }
     )*};
 }
 from_segy_via_f64!(i8, i16, i32, u8, u16, u32, f32, f64);
 
+// 64-bit integers bypass f64, which cannot hold them all
 impl FromSegy for i64 {
-    fn from_segy(s: &Segy, t: usize, k: usize) -> Self {
-        s.sample_u64_bits(t, k) as i64
+    fn trace(s: &Segy, t: usize, _: &mut [f64], out: &mut [Self]) {
+        for (k, o) in out.iter_mut().enumerate() {
+            *o = s.sample_u64_bits(t, k) as i64;
+        }
     }
 }
 
 impl FromSegy for u64 {
-    fn from_segy(s: &Segy, t: usize, k: usize) -> Self {
-        s.sample_u64_bits(t, k)
+    fn trace(s: &Segy, t: usize, _: &mut [f64], out: &mut [Self]) {
+        for (k, o) in out.iter_mut().enumerate() {
+            *o = s.sample_u64_bits(t, k);
+        }
     }
 }
 
@@ -308,14 +318,13 @@ pub fn segy(input: &Path, output: &Path, o: &Options) -> Result<()> {
         let mut headers = vec![0u8; rows * nx * 240];
         with_dtype!(dtype, T, {
             let mut data: Vec<T> = vec![T::from_f32(0.0); rows * nx * ns];
+            let mut scratch = vec![0f64; ns];
             for i in i0..i1 {
                 for j in 0..nx {
                     let base = ((i - i0) * nx + j) * ns;
                     match s.trace_at(i, j) {
                         Some(t) => {
-                            for k in 0..ns {
-                                data[base + k] = T::from_segy(&s, t, k);
-                            }
+                            T::trace(&s, t, &mut scratch, &mut data[base..base + ns]);
                             let h = ((i - i0) * nx + j) * 240;
                             headers[h..h + 240].copy_from_slice(s.trace_header(t));
                         }

@@ -188,6 +188,47 @@ impl Segy {
         self.sample_f64(t, k) as f32
     }
 
+    /// All samples of trace `t` as f64 (exact but for 64-bit integers beyond
+    /// 2^53), decoded with the format test outside the loop.
+    pub fn trace_f64(&self, t: usize, out: &mut [f64]) {
+        let size = sample_size(self.format).expect("checked format");
+        let o = self.trace_offset(t) + TRACE_HEADER;
+        let raw = &self.map[o..o + self.samples * size];
+        let be = self.big_endian;
+        macro_rules! decode {
+            ($n:literal, $conv:expr) => {
+                for (v, b) in out.iter_mut().zip(raw.chunks_exact($n)) {
+                    let mut a = [0u8; $n];
+                    a.copy_from_slice(b);
+                    if !be {
+                        a.reverse();
+                    }
+                    *v = $conv(a);
+                }
+            };
+        }
+        match self.format {
+            1 => decode!(4, |a| ibm_to_f32(u32::from_be_bytes(a)) as f64),
+            2 => decode!(4, |a| i32::from_be_bytes(a) as f64),
+            3 => decode!(2, |a| i16::from_be_bytes(a) as f64),
+            5 => decode!(4, |a| f32::from_be_bytes(a) as f64),
+            6 => decode!(8, f64::from_be_bytes),
+            7 => decode!(
+                3,
+                |a: [u8; 3]| ((u32::from_be_bytes([a[0], a[1], a[2], 0]) as i32) >> 8) as f64
+            ),
+            8 => decode!(1, |a: [u8; 1]| a[0] as i8 as f64),
+            9 => decode!(8, |a| i64::from_be_bytes(a) as f64),
+            10 => decode!(4, |a| u32::from_be_bytes(a) as f64),
+            11 => decode!(2, |a| u16::from_be_bytes(a) as f64),
+            12 => decode!(8, |a| u64::from_be_bytes(a) as f64),
+            15 => decode!(3, |a: [u8; 3]| u32::from_be_bytes([0, a[0], a[1], a[2]])
+                as f64),
+            16 => decode!(1, |a: [u8; 1]| a[0] as f64),
+            _ => unreachable!("format checked at open"),
+        }
+    }
+
     /// The 8 bytes of a 64-bit integer sample (formats 9 and 12), big-endian.
     pub fn sample_u64_bits(&self, t: usize, k: usize) -> u64 {
         let o = self.trace_offset(t) + TRACE_HEADER + k * 8;
@@ -310,8 +351,11 @@ mod tests {
             for i in [0, 7, 22] {
                 for j in [0, 9, 17] {
                     let t = s.trace_at(i, j).unwrap();
+                    let mut whole = vec![0f64; 75];
+                    s.trace_f64(t, &mut whole);
                     for k in [0, 30, 74] {
                         assert_eq!(s.sample(t, k), expected[[i, j, k]] as f32);
+                        assert_eq!(whole[k], expected[[i, j, k]] as f64);
                     }
                 }
             }
