@@ -92,7 +92,8 @@ def test_kill_9_at_random_moments_then_resume(tmp_path, setup):
     for attempt in range(40):
         if killed >= 22:
             break
-        job, out = fresh_job(tmp_path / f"k{attempt}", setup) if (tmp_path / f"k{attempt}").mkdir() is None else None
+        (tmp_path / f"k{attempt}").mkdir()
+        job, out = fresh_job(tmp_path / f"k{attempt}", setup)
         p = subprocess.Popen([attr_bin(), "run", str(job), "-q"], cwd=job.parent,
                              stderr=subprocess.PIPE, text=True)
         time.sleep(rng.uniform(0.0, 1.1 * duration))
