@@ -28,53 +28,6 @@ pub struct Options {
     pub quiet: bool,
 }
 
-/// EBCDIC (code page 037) to ASCII for the printable range; the textual
-/// header is EBCDIC unless it reads as ASCII.
-fn decode_text(raw: &[u8]) -> String {
-    const EBCDIC: &str = concat!(
-        "                                                                ",
-        "           .<(+|&         !$*); -/         ,%_>?         `:#@'=\"",
-        " abcdefghi       jklmnopqr       ~stuvwxyz   [               ]  ",
-        "{ABCDEFGHI      }JKLMNOPQR      \\ STUVWXYZ      0123456789      "
-    );
-    let table: Vec<char> = EBCDIC.chars().collect();
-    let ascii_like = raw
-        .iter()
-        .filter(|&&b| b == b' ' || b.is_ascii_alphanumeric())
-        .count();
-    let ebcdic_like = raw
-        .iter()
-        .filter(|&&b| b == 0x40 || (0xC1..=0xF9).contains(&b))
-        .count();
-    let text: String = if ascii_like >= ebcdic_like {
-        raw.iter()
-            .map(|&b| {
-                if b == 0 {
-                    ' '
-                } else if b.is_ascii() && !b.is_ascii_control() || b == b'\n' {
-                    b as char
-                } else {
-                    ' '
-                }
-            })
-            .collect()
-    } else {
-        raw.iter()
-            .map(|&b| table.get(b as usize).copied().unwrap_or(' '))
-            .collect()
-    };
-    // 40 cards of 80 columns, unless the file already has line breaks
-    if text.contains('\n') {
-        text
-    } else {
-        text.as_bytes()
-            .chunks(80)
-            .map(|c| String::from_utf8_lossy(c).trim_end().to_string())
-            .collect::<Vec<_>>()
-            .join("\n")
-    }
-}
-
 /// A trace converted exactly to the output type.
 trait FromSegy: Sized {
     fn trace(s: &Segy, t: usize, scratch: &mut [f64], out: &mut [Self]);
@@ -132,13 +85,6 @@ pub fn segy(input: &Path, output: &Path, o: &Options) -> Result<()> {
         .filter(|&(i, j)| s.trace_at(i, j).is_some())
         .count();
     let cells = ni * nx;
-    if cells > 20 * live.max(1) {
-        bail!(
-            "'{}': the inline × crossline grid ({ni} × {nx}) is {:.0}× larger than the {live} traces: check --iline-byte/--xline-byte",
-            input.display(),
-            cells as f64 / live.max(1) as f64
-        );
-    }
     if output.exists() && !o.overwrite {
         bail!(
             "output '{}' already exists: pass --overwrite to replace it",
@@ -187,7 +133,7 @@ pub fn segy(input: &Path, output: &Path, o: &Options) -> Result<()> {
     );
     attrs.insert(
         "textual_header".into(),
-        json!(decode_text(s.textual_header())),
+        json!(crate::segy::decode_text(s.textual_header())),
     );
     attrs.insert(
         "textual_header_raw_base64".into(),

@@ -19,15 +19,77 @@ pub struct Segy {
     pub dt_us: u32,
     pub t0_ms: f64,
     data_start: usize,
+    /// Bytes of trace header in front of each trace (240, or more with
+    /// rev 2 additional trace headers).
+    header_len: usize,
+    /// A Seismic Unix file: traces only, no textual or binary header.
+    su: bool,
     pub inlines: Vec<i32>,
     pub crosslines: Vec<i32>,
     /// (inline index, crossline index) -> trace number.
     cells: BTreeMap<(usize, usize), usize>,
 }
 
+/// EBCDIC (code page 037) to ASCII for the printable range; the textual
+/// header is EBCDIC unless it reads as ASCII.
+pub fn decode_text(raw: &[u8]) -> String {
+    const EBCDIC: &str = concat!(
+        "                                                                ",
+        "           .<(+|&         !$*); -/         ,%_>?         `:#@'=\"",
+        " abcdefghi       jklmnopqr       ~stuvwxyz   [               ]  ",
+        "{ABCDEFGHI      }JKLMNOPQR      \\ STUVWXYZ      0123456789      "
+    );
+    let table: Vec<char> = EBCDIC.chars().collect();
+    let ascii_like = raw
+        .iter()
+        .filter(|&&b| b == b' ' || b.is_ascii_alphanumeric())
+        .count();
+    let ebcdic_like = raw
+        .iter()
+        .filter(|&&b| b == 0x40 || (0xC1..=0xF9).contains(&b))
+        .count();
+    let text: String = if ascii_like >= ebcdic_like {
+        raw.iter()
+            .map(|&b| {
+                if b == 0 {
+                    ' '
+                } else if b.is_ascii() && !b.is_ascii_control() || b == b'\n' {
+                    b as char
+                } else {
+                    ' '
+                }
+            })
+            .collect()
+    } else {
+        raw.iter()
+            .map(|&b| table.get(b as usize).copied().unwrap_or(' '))
+            .collect()
+    };
+    // 40 cards of 80 columns, unless the file already has line breaks
+    if text.contains('\n') {
+        text
+    } else {
+        text.as_bytes()
+            .chunks(80)
+            .map(|c| String::from_utf8_lossy(c).trim_end().to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+fn gcd(a: i64, b: i64) -> i64 {
+    if b == 0 {
+        a.abs()
+    } else {
+        gcd(b, a % b)
+    }
+}
+
 fn sample_size(format: u16) -> Option<usize> {
     Some(match format {
-        1 | 2 | 5 | 10 => 4,
+        // 4 (fixed point with gain) is obsolete; files that carry it hold
+        // IEEE float32 samples, and they are read as such
+        1 | 2 | 4 | 5 | 10 => 4,
         3 | 11 => 2,
         6 | 9 | 12 => 8,
         7 | 15 => 3,
@@ -54,55 +116,17 @@ impl Segy {
         let map = unsafe { Mmap::map(&file) }
             .map_err(|e| anyhow!("cannot map '{}': {e}", path.display()))?;
         let name = path.display();
-        if map.len() < TEXT + BINARY {
-            bail!(
-                "'{name}' is too short to be SEG-Y ({} bytes; the headers alone take 3600)",
-                map.len()
-            );
-        }
-        let bin = &map[TEXT..TEXT + BINARY];
-        let u16_at = |be: bool, o: usize| {
-            let b = [bin[o], bin[o + 1]];
-            if be {
-                u16::from_be_bytes(b)
-            } else {
-                u16::from_le_bytes(b)
-            }
+        let su = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| e.eq_ignore_ascii_case("su"));
+        let (big_endian, format, samples, dt_us, data_start, header_len) = if su {
+            Self::su_layout(&map, &name.to_string())?
+        } else {
+            Self::segy_layout(&map, &name.to_string())?
         };
-        let constant = u32::from_be_bytes([bin[296], bin[297], bin[298], bin[299]]);
-        let big_endian = match constant {
-            0x0102_0304 => true,
-            0x0403_0201 => false,
-            _ => {
-                let known = |f: u16| sample_size(f).is_some() || f == 4;
-                if known(u16_at(true, 24)) {
-                    true
-                } else if known(u16_at(false, 24)) {
-                    false
-                } else {
-                    bail!(
-                        "'{name}': sample format code {} is not a SEG-Y format in either byte order (binary header bytes 3225-3226)",
-                        u16_at(true, 24)
-                    );
-                }
-            }
-        };
-        let format = u16_at(big_endian, 24);
-        let size = match sample_size(format) {
-            Some(s) => s,
-            None if format == 4 => bail!(
-                "'{name}': sample format 4 (fixed point with gain) is obsolete and not supported"
-            ),
-            None => bail!("'{name}': unknown sample format code {format}"),
-        };
-        let samples = u16_at(big_endian, 20) as usize;
-        let dt_us = u16_at(big_endian, 16) as u32;
-        let ext = u16_at(big_endian, 304) as i16;
-        if ext < 0 {
-            bail!("'{name}': a variable number of extended textual headers (binary header bytes 3505-3506 = {ext}) is not supported");
-        }
-        let data_start = TEXT + BINARY + ext as usize * TEXT;
-        let trace_len = TRACE_HEADER + samples * size;
+        let size = sample_size(format).expect("checked format");
+        let trace_len = header_len + samples * size;
         if samples == 0
             || map.len() < data_start
             || !(map.len() - data_start).is_multiple_of(trace_len)
@@ -121,6 +145,8 @@ impl Segy {
             dt_us,
             t0_ms: 0.0,
             data_start,
+            header_len,
+            su,
             inlines: Vec::new(),
             crosslines: Vec::new(),
             cells: BTreeMap::new(),
@@ -138,16 +164,33 @@ impl Segy {
         let keys: Vec<(i32, i32)> = (0..traces)
             .map(|t| (seg.header_i32(t, iline_byte), seg.header_i32(t, xline_byte)))
             .collect();
-        let mut il: Vec<i32> = keys.iter().map(|k| k.0).collect();
-        let mut xl: Vec<i32> = keys.iter().map(|k| k.1).collect();
-        il.sort_unstable();
-        il.dedup();
-        xl.sort_unstable();
-        xl.dedup();
+        // each axis is a regular progression from the smallest value by the
+        // common step of the values present; absent lines are missing traces
+        let axis = |vals: Vec<i32>| -> (i64, i64, usize) {
+            let mut v = vals;
+            v.sort_unstable();
+            v.dedup();
+            let step = v
+                .windows(2)
+                .map(|w| w[1] as i64 - w[0] as i64)
+                .fold(0, gcd)
+                .max(1);
+            let len = ((v[v.len() - 1] as i64 - v[0] as i64) / step + 1) as usize;
+            (v[0] as i64, step, len)
+        };
+        let (il0, ils, nil) = axis(keys.iter().map(|k| k.0).collect());
+        let (xl0, xls, nxl) = axis(keys.iter().map(|k| k.1).collect());
+        let cells = nil as f64 * nxl as f64;
+        if cells > 20.0 * traces as f64 + 100.0 {
+            bail!(
+                "'{name}': inline {il0}.. step {ils} × crossline {xl0}.. step {xls} makes a {nil} × {nxl} grid, {:.0}× more cells than the {traces} traces: the geometry is not at --iline-byte {iline_byte} / --xline-byte {xline_byte}, or the survey is too sparse for a cube",
+                cells / traces as f64
+            );
+        }
         for (t, (a, b)) in keys.iter().enumerate() {
             let cell = (
-                il.binary_search(a).expect("own key"),
-                xl.binary_search(b).expect("own key"),
+                ((*a as i64 - il0) / ils) as usize,
+                ((*b as i64 - xl0) / xls) as usize,
             );
             if seg.cells.insert(cell, t).is_some() {
                 bail!(
@@ -155,14 +198,115 @@ impl Segy {
                 );
             }
         }
-        seg.inlines = il;
-        seg.crosslines = xl;
+        seg.inlines = (0..nil).map(|i| (il0 + i as i64 * ils) as i32).collect();
+        seg.crosslines = (0..nxl).map(|i| (xl0 + i as i64 * xls) as i32).collect();
         Ok(seg)
+    }
+
+    /// Byte order, format, samples, dt (µs), start of the traces and trace
+    /// header length of a SEG-Y file, from its binary header.
+    fn segy_layout(map: &[u8], name: &str) -> Result<(bool, u16, usize, u32, usize, usize)> {
+        if map.len() < TEXT + BINARY {
+            bail!(
+                "'{name}' is too short to be SEG-Y ({} bytes; the headers alone take 3600)",
+                map.len()
+            );
+        }
+        let bin = &map[TEXT..TEXT + BINARY];
+        let u16_at = |be: bool, o: usize| {
+            let b = [bin[o], bin[o + 1]];
+            if be {
+                u16::from_be_bytes(b)
+            } else {
+                u16::from_le_bytes(b)
+            }
+        };
+        let known = |f: u16| sample_size(f).is_some();
+        let big_endian = match u32::from_be_bytes([bin[296], bin[297], bin[298], bin[299]]) {
+            0x0102_0304 => true,
+            0x0403_0201 => false,
+            _ if known(u16_at(true, 24)) => true,
+            _ if known(u16_at(false, 24)) => false,
+            _ => bail!(
+                "'{name}': sample format code {} is not a SEG-Y format in either byte order (binary header bytes 3225-3226)",
+                u16_at(true, 24)
+            ),
+        };
+        let format = u16_at(big_endian, 24);
+        if !known(format) {
+            bail!("'{name}': unknown sample format code {format} (binary header bytes 3225-3226)");
+        }
+        let samples = u16_at(big_endian, 20) as usize;
+        let dt_us = u16_at(big_endian, 16) as u32;
+        // extended textual headers: a count, or -1 for "until ((SEG: EndText))"
+        let ext = u16_at(big_endian, 304) as i16;
+        let ext = if ext >= 0 {
+            ext as usize
+        } else {
+            // stanza names are case- and space-insensitive
+            let ends = |block: &[u8]| {
+                let t: String = decode_text(block)
+                    .chars()
+                    .filter(|c| !c.is_whitespace())
+                    .collect();
+                t.to_ascii_lowercase().contains("((seg:endtext))")
+            };
+            let mut n = 0;
+            loop {
+                let start = TEXT + BINARY + n * TEXT;
+                if start + TEXT > map.len() {
+                    bail!("'{name}': the extended textual headers never end with ((SEG: EndText))");
+                }
+                n += 1;
+                let block = &map[start..start + TEXT];
+                if ends(block) {
+                    break n;
+                }
+            }
+        };
+        // rev 2: additional 240-byte trace headers (bytes 3507-3508)
+        let additional = if bin[300] >= 2 {
+            u16_at(big_endian, 306) as usize
+        } else {
+            0
+        };
+        Ok((
+            big_endian,
+            format,
+            samples,
+            dt_us,
+            TEXT + BINARY + ext * TEXT,
+            TRACE_HEADER * (1 + additional),
+        ))
+    }
+
+    /// The same for a Seismic Unix file: IEEE float traces with 240-byte
+    /// headers, in whichever byte order makes the sample count fit the file.
+    fn su_layout(map: &[u8], name: &str) -> Result<(bool, u16, usize, u32, usize, usize)> {
+        if map.len() < TRACE_HEADER {
+            bail!("'{name}' is too short to be a Seismic Unix file");
+        }
+        for be in [true, false] {
+            let rd = |o: usize| {
+                let b = [map[o], map[o + 1]];
+                if be {
+                    u16::from_be_bytes(b)
+                } else {
+                    u16::from_le_bytes(b)
+                }
+            };
+            let ns = rd(114) as usize;
+            if ns > 0 && map.len().is_multiple_of(TRACE_HEADER + 4 * ns) {
+                return Ok((be, 5, ns, rd(116) as u32, 0, TRACE_HEADER));
+            }
+        }
+        bail!("'{name}': the sample count (trace header bytes 115-116) does not fit the file size in either byte order")
     }
 
     fn trace_offset(&self, t: usize) -> usize {
         self.data_start
-            + t * (TRACE_HEADER + self.samples * sample_size(self.format).expect("checked format"))
+            + t * (self.header_len
+                + self.samples * sample_size(self.format).expect("checked format"))
     }
 
     fn header_bytes<const N: usize>(&self, t: usize, byte: usize) -> [u8; N] {
@@ -192,7 +336,7 @@ impl Segy {
     /// 2^53), decoded with the format test outside the loop.
     pub fn trace_f64(&self, t: usize, out: &mut [f64]) {
         let size = sample_size(self.format).expect("checked format");
-        let o = self.trace_offset(t) + TRACE_HEADER;
+        let o = self.trace_offset(t) + self.header_len;
         let raw = &self.map[o..o + self.samples * size];
         let be = self.big_endian;
         macro_rules! decode {
@@ -209,6 +353,7 @@ impl Segy {
         }
         match self.format {
             1 => decode!(4, |a| ibm_to_f32(u32::from_be_bytes(a)) as f64),
+            4 => decode!(4, |a| f32::from_be_bytes(a) as f64),
             2 => decode!(4, |a| i32::from_be_bytes(a) as f64),
             3 => decode!(2, |a| i16::from_be_bytes(a) as f64),
             5 => decode!(4, |a| f32::from_be_bytes(a) as f64),
@@ -231,7 +376,7 @@ impl Segy {
 
     /// The 8 bytes of a 64-bit integer sample (formats 9 and 12), big-endian.
     pub fn sample_u64_bits(&self, t: usize, k: usize) -> u64 {
-        let o = self.trace_offset(t) + TRACE_HEADER + k * 8;
+        let o = self.trace_offset(t) + self.header_len + k * 8;
         let mut b = [0u8; 8];
         b.copy_from_slice(&self.map[o..o + 8]);
         if self.big_endian {
@@ -245,7 +390,7 @@ impl Segy {
     /// integers beyond 2^53 (see [`Segy::sample_u64_bits`]).
     pub fn sample_f64(&self, t: usize, k: usize) -> f64 {
         let size = sample_size(self.format).expect("checked format");
-        let o = self.trace_offset(t) + TRACE_HEADER + k * size;
+        let o = self.trace_offset(t) + self.header_len + k * size;
         let raw = &self.map[o..o + size];
         let mut b = [0u8; 8];
         // normalise to big-endian in the low `size` bytes of an 8-byte word
@@ -261,7 +406,7 @@ impl Segy {
             1 => ibm_to_f32(u32::from_be_bytes(be4)) as f64,
             2 => i32::from_be_bytes(be4) as f64,
             3 => i16::from_be_bytes([b[6], b[7]]) as f64,
-            5 => f32::from_be_bytes(be4) as f64,
+            4 | 5 => f32::from_be_bytes(be4) as f64,
             6 => f64::from_be_bytes(b),
             7 => ((u32::from_be_bytes(be4) << 8) as i32 >> 8) as f64,
             8 => b[7] as i8 as f64,
@@ -277,12 +422,20 @@ impl Segy {
 
     /// The 3200-byte textual header, as stored.
     pub fn textual_header(&self) -> &[u8] {
-        &self.map[..TEXT]
+        if self.su {
+            &[]
+        } else {
+            &self.map[..TEXT]
+        }
     }
 
     /// The 400-byte binary header, as stored.
     pub fn binary_header(&self) -> &[u8] {
-        &self.map[TEXT..TEXT + BINARY]
+        if self.su {
+            &[]
+        } else {
+            &self.map[TEXT..TEXT + BINARY]
+        }
     }
 
     /// The 240-byte header of trace `t`, as stored.
