@@ -194,6 +194,10 @@ enum ConvertWhat {
         /// Crossline header byte (4-byte integer).
         #[arg(long, default_value_t = 193)]
         xline_byte: usize,
+        /// Offset header byte (usually 37): pre-stack gathers, stored as
+        /// (inline, crossline, offset, time).
+        #[arg(long)]
+        offset_byte: Option<usize>,
         /// Sample type: float32, or native (the file's own type).
         #[arg(long, default_value = "float32", value_parser = ["float32", "native"])]
         dtype: String,
@@ -249,6 +253,7 @@ pub fn main() -> anyhow::Result<()> {
                     output,
                     iline_byte,
                     xline_byte,
+                    offset_byte,
                     dtype,
                     chunks,
                     format,
@@ -277,6 +282,7 @@ pub fn main() -> anyhow::Result<()> {
                 &crate::convert::Options {
                     iline_byte,
                     xline_byte,
+                    offset_byte,
                     native: dtype == "native",
                     chunks,
                     format,

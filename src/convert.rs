@@ -18,6 +18,8 @@ use zarrs::array::{Array, ArraySubset};
 
 pub struct Options {
     pub iline_byte: usize,
+    /// Offset header byte: pre-stack gathers, an offset axis before the samples.
+    pub offset_byte: Option<usize>,
     pub xline_byte: usize,
     pub native: bool,
     pub chunks: Option<Vec<u64>>,
@@ -78,13 +80,27 @@ fn write_whole<T: zarrs::array::Element>(
 }
 
 pub fn segy(input: &Path, output: &Path, o: &Options) -> Result<()> {
-    let s = Segy::open(input, o.iline_byte, o.xline_byte)?;
+    let s = Segy::open_gathers(input, o.iline_byte, o.xline_byte, o.offset_byte)?;
     let (ni, nx, ns) = (s.inlines.len(), s.crosslines.len(), s.samples);
-    let live = (0..ni)
-        .flat_map(|i| (0..nx).map(move |j| (i, j)))
-        .filter(|&(i, j)| s.trace_at(i, j).is_some())
+    // pre-stack: an offset axis between crossline and sample
+    let gathers = o.offset_byte.is_some();
+    let no = s.offsets.len();
+    let cells = ni * nx * no;
+    let live = (0..cells)
+        .filter(|&c| {
+            s.trace_at_offset(c / (nx * no), c / no % nx, c % no)
+                .is_some()
+        })
         .count();
-    let cells = ni * nx;
+    // shapes: (inline, crossline[, offset]) followed by `inner`
+    let grid = |inner: &[u64]| -> Vec<u64> {
+        let mut v = vec![ni as u64, nx as u64];
+        if gathers {
+            v.push(no as u64);
+        }
+        v.extend_from_slice(inner);
+        v
+    };
     if output.exists() && !o.overwrite {
         bail!(
             "output '{}' already exists: pass --overwrite to replace it",
@@ -146,9 +162,22 @@ pub fn segy(input: &Path, output: &Path, o: &Options) -> Result<()> {
     attrs.insert("iline_byte".into(), json!(o.iline_byte));
     attrs.insert("xline_byte".into(), json!(o.xline_byte));
     write_group(&staging, o.format, &attrs)?;
-    let dims3: Vec<String> = ["inline", "crossline", "time"].map(String::from).to_vec();
+    let names = |last: &[&str]| -> Vec<String> {
+        let mut v = vec!["inline".to_string(), "crossline".to_string()];
+        if gathers {
+            v.push("offset".into());
+        }
+        v.extend(last.iter().map(|s| s.to_string()));
+        v
+    };
+    let (dims3, dims_mask) = (names(&["time"]), names(&[]));
     let dims2: Vec<String> = dims3[..2].to_vec();
-    let (sh3, sh2) = ([ni as u64, nx as u64, ns as u64], [ni as u64, nx as u64]);
+    let (sh3, sh_mask, sh2) = (grid(&[ns as u64]), grid(&[]), [ni as u64, nx as u64]);
+    let mut amp_chunks = vec![chunks[0], chunks[1]];
+    if gathers {
+        amp_chunks.push(no as u64);
+    }
+    amp_chunks.push(chunks[2]);
     let mut amp_attrs = Map::new();
     amp_attrs.insert("long_name".into(), json!("amplitude"));
     let arr = |name: &str,
@@ -167,21 +196,30 @@ pub fn segy(input: &Path, output: &Path, o: &Options) -> Result<()> {
         };
         write_array(&staging.join(name), o.format, &meta)
     };
-    arr("amplitude", &sh3, &chunks, dtype, &dims3, amp_attrs)?;
-    arr("trace_mask", &sh2, &sh2, Dtype::Uint8, &dims2, Map::new())?;
+    arr("amplitude", &sh3, &amp_chunks, dtype, &dims3, amp_attrs)?;
+    arr(
+        "trace_mask",
+        &sh_mask,
+        &sh_mask,
+        Dtype::Uint8,
+        &dims_mask,
+        Map::new(),
+    )?;
     for c in ["cdp_x", "cdp_y"] {
         arr(c, &sh2, &sh2, Dtype::Float64, &dims2, Map::new())?;
     }
-    let hdr_dims: Vec<String> = vec!["inline".into(), "crossline".into(), "header_byte".into()];
+    let hdr_dims = names(&["header_byte"]);
     let mut hdr_attrs = Map::new();
     hdr_attrs.insert(
         "description".into(),
         json!("the 240-byte trace headers as stored in the file (byte order as the file)"),
     );
+    let mut hdr_chunks = amp_chunks.clone();
+    *hdr_chunks.last_mut().expect("non-empty") = 240;
     arr(
         "trace_headers",
-        &[ni as u64, nx as u64, 240],
-        &[chunks[0], chunks[1], 240],
+        &grid(&[240]),
+        &hdr_chunks,
         Dtype::Uint8,
         &hdr_dims,
         hdr_attrs,
@@ -203,6 +241,9 @@ pub fn segy(input: &Path, output: &Path, o: &Options) -> Result<()> {
     one("inline", ni, Dtype::Int32, None)?;
     one("crossline", nx, Dtype::Int32, None)?;
     one("time", ns, Dtype::Float64, Some("ms"))?;
+    if gathers {
+        one("offset", no, Dtype::Int32, None)?;
+    }
     let store = Arc::new(AtomicFiles::new(staging.clone(), false).map_err(|e| anyhow!(e))?);
     write_whole(
         &store,
@@ -219,29 +260,40 @@ pub fn segy(input: &Path, output: &Path, o: &Options) -> Result<()> {
         "time",
         ArrayD::from_shape_vec(IxDyn(&[ns]), s.times())?,
     )?;
+    if gathers {
+        write_whole(
+            &store,
+            "offset",
+            ArrayD::from_shape_vec(IxDyn(&[no]), s.offsets.clone())?,
+        )?;
+    }
     // per trace: mask, coordinates (scalar at byte 71: 0 means 1), headers
     let mut mask = vec![0u8; cells];
-    let mut cx = vec![f64::NAN; cells];
-    let mut cy = vec![f64::NAN; cells];
+    let mut cx = vec![f64::NAN; ni * nx];
+    let mut cy = vec![f64::NAN; ni * nx];
     for i in 0..ni {
         for j in 0..nx {
-            if let Some(t) = s.trace_at(i, j) {
-                let sc = s.header_i16(t, 71) as f64;
-                let scale = |v: i32| match sc {
-                    x if x > 0.0 => v as f64 * x,
-                    x if x < 0.0 => v as f64 / -x,
-                    _ => v as f64,
-                };
-                mask[i * nx + j] = 1;
-                cx[i * nx + j] = scale(s.header_i32(t, 181));
-                cy[i * nx + j] = scale(s.header_i32(t, 185));
+            for k in (0..no).rev() {
+                if let Some(t) = s.trace_at_offset(i, j, k) {
+                    let sc = s.header_i16(t, 71) as f64;
+                    let scale = |v: i32| match sc {
+                        x if x > 0.0 => v as f64 * x,
+                        x if x < 0.0 => v as f64 / -x,
+                        _ => v as f64,
+                    };
+                    // a gather's position: from its first offset present
+                    mask[(i * nx + j) * no + k] = 1;
+                    cx[i * nx + j] = scale(s.header_i32(t, 181));
+                    cy[i * nx + j] = scale(s.header_i32(t, 185));
+                }
             }
         }
     }
+    let mask_shape: Vec<usize> = sh_mask.iter().map(|&v| v as usize).collect();
     write_whole(
         &store,
         "trace_mask",
-        ArrayD::from_shape_vec(IxDyn(&[ni, nx]), mask)?,
+        ArrayD::from_shape_vec(IxDyn(&mask_shape), mask)?,
     )?;
     write_whole(
         &store,
@@ -261,37 +313,47 @@ pub fn segy(input: &Path, output: &Path, o: &Options) -> Result<()> {
     slabs.par_iter().try_for_each(|&i0| -> Result<()> {
         let i1 = (i0 + chunks[0] as usize).min(ni);
         let rows = i1 - i0;
-        let mut headers = vec![0u8; rows * nx * 240];
+        let mut headers = vec![0u8; rows * nx * no * 240];
+        // the slab's region and shape, with `last` samples per trace
+        let region = |last: u64| -> (ArraySubset, Vec<usize>) {
+            let mut shape = grid(&[last]);
+            shape[0] = rows as u64;
+            let ranges: Vec<std::ops::Range<u64>> = shape
+                .iter()
+                .enumerate()
+                .map(|(a, &n)| if a == 0 { i0 as u64..i1 as u64 } else { 0..n })
+                .collect();
+            (
+                ArraySubset::new_with_ranges(&ranges),
+                shape.iter().map(|&v| v as usize).collect(),
+            )
+        };
         with_dtype!(dtype, T, {
-            let mut data: Vec<T> = vec![T::from_f32(0.0); rows * nx * ns];
+            let mut data: Vec<T> = vec![T::from_f32(0.0); rows * nx * no * ns];
             let mut scratch = vec![0f64; ns];
             for i in i0..i1 {
                 for j in 0..nx {
-                    let base = ((i - i0) * nx + j) * ns;
-                    match s.trace_at(i, j) {
-                        Some(t) => {
-                            T::trace(&s, t, &mut scratch, &mut data[base..base + ns]);
-                            let h = ((i - i0) * nx + j) * 240;
-                            headers[h..h + 240].copy_from_slice(s.trace_header(t));
+                    for k in 0..no {
+                        let cell = ((i - i0) * nx + j) * no + k;
+                        let base = cell * ns;
+                        match s.trace_at_offset(i, j, k) {
+                            Some(t) => {
+                                T::trace(&s, t, &mut scratch, &mut data[base..base + ns]);
+                                headers[cell * 240..(cell + 1) * 240]
+                                    .copy_from_slice(s.trace_header(t));
+                            }
+                            None => data[base..base + ns].fill(fill as T),
                         }
-                        None => data[base..base + ns].fill(fill as T),
                     }
                 }
             }
-            let subset =
-                ArraySubset::new_with_ranges(&[i0 as u64..i1 as u64, 0..nx as u64, 0..ns as u64]);
-            amp.store_array_subset(
-                &subset,
-                ArrayD::from_shape_vec(IxDyn(&[rows, nx, ns]), data)?,
-            )
-            .map_err(|e| anyhow!("amplitude: {e}"))?;
+            let (subset, shape) = region(ns as u64);
+            amp.store_array_subset(&subset, ArrayD::from_shape_vec(IxDyn(&shape), data)?)
+                .map_err(|e| anyhow!("amplitude: {e}"))?;
         });
-        let subset = ArraySubset::new_with_ranges(&[i0 as u64..i1 as u64, 0..nx as u64, 0..240]);
-        hdr.store_array_subset(
-            &subset,
-            ArrayD::from_shape_vec(IxDyn(&[rows, nx, 240]), headers)?,
-        )
-        .map_err(|e| anyhow!("trace_headers: {e}"))?;
+        let (subset, shape) = region(240);
+        hdr.store_array_subset(&subset, ArrayD::from_shape_vec(IxDyn(&shape), headers)?)
+            .map_err(|e| anyhow!("trace_headers: {e}"))?;
         Ok(())
     })?;
     match o.format {
@@ -304,13 +366,14 @@ pub fn segy(input: &Path, output: &Path, o: &Options) -> Result<()> {
     std::fs::rename(&staging, output)?;
     if !o.quiet {
         eprintln!(
-            "attr: {} -> {}: {ni} inlines ({}..{}) × {nx} crosslines ({}..{}) × {ns} samples ({} ms from {} ms), format {} ({} endian), {live} live traces, {} missing, {}",
+            "attr: {} -> {}: {ni} inlines ({}..{}) × {nx} crosslines ({}..{}){} × {ns} samples ({} ms from {} ms), format {} ({} endian), {live} live traces, {} missing, {}",
             input.display(),
             output.display(),
             s.inlines[0],
             s.inlines[ni - 1],
             s.crosslines[0],
             s.crosslines[nx - 1],
+            if gathers { format!(" × {no} offsets") } else { String::new() },
             dt_ms,
             s.t0_ms,
             s.format,

@@ -27,7 +27,10 @@ pub struct Segy {
     pub inlines: Vec<i32>,
     pub crosslines: Vec<i32>,
     /// (inline index, crossline index) -> trace number.
-    cells: BTreeMap<(usize, usize), usize>,
+    /// Offsets of a pre-stack file (one 0 for post-stack).
+    pub offsets: Vec<i32>,
+    /// (inline index, crossline index, offset index) -> trace number.
+    cells: BTreeMap<(usize, usize, usize), usize>,
 }
 
 /// EBCDIC (code page 037) to ASCII for the printable range; the textual
@@ -109,6 +112,16 @@ impl Segy {
     /// Open `path` and read its geometry from the trace headers at
     /// `iline_byte` / `xline_byte` (1-based, 4-byte integers).
     pub fn open(path: &Path, iline_byte: usize, xline_byte: usize) -> Result<Segy> {
+        Self::open_gathers(path, iline_byte, xline_byte, None)
+    }
+
+    /// Like [`Segy::open`], with an offset axis from `offset_byte` when given.
+    pub fn open_gathers(
+        path: &Path,
+        iline_byte: usize,
+        xline_byte: usize,
+        offset_byte: Option<usize>,
+    ) -> Result<Segy> {
         let file = std::fs::File::open(path)
             .map_err(|e| anyhow!("cannot open '{}': {e}", path.display()))?;
         // SAFETY: the file is only read; a concurrent writer could change
@@ -149,6 +162,7 @@ impl Segy {
             su,
             inlines: Vec::new(),
             crosslines: Vec::new(),
+            offsets: Vec::new(),
             cells: BTreeMap::new(),
         };
         if traces == 0 {
@@ -161,9 +175,19 @@ impl Segy {
             s if s < 0.0 => delay / -s,
             _ => delay,
         };
-        let keys: Vec<(i32, i32)> = (0..traces)
-            .map(|t| (seg.header_i32(t, iline_byte), seg.header_i32(t, xline_byte)))
+        let keys: Vec<(i32, i32, i32)> = (0..traces)
+            .map(|t| {
+                let off = offset_byte.map_or(0, |b| seg.header_i32(t, b));
+                (
+                    seg.header_i32(t, iline_byte),
+                    seg.header_i32(t, xline_byte),
+                    off,
+                )
+            })
             .collect();
+        let mut offsets: Vec<i32> = keys.iter().map(|k| k.2).collect();
+        offsets.sort_unstable();
+        offsets.dedup();
         // each axis is a regular progression from the smallest value by the
         // common step of the values present; absent lines are missing traces
         let axis = |vals: Vec<i32>| -> (i64, i64, usize) {
@@ -180,24 +204,29 @@ impl Segy {
         };
         let (il0, ils, nil) = axis(keys.iter().map(|k| k.0).collect());
         let (xl0, xls, nxl) = axis(keys.iter().map(|k| k.1).collect());
-        let cells = nil as f64 * nxl as f64;
+        let cells = nil as f64 * nxl as f64 * offsets.len() as f64;
         if cells > 20.0 * traces as f64 + 100.0 {
             bail!(
                 "'{name}': inline {il0}.. step {ils} × crossline {xl0}.. step {xls} makes a {nil} × {nxl} grid, {:.0}× more cells than the {traces} traces: the geometry is not at --iline-byte {iline_byte} / --xline-byte {xline_byte}, or the survey is too sparse for a cube",
                 cells / traces as f64
             );
         }
-        for (t, (a, b)) in keys.iter().enumerate() {
+        for (t, (a, b, c)) in keys.iter().enumerate() {
             let cell = (
                 ((*a as i64 - il0) / ils) as usize,
                 ((*b as i64 - xl0) / xls) as usize,
+                offsets.binary_search(c).expect("own key"),
             );
             if seg.cells.insert(cell, t).is_some() {
-                bail!(
-                    "'{name}': inline {a} crossline {b} occurs twice (trace {t}): not a post-stack volume with inline at byte {iline_byte} and crossline at byte {xline_byte}"
-                );
+                let hint = if offset_byte.is_some() {
+                    "check --iline-byte, --xline-byte and --offset-byte".to_string()
+                } else {
+                    format!("pre-stack gathers? give --offset-byte (usually 37); or check --iline-byte {iline_byte} / --xline-byte {xline_byte}")
+                };
+                bail!("'{name}': inline {a} crossline {b} offset {c} occurs twice (trace {t}): {hint}");
             }
         }
+        seg.offsets = offsets;
         seg.inlines = (0..nil).map(|i| (il0 + i as i64 * ils) as i32).collect();
         seg.crosslines = (0..nxl).map(|i| (xl0 + i as i64 * xls) as i32).collect();
         Ok(seg)
@@ -463,7 +492,12 @@ impl Segy {
 
     /// The trace at (inline index, crossline index), if present.
     pub fn trace_at(&self, i: usize, j: usize) -> Option<usize> {
-        self.cells.get(&(i, j)).copied()
+        self.cells.get(&(i, j, 0)).copied()
+    }
+
+    /// The trace at (inline, crossline, offset) indices, if present.
+    pub fn trace_at_offset(&self, i: usize, j: usize, o: usize) -> Option<usize> {
+        self.cells.get(&(i, j, o)).copied()
     }
 
     /// Times of the samples, ms.

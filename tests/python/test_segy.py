@@ -16,18 +16,20 @@ MANIFEST = json.loads((DATA / "expected" / "MANIFEST.json").read_text())
 # (the XML-layout files are not read yet); SU files use bytes 5/21
 POST_STACK = sorted(k for k, v in MANIFEST.items()
                     if v["axes"] == ["inline", "crossline", "sample"] and isinstance(v["iline_byte"], int))
+PRE_STACK = sorted(k for k, v in MANIFEST.items() if v["axes"] == ["inline", "crossline", "offset", "sample"])
 
 
 def test_covers_the_post_stack_files():
-    assert len(POST_STACK) >= 56
+    assert len(POST_STACK) >= 56 and len(PRE_STACK) >= 11
 
 
-@pytest.mark.parametrize("name", POST_STACK)
+@pytest.mark.parametrize("name", POST_STACK + PRE_STACK)
 def test_converts_bit_for_bit(tmp_path, name):
     v = MANIFEST[name]
     out = tmp_path / "out.zarr"
+    extra = ["--offset-byte", "37"] if "offset" in v["axes"] else []
     run_attr("convert", "segy", DATA / name, out, "--dtype", "native", "-q",
-             "--iline-byte", v["iline_byte"], "--xline-byte", v["xline_byte"])
+             "--iline-byte", v["iline_byte"], "--xline-byte", v["xline_byte"], *extra)
     g = zarr.open_group(str(out), mode="r")
     got, want = g["amplitude"][...], np.load(DATA / v["npy"])
     assert got.shape == want.shape
@@ -35,6 +37,8 @@ def test_converts_bit_for_bit(tmp_path, name):
     assert list(g["inline"][...]) == v["ilines"] and list(g["crossline"][...]) == v["xlines"]
     np.testing.assert_allclose(g["time"][...], v["t0_ms"] + np.arange(want.shape[-1]) * v["dt_us"] / 1000)
     assert g["trace_mask"][...].all()
+    if "offset" in v["axes"]:
+        assert list(g["offset"][...]) == v["offsets"]
 
 
 def test_float32_dataset_opens_in_xarray_and_runs(tmp_path):
