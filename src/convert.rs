@@ -310,52 +310,76 @@ pub fn segy(input: &Path, output: &Path, o: &Options) -> Result<()> {
     let hdr =
         Array::open(store.clone(), "/trace_headers").map_err(|e| anyhow!("trace_headers: {e}"))?;
     let slabs: Vec<usize> = (0..ni).step_by(chunks[0] as usize).collect();
-    slabs.par_iter().try_for_each(|&i0| -> Result<()> {
-        let i1 = (i0 + chunks[0] as usize).min(ni);
-        let rows = i1 - i0;
-        let mut headers = vec![0u8; rows * nx * no * 240];
-        // the slab's region and shape, with `last` samples per trace
-        let region = |last: u64| -> (ArraySubset, Vec<usize>) {
-            let mut shape = grid(&[last]);
-            shape[0] = rows as u64;
-            let ranges: Vec<std::ops::Range<u64>> = shape
-                .iter()
-                .enumerate()
-                .map(|(a, &n)| if a == 0 { i0 as u64..i1 as u64 } else { 0..n })
-                .collect();
-            (
-                ArraySubset::new_with_ranges(&ranges),
-                shape.iter().map(|&v| v as usize).collect(),
-            )
-        };
-        with_dtype!(dtype, T, {
-            let mut data: Vec<T> = vec![T::from_f32(0.0); rows * nx * no * ns];
-            let mut scratch = vec![0f64; ns];
-            for i in i0..i1 {
-                for j in 0..nx {
-                    for k in 0..no {
-                        let cell = ((i - i0) * nx + j) * no + k;
-                        let base = cell * ns;
-                        match s.trace_at_offset(i, j, k) {
-                            Some(t) => {
-                                T::trace(&s, t, &mut scratch, &mut data[base..base + ns]);
-                                headers[cell * 240..(cell + 1) * 240]
-                                    .copy_from_slice(s.trace_header(t));
+    // amplitude summary per slab: min, max, sum, count, dead (all-zero) traces
+    let stats = slabs
+        .par_iter()
+        .map(|&i0| -> Result<(f64, f64, f64, u64, usize)> {
+            let mut st = (f64::INFINITY, f64::NEG_INFINITY, 0f64, 0u64, 0usize);
+            let i1 = (i0 + chunks[0] as usize).min(ni);
+            let rows = i1 - i0;
+            let mut headers = vec![0u8; rows * nx * no * 240];
+            // the slab's region and shape, with `last` samples per trace
+            let region = |last: u64| -> (ArraySubset, Vec<usize>) {
+                let mut shape = grid(&[last]);
+                shape[0] = rows as u64;
+                let ranges: Vec<std::ops::Range<u64>> = shape
+                    .iter()
+                    .enumerate()
+                    .map(|(a, &n)| if a == 0 { i0 as u64..i1 as u64 } else { 0..n })
+                    .collect();
+                (
+                    ArraySubset::new_with_ranges(&ranges),
+                    shape.iter().map(|&v| v as usize).collect(),
+                )
+            };
+            with_dtype!(dtype, T, {
+                let mut data: Vec<T> = vec![T::from_f32(0.0); rows * nx * no * ns];
+                let mut scratch = vec![0f64; ns];
+                for i in i0..i1 {
+                    for j in 0..nx {
+                        for k in 0..no {
+                            let cell = ((i - i0) * nx + j) * no + k;
+                            let base = cell * ns;
+                            match s.trace_at_offset(i, j, k) {
+                                Some(t) => {
+                                    T::trace(&s, t, &mut scratch, &mut data[base..base + ns]);
+                                    let mut all_zero = true;
+                                    for v in &data[base..base + ns] {
+                                        let v = v.to_f32() as f64;
+                                        if v.is_finite() {
+                                            st = (
+                                                st.0.min(v),
+                                                st.1.max(v),
+                                                st.2 + v,
+                                                st.3 + 1,
+                                                st.4,
+                                            );
+                                        }
+                                        all_zero &= v == 0.0;
+                                    }
+                                    st.4 += usize::from(all_zero);
+                                    headers[cell * 240..(cell + 1) * 240]
+                                        .copy_from_slice(s.trace_header(t));
+                                }
+                                None => data[base..base + ns].fill(fill as T),
                             }
-                            None => data[base..base + ns].fill(fill as T),
                         }
                     }
                 }
-            }
-            let (subset, shape) = region(ns as u64);
-            amp.store_array_subset(&subset, ArrayD::from_shape_vec(IxDyn(&shape), data)?)
-                .map_err(|e| anyhow!("amplitude: {e}"))?;
-        });
-        let (subset, shape) = region(240);
-        hdr.store_array_subset(&subset, ArrayD::from_shape_vec(IxDyn(&shape), headers)?)
-            .map_err(|e| anyhow!("trace_headers: {e}"))?;
-        Ok(())
-    })?;
+                let (subset, shape) = region(ns as u64);
+                amp.store_array_subset(&subset, ArrayD::from_shape_vec(IxDyn(&shape), data)?)
+                    .map_err(|e| anyhow!("amplitude: {e}"))?;
+            });
+            let (subset, shape) = region(240);
+            hdr.store_array_subset(&subset, ArrayD::from_shape_vec(IxDyn(&shape), headers)?)
+                .map_err(|e| anyhow!("trace_headers: {e}"))?;
+            Ok(st)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let (lo, hi, sum, n, dead) = stats.iter().fold(
+        (f64::INFINITY, f64::NEG_INFINITY, 0f64, 0u64, 0usize),
+        |a, b| (a.0.min(b.0), a.1.max(b.1), a.2 + b.2, a.3 + b.3, a.4 + b.4),
+    );
     match o.format {
         Format::V2 => consolidate_v2(&staging)?,
         Format::V3 => consolidate_v3(&staging)?,
@@ -366,7 +390,7 @@ pub fn segy(input: &Path, output: &Path, o: &Options) -> Result<()> {
     std::fs::rename(&staging, output)?;
     if !o.quiet {
         eprintln!(
-            "attr: {} -> {}: {ni} inlines ({}..{}) × {nx} crosslines ({}..{}){} × {ns} samples ({} ms from {} ms), format {} ({} endian), {live} live traces, {} missing, {}",
+            "attr: {} -> {}: {ni} inlines ({}..{}) × {nx} crosslines ({}..{}){} × {ns} samples ({} ms from {} ms), format {} ({} endian), {} live traces, {dead} dead (all zero), {} missing; amplitudes {lo} .. {hi}, mean {:.6}; stored as {}",
             input.display(),
             output.display(),
             s.inlines[0],
@@ -378,7 +402,9 @@ pub fn segy(input: &Path, output: &Path, o: &Options) -> Result<()> {
             s.t0_ms,
             s.format,
             if s.big_endian { "big" } else { "little" },
+            live - dead,
             cells - live,
+            sum / n.max(1) as f64,
             dtype.v3_name()
         );
     }

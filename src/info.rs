@@ -3,7 +3,71 @@
 use crate::store::{node_kind, stored_bytes, Input, NodeKind};
 use std::path::Path;
 
+/// What `attr convert segy` would find in a SEG-Y or SU file.
+fn segy(path: &Path) -> anyhow::Result<()> {
+    use crate::segy::{decode_text, Segy};
+    let (s, gathers) = match Segy::open(path, 189, 193) {
+        Ok(s) => (s, false),
+        Err(e) => match Segy::open_gathers(path, 189, 193, Some(37)) {
+            Ok(s) if s.offsets.len() > 1 => (s, true),
+            _ => return Err(e),
+        },
+    };
+    let range = |v: &[i32]| match v {
+        [a] => format!("{a}"),
+        [a, b, ..] => format!(
+            "{}..{} step {} ({} lines)",
+            a,
+            v[v.len() - 1],
+            b - a,
+            v.len()
+        ),
+        [] => "none".into(),
+    };
+    println!("{}: SEG-Y", path.display());
+    println!(
+        "    byte order   {}",
+        if s.big_endian {
+            "big-endian"
+        } else {
+            "little-endian"
+        }
+    );
+    println!(
+        "    format       {} ({})",
+        s.format,
+        s.native_dtype().v3_name()
+    );
+    println!(
+        "    samples      {} at {} ms from {} ms",
+        s.samples,
+        s.dt_us as f64 / 1000.0,
+        s.t0_ms
+    );
+    println!("    inlines      {} (byte 189)", range(&s.inlines));
+    println!("    crosslines   {} (byte 193)", range(&s.crosslines));
+    if gathers {
+        println!(
+            "    offsets      {:?} (byte 37: pre-stack, convert with --offset-byte 37)",
+            s.offsets
+        );
+    }
+    let text = decode_text(s.textual_header());
+    for line in text.lines().take(12) {
+        println!("    | {line}");
+    }
+    Ok(())
+}
+
 pub fn print(path: &Path) -> anyhow::Result<()> {
+    let is_segy = path.is_file()
+        && path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "sgy" | "segy" | "su"));
+    if is_segy {
+        return segy(path);
+    }
     let kind = node_kind(path)?;
     match kind {
         NodeKind::Array(_) => describe(path, None),

@@ -93,3 +93,15 @@ def test_missing_traces_and_non_unit_steps(tmp_path):
     assert p.returncode == 0  # IBM floats: native is float32, NaN allowed
     run_attr("convert", "segy", path, tmp_path / "f.zarr", "--fill", "0", "-q")
     assert (zarr.open_group(str(tmp_path / "f.zarr"), mode="r")["amplitude"][1, 2] == 0).all()
+
+
+def test_info_and_summary(tmp_path):
+    info = run_attr("info", DATA / "f3-lsb.sgy").stdout
+    assert "little-endian" in info and "format       3 (int16)" in info, info
+    assert "111..133 step 1 (23 lines)" in info and "75 at 4 ms from 4 ms" in info, info
+    assert "C 1 Cropped F3" in info
+    ps = run_attr("info", DATA / "small-ps.sgy").stdout
+    assert "--offset-byte 37" in ps and "[1, 2]" in ps, ps
+    p = run_attr("convert", "segy", DATA / "f3.sgy", tmp_path / "f3.zarr")
+    want = np.load(DATA / "expected" / "f3.npy")
+    assert "414 live traces" in p.stderr and f"amplitudes {want.min()} .. {want.max()}" in p.stderr, p.stderr
