@@ -549,6 +549,84 @@ mod tests {
         }
     }
 
+    /// A property test of the header parser: every test file truncated,
+    /// bit-flipped in its headers and given random headers must give a
+    /// result or an error, never a panic; whatever opens must read every
+    /// sample of every trace in bounds.
+    #[test]
+    fn header_parser_survives_mangled_files() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/segy");
+        let tmp = tempfile::tempdir().unwrap();
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        let mut rand = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.is_file())
+            .collect();
+        files.sort();
+        let (mut opened, mut refused) = (0, 0);
+        for f in files
+            .iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "sgy" || e == "su"))
+        {
+            let orig = std::fs::read(f).unwrap();
+            for round in 0..40 {
+                let mut b = orig.clone();
+                match round % 4 {
+                    0 => b.truncate((rand() as usize) % (b.len() + 1)),
+                    1 => {
+                        for _ in 0..8 {
+                            let i = (rand() as usize) % b.len().min(4000).max(1);
+                            if i < b.len() {
+                                b[i] ^= 1 << (rand() % 8);
+                            }
+                        }
+                    }
+                    2 => {
+                        for i in 3200..b.len().min(3600) {
+                            b[i] = rand() as u8;
+                        }
+                    }
+                    _ => {
+                        let extra = (rand() % 500) as usize;
+                        b.extend((0..extra).map(|_| rand() as u8));
+                    }
+                }
+                let ext = f.extension().unwrap().to_str().unwrap();
+                let p = tmp.path().join(format!("m.{ext}"));
+                std::fs::write(&p, &b).unwrap();
+                match Segy::open(&p, 189, 193) {
+                    Ok(s) => {
+                        opened += 1;
+                        let mut buf = vec![0f64; s.samples];
+                        for i in 0..s.inlines.len() {
+                            for j in 0..s.crosslines.len() {
+                                if let Some(t) = s.trace_at(i, j) {
+                                    s.trace_f64(t, &mut buf);
+                                }
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        refused += 1;
+                        assert!(e.to_string().contains("m."), "errors name the file: {e}");
+                    }
+                }
+            }
+        }
+        assert!(
+            opened > 100 && refused > 100,
+            "opened {opened}, refused {refused}"
+        );
+    }
+
     #[test]
     fn broken_and_text_files_are_refused() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/segy");
