@@ -76,6 +76,11 @@ enum Command {
         #[command(subcommand)]
         what: ConvertWhat,
     },
+    /// Write data out.
+    Export {
+        #[command(subcommand)]
+        what: ExportWhat,
+    },
     /// Draw a slice of a volume (Zarr array, dataset or SEG-Y file) as a
     /// PNG: axes in coordinate units, sample axis downwards, a colour bar.
     View {
@@ -181,6 +186,26 @@ enum Command {
 }
 
 #[derive(Subcommand)]
+enum ExportWhat {
+    /// A 3-D variable of a dataset as SEG-Y, with the original textual,
+    /// binary and trace headers when the dataset came from `attr convert
+    /// segy` (sample count, interval and format updated); missing traces
+    /// (trace_mask) are skipped.
+    Segy {
+        input: PathBuf,
+        output: PathBuf,
+        /// The variable to write (default: the dataset's volume).
+        #[arg(long)]
+        variable: Option<String>,
+        /// Sample format: 5 (IEEE float) or 1 (IBM float).
+        #[arg(long, default_value_t = 5)]
+        format: u16,
+        #[arg(long)]
+        overwrite: bool,
+    },
+}
+
+#[derive(Subcommand)]
 enum ConvertWhat {
     /// A post-stack 3-D SEG-Y file: amplitude (inline, crossline, time),
     /// coordinates, trace_mask, cdp_x/cdp_y, raw trace headers, and the
@@ -246,6 +271,24 @@ pub fn main() -> anyhow::Result<()> {
         ),
         Command::List { json } => crate::list::print(json),
         Command::Info { path } => crate::info::print(&path),
+        Command::Export {
+            what:
+                ExportWhat::Segy {
+                    input,
+                    output,
+                    variable,
+                    format,
+                    overwrite,
+                },
+        } => crate::export::segy(
+            &input,
+            &output,
+            &crate::export::Options {
+                variable,
+                format,
+                overwrite,
+            },
+        ),
         Command::Convert {
             what:
                 ConvertWhat::Segy {

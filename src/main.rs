@@ -3,6 +3,7 @@
 mod cli;
 mod convert;
 mod engine;
+mod export;
 mod info;
 mod job;
 mod list;

@@ -101,7 +101,7 @@ fn sample_size(format: u16) -> Option<usize> {
     })
 }
 
-fn ibm_to_f32(b: u32) -> f32 {
+pub fn ibm_to_f32(b: u32) -> f32 {
     let sign = if b >> 31 == 1 { -1.0 } else { 1.0 };
     let exponent = ((b >> 24) & 0x7f) as i32 - 64;
     let mantissa = (b & 0x00ff_ffff) as f64 / 16_777_216.0;
@@ -583,7 +583,7 @@ mod tests {
                     0 => b.truncate((rand() as usize) % (b.len() + 1)),
                     1 => {
                         for _ in 0..8 {
-                            let i = (rand() as usize) % b.len().min(4000).max(1);
+                            let i = (rand() as usize) % b.len().clamp(1, 4000);
                             if i < b.len() {
                                 b[i] ^= 1 << (rand() % 8);
                             }

@@ -105,3 +105,33 @@ def test_info_and_summary(tmp_path):
     p = run_attr("convert", "segy", DATA / "f3.sgy", tmp_path / "f3.zarr")
     want = np.load(DATA / "expected" / "f3.npy")
     assert "414 live traces" in p.stderr and f"amplitudes {want.min()} .. {want.max()}" in p.stderr, p.stderr
+
+
+@pytest.mark.parametrize("name,fmt", [("small.sgy", 1), ("small-lsb.sgy", 1), ("tiny.sgy", 1),
+                                      ("multiformats/Format1msb.sgy", 1), ("multiformats/Format1lsb.sgy", 1),
+                                      ("multiformats/Format5msb.sgy", 5), ("multiformats/Format5lsb.sgy", 5)])
+def test_round_trip_is_identical(tmp_path, name, fmt):
+    run_attr("convert", "segy", DATA / name, tmp_path / "rt.zarr", "-q")
+    run_attr("export", "segy", tmp_path / "rt.zarr", tmp_path / "rt.sgy", "--format", fmt)
+    assert (tmp_path / "rt.sgy").read_bytes() == (DATA / name).read_bytes()
+
+
+@pytest.mark.parametrize("fmt", [5, 1])
+def test_segyio_reads_an_exported_attribute(tmp_path, fmt):
+    import segyio
+    run_attr("convert", "segy", DATA / "f3.sgy", tmp_path / "f3.zarr", "-q")
+    job = tmp_path / "j.yaml"
+    job.write_text(f"input: {tmp_path / 'f3.zarr'}\noutputs:\n  - {{attribute: envelope, path: {tmp_path / 'e.zarr'}}}\n")
+    run_attr("run", job, "-q")
+    out = tmp_path / "env.sgy"
+    run_attr("export", "segy", tmp_path / "e.zarr", out, "--format", fmt)
+    ds = xr.open_zarr(tmp_path / "e.zarr")
+    with segyio.open(str(out), iline=189, xline=193) as f:
+        assert list(f.ilines) == list(ds.inline.values) and list(f.xlines) == list(ds.crossline.values)
+        assert f.bin[segyio.BinField.Format] == fmt and segyio.tools.dt(f) == 4000
+        cube = segyio.tools.cube(f)
+    want = ds.envelope.values
+    if fmt == 5:
+        assert np.array_equal(cube, want)
+    else:   # IBM keeps 24 bits of mantissa in hex steps: within 2^-20 relative
+        np.testing.assert_allclose(cube, want, rtol=2 ** -20)
