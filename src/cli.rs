@@ -207,6 +207,28 @@ enum ExportWhat {
 
 #[derive(Subcommand)]
 enum ConvertWhat {
+    /// A stack of PNG or TIFF slices (8/16-bit grey, 32-bit float TIFF,
+    /// multi-page TIFF) as one 3-D variable `image`, stacked along axis 0
+    /// in natural order ("slice_2" before "slice_10"), dtype preserved.
+    Images {
+        /// Files, directories or glob patterns, then the output dataset.
+        #[arg(required = true, num_args = 2..)]
+        paths: Vec<String>,
+        /// Dimension names, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "slice,row,column")]
+        dims: Vec<String>,
+        /// Chunk shape (default 16,256,256).
+        #[arg(long, value_delimiter = ',')]
+        chunks: Option<Vec<u64>>,
+        #[arg(long, default_value_t = 3)]
+        format: u8,
+        #[arg(long, default_value = "zstd")]
+        compression: String,
+        #[arg(long)]
+        overwrite: bool,
+        #[arg(long, short)]
+        quiet: bool,
+    },
     /// A post-stack 3-D SEG-Y file: amplitude (inline, crossline, time),
     /// coordinates, trace_mask, cdp_x/cdp_y, raw trace headers, and the
     /// textual and binary headers as metadata.
@@ -243,6 +265,25 @@ enum ConvertWhat {
         #[arg(long, short)]
         quiet: bool,
     },
+}
+
+fn parse_format(f: u8) -> anyhow::Result<crate::store::Format> {
+    match f {
+        2 => Ok(crate::store::Format::V2),
+        3 => Ok(crate::store::Format::V3),
+        f => anyhow::bail!("--format {f}: give 2 or 3"),
+    }
+}
+
+fn parse_compression(c: &str) -> anyhow::Result<crate::store::Compression> {
+    use crate::store::Compression;
+    match c {
+        "zstd" => Ok(Compression::Zstd),
+        "blosc" => Ok(Compression::Blosc),
+        "gzip" => Ok(Compression::Gzip),
+        "none" => Ok(Compression::None),
+        c => anyhow::bail!("--compression {c}: give zstd, blosc, gzip or none"),
+    }
 }
 
 pub fn main() -> anyhow::Result<()> {
@@ -291,6 +332,35 @@ pub fn main() -> anyhow::Result<()> {
         ),
         Command::Convert {
             what:
+                ConvertWhat::Images {
+                    mut paths,
+                    dims,
+                    chunks,
+                    format,
+                    compression,
+                    overwrite,
+                    quiet,
+                },
+        } => {
+            let output = PathBuf::from(paths.pop().expect("at least two paths"));
+            let dims: [String; 3] = dims.try_into().map_err(|d: Vec<String>| {
+                anyhow::anyhow!("--dims needs 3 names, got {}", d.len())
+            })?;
+            crate::images::convert(
+                &paths,
+                &output,
+                &crate::images::Options {
+                    dims,
+                    chunks,
+                    format: parse_format(format)?,
+                    compression: parse_compression(&compression)?,
+                    overwrite,
+                    quiet,
+                },
+            )
+        }
+        Command::Convert {
+            what:
                 ConvertWhat::Segy {
                     input,
                     output,
@@ -306,19 +376,8 @@ pub fn main() -> anyhow::Result<()> {
                     quiet,
                 },
         } => {
-            use crate::store::{Compression, Format};
-            let format = match format {
-                2 => Format::V2,
-                3 => Format::V3,
-                f => anyhow::bail!("--format {f}: give 2 or 3"),
-            };
-            let compression = match compression.as_str() {
-                "zstd" => Compression::Zstd,
-                "blosc" => Compression::Blosc,
-                "gzip" => Compression::Gzip,
-                "none" => Compression::None,
-                c => anyhow::bail!("--compression {c}: give zstd, blosc, gzip or none"),
-            };
+            let format = parse_format(format)?;
+            let compression = parse_compression(&compression)?;
             crate::convert::segy(
                 &input,
                 &output,

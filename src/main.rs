@@ -4,6 +4,7 @@ mod cli;
 mod convert;
 mod engine;
 mod export;
+mod images;
 mod info;
 mod job;
 mod list;
