@@ -235,12 +235,16 @@ enum ConvertWhat {
     Segy {
         input: PathBuf,
         output: PathBuf,
-        /// Inline header byte (4-byte integer).
-        #[arg(long, default_value_t = 189)]
-        iline_byte: usize,
-        /// Crossline header byte (4-byte integer).
-        #[arg(long, default_value_t = 193)]
-        xline_byte: usize,
+        /// Header byte layout: standard (inline 189, crossline 193), petrel
+        /// or su (5, 21). Default: su for .su files, else standard.
+        #[arg(long, value_parser = ["standard", "petrel", "su"])]
+        preset: Option<String>,
+        /// Inline header byte (4-byte integer), overriding the preset.
+        #[arg(long)]
+        iline_byte: Option<usize>,
+        /// Crossline header byte (4-byte integer), overriding the preset.
+        #[arg(long)]
+        xline_byte: Option<usize>,
         /// Offset header byte (usually 37): pre-stack gathers, stored as
         /// (inline, crossline, offset, time).
         #[arg(long)]
@@ -364,6 +368,7 @@ pub fn main() -> anyhow::Result<()> {
                 ConvertWhat::Segy {
                     input,
                     output,
+                    preset,
                     iline_byte,
                     xline_byte,
                     offset_byte,
@@ -378,6 +383,16 @@ pub fn main() -> anyhow::Result<()> {
         } => {
             let format = parse_format(format)?;
             let compression = parse_compression(&compression)?;
+            let su_file = input
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("su"));
+            let (il, xl) = match preset.as_deref() {
+                Some("petrel") | Some("su") => (5, 21),
+                Some(_) => (189, 193),
+                None if su_file => (5, 21),
+                None => (189, 193),
+            };
+            let (iline_byte, xline_byte) = (iline_byte.unwrap_or(il), xline_byte.unwrap_or(xl));
             crate::convert::segy(
                 &input,
                 &output,

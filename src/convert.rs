@@ -159,6 +159,18 @@ pub fn segy(input: &Path, output: &Path, o: &Options) -> Result<()> {
         "binary_header_raw_base64".into(),
         json!(b64.encode(s.binary_header())),
     );
+    let ext: Vec<String> = s
+        .extended_headers()
+        .chunks(3200)
+        .map(crate::segy::decode_text)
+        .collect();
+    if !ext.is_empty() {
+        attrs.insert("extended_textual_headers".into(), json!(ext));
+        attrs.insert(
+            "extended_textual_headers_raw_base64".into(),
+            json!(b64.encode(s.extended_headers())),
+        );
+    }
     attrs.insert("iline_byte".into(), json!(o.iline_byte));
     attrs.insert("xline_byte".into(), json!(o.xline_byte));
     write_group(&staging, o.format, &attrs)?;

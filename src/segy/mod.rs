@@ -459,6 +459,15 @@ impl Segy {
     }
 
     /// The 400-byte binary header, as stored.
+    /// The extended textual headers (3200 bytes each), as stored.
+    pub fn extended_headers(&self) -> &[u8] {
+        if self.su {
+            &[]
+        } else {
+            &self.map[TEXT + BINARY..self.data_start]
+        }
+    }
+
     pub fn binary_header(&self) -> &[u8] {
         if self.su {
             &[]

@@ -135,3 +135,16 @@ def test_segyio_reads_an_exported_attribute(tmp_path, fmt):
         assert np.array_equal(cube, want)
     else:   # IBM keeps 24 bits of mantissa in hex steps: within 2^-20 relative
         np.testing.assert_allclose(cube, want, rtol=2 ** -20)
+
+
+def test_presets_and_extended_headers(tmp_path):
+    # .su files default to the su preset (5/21); --preset and explicit bytes agree
+    run_attr("convert", "segy", DATA / "small.su", tmp_path / "a.zarr", "-q")
+    run_attr("convert", "segy", DATA / "small.su", tmp_path / "b.zarr", "--preset", "su", "-q")
+    run_attr("convert", "segy", DATA / "small.su", tmp_path / "c.zarr", "--iline-byte", "5", "--xline-byte", "21", "-q")
+    a, b, c = (zarr.open_group(str(tmp_path / n), mode="r")["amplitude"][...] for n in ("a.zarr", "b.zarr", "c.zarr"))
+    assert np.array_equal(a, np.load(DATA / "expected" / "small.npy")) and np.array_equal(a, b) and np.array_equal(a, c)
+    run_attr("convert", "segy", DATA / "multi-text.sgy", tmp_path / "m.zarr", "-q")
+    ds = xr.open_zarr(tmp_path / "m.zarr")
+    ext = ds.attrs["extended_textual_headers"]
+    assert len(ext) >= 1 and all(isinstance(t, str) for t in ext)
