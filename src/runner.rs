@@ -275,6 +275,13 @@ pub fn resolve_shard(opts: &RunOptions) -> Result<Option<Shard>> {
 }
 
 pub fn run(job_path: &Path, opts: &RunOptions) -> Result<()> {
+    // from the start, so that a signal during setup also stops cleanly
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        // a second signal ends the process at once
+        let _ = signal_hook::flag::register_conditional_shutdown(sig, 130, stop.clone());
+        let _ = signal_hook::flag::register(sig, stop.clone());
+    }
     let env = shard::process_env;
     let shard = resolve_shard(opts)?;
     let (default_workers, workers_from) = shard::default_workers(&env);
@@ -442,12 +449,6 @@ pub fn run(job_path: &Path, opts: &RunOptions) -> Result<()> {
             t.chunk_count() * p.plan.groups[t.group].outputs.len() as u64
         })
         .sum();
-    let stop = Arc::new(AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
-        // a second signal ends the process at once
-        let _ = signal_hook::flag::register_conditional_shutdown(sig, 130, stop.clone());
-        let _ = signal_hook::flag::register(sig, stop.clone());
-    }
     let progress = Progress::new(total_chunks, "attr run", opts.quiet);
     let options = engine::Options {
         workers: p.workers,
