@@ -65,6 +65,10 @@ fn quickstart_style_job_runs_and_refuses_to_overwrite() {
     let (code, stderr) = run_job(d.path(), &job, &[]);
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("already complete"), "{stderr}");
+    assert!(
+        !stderr.contains("chunks written"),
+        "nothing is recomputed: {stderr}"
+    );
     // another job onto the same output: refused unless --overwrite
     let other = job.replace("semblance", "rms_amplitude");
     fails_with(
