@@ -4,8 +4,8 @@
 use crate::segy::Segy;
 use crate::store::atomic::AtomicFiles;
 use crate::store::dtype::Sample;
-use crate::store::metadata::{consolidate_v2, consolidate_v3, write_array, write_group, ArrayMeta};
-use crate::store::{staging_path, Compression, Dtype, Format};
+use crate::store::metadata::{write_array, write_group, ArrayMeta};
+use crate::store::{publish_staged, staging_path, Compression, Dtype, Format};
 use crate::with_dtype;
 use anyhow::{anyhow, bail, Result};
 use base64::Engine as _;
@@ -392,14 +392,7 @@ pub fn segy(input: &Path, output: &Path, o: &Options) -> Result<()> {
         (f64::INFINITY, f64::NEG_INFINITY, 0f64, 0u64, 0usize),
         |a, b| (a.0.min(b.0), a.1.max(b.1), a.2 + b.2, a.3 + b.3, a.4 + b.4),
     );
-    match o.format {
-        Format::V2 => consolidate_v2(&staging)?,
-        Format::V3 => consolidate_v3(&staging)?,
-    }
-    if output.exists() {
-        std::fs::remove_dir_all(output)?;
-    }
-    std::fs::rename(&staging, output)?;
+    publish_staged(&staging, output, o.format)?;
     if !o.quiet {
         eprintln!(
             "attr: {} -> {}: {ni} inlines ({}..{}) × {nx} crosslines ({}..{}){} × {ns} samples ({} ms from {} ms), format {} ({} endian), {} live traces, {dead} dead (all zero), {} missing; amplitudes {lo} .. {hi}, mean {:.6}; stored as {}",

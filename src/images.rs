@@ -3,8 +3,8 @@
 //! stacked along axis 0 in natural file-name order.
 
 use crate::store::atomic::AtomicFiles;
-use crate::store::metadata::{consolidate_v2, consolidate_v3, write_array, write_group, ArrayMeta};
-use crate::store::{staging_path, Compression, Dtype, Format};
+use crate::store::metadata::{write_array, write_group, ArrayMeta};
+use crate::store::{publish_staged, staging_path, Compression, Dtype, Format};
 use anyhow::{anyhow, bail, Result};
 use ndarray::{ArrayD, IxDyn};
 use rayon::prelude::*;
@@ -284,14 +284,7 @@ pub fn convert(inputs: &[String], output: &Path, o: &Options) -> Result<()> {
         .map_err(|e| anyhow!("writing slices {s0}..{s1}: {e}"))?;
         Ok(())
     })?;
-    match o.format {
-        Format::V2 => consolidate_v2(&staging)?,
-        Format::V3 => consolidate_v3(&staging)?,
-    }
-    if output.exists() {
-        std::fs::remove_dir_all(output)?;
-    }
-    std::fs::rename(&staging, output)?;
+    publish_staged(&staging, output, o.format)?;
     if !o.quiet {
         eprintln!(
             "attr: {} files ({n} slices of {w}×{h} {}) -> {}",

@@ -144,6 +144,14 @@ pub fn write_array(dir: &Path, format: Format, meta: &ArrayMeta) -> anyhow::Resu
     }
 }
 
+/// Consolidate the metadata of a group in its format.
+pub fn consolidate(dir: &Path, format: Format) -> anyhow::Result<()> {
+    match format {
+        Format::V2 => consolidate_v2(dir),
+        Format::V3 => consolidate_v3(dir),
+    }
+}
+
 /// Names of the sub-directories of `dir` holding a `file`, sorted.
 fn children_with(dir: &Path, file: &str) -> anyhow::Result<Vec<String>> {
     let mut names: Vec<String> = std::fs::read_dir(dir)?
@@ -157,7 +165,7 @@ fn children_with(dir: &Path, file: &str) -> anyhow::Result<Vec<String>> {
 
 /// Inline consolidated metadata in a V3 group's `zarr.json`, as
 /// zarr-python 3 writes it, so `xarray.open_zarr` opens it without a warning.
-pub fn consolidate_v3(dir: &Path) -> anyhow::Result<()> {
+fn consolidate_v3(dir: &Path) -> anyhow::Result<()> {
     let group_file = dir.join("zarr.json");
     let mut group: Value = serde_json::from_str(&std::fs::read_to_string(&group_file)?)?;
     let mut metadata = Map::new();
@@ -173,7 +181,7 @@ pub fn consolidate_v3(dir: &Path) -> anyhow::Result<()> {
 
 /// Write consolidated metadata for a V2 group (`.zmetadata`), so that
 /// `xarray.open_zarr` opens it without a warning.
-pub fn consolidate_v2(dir: &Path) -> anyhow::Result<()> {
+fn consolidate_v2(dir: &Path) -> anyhow::Result<()> {
     let mut metadata = Map::new();
     let mut add = |key: String, file: &Path| -> anyhow::Result<()> {
         if file.is_file() {

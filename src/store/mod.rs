@@ -12,7 +12,9 @@ pub use dtype::Dtype;
 pub use input::{Coordinate, Input};
 pub use ledger::Ledger;
 pub use metadata::{Compression, Format};
-pub use output::{publish, staging_path, Opened, OutputDataset, OutputVariable, VariableSpec};
+pub use output::{
+    publish, publish_staged, staging_path, Opened, OutputDataset, OutputVariable, VariableSpec,
+};
 
 use std::path::Path;
 

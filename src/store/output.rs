@@ -13,7 +13,7 @@
 
 use super::atomic::{is_temporary, AtomicFiles};
 use super::ledger::Ledger;
-use super::metadata::{consolidate_v2, consolidate_v3, write_array, write_group, ArrayMeta};
+use super::metadata::{consolidate, write_array, write_group, ArrayMeta};
 use super::{Compression, Dtype, Format, Input};
 use crate::store::dtype::Sample;
 use crate::with_dtype;
@@ -276,10 +276,7 @@ pub fn publish(path: &Path, format: Format) -> Result<bool> {
         return Ok(false);
     }
     remove_temporaries(&claim);
-    match format {
-        Format::V2 => consolidate_v2(&claim)?,
-        Format::V3 => consolidate_v3(&claim)?,
-    }
+    consolidate(&claim, format)?;
     Ledger::at(&claim).seal()?;
     if path.exists() {
         std::fs::remove_dir_all(path)
@@ -288,6 +285,18 @@ pub fn publish(path: &Path, format: Format) -> Result<bool> {
     std::fs::rename(&claim, path)
         .map_err(|e| anyhow!("cannot move '{}' into place: {e}", claim.display()))?;
     Ok(true)
+}
+
+/// Publish a dataset written by one process in `staging` (the converters):
+/// consolidate its metadata and rename it over `output`.
+pub fn publish_staged(staging: &Path, output: &Path, format: Format) -> Result<()> {
+    consolidate(staging, format)?;
+    if output.exists() {
+        std::fs::remove_dir_all(output)
+            .map_err(|e| anyhow!("cannot replace '{}': {e}", output.display()))?;
+    }
+    std::fs::rename(staging, output)
+        .map_err(|e| anyhow!("cannot move '{}' into place: {e}", staging.display()))
 }
 
 /// Delete temporaries of chunk writes that were interrupted.
