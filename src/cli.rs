@@ -200,12 +200,18 @@ enum ExportWhat {
         /// Sample format: 5 (IEEE float) or 1 (IBM float).
         #[arg(long, default_value_t = 5)]
         format: u16,
+        /// Reuse this SEG-Y file's textual, binary and trace headers (traces
+        /// matched by inline/crossline), e.g. for a dataset made by `attr
+        /// convert images` or another tool.
+        #[arg(long, value_name = "ORIG.sgy")]
+        template: Option<PathBuf>,
         #[arg(long)]
         overwrite: bool,
     },
 }
 
 #[derive(Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per process
 enum ConvertWhat {
     /// A stack of PNG or TIFF slices (8/16-bit grey, 32-bit float TIFF,
     /// multi-page TIFF) as one 3-D variable `image`, stacked along axis 0
@@ -220,10 +226,15 @@ enum ConvertWhat {
         /// Chunk shape (default 16,256,256).
         #[arg(long, value_delimiter = ',')]
         chunks: Option<Vec<u64>>,
+        /// Zarr format.
         #[arg(long, default_value_t = 3)]
         format: u8,
+        /// zstd (level 1), zstd:LEVEL, blosc, gzip or none.
         #[arg(long, default_value = "zstd")]
         compression: String,
+        /// Worker threads (default: the cores available to the job).
+        #[arg(long)]
+        threads: Option<usize>,
         #[arg(long)]
         overwrite: bool,
         #[arg(long, short)]
@@ -236,15 +247,34 @@ enum ConvertWhat {
         input: PathBuf,
         output: PathBuf,
         /// Header byte layout: standard (inline 189, crossline 193), petrel
-        /// or su (5, 21). Default: su for .su files, else standard.
-        #[arg(long, value_parser = ["standard", "petrel", "su"])]
+        /// or su (5, 21), or cdp (a 2-D line keyed by cdp at byte 21, stored
+        /// as (cdp, time)). Default: the file's rev 2.1 XML trace-header
+        /// layout when it has one, su for .su files, else standard.
+        #[arg(long, value_parser = ["standard", "petrel", "su", "cdp"])]
         preset: Option<String>,
-        /// Inline header byte (4-byte integer), overriding the preset.
+        /// Inline header byte (4-byte integer), overriding the preset; with
+        /// --preset cdp, the byte of the line's trace key.
         #[arg(long)]
         iline_byte: Option<usize>,
         /// Crossline header byte (4-byte integer), overriding the preset.
         #[arg(long)]
         xline_byte: Option<usize>,
+        /// Only these inlines (cdps for a 2-D line): A:B or A:B:STEP, line
+        /// numbers, inclusive.
+        #[arg(long, value_name = "A:B[:STEP]")]
+        inlines: Option<crate::convert::Span>,
+        /// Only these crosslines: A:B or A:B:STEP, inclusive.
+        #[arg(long, value_name = "A:B[:STEP]")]
+        crosslines: Option<crate::convert::Span>,
+        /// Only these samples: indices A:B or A:B:STEP, inclusive, from 0.
+        #[arg(long, value_name = "A:B[:STEP]")]
+        samples: Option<crate::convert::Span>,
+        /// Only the samples between these times, ms, inclusive (e.g. 500:1500).
+        #[arg(long, value_name = "A:B", value_parser = parse_time_range)]
+        time: Option<(f64, f64)>,
+        /// Worker threads (default: the cores available to the job).
+        #[arg(long)]
+        threads: Option<usize>,
         /// Offset header byte (usually 37): pre-stack gathers, stored as
         /// (inline, crossline, offset, time).
         #[arg(long)]
@@ -252,13 +282,15 @@ enum ConvertWhat {
         /// Sample type: float32, or native (the file's own type).
         #[arg(long, default_value = "float32", value_parser = ["float32", "native"])]
         dtype: String,
-        /// Chunk shape inline,crossline,sample (default 64,64,128).
+        /// Chunk shape inline,crossline,sample (default 64,64,128: cubes
+        /// that lateral attribute windows read few of, with traces long
+        /// enough for FFTs); a 2-D line takes traces,sample (default 1024,128).
         #[arg(long, value_delimiter = ',')]
         chunks: Option<Vec<u64>>,
         /// Zarr format.
         #[arg(long, default_value_t = 3)]
         format: u8,
-        /// zstd, blosc, gzip or none.
+        /// zstd (level 1), zstd:LEVEL, blosc, gzip or none.
         #[arg(long, default_value = "zstd")]
         compression: String,
         /// Value for missing traces (default NaN; needed for native integers).
@@ -279,14 +311,56 @@ fn parse_format(f: u8) -> anyhow::Result<crate::store::Format> {
     }
 }
 
+/// Run `f` on a pool of `threads` workers (default: the cores available).
+fn with_threads<T>(
+    threads: Option<usize>,
+    f: impl FnOnce() -> anyhow::Result<T> + Send,
+) -> anyhow::Result<T>
+where
+    T: Send,
+{
+    let n = match threads {
+        Some(0) => anyhow::bail!("--threads 0: give at least 1"),
+        Some(n) => n,
+        None => crate::shard::default_workers(&crate::shard::process_env).0,
+    };
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(n)
+        .build()
+        .map_err(|e| anyhow::anyhow!("cannot start {n} threads: {e}"))?
+        .install(f)
+}
+
+fn parse_time_range(v: &str) -> Result<(f64, f64), String> {
+    let (a, b) = v
+        .split_once(':')
+        .ok_or_else(|| format!("'{v}': give START:END in ms, e.g. 500:1500"))?;
+    let num = |p: &str| {
+        p.trim()
+            .parse::<f64>()
+            .map_err(|_| format!("'{v}': '{p}' is not a number of ms"))
+    };
+    let (a, b) = (num(a)?, num(b)?);
+    if b < a {
+        return Err(format!("'{v}': the end is before the start"));
+    }
+    Ok((a, b))
+}
+
 fn parse_compression(c: &str) -> anyhow::Result<crate::store::Compression> {
     use crate::store::Compression;
     match c {
         "zstd" => Ok(Compression::Zstd),
+        c if c.starts_with("zstd:") => match c[5..].parse::<i32>() {
+            Ok(l) if (-7..=22).contains(&l) => Ok(Compression::ZstdLevel(l)),
+            _ => anyhow::bail!(
+                "--compression {c}: the zstd level must be a whole number from -7 to 22"
+            ),
+        },
         "blosc" => Ok(Compression::Blosc),
         "gzip" => Ok(Compression::Gzip),
         "none" => Ok(Compression::None),
-        c => anyhow::bail!("--compression {c}: give zstd, blosc, gzip or none"),
+        c => anyhow::bail!("--compression {c}: give zstd, zstd:LEVEL, blosc, gzip or none"),
     }
 }
 
@@ -323,6 +397,7 @@ pub fn main() -> anyhow::Result<()> {
                     output,
                     variable,
                     format,
+                    template,
                     overwrite,
                 },
         } => crate::export::segy(
@@ -332,6 +407,7 @@ pub fn main() -> anyhow::Result<()> {
                 variable,
                 format,
                 overwrite,
+                template,
             },
         ),
         Command::Convert {
@@ -342,6 +418,7 @@ pub fn main() -> anyhow::Result<()> {
                     chunks,
                     format,
                     compression,
+                    threads,
                     overwrite,
                     quiet,
                 },
@@ -350,18 +427,17 @@ pub fn main() -> anyhow::Result<()> {
             let dims: [String; 3] = dims.try_into().map_err(|d: Vec<String>| {
                 anyhow::anyhow!("--dims needs 3 names, got {}", d.len())
             })?;
-            crate::images::convert(
-                &paths,
-                &output,
-                &crate::images::Options {
-                    dims,
-                    chunks,
-                    format: parse_format(format)?,
-                    compression: parse_compression(&compression)?,
-                    overwrite,
-                    quiet,
-                },
-            )
+            let options = crate::images::Options {
+                dims,
+                chunks,
+                format: parse_format(format)?,
+                compression: parse_compression(&compression)?,
+                overwrite,
+                quiet,
+            };
+            with_threads(threads, || {
+                crate::images::convert(&paths, &output, &options)
+            })
         }
         Command::Convert {
             what:
@@ -372,6 +448,11 @@ pub fn main() -> anyhow::Result<()> {
                     iline_byte,
                     xline_byte,
                     offset_byte,
+                    inlines,
+                    crosslines,
+                    samples,
+                    time,
+                    threads,
                     dtype,
                     chunks,
                     format,
@@ -381,34 +462,46 @@ pub fn main() -> anyhow::Result<()> {
                     quiet,
                 },
         } => {
+            use crate::segy::{Field, Keys};
             let format = parse_format(format)?;
             let compression = parse_compression(&compression)?;
             let su_file = input
                 .extension()
                 .is_some_and(|e| e.eq_ignore_ascii_case("su"));
+            // explicit bytes, else the preset, else (None) the file's XML
+            // layout or the standard bytes
             let (il, xl) = match preset.as_deref() {
-                Some("petrel") | Some("su") => (5, 21),
-                Some(_) => (189, 193),
-                None if su_file => (5, 21),
-                None => (189, 193),
+                Some("petrel") | Some("su") => (Some(5), Some(21)),
+                Some("cdp") => (Some(21), None),
+                Some(_) => (Some(189), Some(193)),
+                None if su_file => (Some(5), Some(21)),
+                None => (None, None),
             };
-            let (iline_byte, xline_byte) = (iline_byte.unwrap_or(il), xline_byte.unwrap_or(xl));
-            crate::convert::segy(
-                &input,
-                &output,
-                &crate::convert::Options {
-                    iline_byte,
-                    xline_byte,
-                    offset_byte,
-                    native: dtype == "native",
-                    chunks,
-                    format,
-                    compression,
-                    fill,
-                    overwrite,
-                    quiet,
-                },
-            )
+            let line = preset.as_deref() == Some("cdp");
+            if line && xline_byte.is_some() {
+                anyhow::bail!("--xline-byte: a 2-D line (--preset cdp) has no crossline");
+            }
+            let keys = Keys {
+                iline: iline_byte.or(il).map(Field::int4),
+                xline: xline_byte.or(xl).map(Field::int4),
+                offset: offset_byte.map(Field::int4),
+                line,
+            };
+            let options = crate::convert::Options {
+                keys,
+                inlines,
+                crosslines,
+                samples,
+                time,
+                native: dtype == "native",
+                chunks,
+                format,
+                compression,
+                fill,
+                overwrite,
+                quiet,
+            };
+            with_threads(threads, || crate::convert::segy(&input, &output, &options))
         }
         Command::View {
             path,

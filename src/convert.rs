@@ -1,7 +1,8 @@
 //! `attr convert segy`: a post-stack SEG-Y volume to a Zarr dataset that
 //! `attr run`, `attr view` and `xarray.open_zarr` read.
 
-use crate::segy::Segy;
+use crate::progress::Progress;
+use crate::segy::{Keys, Segy};
 use crate::store::atomic::AtomicFiles;
 use crate::store::dtype::Sample;
 use crate::store::metadata::{write_array, write_group, ArrayMeta};
@@ -17,10 +18,14 @@ use std::sync::Arc;
 use zarrs::array::{Array, ArraySubset};
 
 pub struct Options {
-    pub iline_byte: usize,
-    /// Offset header byte: pre-stack gathers, an offset axis before the samples.
-    pub offset_byte: Option<usize>,
-    pub xline_byte: usize,
+    /// Where the geometry is in the trace headers.
+    pub keys: Keys,
+    /// Sub-volume: inclusive line-number ranges and a sample selection.
+    pub inlines: Option<Span>,
+    pub crosslines: Option<Span>,
+    pub samples: Option<Span>,
+    /// Sample selection by time, ms (inclusive).
+    pub time: Option<(f64, f64)>,
     pub native: bool,
     pub chunks: Option<Vec<u64>>,
     pub format: Format,
@@ -28,6 +33,105 @@ pub struct Options {
     pub fill: Option<f64>,
     pub overwrite: bool,
     pub quiet: bool,
+}
+
+/// `A:B[:STEP]`, inclusive at both ends, as `--inlines 100:300:2` gives.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Span {
+    pub first: i64,
+    pub last: i64,
+    pub step: i64,
+}
+
+impl std::str::FromStr for Span {
+    type Err = String;
+    fn from_str(v: &str) -> std::result::Result<Span, String> {
+        let parts: Vec<&str> = v.split(':').collect();
+        let num = |p: &str| {
+            p.trim()
+                .parse::<i64>()
+                .map_err(|_| format!("'{v}': '{p}' is not a whole number (give A:B or A:B:STEP)"))
+        };
+        let (first, last, step) = match parts.as_slice() {
+            [a, b] => (num(a)?, num(b)?, 1),
+            [a, b, c] => (num(a)?, num(b)?, num(c)?),
+            _ => return Err(format!("'{v}': give A:B or A:B:STEP (inclusive)")),
+        };
+        if step <= 0 || last < first {
+            return Err(format!("'{v}': need A <= B and a positive STEP"));
+        }
+        Ok(Span { first, last, step })
+    }
+}
+
+impl Span {
+    /// Indices of `values` (a line-number axis) inside the span.
+    fn select(&self, values: &[i32]) -> Vec<usize> {
+        values
+            .iter()
+            .enumerate()
+            .filter(|(_, &v)| {
+                let v = v as i64;
+                v >= self.first && v <= self.last && (v - self.first) % self.step == 0
+            })
+            .map(|(i, _)| i)
+            .collect()
+    }
+}
+
+/// The samples kept: `count` of them from `first`, every `step`.
+#[derive(Clone, Copy)]
+struct Samples {
+    first: usize,
+    step: usize,
+    count: usize,
+}
+
+fn sample_selection(s: &Segy, o: &Options, name: &str) -> Result<Samples> {
+    let ns = s.samples;
+    let sel = match (o.samples, o.time) {
+        (Some(_), Some(_)) => bail!("give --samples or --time, not both"),
+        (Some(sp), None) => {
+            if sp.first < 0 || sp.last >= ns as i64 {
+                bail!(
+                    "--samples {}:{}: '{name}' has samples 0..{} (indices, inclusive)",
+                    sp.first,
+                    sp.last,
+                    ns - 1
+                );
+            }
+            Samples {
+                first: sp.first as usize,
+                step: sp.step as usize,
+                count: ((sp.last - sp.first) / sp.step + 1) as usize,
+            }
+        }
+        (None, Some((a, b))) => {
+            let times = s.times();
+            let eps = s.dt_us / 1000.0 * 1e-6;
+            let inside: Vec<usize> = (0..ns)
+                .filter(|&k| times[k] >= a - eps && times[k] <= b + eps)
+                .collect();
+            if inside.is_empty() || b < a {
+                bail!(
+                    "--time {a}:{b}: '{name}' records {} .. {} ms",
+                    times[0],
+                    times[ns - 1]
+                );
+            }
+            Samples {
+                first: inside[0],
+                step: 1,
+                count: inside.len(),
+            }
+        }
+        (None, None) => Samples {
+            first: 0,
+            step: 1,
+            count: ns,
+        },
+    };
+    Ok(sel)
 }
 
 /// A trace converted exactly to the output type.
@@ -80,27 +184,48 @@ fn write_whole<T: zarrs::array::Element>(
 }
 
 pub fn segy(input: &Path, output: &Path, o: &Options) -> Result<()> {
-    let s = Segy::open_gathers(input, o.iline_byte, o.xline_byte, o.offset_byte)?;
-    let (ni, nx, ns) = (s.inlines.len(), s.crosslines.len(), s.samples);
+    let s = Segy::open_keys(input, &o.keys)?;
+    let name = input.display().to_string();
+    // the sub-volume: indices into the file's axes
+    let pick = |span: &Option<Span>, values: &[i32], what: &str| -> Result<Vec<usize>> {
+        let all: Vec<usize> = (0..values.len()).collect();
+        let Some(sp) = span else { return Ok(all) };
+        let v = sp.select(values);
+        if v.is_empty() {
+            bail!(
+                "--{what} {}:{}:{} selects none of '{name}'s {what} ({}..{})",
+                sp.first,
+                sp.last,
+                sp.step,
+                values[0],
+                values[values.len() - 1]
+            );
+        }
+        Ok(v)
+    };
+    if s.line && o.crosslines.is_some() {
+        bail!("--crosslines: a 2-D line has no crosslines; select traces with --inlines (the trace key)");
+    }
+    let isel = pick(&o.inlines, &s.inlines, "inlines")?;
+    let xsel = pick(&o.crosslines, &s.crosslines, "crosslines")?;
+    let ssel = sample_selection(&s, o, &name)?;
+    let inlines: Vec<i32> = isel.iter().map(|&i| s.inlines[i]).collect();
+    let crosslines: Vec<i32> = xsel.iter().map(|&j| s.crosslines[j]).collect();
+    let all_times = s.times();
+    let times: Vec<f64> = (0..ssel.count)
+        .map(|k| all_times[ssel.first + k * ssel.step])
+        .collect();
+    let (ni, nx, ns) = (inlines.len(), crosslines.len(), ssel.count);
     // pre-stack: an offset axis between crossline and sample
-    let gathers = o.offset_byte.is_some();
+    let gathers = o.keys.offset.is_some();
+    let line = s.line;
     let no = s.offsets.len();
     let cells = ni * nx * no;
+    let trace = |i: usize, j: usize, k: usize| s.trace_at_offset(isel[i], xsel[j], k);
     let live = (0..cells)
-        .filter(|&c| {
-            s.trace_at_offset(c / (nx * no), c / no % nx, c % no)
-                .is_some()
-        })
+        .filter(|&c| trace(c / (nx * no), c / no % nx, c % no).is_some())
         .count();
-    // shapes: (inline, crossline[, offset]) followed by `inner`
-    let grid = |inner: &[u64]| -> Vec<u64> {
-        let mut v = vec![ni as u64, nx as u64];
-        if gathers {
-            v.push(no as u64);
-        }
-        v.extend_from_slice(inner);
-        v
-    };
+    let key_axis = if line { "cdp" } else { "inline" };
     if output.exists() && !o.overwrite {
         bail!(
             "output '{}' already exists: pass --overwrite to replace it",
@@ -113,35 +238,59 @@ pub fn segy(input: &Path, output: &Path, o: &Options) -> Result<()> {
         Dtype::Float32
     };
     if o.fill.is_none() && !dtype.is_float() && live < cells {
-        bail!(
-            "'{}' has missing traces and native integer samples: give --fill VALUE for them",
-            input.display()
-        );
+        bail!("'{name}' has missing traces and native integer samples: give --fill VALUE for them");
     }
     let fill = o.fill.unwrap_or(f64::NAN);
-    let chunks: [u64; 3] = match &o.chunks {
-        Some(c) if c.len() == 3 && !c.contains(&0) => [c[0], c[1], c[2]],
-        Some(c) => bail!("--chunks {c:?}: give three positive sizes, e.g. --chunks 64,64,128"),
-        None => [64, 64, 128],
+    // chunks per (key axis, crossline, sample); a line has no crossline
+    let chunks: [u64; 3] = match (&o.chunks, line) {
+        (Some(c), false) if c.len() == 3 && !c.contains(&0) => [c[0], c[1], c[2]],
+        (Some(c), true) if c.len() == 2 && !c.contains(&0) => [c[0], 1, c[1]],
+        (Some(c), false) => {
+            bail!("--chunks {c:?}: give three positive sizes, e.g. --chunks 64,64,128")
+        }
+        (Some(c), true) => {
+            bail!("--chunks {c:?}: a 2-D line takes two positive sizes (traces, samples), e.g. --chunks 1024,128")
+        }
+        (None, false) => [64, 64, 128],
+        (None, true) => [1024, 1, 128],
     };
     let chunks = [
         chunks[0].min(ni as u64),
         chunks[1].min(nx as u64),
         chunks[2].min(ns as u64),
     ];
+    // the grid axes ahead of the samples: (name, length, chunk)
+    let mut lead: Vec<(&str, u64, u64)> = vec![(key_axis, ni as u64, chunks[0])];
+    if !line {
+        lead.push(("crossline", nx as u64, chunks[1]));
+    }
+    let positions = lead.clone();
+    if gathers {
+        lead.push(("offset", no as u64, no as u64));
+    }
+    let grid = |inner: &[u64]| -> Vec<u64> {
+        let mut v: Vec<u64> = lead.iter().map(|a| a.1).collect();
+        v.extend_from_slice(inner);
+        v
+    };
+    let names = |last: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = lead.iter().map(|a| a.0.to_string()).collect();
+        v.extend(last.iter().map(|s| s.to_string()));
+        v
+    };
     let staging = staging_path(output);
     if staging.exists() {
         std::fs::remove_dir_all(&staging)?;
     }
     let b64 = base64::engine::general_purpose::STANDARD;
-    let dt_ms = s.dt_us as f64 / 1000.0;
+    let dt_ms = s.dt_us / 1000.0;
     let mut attrs = Map::new();
     attrs.insert(
         "source_file".into(),
         json!(input.file_name().map(|n| n.to_string_lossy().into_owned())),
     );
-    attrs.insert("sample_interval_ms".into(), json!(dt_ms));
-    attrs.insert("t0_ms".into(), json!(s.t0_ms));
+    attrs.insert("sample_interval_ms".into(), json!(dt_ms * ssel.step as f64));
+    attrs.insert("t0_ms".into(), json!(times[0]));
     attrs.insert("sample_format".into(), json!(s.format));
     attrs.insert(
         "byte_order".into(),
@@ -171,24 +320,41 @@ pub fn segy(input: &Path, output: &Path, o: &Options) -> Result<()> {
             json!(b64.encode(s.extended_headers())),
         );
     }
-    attrs.insert("iline_byte".into(), json!(o.iline_byte));
-    attrs.insert("xline_byte".into(), json!(o.xline_byte));
-    write_group(&staging, o.format, &attrs)?;
-    let names = |last: &[&str]| -> Vec<String> {
-        let mut v = vec!["inline".to_string(), "crossline".to_string()];
-        if gathers {
-            v.push("offset".into());
-        }
-        v.extend(last.iter().map(|s| s.to_string()));
-        v
+    let (il_field, _) = match o.keys.iline {
+        Some(f) => (f, vec![]),
+        None => s.field("iline"),
     };
-    let (dims3, dims_mask) = (names(&["time"]), names(&[]));
-    let dims2: Vec<String> = dims3[..2].to_vec();
-    let (sh3, sh_mask, sh2) = (grid(&[ns as u64]), grid(&[]), [ni as u64, nx as u64]);
-    let mut amp_chunks = vec![chunks[0], chunks[1]];
-    if gathers {
-        amp_chunks.push(no as u64);
+    attrs.insert(
+        if line { "cdp_byte" } else { "iline_byte" }.into(),
+        json!(il_field.byte),
+    );
+    if !line {
+        let (xl_field, _) = match o.keys.xline {
+            Some(f) => (f, vec![]),
+            None => s.field("xline"),
+        };
+        attrs.insert("xline_byte".into(), json!(xl_field.byte));
     }
+    if s.layout.is_some() {
+        attrs.insert(
+            "trace_header_layout".into(),
+            json!("SEG-Y rev 2.1 XML layout"),
+        );
+    }
+    if isel.len() < s.inlines.len() || xsel.len() < s.crosslines.len() || ssel.count < s.samples {
+        attrs.insert(
+            "subvolume".into(),
+            json!({"inlines": [inlines[0], inlines[ni - 1]],
+                   "crosslines": [crosslines[0], crosslines[nx - 1]],
+                   "samples": [ssel.first, ssel.first + (ssel.count - 1) * ssel.step, ssel.step]}),
+        );
+    }
+    write_group(&staging, o.format, &attrs)?;
+    let (dims3, dims_mask) = (names(&["time"]), names(&[]));
+    let dims2: Vec<String> = positions.iter().map(|a| a.0.to_string()).collect();
+    let sh2: Vec<u64> = positions.iter().map(|a| a.1).collect();
+    let (sh3, sh_mask) = (grid(&[ns as u64]), grid(&[]));
+    let mut amp_chunks: Vec<u64> = lead.iter().map(|a| a.2).collect();
     amp_chunks.push(chunks[2]);
     let mut amp_attrs = Map::new();
     amp_attrs.insert("long_name".into(), json!("amplitude"));
@@ -250,8 +416,10 @@ pub fn segy(input: &Path, output: &Path, o: &Options) -> Result<()> {
             a,
         )
     };
-    one("inline", ni, Dtype::Int32, None)?;
-    one("crossline", nx, Dtype::Int32, None)?;
+    one(key_axis, ni, Dtype::Int32, None)?;
+    if !line {
+        one("crossline", nx, Dtype::Int32, None)?;
+    }
     one("time", ns, Dtype::Float64, Some("ms"))?;
     if gathers {
         one("offset", no, Dtype::Int32, None)?;
@@ -259,18 +427,20 @@ pub fn segy(input: &Path, output: &Path, o: &Options) -> Result<()> {
     let store = Arc::new(AtomicFiles::new(staging.clone(), false).map_err(|e| anyhow!(e))?);
     write_whole(
         &store,
-        "inline",
-        ArrayD::from_shape_vec(IxDyn(&[ni]), s.inlines.clone())?,
+        key_axis,
+        ArrayD::from_shape_vec(IxDyn(&[ni]), inlines.clone())?,
     )?;
-    write_whole(
-        &store,
-        "crossline",
-        ArrayD::from_shape_vec(IxDyn(&[nx]), s.crosslines.clone())?,
-    )?;
+    if !line {
+        write_whole(
+            &store,
+            "crossline",
+            ArrayD::from_shape_vec(IxDyn(&[nx]), crosslines.clone())?,
+        )?;
+    }
     write_whole(
         &store,
         "time",
-        ArrayD::from_shape_vec(IxDyn(&[ns]), s.times())?,
+        ArrayD::from_shape_vec(IxDyn(&[ns]), times.clone())?,
     )?;
     if gathers {
         write_whole(
@@ -279,49 +449,45 @@ pub fn segy(input: &Path, output: &Path, o: &Options) -> Result<()> {
             ArrayD::from_shape_vec(IxDyn(&[no]), s.offsets.clone())?,
         )?;
     }
-    // per trace: mask, coordinates (scalar at byte 71: 0 means 1), headers
+    // per trace: mask, coordinates (with the coordinate scalar: 0 means 1), headers
     let mut mask = vec![0u8; cells];
     let mut cx = vec![f64::NAN; ni * nx];
     let mut cy = vec![f64::NAN; ni * nx];
     for i in 0..ni {
         for j in 0..nx {
             for k in (0..no).rev() {
-                if let Some(t) = s.trace_at_offset(i, j, k) {
-                    let sc = s.header_i16(t, 71) as f64;
-                    let scale = |v: i32| match sc {
-                        x if x > 0.0 => v as f64 * x,
-                        x if x < 0.0 => v as f64 / -x,
-                        _ => v as f64,
+                if let Some(t) = trace(i, j, k) {
+                    let sc = s.value(t, "co_scal");
+                    let scale = |v: f64| match sc {
+                        x if x > 0.0 => v * x,
+                        x if x < 0.0 => v / -x,
+                        _ => v,
                     };
                     // a gather's position: from its first offset present
                     mask[(i * nx + j) * no + k] = 1;
-                    cx[i * nx + j] = scale(s.header_i32(t, 181));
-                    cy[i * nx + j] = scale(s.header_i32(t, 185));
+                    cx[i * nx + j] = scale(s.value(t, "cdp_x"));
+                    cy[i * nx + j] = scale(s.value(t, "cdp_y"));
                 }
             }
         }
     }
     let mask_shape: Vec<usize> = sh_mask.iter().map(|&v| v as usize).collect();
+    let sh2u: Vec<usize> = sh2.iter().map(|&v| v as usize).collect();
     write_whole(
         &store,
         "trace_mask",
         ArrayD::from_shape_vec(IxDyn(&mask_shape), mask)?,
     )?;
-    write_whole(
-        &store,
-        "cdp_x",
-        ArrayD::from_shape_vec(IxDyn(&[ni, nx]), cx)?,
-    )?;
-    write_whole(
-        &store,
-        "cdp_y",
-        ArrayD::from_shape_vec(IxDyn(&[ni, nx]), cy)?,
-    )?;
-    // the traces, a slab of chunk-thick inlines at a time, in parallel
+    write_whole(&store, "cdp_x", ArrayD::from_shape_vec(IxDyn(&sh2u), cx)?)?;
+    write_whole(&store, "cdp_y", ArrayD::from_shape_vec(IxDyn(&sh2u), cy)?)?;
+    // the traces, a slab of chunk-thick lines at a time, in parallel: memory
+    // is bounded by (threads × slab), never the whole file
     let amp = Array::open(store.clone(), "/amplitude").map_err(|e| anyhow!("amplitude: {e}"))?;
     let hdr =
         Array::open(store.clone(), "/trace_headers").map_err(|e| anyhow!("trace_headers: {e}"))?;
     let slabs: Vec<usize> = (0..ni).step_by(chunks[0] as usize).collect();
+    let progress = Progress::counting(cells as u64, "convert", o.quiet, "traces");
+    let whole_trace = ssel.first == 0 && ssel.step == 1 && ssel.count == s.samples;
     // amplitude summary per slab: min, max, sum, count, dead (all-zero) traces
     let stats = slabs
         .par_iter()
@@ -346,17 +512,30 @@ pub fn segy(input: &Path, output: &Path, o: &Options) -> Result<()> {
             };
             with_dtype!(dtype, T, {
                 let mut data: Vec<T> = vec![T::from_f32(0.0); rows * nx * no * ns];
-                let mut scratch = vec![0f64; ns];
+                let mut scratch = vec![0f64; s.samples];
+                let mut full: Vec<T> = if whole_trace {
+                    Vec::new()
+                } else {
+                    vec![T::from_f32(0.0); s.samples]
+                };
                 for i in i0..i1 {
                     for j in 0..nx {
                         for k in 0..no {
                             let cell = ((i - i0) * nx + j) * no + k;
                             let base = cell * ns;
-                            match s.trace_at_offset(i, j, k) {
+                            match trace(i, j, k) {
                                 Some(t) => {
-                                    T::trace(&s, t, &mut scratch, &mut data[base..base + ns]);
+                                    let out = &mut data[base..base + ns];
+                                    if whole_trace {
+                                        T::trace(&s, t, &mut scratch, out);
+                                    } else {
+                                        T::trace(&s, t, &mut scratch, &mut full);
+                                        for (q, v) in out.iter_mut().enumerate() {
+                                            *v = full[ssel.first + q * ssel.step];
+                                        }
+                                    }
                                     let mut all_zero = true;
-                                    for v in &data[base..base + ns] {
+                                    for v in out.iter() {
                                         let v = v.to_f32() as f64;
                                         if v.is_finite() {
                                             st = (
@@ -385,26 +564,38 @@ pub fn segy(input: &Path, output: &Path, o: &Options) -> Result<()> {
             let (subset, shape) = region(240);
             hdr.store_array_subset(&subset, ArrayD::from_shape_vec(IxDyn(&shape), headers)?)
                 .map_err(|e| anyhow!("trace_headers: {e}"))?;
+            progress.advance(
+                (rows * nx * no) as u64,
+                (rows * nx * no * ns * dtype.size()) as u64,
+            );
             Ok(st)
         })
         .collect::<Result<Vec<_>>>()?;
+    progress.finish();
     let (lo, hi, sum, n, dead) = stats.iter().fold(
         (f64::INFINITY, f64::NEG_INFINITY, 0f64, 0u64, 0usize),
         |a, b| (a.0.min(b.0), a.1.max(b.1), a.2 + b.2, a.3 + b.3, a.4 + b.4),
     );
     publish_staged(&staging, output, o.format)?;
     if !o.quiet {
+        let geometry = if line {
+            format!("{ni} traces (cdp {}..{})", inlines[0], inlines[ni - 1])
+        } else {
+            format!(
+                "{ni} inlines ({}..{}) × {nx} crosslines ({}..{})",
+                inlines[0],
+                inlines[ni - 1],
+                crosslines[0],
+                crosslines[nx - 1]
+            )
+        };
         eprintln!(
-            "attr: {} -> {}: {ni} inlines ({}..{}) × {nx} crosslines ({}..{}){} × {ns} samples ({} ms from {} ms), format {} ({} endian), {} live traces, {dead} dead (all zero), {} missing; amplitudes {lo} .. {hi}, mean {:.6}; stored as {}",
+            "attr: {} -> {}: {geometry}{} × {ns} samples ({} ms from {} ms), format {} ({} endian), {} live traces, {dead} dead (all zero), {} missing; amplitudes {lo} .. {hi}, mean {:.6}; stored as {}",
             input.display(),
             output.display(),
-            s.inlines[0],
-            s.inlines[ni - 1],
-            s.crosslines[0],
-            s.crosslines[nx - 1],
             if gathers { format!(" × {no} offsets") } else { String::new() },
-            dt_ms,
-            s.t0_ms,
+            dt_ms * ssel.step as f64,
+            times[0],
             s.format,
             if s.big_endian { "big" } else { "little" },
             live - dead,

@@ -13,6 +13,9 @@ pub struct Options {
     /// 5 (IEEE float) or 1 (IBM float).
     pub format: u16,
     pub overwrite: bool,
+    /// A SEG-Y file whose textual, binary and trace headers to reuse (traces
+    /// matched by inline and crossline), for a dataset that doesn't carry them.
+    pub template: Option<std::path::PathBuf>,
 }
 
 /// IEEE single to IBM single: exact for every value that came from IBM.
@@ -76,11 +79,22 @@ pub fn segy(input_path: &Path, output: &Path, o: &Options) -> Result<()> {
     if ns > u16::MAX as usize {
         bail!("{ns} samples per trace do not fit a SEG-Y binary header (at most 65535)");
     }
-    let big = vol
-        .group_attributes
-        .get("byte_order")
-        .and_then(|v| v.as_str())
-        != Some("little");
+    let template = match &o.template {
+        Some(p) => Some(crate::segy::Segy::open_keys(
+            p,
+            &crate::segy::Keys::default(),
+        )?),
+        None => None,
+    };
+    let big = match &template {
+        Some(t) => t.big_endian,
+        None => {
+            vol.group_attributes
+                .get("byte_order")
+                .and_then(|v| v.as_str())
+                != Some("little")
+        }
+    };
     let coord = |name: &str, n: usize| -> Vec<i32> {
         vol.coords
             .iter()
@@ -94,9 +108,12 @@ pub fn segy(input_path: &Path, output: &Path, o: &Options) -> Result<()> {
         .map_or(4000, |ms| (ms * 1000.0).round() as u16);
     // headers from the dataset when it came from SEG-Y, else minimal ones
     let group = |name: &str| Input::open(input_path, Some(name)).ok();
-    let mut text = attr_b64(&vol, "textual_header_raw_base64")
-        .filter(|t| t.len() == 3200)
-        .unwrap_or_else(|| vec![0x40; 3200]);
+    let mut text = match &template {
+        Some(t) => Some(t.textual_header().to_vec()),
+        None => attr_b64(&vol, "textual_header_raw_base64"),
+    }
+    .filter(|t| t.len() == 3200)
+    .unwrap_or_else(|| vec![0x40; 3200]);
     if text.iter().all(|&b| b == 0x40) {
         let card = b"C 1 WRITTEN BY ATTR";
         // EBCDIC for the few characters used
@@ -110,7 +127,11 @@ pub fn segy(input_path: &Path, output: &Path, o: &Options) -> Result<()> {
             };
         }
     }
-    let original = attr_b64(&vol, "binary_header_raw_base64").filter(|b| b.len() == 400);
+    let original = match &template {
+        Some(t) => Some(t.binary_header().to_vec()),
+        None => attr_b64(&vol, "binary_header_raw_base64"),
+    }
+    .filter(|b| b.len() == 400);
     let mut binary = original.clone().unwrap_or_else(|| vec![0; 400]);
     let put16 = |buf: &mut [u8], at: usize, v: u16| {
         let b = if big {
@@ -135,7 +156,15 @@ pub fn segy(input_path: &Path, output: &Path, o: &Options) -> Result<()> {
     if binary[300] >= 2 {
         put16(&mut binary, 306, 0); // nor additional trace headers
     }
-    let headers = group("trace_headers").filter(|h| h.shape == [ni as u64, nx as u64, 240]);
+    let headers = group("trace_headers")
+        .filter(|h| template.is_none() && h.shape == [ni as u64, nx as u64, 240]);
+    // the template's trace at the output's (inline, crossline), if any
+    let template_trace = |i: usize, j: usize| -> Option<&[u8]> {
+        let t = template.as_ref()?;
+        let a = t.inlines.binary_search(&ilines[i]).ok()?;
+        let b = t.crosslines.binary_search(&xlines[j]).ok()?;
+        t.trace_at(a, b).map(|n| t.trace_header(n))
+    };
     // kept trace headers are rewritten only where the layout changed
     let same_layout = original
         .as_ref()
@@ -171,7 +200,11 @@ pub fn segy(input_path: &Path, output: &Path, o: &Options) -> Result<()> {
                 if live.as_ref().is_some_and(|m| m[[0, 0, j]] == 0.0) {
                     continue;
                 }
+                let from_template = template_trace(i, j);
                 match &hdr {
+                    _ if from_template.is_some() => {
+                        trace[..240].copy_from_slice(from_template.expect("checked"));
+                    }
                     Some(h) => {
                         for (k, b) in trace[..240].iter_mut().enumerate() {
                             *b = h[[0, j, k]] as u8;
@@ -184,7 +217,7 @@ pub fn segy(input_path: &Path, output: &Path, o: &Options) -> Result<()> {
                         put32(&mut trace, 0, (written + 1) as i32);
                     }
                 }
-                if hdr.is_none() || !same_layout {
+                if (hdr.is_none() && from_template.is_none()) || !same_layout {
                     put16(&mut trace, 114, ns as u16);
                     put16(&mut trace, 116, dt_us);
                 }

@@ -246,6 +246,7 @@ pub fn convert(inputs: &[String], output: &Path, o: &Options) -> Result<()> {
     }
     // slabs of chunk-thick slices in parallel: memory is one slab per worker
     let slabs: Vec<usize> = (0..n).step_by(chunks[0] as usize).collect();
+    let progress = crate::progress::Progress::counting(n as u64, "convert", o.quiet, "slices");
     slabs.par_iter().try_for_each(|&s0| -> Result<()> {
         let s1 = (s0 + chunks[0] as usize).min(n);
         let plane = (w * h) as usize;
@@ -282,8 +283,10 @@ pub fn convert(inputs: &[String], output: &Path, o: &Options) -> Result<()> {
             _ => store!(F32, f32),
         }
         .map_err(|e| anyhow!("writing slices {s0}..{s1}: {e}"))?;
+        progress.advance((s1 - s0) as u64, ((s1 - s0) * plane * dtype.size()) as u64);
         Ok(())
     })?;
+    progress.finish();
     publish_staged(&staging, output, o.format)?;
     if !o.quiet {
         eprintln!(

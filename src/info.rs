@@ -5,12 +5,37 @@ use std::path::Path;
 
 /// What `attr convert segy` would find in a SEG-Y or SU file.
 fn segy(path: &Path) -> anyhow::Result<()> {
-    use crate::segy::{decode_text, Segy};
-    let (s, gathers) = match Segy::open(path, 189, 193) {
+    use crate::segy::{decode_text, Field, Keys, Segy};
+    let su = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("su"));
+    let keys = if su {
+        Keys::bytes(5, 21)
+    } else {
+        Keys::default()
+    };
+    let (s, gathers) = match Segy::open_keys(path, &keys) {
         Ok(s) => (s, false),
-        Err(e) => match Segy::open_gathers(path, 189, 193, Some(37)) {
+        Err(e) => match Segy::open_keys(
+            path,
+            &Keys {
+                offset: Some(Field::int4(37)),
+                ..keys.clone()
+            },
+        ) {
             Ok(s) if s.offsets.len() > 1 => (s, true),
-            _ => return Err(e),
+            // a 2-D line keyed by cdp
+            _ => match Segy::open_keys(
+                path,
+                &Keys {
+                    iline: Some(Field::int4(21)),
+                    line: true,
+                    ..Keys::default()
+                },
+            ) {
+                Ok(s) if s.inlines.len() > 1 => (s, false),
+                _ => return Err(e),
+            },
         },
     };
     let range = |v: &[i32]| match v {
@@ -41,11 +66,29 @@ fn segy(path: &Path) -> anyhow::Result<()> {
     println!(
         "    samples      {} at {} ms from {} ms",
         s.samples,
-        s.dt_us as f64 / 1000.0,
+        s.dt_us / 1000.0,
         s.t0_ms
     );
-    println!("    inlines      {} (byte 189)", range(&s.inlines));
-    println!("    crosslines   {} (byte 193)", range(&s.crosslines));
+    let at = |name: &str| match (&keys.iline, &keys.xline, name) {
+        (Some(f), _, "iline") | (_, Some(f), "xline") => f.describe(),
+        _ => s.field(name).0.describe(),
+    };
+    if s.layout.is_some() {
+        println!("    layout       SEG-Y rev 2.1 XML trace-header layout (used for the geometry)");
+    }
+    if s.line {
+        println!(
+            "    2-D line     cdp {} (byte 21: convert with --preset cdp)",
+            range(&s.inlines)
+        );
+    } else {
+        println!("    inlines      {} ({})", range(&s.inlines), at("iline"));
+        println!(
+            "    crosslines   {} ({})",
+            range(&s.crosslines),
+            at("xline")
+        );
+    }
     if gathers {
         println!(
             "    offsets      {:?} (byte 37: pre-stack, convert with --offset-byte 37)",

@@ -22,17 +22,23 @@ pub struct Progress {
     bytes: AtomicU64,
     started: Instant,
     label: String,
+    unit: &'static str,
 }
 
 impl Progress {
     pub fn new(total: u64, label: &str, quiet: bool) -> Progress {
+        Self::counting(total, label, quiet, "chunks")
+    }
+
+    /// Like [`Progress::new`], counting `unit` (e.g. "traces") instead of chunks.
+    pub fn counting(total: u64, label: &str, quiet: bool, unit: &'static str) -> Progress {
         let mode = if quiet {
             Mode::Quiet
         } else if std::io::stderr().is_terminal() {
             let bar = ProgressBar::new(total);
             bar.set_style(
                 ProgressStyle::with_template(
-                    "{prefix} [{bar:40.cyan/blue}] {pos}/{len} chunks  {msg}  ETA {eta}",
+                    &format!("{{prefix}} [{{bar:40.cyan/blue}}] {{pos}}/{{len}} {unit}  {{msg}}  ETA {{eta}}"),
                 )
                 .expect("valid template")
                 .progress_chars("=> "),
@@ -52,10 +58,11 @@ impl Progress {
             bytes: AtomicU64::new(0),
             started: Instant::now(),
             label: label.to_string(),
+            unit,
         }
     }
 
-    /// `n` more chunks done, `bytes` more output bytes.
+    /// `n` more units done, `bytes` more output bytes.
     pub fn advance(&self, n: u64, bytes: u64) {
         let done = self.done.fetch_add(n, Ordering::Relaxed) + n;
         let b = self.bytes.fetch_add(bytes, Ordering::Relaxed) + bytes;
@@ -75,9 +82,10 @@ impl Progress {
                 {
                     *last = (Instant::now(), done);
                     eprintln!(
-                        "{}: {done}/{} chunks ({:.0}%), {mbs:.0} MB/s, {:.1} s",
+                        "{}: {done}/{} {} ({:.0}%), {mbs:.0} MB/s, {:.1} s",
                         self.label,
                         self.total,
+                        self.unit,
                         100.0 * done as f64 / self.total.max(1) as f64,
                         self.started.elapsed().as_secs_f64()
                     );

@@ -6,6 +6,9 @@ use memmap2::Mmap;
 use std::collections::BTreeMap;
 use std::path::Path;
 
+pub mod layout;
+pub use layout::{Field, Kind, Layout};
+
 const TEXT: usize = 3200;
 const BINARY: usize = 400;
 const TRACE_HEADER: usize = 240;
@@ -16,7 +19,8 @@ pub struct Segy {
     pub big_endian: bool,
     pub format: u16,
     pub samples: usize,
-    pub dt_us: u32,
+    /// Sample interval, µs (fractional from a rev 2 extended interval).
+    pub dt_us: f64,
     pub t0_ms: f64,
     data_start: usize,
     /// Bytes of trace header in front of each trace (240, or more with
@@ -24,6 +28,10 @@ pub struct Segy {
     header_len: usize,
     /// A Seismic Unix file: traces only, no textual or binary header.
     su: bool,
+    /// The file's rev 2.1 XML trace-header layout, if it has one.
+    pub layout: Option<Layout>,
+    /// A 2-D line: `inlines` holds the trace keys (e.g. cdp), `crosslines` is [0].
+    pub line: bool,
     pub inlines: Vec<i32>,
     pub crosslines: Vec<i32>,
     /// (inline index, crossline index) -> trace number.
@@ -35,13 +43,21 @@ pub struct Segy {
 
 /// EBCDIC (code page 037) to ASCII for the printable range; the textual
 /// header is EBCDIC unless it reads as ASCII.
+const EBCDIC: &str = concat!(
+    "                                                                ",
+    "           .<(+|&         !$*); -/         ,%_>?         `:#@'=\"",
+    " abcdefghi       jklmnopqr       ~stuvwxyz   [               ]  ",
+    "{ABCDEFGHI      }JKLMNOPQR      \\ STUVWXYZ      0123456789      "
+);
+
+/// EBCDIC bytes as ASCII, whatever they look like (header names are EBCDIC).
+pub fn ebcdic_to_ascii(raw: &[u8]) -> String {
+    raw.iter()
+        .map(|&b| EBCDIC.chars().nth(b as usize).unwrap_or(' '))
+        .collect()
+}
+
 pub fn decode_text(raw: &[u8]) -> String {
-    const EBCDIC: &str = concat!(
-        "                                                                ",
-        "           .<(+|&         !$*); -/         ,%_>?         `:#@'=\"",
-        " abcdefghi       jklmnopqr       ~stuvwxyz   [               ]  ",
-        "{ABCDEFGHI      }JKLMNOPQR      \\ STUVWXYZ      0123456789      "
-    );
     let table: Vec<char> = EBCDIC.chars().collect();
     let ascii_like = raw
         .iter()
@@ -108,20 +124,59 @@ pub fn ibm_to_f32(b: u32) -> f32 {
     (sign * mantissa * 16f64.powi(exponent)) as f32
 }
 
+/// Which header fields hold the geometry. `None` means: from the file's XML
+/// layout when it has one, else the standard bytes (189, 193).
+#[derive(Clone, Debug, Default)]
+pub struct Keys {
+    pub iline: Option<Field>,
+    pub xline: Option<Field>,
+    /// Pre-stack gathers: an offset axis.
+    pub offset: Option<Field>,
+    /// A 2-D line: one key (`iline` names it, e.g. cdp at byte 21), no crossline.
+    pub line: bool,
+}
+
+impl Keys {
+    pub fn bytes(iline: usize, xline: usize) -> Keys {
+        Keys {
+            iline: Some(Field::int4(iline)),
+            xline: Some(Field::int4(xline)),
+            ..Keys::default()
+        }
+    }
+}
+
+/// Standard (rev 1) positions of the fields the converter reads by name.
+fn standard_field(name: &str) -> Field {
+    let (byte, kind) = match name {
+        "iline" => (189, Kind::I4),
+        "xline" => (193, Kind::I4),
+        "offset" => (37, Kind::I4),
+        "cdp" => (21, Kind::I4),
+        "co_scal" => (71, Kind::I2),
+        "delay" => (109, Kind::I2),
+        "dt" => (117, Kind::U2),
+        "tm_scal" => (215, Kind::I2),
+        "cdp_x" => (181, Kind::I4),
+        "cdp_y" => (185, Kind::I4),
+        other => unreachable!("no standard field {other}"),
+    };
+    Field {
+        header: 0,
+        byte,
+        kind,
+    }
+}
+
 impl Segy {
     /// Open `path` and read its geometry from the trace headers at
     /// `iline_byte` / `xline_byte` (1-based, 4-byte integers).
     pub fn open(path: &Path, iline_byte: usize, xline_byte: usize) -> Result<Segy> {
-        Self::open_gathers(path, iline_byte, xline_byte, None)
+        Self::open_keys(path, &Keys::bytes(iline_byte, xline_byte))
     }
 
-    /// Like [`Segy::open`], with an offset axis from `offset_byte` when given.
-    pub fn open_gathers(
-        path: &Path,
-        iline_byte: usize,
-        xline_byte: usize,
-        offset_byte: Option<usize>,
-    ) -> Result<Segy> {
+    /// Open `path` with the geometry in the header fields `keys`.
+    pub fn open_keys(path: &Path, keys: &Keys) -> Result<Segy> {
         let file = std::fs::File::open(path)
             .map_err(|e| anyhow!("cannot open '{}': {e}", path.display()))?;
         // SAFETY: the file is only read; a concurrent writer could change
@@ -160,6 +215,8 @@ impl Segy {
             data_start,
             header_len,
             su,
+            layout: None,
+            line: keys.line,
             inlines: Vec::new(),
             crosslines: Vec::new(),
             offsets: Vec::new(),
@@ -168,24 +225,55 @@ impl Segy {
         if traces == 0 {
             bail!("'{name}' holds no traces");
         }
-        let delay = seg.header_i16(0, 109) as f64;
-        let scalar = seg.header_i16(0, 215) as f64;
-        seg.t0_ms = match scalar {
+        if let Some(xml) = layout::find_stanza(seg.extended_headers()) {
+            let at = format!("'{name}'");
+            let mut l = Layout::parse(&xml, &at)?;
+            let names: Vec<[u8; 8]> = (1..header_len / TRACE_HEADER)
+                .map(|k| {
+                    let o = seg.trace_offset(0) + k * TRACE_HEADER + 232;
+                    let mut n = [0u8; 8];
+                    n.copy_from_slice(&seg.map[o..o + 8]);
+                    n
+                })
+                .collect();
+            l.bind(&names, &at)?;
+            seg.layout = Some(l);
+        }
+        let delay = seg.value(0, "delay");
+        seg.t0_ms = match seg.value(0, "tm_scal") {
             s if s > 0.0 => delay * s,
             s if s < 0.0 => delay / -s,
             _ => delay,
         };
-        let keys: Vec<(i32, i32, i32)> = (0..traces)
-            .map(|t| {
-                let off = offset_byte.map_or(0, |b| seg.header_i32(t, b));
-                (
-                    seg.header_i32(t, iline_byte),
-                    seg.header_i32(t, xline_byte),
-                    off,
-                )
+        if seg.dt_us == 0.0 {
+            seg.dt_us = seg.value(0, "dt");
+        }
+        let iline = keys.iline.unwrap_or_else(|| seg.field("iline").0);
+        let xline = if keys.line {
+            None
+        } else {
+            Some(keys.xline.unwrap_or_else(|| seg.field("xline").0))
+        };
+        let key = |t: usize, f: &Field| -> Result<i32> {
+            let v = seg.read(t, f);
+            if v.fract() != 0.0 || v < i32::MIN as f64 || v > i32::MAX as f64 {
+                bail!(
+                    "'{name}': trace {t} has {v} at {}, which is not a line or offset number; check the header bytes",
+                    f.describe()
+                );
+            }
+            Ok(v as i32)
+        };
+        let keys3: Vec<(i32, i32, i32)> = (0..traces)
+            .map(|t| -> Result<(i32, i32, i32)> {
+                Ok((
+                    key(t, &iline)?,
+                    xline.as_ref().map_or(Ok(0), |f| key(t, f))?,
+                    keys.offset.as_ref().map_or(Ok(0), |f| key(t, f))?,
+                ))
             })
-            .collect();
-        let mut offsets: Vec<i32> = keys.iter().map(|k| k.2).collect();
+            .collect::<Result<_>>()?;
+        let mut offsets: Vec<i32> = keys3.iter().map(|k| k.2).collect();
         offsets.sort_unstable();
         offsets.dedup();
         // each axis is a regular progression from the smallest value by the
@@ -202,28 +290,53 @@ impl Segy {
             let len = ((v[v.len() - 1] as i64 - v[0] as i64) / step + 1) as usize;
             (v[0] as i64, step, len)
         };
-        let (il0, ils, nil) = axis(keys.iter().map(|k| k.0).collect());
-        let (xl0, xls, nxl) = axis(keys.iter().map(|k| k.1).collect());
+        let (il0, ils, nil) = axis(keys3.iter().map(|k| k.0).collect());
+        let (xl0, xls, nxl) = axis(keys3.iter().map(|k| k.1).collect());
         let cells = nil as f64 * nxl as f64 * offsets.len() as f64;
+        let where_ = match &xline {
+            Some(x) => format!(
+                "inline at {} / crossline at {}",
+                iline.describe(),
+                x.describe()
+            ),
+            None => format!("the line's trace key at {}", iline.describe()),
+        };
+        let ratio = cells / traces as f64;
         if cells > 20.0 * traces as f64 + 100.0 {
             bail!(
-                "'{name}': inline {il0}.. step {ils} × crossline {xl0}.. step {xls} makes a {nil} × {nxl} grid, {:.0}× more cells than the {traces} traces: the geometry is not at --iline-byte {iline_byte} / --xline-byte {xline_byte}, or the survey is too sparse for a cube",
-                cells / traces as f64
+                "'{name}': inline {il0}.. step {ils} × crossline {xl0}.. step {xls} makes a {nil} × {nxl} grid, {ratio:.0}× more cells than the {traces} traces: the geometry is not at {where_}, or the survey is too sparse for a cube"
             );
         }
-        for (t, (a, b, c)) in keys.iter().enumerate() {
+        if cells > 2.0 * traces as f64 + 100.0 {
+            eprintln!(
+                "attr: warning: '{name}' is sparse: a {nil} × {nxl} grid holds {traces} traces ({ratio:.1} cells per trace); the rest are filled as missing"
+            );
+        }
+        for (t, (a, b, c)) in keys3.iter().enumerate() {
             let cell = (
                 ((*a as i64 - il0) / ils) as usize,
                 ((*b as i64 - xl0) / xls) as usize,
                 offsets.binary_search(c).expect("own key"),
             );
             if seg.cells.insert(cell, t).is_some() {
-                let hint = if offset_byte.is_some() {
+                let hint = if keys.offset.is_some() {
                     "check --iline-byte, --xline-byte and --offset-byte".to_string()
+                } else if nil == 1 && nxl == 1 {
+                    format!("every trace has the same inline and crossline ({where_}): a 2-D line? give --preset cdp")
+                } else if keys.line {
+                    format!(
+                        "is the trace key at {}? (--preset cdp reads byte 21)",
+                        iline.describe()
+                    )
                 } else {
-                    format!("pre-stack gathers? give --offset-byte (usually 37); or check --iline-byte {iline_byte} / --xline-byte {xline_byte}")
+                    format!("pre-stack gathers? give --offset-byte (usually 37); or check the geometry ({where_})")
                 };
-                bail!("'{name}': inline {a} crossline {b} offset {c} occurs twice (trace {t}): {hint}");
+                let what = if keys.line {
+                    format!("trace key {a}")
+                } else {
+                    format!("inline {a} crossline {b}")
+                };
+                bail!("'{name}': {what} offset {c} occurs twice (trace {t}): {hint}");
             }
         }
         seg.offsets = offsets;
@@ -232,9 +345,39 @@ impl Segy {
         Ok(seg)
     }
 
+    /// The field `name` (from the XML layout when the file has one, else its
+    /// standard place), with the extension fields that replace it when non-zero.
+    pub fn field(&self, name: &str) -> (Field, Vec<Field>) {
+        self.layout
+            .as_ref()
+            .and_then(|l| l.lookup(name))
+            .unwrap_or_else(|| (standard_field(name), Vec::new()))
+    }
+
+    /// The value of the named field in trace `t`'s headers.
+    pub fn value(&self, t: usize, name: &str) -> f64 {
+        let (std, over) = self.field(name);
+        over.iter()
+            .map(|f| self.read(t, f))
+            .find(|&v| v != 0.0)
+            .unwrap_or_else(|| self.read(t, &std))
+    }
+
+    /// A field of trace `t`'s headers.
+    pub fn read(&self, t: usize, f: &Field) -> f64 {
+        let o = self.trace_offset(t) + f.header * TRACE_HEADER + f.byte - 1;
+        let n = f.kind.size();
+        let mut b = [0u8; 8];
+        b[..n].copy_from_slice(&self.map[o..o + n]);
+        if !self.big_endian {
+            b[..n].reverse();
+        }
+        f.decode(&b[..n])
+    }
+
     /// Byte order, format, samples, dt (µs), start of the traces and trace
     /// header length of a SEG-Y file, from its binary header.
-    fn segy_layout(map: &[u8], name: &str) -> Result<(bool, u16, usize, u32, usize, usize)> {
+    fn segy_layout(map: &[u8], name: &str) -> Result<(bool, u16, usize, f64, usize, usize)> {
         if map.len() < TEXT + BINARY {
             bail!(
                 "'{name}' is too short to be SEG-Y ({} bytes; the headers alone take 3600)",
@@ -265,8 +408,27 @@ impl Segy {
         if !known(format) {
             bail!("'{name}': unknown sample format code {format} (binary header bytes 3225-3226)");
         }
-        let samples = u16_at(big_endian, 20) as usize;
-        let dt_us = u16_at(big_endian, 16) as u32;
+        let mut samples = u16_at(big_endian, 20) as usize;
+        let mut dt_us = u16_at(big_endian, 16) as f64;
+        // rev 2: a non-zero extended sample count (bytes 3269-3272) and
+        // interval (3273-3280, IEEE double) override the 16-bit fields
+        if bin[300] >= 2 {
+            let mut w4 = [bin[68], bin[69], bin[70], bin[71]];
+            let mut w8 = [0u8; 8];
+            w8.copy_from_slice(&bin[72..80]);
+            if !big_endian {
+                w4.reverse();
+                w8.reverse();
+            }
+            let ext_ns = u32::from_be_bytes(w4) as usize;
+            let ext_dt = f64::from_be_bytes(w8);
+            if ext_ns > 0 {
+                samples = ext_ns;
+            }
+            if ext_dt.is_finite() && ext_dt > 0.0 {
+                dt_us = ext_dt;
+            }
+        }
         // extended textual headers: a count, or -1 for "until ((SEG: EndText))"
         let ext = u16_at(big_endian, 304) as i16;
         let ext = if ext >= 0 {
@@ -311,7 +473,7 @@ impl Segy {
 
     /// The same for a Seismic Unix file: IEEE float traces with 240-byte
     /// headers, in whichever byte order makes the sample count fit the file.
-    fn su_layout(map: &[u8], name: &str) -> Result<(bool, u16, usize, u32, usize, usize)> {
+    fn su_layout(map: &[u8], name: &str) -> Result<(bool, u16, usize, f64, usize, usize)> {
         if map.len() < TRACE_HEADER {
             bail!("'{name}' is too short to be a Seismic Unix file");
         }
@@ -326,7 +488,7 @@ impl Segy {
             };
             let ns = rd(114) as usize;
             if ns > 0 && map.len().is_multiple_of(TRACE_HEADER + 4 * ns) {
-                return Ok((be, 5, ns, rd(116) as u32, 0, TRACE_HEADER));
+                return Ok((be, 5, ns, rd(116) as f64, 0, TRACE_HEADER));
             }
         }
         bail!("'{name}': the sample count (trace header bytes 115-116) does not fit the file size in either byte order")
@@ -336,24 +498,6 @@ impl Segy {
         self.data_start
             + t * (self.header_len
                 + self.samples * sample_size(self.format).expect("checked format"))
-    }
-
-    fn header_bytes<const N: usize>(&self, t: usize, byte: usize) -> [u8; N] {
-        let o = self.trace_offset(t) + byte - 1;
-        let mut b = [0u8; N];
-        b.copy_from_slice(&self.map[o..o + N]);
-        if !self.big_endian {
-            b.reverse();
-        }
-        b
-    }
-
-    pub fn header_i32(&self, t: usize, byte: usize) -> i32 {
-        i32::from_be_bytes(self.header_bytes::<4>(t, byte))
-    }
-
-    pub fn header_i16(&self, t: usize, byte: usize) -> i16 {
-        i16::from_be_bytes(self.header_bytes::<2>(t, byte))
     }
 
     /// Sample `k` of trace `t` as f32.
@@ -512,7 +656,7 @@ impl Segy {
     /// Times of the samples, ms.
     pub fn times(&self) -> Vec<f64> {
         (0..self.samples)
-            .map(|k| self.t0_ms + k as f64 * self.dt_us as f64 / 1000.0)
+            .map(|k| self.t0_ms + k as f64 * self.dt_us / 1000.0)
             .collect()
     }
 }
@@ -539,7 +683,7 @@ mod tests {
             );
             assert_eq!(
                 (s.inlines[0], s.crosslines[0], s.t0_ms, s.dt_us),
-                (111, 875, 4.0, 4000)
+                (111, 875, 4.0, 4000.0)
             );
             assert_eq!(s.format, 3);
             let expected: ndarray::Array3<i16> =

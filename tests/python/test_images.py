@@ -38,6 +38,10 @@ def test_slices_in_natural_order_keep_every_pixel(tmp_path, dtype, ext):
     got = zarr.open_group(str(out), mode="r")["image"][...]
     want = np.stack([plane(k, dtype) for k in range(12)])
     assert got.dtype == want.dtype and np.array_equal(got, want)
+    # one thread gives the same; a batch log gets plain progress lines
+    p = run_attr("convert", "images", d, tmp_path / "t.zarr", "--chunks", "5,16,16", "--threads", "1")
+    assert np.array_equal(zarr.open_group(str(tmp_path / "t.zarr"), mode="r")["image"][...], want)
+    assert "convert: 12/12 slices (100%)" in p.stderr, p.stderr
 
 
 def test_multipage_tiff_glob_and_dims(tmp_path):

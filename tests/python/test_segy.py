@@ -12,15 +12,16 @@ from conftest import REPO, run_attr
 
 DATA = REPO.parent / "shared" / "data" / "segy"
 MANIFEST = json.loads((DATA / "expected" / "MANIFEST.json").read_text())
-# every post-stack file whose inline/crossline positions are byte numbers
-# (the XML-layout files are not read yet); SU files use bytes 5/21
-POST_STACK = sorted(k for k, v in MANIFEST.items()
-                    if v["axes"] == ["inline", "crossline", "sample"] and isinstance(v["iline_byte"], int))
+# every post-stack file: inline/crossline at byte numbers, or "layout" where
+# the file's rev 2.1 XML trace-header layout says where they are; SU files
+# use bytes 5/21
+POST_STACK = sorted(k for k, v in MANIFEST.items() if v["axes"] == ["inline", "crossline", "sample"])
 PRE_STACK = sorted(k for k, v in MANIFEST.items() if v["axes"] == ["inline", "crossline", "offset", "sample"])
 
 
 def test_covers_the_post_stack_files():
-    assert len(POST_STACK) >= 56 and len(PRE_STACK) >= 11
+    assert len(POST_STACK) >= 63 and len(PRE_STACK) >= 11
+    assert sum(MANIFEST[k]["iline_byte"] == "layout" for k in POST_STACK) == 7
 
 
 @pytest.mark.parametrize("name", POST_STACK + PRE_STACK)
@@ -28,8 +29,9 @@ def test_converts_bit_for_bit(tmp_path, name):
     v = MANIFEST[name]
     out = tmp_path / "out.zarr"
     extra = ["--offset-byte", "37"] if "offset" in v["axes"] else []
-    run_attr("convert", "segy", DATA / name, out, "--dtype", "native", "-q",
-             "--iline-byte", v["iline_byte"], "--xline-byte", v["xline_byte"], *extra)
+    if v["iline_byte"] != "layout":
+        extra += ["--iline-byte", v["iline_byte"], "--xline-byte", v["xline_byte"]]
+    run_attr("convert", "segy", DATA / name, out, "--dtype", "native", "-q", *extra)
     g = zarr.open_group(str(out), mode="r")
     got, want = g["amplitude"][...], np.load(DATA / v["npy"])
     assert got.shape == want.shape
@@ -59,7 +61,13 @@ def test_float32_dataset_opens_in_xarray_and_runs(tmp_path):
 
 
 @pytest.mark.parametrize("name,needle", [("broken.sgy", "truncated"), ("text.sgy", "text.sgy"),
-                                         ("long.sgy", "long.sgy"), ("mapping-empty.sgy", "mapping-empty.sgy")])
+                                         ("long.sgy", "long.sgy"), ("mapping-empty.sgy", "mapping-empty.sgy"),
+                                         ("mapping-invalid-attribute.sgy", "unknown attribute 'FAIL'"),
+                                         ("mapping-invalid-root.sgy", "layout does not parse"),
+                                         ("mapping-invalid-value.sgy", "byte 666"),
+                                         ("mapping-unparsable.sgy", "layout does not parse"),
+                                         ("mapping-encoding-private.sgy", "'PRIVATE1' in ASCII"),
+                                         ("mapping-unsupported-type.sgy", "'xline' type F32")])
 def test_bad_files_get_one_clear_line(tmp_path, name, needle):
     out = tmp_path / "x.zarr"
     p = run_attr("convert", "segy", DATA / name, out, check=False)
@@ -104,6 +112,7 @@ def test_info_and_summary(tmp_path):
     assert "--offset-byte 37" in ps and "[1, 2]" in ps, ps
     p = run_attr("convert", "segy", DATA / "f3.sgy", tmp_path / "f3.zarr")
     want = np.load(DATA / "expected" / "f3.npy")
+    assert "convert: 414/414 traces (100%)" in p.stderr, p.stderr
     assert "414 live traces" in p.stderr and f"amplitudes {want.min()} .. {want.max()}" in p.stderr, p.stderr
 
 
@@ -148,3 +157,122 @@ def test_presets_and_extended_headers(tmp_path):
     ds = xr.open_zarr(tmp_path / "m.zarr")
     ext = ds.attrs["extended_textual_headers"]
     assert len(ext) >= 1 and all(isinstance(t, str) for t in ext)
+
+
+def test_layout_moves_the_geometry_and_delay(tmp_path):
+    """mapping-all-types keeps inline/crossline at bytes 1/5 and the delay at
+    byte 15 with a time scalar of 4 at byte 25 (t0 36 ms), by its XML layout."""
+    run_attr("convert", "segy", DATA / "mapping-all-types.sgy", tmp_path / "a.zarr", "-q")
+    ds = xr.open_zarr(tmp_path / "a.zarr")
+    assert ds.attrs["t0_ms"] == 36.0 and ds.attrs["iline_byte"] == 1 and ds.attrs["xline_byte"] == 5
+    assert "XML layout" in ds.attrs["trace_header_layout"]
+    info = run_attr("info", DATA / "mapping-shifted.sgy").stdout
+    assert "byte 190" in info and "byte 194" in info and "XML" in info, info
+
+
+def make_line(tmp_path):
+    """small.sgy as a 2-D line: cdp (byte 21) 1000, 1002, ..., inline and
+    crossline bytes zeroed."""
+    raw = bytearray((DATA / "small.sgy").read_bytes())
+    n = 240 + 50 * 4
+    for t in range(25):
+        o = 3600 + t * n
+        raw[o + 20:o + 24] = (1000 + 2 * t).to_bytes(4, "big", signed=True)
+        raw[o + 188:o + 196] = bytes(8)
+    path = tmp_path / "line.sgy"
+    path.write_bytes(bytes(raw))
+    return path
+
+
+def test_2d_line(tmp_path):
+    import segyio
+    path = make_line(tmp_path)
+    p = run_attr("convert", "segy", path, tmp_path / "x.zarr", check=False)
+    assert p.returncode != 0 and "--preset cdp" in p.stderr, p.stderr
+    assert "--preset cdp" in run_attr("info", path).stdout
+    run_attr("convert", "segy", path, tmp_path / "l.zarr", "--preset", "cdp", "-q")
+    ds = xr.open_zarr(tmp_path / "l.zarr")
+    assert ds.amplitude.dims == ("cdp", "time")
+    with segyio.open(str(path), ignore_geometry=True) as f:
+        want = segyio.tools.collect(f.trace[:])
+        cdps = list(f.attributes(segyio.TraceField.CDP)[:])
+    assert list(ds.cdp.values) == cdps and np.array_equal(ds.amplitude.values, want)
+    assert ds.trace_mask.values.all() and ds.cdp_x.dims == ("cdp",)
+    # a subset of the line, and an attribute on it
+    run_attr("convert", "segy", path, tmp_path / "s.zarr", "--preset", "cdp", "--inlines", "1010:1030:4",
+             "--time", "8:20", "-q")
+    sub = xr.open_zarr(tmp_path / "s.zarr")
+    assert list(sub.cdp.values) == [1010, 1014, 1018, 1022, 1026, 1030] and list(sub.time.values) == [8, 12, 16, 20]
+    np.testing.assert_array_equal(sub.amplitude.values, want[5:16:2, 2:6])
+    job = tmp_path / "j.yaml"
+    job.write_text(f"input: {tmp_path / 'l.zarr'}\noutputs:\n  - {{attribute: envelope, path: {tmp_path / 'e.zarr'}}}\n")
+    run_attr("run", job, "-q")
+    import scipy.signal
+    np.testing.assert_allclose(xr.open_zarr(tmp_path / "e.zarr").envelope.values,
+                               np.abs(scipy.signal.hilbert(want.astype(np.float64), axis=-1)), rtol=1e-4, atol=1e-4)
+
+
+def test_sub_volume(tmp_path):
+    want = np.load(DATA / "expected" / "f3.npy")
+    out = tmp_path / "s.zarr"
+    run_attr("convert", "segy", DATA / "f3.sgy", out, "--inlines", "115:125:2", "--crosslines", "880:890",
+             "--time", "100:200", "--dtype", "native", "-q")
+    ds = xr.open_zarr(out)
+    assert list(ds.inline.values) == list(range(115, 126, 2)) and list(ds.crossline.values) == list(range(880, 891))
+    t = 4 + 4 * np.arange(want.shape[-1])
+    k = (t >= 100) & (t <= 200)
+    np.testing.assert_array_equal(ds.time.values, t[k])
+    np.testing.assert_array_equal(ds.amplitude.values, want[4:15:2, 5:16][..., k])
+    assert ds.trace_headers.shape == (6, 11, 240) and ds.attrs["t0_ms"] == 100.0
+    run_attr("convert", "segy", DATA / "f3.sgy", tmp_path / "k.zarr", "--samples", "0:74:2", "-q")
+    k2 = xr.open_zarr(tmp_path / "k.zarr")
+    assert k2.attrs["sample_interval_ms"] == 8.0
+    np.testing.assert_array_equal(k2.amplitude.values, want[..., ::2].astype(np.float32))
+    for args, needle in [(["--inlines", "500:600"], "selects none"), (["--samples", "0:75"], "samples 0..74"),
+                         (["--inlines", "5:1"], "A <= B"), (["--time", "900:990"], "records 4 .. 300 ms")]:
+        p = run_attr("convert", "segy", DATA / "f3.sgy", tmp_path / "bad.zarr", *args, check=False)
+        assert p.returncode != 0 and needle in p.stderr.splitlines()[0], p.stderr
+        assert not (tmp_path / "bad.zarr").exists()
+
+
+def test_rev2_extended_sample_count_and_interval(tmp_path):
+    """Rev 2: a non-zero extended sample count (3269) and interval (3273,
+    IEEE double) override the 16-bit fields."""
+    raw = bytearray((DATA / "tiny.sgy").read_bytes())
+    raw[3500] = 2                                              # rev 2.0
+    raw[3220:3222] = bytes(2)                                  # 16-bit count 0
+    raw[3268:3272] = (4).to_bytes(4, "big")
+    raw[3272:3280] = np.array([250.5], ">f8").tobytes()        # µs
+    path = tmp_path / "rev2.sgy"
+    path.write_bytes(bytes(raw))
+    run_attr("convert", "segy", path, tmp_path / "r.zarr", "-q")
+    ds = xr.open_zarr(tmp_path / "r.zarr")
+    np.testing.assert_array_equal(ds.amplitude.values, np.load(DATA / "expected" / "tiny.npy"))
+    np.testing.assert_allclose(ds.time.values, np.arange(4) * 0.2505)
+    assert ds.attrs["sample_interval_ms"] == 0.2505
+
+
+def test_threads_and_zstd_level(tmp_path):
+    run_attr("convert", "segy", DATA / "f3.sgy", tmp_path / "a.zarr", "-q", "--threads", "1",
+             "--compression", "zstd:9")
+    meta = json.loads((tmp_path / "a.zarr" / "amplitude" / "zarr.json").read_text())
+    assert {"name": "zstd", "configuration": {"level": 9, "checksum": False}} in meta["codecs"]
+    np.testing.assert_array_equal(xr.open_zarr(tmp_path / "a.zarr").amplitude.values,
+                                  np.load(DATA / "expected" / "f3.npy").astype(np.float32))
+    p = run_attr("convert", "segy", DATA / "f3.sgy", tmp_path / "b.zarr", "--compression", "zstd:99", check=False)
+    assert p.returncode != 0 and "-7 to 22" in p.stderr
+
+
+def test_export_with_template(tmp_path):
+    """A dataset without SEG-Y headers (an attribute result of a copy) takes
+    them from --template: the export is byte-identical to the original."""
+    run_attr("convert", "segy", DATA / "small.sgy", tmp_path / "s.zarr", "-q")
+    job = tmp_path / "j.yaml"
+    job.write_text(f"input: {tmp_path / 's.zarr'}\noutputs:\n  - {{attribute: copy, path: {tmp_path / 'c.zarr'}}}\n")
+    run_attr("run", job, "-q")
+    run_attr("export", "segy", tmp_path / "c.zarr", tmp_path / "c.sgy", "--format", "1",
+             "--template", DATA / "small.sgy")
+    assert (tmp_path / "c.sgy").read_bytes() == (DATA / "small.sgy").read_bytes()
+    # without the template the headers are minimal: not identical
+    run_attr("export", "segy", tmp_path / "c.zarr", tmp_path / "d.sgy", "--format", "1")
+    assert (tmp_path / "d.sgy").read_bytes() != (DATA / "small.sgy").read_bytes()
