@@ -151,7 +151,47 @@ macro_rules! from_segy_via_f64 {
         }
     )*};
 }
-from_segy_via_f64!(i8, i16, i32, u8, u16, u32, f32, f64);
+from_segy_via_f64!(i8, i16, i32, u8, u16, u32, f64);
+
+// the common case, decoded straight to f32
+impl FromSegy for f32 {
+    fn trace(s: &Segy, t: usize, scratch: &mut [f64], out: &mut [Self]) {
+        if !s.trace_f32(t, out) {
+            s.trace_f64(t, scratch);
+            for (o, v) in out.iter_mut().zip(scratch.iter()) {
+                *o = *v as f32;
+            }
+        }
+    }
+}
+
+/// Summary of one trace: min, max, sum and count of the finite values, and
+/// whether every value is zero. Eight lanes without branches, so it vectorises.
+fn trace_stats<T: Sample>(v: &[T]) -> (f32, f32, f64, u64, bool) {
+    let mut lo = [f32::INFINITY; 8];
+    let mut hi = [f32::NEG_INFINITY; 8];
+    let mut sum = [0f32; 8];
+    let mut count = [0u32; 8];
+    let mut nonzero = [false; 8];
+    for c in v.chunks(8) {
+        for (l, x) in c.iter().enumerate() {
+            let x = x.to_f32();
+            let finite = x.is_finite();
+            lo[l] = lo[l].min(if finite { x } else { f32::INFINITY });
+            hi[l] = hi[l].max(if finite { x } else { f32::NEG_INFINITY });
+            sum[l] += if finite { x } else { 0.0 };
+            count[l] += finite as u32;
+            nonzero[l] |= x != 0.0;
+        }
+    }
+    (
+        lo.iter().copied().fold(f32::INFINITY, f32::min),
+        hi.iter().copied().fold(f32::NEG_INFINITY, f32::max),
+        sum.iter().map(|&v| v as f64).sum(),
+        count.iter().map(|&v| v as u64).sum(),
+        !nonzero.contains(&true),
+    )
+}
 
 // 64-bit integers bypass f64, which cannot hold them all
 impl FromSegy for i64 {
@@ -453,10 +493,17 @@ pub fn segy(input: &Path, output: &Path, o: &Options) -> Result<()> {
     let mut mask = vec![0u8; cells];
     let mut cx = vec![f64::NAN; ni * nx];
     let mut cy = vec![f64::NAN; ni * nx];
+    let mut touched = (usize::MAX, 0usize, 0usize);
     for i in 0..ni {
         for j in 0..nx {
             for k in (0..no).rev() {
                 if let Some(t) = trace(i, j, k) {
+                    // release the header pages read, a few thousand at a time
+                    touched = (touched.0.min(t), touched.1.max(t), touched.2 + 1);
+                    if touched.2 == 4096 {
+                        s.release(touched.0, touched.1);
+                        touched = (usize::MAX, 0, 0);
+                    }
                     let sc = s.value(t, "co_scal");
                     let scale = |v: f64| match sc {
                         x if x > 0.0 => v * x,
@@ -470,6 +517,9 @@ pub fn segy(input: &Path, output: &Path, o: &Options) -> Result<()> {
                 }
             }
         }
+    }
+    if let Some(last) = s.traces().checked_sub(1) {
+        s.release(0, last);
     }
     let mask_shape: Vec<usize> = sh_mask.iter().map(|&v| v as usize).collect();
     let sh2u: Vec<usize> = sh2.iter().map(|&v| v as usize).collect();
@@ -485,91 +535,114 @@ pub fn segy(input: &Path, output: &Path, o: &Options) -> Result<()> {
     let amp = Array::open(store.clone(), "/amplitude").map_err(|e| anyhow!("amplitude: {e}"))?;
     let hdr =
         Array::open(store.clone(), "/trace_headers").map_err(|e| anyhow!("trace_headers: {e}"))?;
-    let slabs: Vec<usize> = (0..ni).step_by(chunks[0] as usize).collect();
+    // tasks: columns of chunks (chunk-thick in inline and crossline, all
+    // samples), so every chunk is written whole, once
+    let tasks: Vec<(usize, usize)> = (0..ni)
+        .step_by(chunks[0] as usize)
+        .flat_map(|i0| (0..nx).step_by(chunks[1] as usize).map(move |j0| (i0, j0)))
+        .collect();
     let progress = Progress::counting(cells as u64, "convert", o.quiet, "traces");
     let whole_trace = ssel.first == 0 && ssel.step == 1 && ssel.count == s.samples;
-    // amplitude summary per slab: min, max, sum, count, dead (all-zero) traces
-    let stats = slabs
+    // amplitude summary per task: min, max, sum, count, dead (all-zero) traces
+    // each worker reuses its buffers: fresh ones cost a page fault and a
+    // zeroed page per 4 KiB, a sizeable share of a conversion
+    type Buffers = (Option<Box<dyn std::any::Any + Send>>, Vec<u8>);
+    let stats = tasks
         .par_iter()
-        .map(|&i0| -> Result<(f64, f64, f64, u64, usize)> {
-            let mut st = (f64::INFINITY, f64::NEG_INFINITY, 0f64, 0u64, 0usize);
-            let i1 = (i0 + chunks[0] as usize).min(ni);
-            let rows = i1 - i0;
-            let mut headers = vec![0u8; rows * nx * no * 240];
-            // the slab's region and shape, with `last` samples per trace
-            let region = |last: u64| -> (ArraySubset, Vec<usize>) {
-                let mut shape = grid(&[last]);
-                shape[0] = rows as u64;
-                let ranges: Vec<std::ops::Range<u64>> = shape
-                    .iter()
-                    .enumerate()
-                    .map(|(a, &n)| if a == 0 { i0 as u64..i1 as u64 } else { 0..n })
-                    .collect();
-                (
-                    ArraySubset::new_with_ranges(&ranges),
-                    shape.iter().map(|&v| v as usize).collect(),
-                )
-            };
-            with_dtype!(dtype, T, {
-                let mut data: Vec<T> = vec![T::from_f32(0.0); rows * nx * no * ns];
-                let mut scratch = vec![0f64; s.samples];
-                let mut full: Vec<T> = if whole_trace {
-                    Vec::new()
-                } else {
-                    vec![T::from_f32(0.0); s.samples]
+        .map_init(
+            || -> Buffers { (None, Vec::new()) },
+            |(typed, headers), &(i0, j0)| -> Result<(f64, f64, f64, u64, usize)> {
+                let mut st = (f64::INFINITY, f64::NEG_INFINITY, 0f64, 0u64, 0usize);
+                let i1 = (i0 + chunks[0] as usize).min(ni);
+                let j1 = (j0 + chunks[1] as usize).min(nx);
+                let (rows, cols) = (i1 - i0, j1 - j0);
+                headers.clear();
+                headers.resize(rows * cols * no * 240, 0);
+                let (mut first, mut last) = (usize::MAX, 0);
+                // the task's region and shape, with `inner` values per trace
+                let region = |inner: u64| -> (ArraySubset, Vec<usize>) {
+                    let mut shape = grid(&[inner]);
+                    let mut ranges: Vec<std::ops::Range<u64>> =
+                        shape.iter().map(|&n| 0..n).collect();
+                    shape[0] = rows as u64;
+                    ranges[0] = i0 as u64..i1 as u64;
+                    if !line {
+                        shape[1] = cols as u64;
+                        ranges[1] = j0 as u64..j1 as u64;
+                    }
+                    (
+                        ArraySubset::new_with_ranges(&ranges),
+                        shape.iter().map(|&v| v as usize).collect(),
+                    )
                 };
-                for i in i0..i1 {
-                    for j in 0..nx {
-                        for k in 0..no {
-                            let cell = ((i - i0) * nx + j) * no + k;
-                            let base = cell * ns;
-                            match trace(i, j, k) {
-                                Some(t) => {
-                                    let out = &mut data[base..base + ns];
-                                    if whole_trace {
-                                        T::trace(&s, t, &mut scratch, out);
-                                    } else {
-                                        T::trace(&s, t, &mut scratch, &mut full);
-                                        for (q, v) in out.iter_mut().enumerate() {
-                                            *v = full[ssel.first + q * ssel.step];
+                with_dtype!(dtype, T, {
+                    let data: &mut Vec<T> = typed
+                        .get_or_insert_with(|| Box::new(Vec::<T>::new()))
+                        .downcast_mut()
+                        .expect("one dtype per conversion");
+                    data.clear();
+                    data.resize(rows * cols * no * ns, T::from_f32(0.0));
+                    let mut scratch = vec![0f64; s.samples];
+                    let mut full: Vec<T> = if whole_trace {
+                        Vec::new()
+                    } else {
+                        vec![T::from_f32(0.0); s.samples]
+                    };
+                    for i in i0..i1 {
+                        for j in j0..j1 {
+                            for k in 0..no {
+                                let cell = ((i - i0) * cols + (j - j0)) * no + k;
+                                let base = cell * ns;
+                                match trace(i, j, k) {
+                                    Some(t) => {
+                                        first = first.min(t);
+                                        last = last.max(t);
+                                        let out = &mut data[base..base + ns];
+                                        if whole_trace {
+                                            T::trace(&s, t, &mut scratch, out);
+                                        } else {
+                                            T::trace(&s, t, &mut scratch, &mut full);
+                                            for (q, v) in out.iter_mut().enumerate() {
+                                                *v = full[ssel.first + q * ssel.step];
+                                            }
                                         }
+                                        let (lo, hi, sum, n, zero) = trace_stats(out);
+                                        st = (
+                                            st.0.min(lo as f64),
+                                            st.1.max(hi as f64),
+                                            st.2 + sum,
+                                            st.3 + n,
+                                            st.4 + usize::from(zero),
+                                        );
+                                        headers[cell * 240..(cell + 1) * 240]
+                                            .copy_from_slice(s.trace_header(t));
                                     }
-                                    let mut all_zero = true;
-                                    for v in out.iter() {
-                                        let v = v.to_f32() as f64;
-                                        if v.is_finite() {
-                                            st = (
-                                                st.0.min(v),
-                                                st.1.max(v),
-                                                st.2 + v,
-                                                st.3 + 1,
-                                                st.4,
-                                            );
-                                        }
-                                        all_zero &= v == 0.0;
-                                    }
-                                    st.4 += usize::from(all_zero);
-                                    headers[cell * 240..(cell + 1) * 240]
-                                        .copy_from_slice(s.trace_header(t));
+                                    None => data[base..base + ns].fill(fill as T),
                                 }
-                                None => data[base..base + ns].fill(fill as T),
                             }
                         }
                     }
+                    let (subset, shape) = region(ns as u64);
+                    debug_assert_eq!(shape.iter().product::<usize>(), data.len());
+                    amp.store_array_subset(&subset, &data[..])
+                        .map_err(|e| anyhow!("amplitude: {e}"))?;
+                });
+                let (subset, _) = region(240);
+                hdr.store_array_subset(&subset, &headers[..])
+                    .map_err(|e| anyhow!("trace_headers: {e}"))?;
+                // an inline-sorted file read in columns touches each page once
+                // per column: dropping whole-inline spans only when the column
+                // is the last of its row keeps the pages for the next column
+                if first <= last {
+                    s.release(first, last);
                 }
-                let (subset, shape) = region(ns as u64);
-                amp.store_array_subset(&subset, ArrayD::from_shape_vec(IxDyn(&shape), data)?)
-                    .map_err(|e| anyhow!("amplitude: {e}"))?;
-            });
-            let (subset, shape) = region(240);
-            hdr.store_array_subset(&subset, ArrayD::from_shape_vec(IxDyn(&shape), headers)?)
-                .map_err(|e| anyhow!("trace_headers: {e}"))?;
-            progress.advance(
-                (rows * nx * no) as u64,
-                (rows * nx * no * ns * dtype.size()) as u64,
-            );
-            Ok(st)
-        })
+                progress.advance(
+                    (rows * cols * no) as u64,
+                    (rows * cols * no * ns * dtype.size()) as u64,
+                );
+                Ok(st)
+            },
+        )
         .collect::<Result<Vec<_>>>()?;
     progress.finish();
     let (lo, hi, sum, n, dead) = stats.iter().fold(

@@ -118,10 +118,13 @@ fn sample_size(format: u16) -> Option<usize> {
 }
 
 pub fn ibm_to_f32(b: u32) -> f32 {
+    // mantissa × 16^(e − 64) / 2^24, exact in f64 (a power of two scale
+    // built from its bits), rounded once to f32
     let sign = if b >> 31 == 1 { -1.0 } else { 1.0 };
-    let exponent = ((b >> 24) & 0x7f) as i32 - 64;
-    let mantissa = (b & 0x00ff_ffff) as f64 / 16_777_216.0;
-    (sign * mantissa * 16f64.powi(exponent)) as f32
+    let exponent = ((b >> 24) & 0x7f) as i64 - 64;
+    let mantissa = (b & 0x00ff_ffff) as f64;
+    let scale = f64::from_bits(((4 * exponent - 24 + 1023) as u64) << 52);
+    (sign * mantissa * scale) as f32
 }
 
 /// Which header fields hold the geometry. `None` means: from the file's XML
@@ -248,6 +251,19 @@ impl Segy {
         if seg.dt_us == 0.0 {
             seg.dt_us = seg.value(0, "dt");
         }
+        for f in [&keys.iline, &keys.xline, &keys.offset]
+            .into_iter()
+            .flatten()
+        {
+            if f.byte == 0 || f.byte + f.kind.size() - 1 > TRACE_HEADER {
+                bail!(
+                    "header byte {}: a {}-byte value must start between byte 1 and {} of the 240-byte trace header",
+                    f.byte,
+                    f.kind.size(),
+                    TRACE_HEADER + 1 - f.kind.size()
+                );
+            }
+        }
         let iline = keys.iline.unwrap_or_else(|| seg.field("iline").0);
         let xline = if keys.line {
             None
@@ -264,15 +280,19 @@ impl Segy {
             }
             Ok(v as i32)
         };
-        let keys3: Vec<(i32, i32, i32)> = (0..traces)
-            .map(|t| -> Result<(i32, i32, i32)> {
-                Ok((
-                    key(t, &iline)?,
-                    xline.as_ref().map_or(Ok(0), |f| key(t, f))?,
-                    keys.offset.as_ref().map_or(Ok(0), |f| key(t, f))?,
-                ))
-            })
-            .collect::<Result<_>>()?;
+        // a page per trace header: give them back as the scan goes, so
+        // resident memory doesn't grow with the file
+        let mut keys3: Vec<(i32, i32, i32)> = Vec::with_capacity(traces);
+        for t in 0..traces {
+            keys3.push((
+                key(t, &iline)?,
+                xline.as_ref().map_or(Ok(0), |f| key(t, f))?,
+                keys.offset.as_ref().map_or(Ok(0), |f| key(t, f))?,
+            ));
+            if t % 4096 == 4095 {
+                seg.release(t - 4095, t);
+            }
+        }
         let mut offsets: Vec<i32> = keys3.iter().map(|k| k.2).collect();
         offsets.sort_unstable();
         offsets.dedup();
@@ -339,6 +359,7 @@ impl Segy {
                 bail!("'{name}': {what} offset {c} occurs twice (trace {t}): {hint}");
             }
         }
+        seg.release(0, traces - 1);
         seg.offsets = offsets;
         seg.inlines = (0..nil).map(|i| (il0 + i as i64 * ils) as i32).collect();
         seg.crosslines = (0..nxl).map(|i| (xl0 + i as i64 * xls) as i32).collect();
@@ -547,6 +568,31 @@ impl Segy {
         }
     }
 
+    /// Trace `t` decoded straight to f32 for the float formats (1, 4, 5);
+    /// false, leaving `out` alone, for the others.
+    pub fn trace_f32(&self, t: usize, out: &mut [f32]) -> bool {
+        if !matches!(self.format, 1 | 4 | 5) {
+            return false;
+        }
+        let o = self.trace_offset(t) + self.header_len;
+        let raw = &self.map[o..o + self.samples * 4];
+        let be = self.big_endian;
+        for (v, b) in out.iter_mut().zip(raw.chunks_exact(4)) {
+            let w = [b[0], b[1], b[2], b[3]];
+            let bits = if be {
+                u32::from_be_bytes(w)
+            } else {
+                u32::from_le_bytes(w)
+            };
+            *v = if self.format == 1 {
+                ibm_to_f32(bits)
+            } else {
+                f32::from_bits(bits)
+            };
+        }
+        true
+    }
+
     /// The 8 bytes of a 64-bit integer sample (formats 9 and 12), big-endian.
     pub fn sample_u64_bits(&self, t: usize, k: usize) -> u64 {
         let o = self.trace_offset(t) + self.header_len + k * 8;
@@ -590,6 +636,32 @@ impl Segy {
             15 => u32::from_be_bytes(be4) as f64,
             16 => b[7] as f64,
             _ => unreachable!("format checked at open"),
+        }
+    }
+
+    /// Number of traces in the file.
+    pub fn traces(&self) -> usize {
+        (self.map.len() - self.data_start)
+            / (self.header_len + self.samples * sample_size(self.format).expect("checked format"))
+    }
+
+    /// Drop the mapped pages of traces `first..=last` from this process:
+    /// the map is read-only, so a later touch re-reads them from the file.
+    /// Converting a slab at a time this keeps resident memory at the slabs
+    /// in flight instead of growing to the whole file.
+    pub fn release(&self, first: usize, last: usize) {
+        let a = self.trace_offset(first);
+        let b = self.trace_offset(last + 1).min(self.map.len());
+        if b > a {
+            // SAFETY: DONTNEED on a read-only file mapping discards nothing
+            // that cannot be read back; no reference into these pages outlives
+            // the caller's use of the traces.
+            #[cfg(unix)]
+            unsafe {
+                let _ =
+                    self.map
+                        .unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, a, b - a);
+            }
         }
     }
 
@@ -730,9 +802,9 @@ mod tests {
             .filter(|p| p.extension().is_some_and(|e| e == "sgy" || e == "su"))
         {
             let orig = std::fs::read(f).unwrap();
-            for round in 0..40 {
+            for round in 0..64 {
                 let mut b = orig.clone();
-                match round % 4 {
+                match round % 8 {
                     0 => b.truncate((rand() as usize) % (b.len() + 1)),
                     1 => {
                         for _ in 0..8 {
@@ -747,6 +819,18 @@ mod tests {
                             b[i] = rand() as u8;
                         }
                     }
+                    // the extended textual headers (XML layouts) and the
+                    // first trace headers
+                    3 | 7 if b.len() > 3700 => {
+                        for _ in 0..24 {
+                            let i = 3600 + (rand() as usize) % (b.len() - 3600).min(7000);
+                            b[i] = match rand() % 3 {
+                                0 => rand() as u8,
+                                1 => b"<>=\"/ 0123456789"[(rand() % 16) as usize],
+                                _ => b[i] ^ (1 << (rand() % 8)),
+                            };
+                        }
+                    }
                     _ => {
                         let extra = (rand() % 500) as usize;
                         b.extend((0..extra).map(|_| rand() as u8));
@@ -755,7 +839,13 @@ mod tests {
                 let ext = f.extension().unwrap().to_str().unwrap();
                 let p = tmp.path().join(format!("m.{ext}"));
                 std::fs::write(&p, &b).unwrap();
-                match Segy::open(&p, 189, 193) {
+                // half the time the geometry comes from a layout if present
+                let keys = if round % 2 == 0 {
+                    Keys::bytes(189, 193)
+                } else {
+                    Keys::default()
+                };
+                match Segy::open_keys(&p, &keys) {
                     Ok(s) => {
                         opened += 1;
                         let mut buf = vec![0f64; s.samples];
