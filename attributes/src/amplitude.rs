@@ -1,7 +1,9 @@
 //! Amplitude attributes over vertical windows.
 
 use crate::window::box_mean_axis;
-use crate::{AttrError, Attribute, Halo, Kernel, ParamKind, ParamSpec, Params, Setup, Shared};
+use crate::{
+    AttrError, Attribute, Halo, Kernel, ParamKind, ParamSpec, Params, Setup, Shared, Spec,
+};
 use ndarray::{Array3, ArrayView3};
 
 pub struct RmsAmplitude;
@@ -60,3 +62,325 @@ impl Kernel for RmsKernel {
         serde_json::json!({ "window": self.window })
     }
 }
+
+const CHOPRA: &str = "Chopra & Marfurt (2007), Seismic Attributes for Prospect Identification, SEG";
+const FAMILY: &str = "amplitude";
+
+const WINDOW_PARAMS: &[ParamSpec] = RMS_PARAMS;
+
+/// Halo of a centred vertical window.
+fn vertical(window: usize) -> [Halo; 3] {
+    [Halo::Depth(0), Halo::Depth(0), Halo::Depth(window / 2)]
+}
+
+/// A vertical moving mean of `f(x)`.
+fn windowed_mean(p: &Params, f: fn(f32) -> f32) -> Result<Box<dyn Kernel>, AttrError> {
+    let w = p.int("window");
+    crate::kernel(vertical(w), p, move |b, _| {
+        let mut a = b.mapv(f);
+        box_mean_axis(&mut a, 2, w);
+        a
+    })
+}
+
+pub const MEAN_AMPLITUDE: Spec = Spec {
+    name: "mean_amplitude",
+    family: FAMILY,
+    description: "Arithmetic mean of the amplitudes in a centred vertical window, \
+                  scipy.ndimage.uniform_filter1d(x, window): near zero on balanced data, \
+                  it shows a DC bias or a polarity-biased interval.",
+    reference: CHOPRA,
+    unit: "input amplitude",
+    params: WINDOW_PARAMS,
+    build: |p, _| windowed_mean(p, |x| x),
+};
+
+pub const MEAN_ABSOLUTE_AMPLITUDE: Spec = Spec {
+    name: "mean_absolute_amplitude",
+    family: FAMILY,
+    description: "Mean of |x| in a centred vertical window: a reflectivity-strength measure \
+                  less dominated by the largest values than RMS.",
+    reference: CHOPRA,
+    unit: "input amplitude",
+    params: WINDOW_PARAMS,
+    build: |p, _| windowed_mean(p, f32::abs),
+};
+
+pub const ENERGY: Spec = Spec {
+    name: "energy",
+    family: FAMILY,
+    description: "Mean energy Σx²/n in a centred vertical window (the square of \
+                  rms_amplitude).",
+    reference: CHOPRA,
+    unit: "amplitude²",
+    params: WINDOW_PARAMS,
+    build: |p, _| windowed_mean(p, |x| x * x),
+};
+
+pub const MAX_ABSOLUTE_AMPLITUDE: Spec = Spec {
+    name: "max_absolute_amplitude",
+    family: FAMILY,
+    description: "Largest |x| in a centred vertical window, \
+                  scipy.ndimage.maximum_filter1d(|x|, window).",
+    reference: CHOPRA,
+    unit: "input amplitude",
+    params: WINDOW_PARAMS,
+    build: |p, _| {
+        let w = p.int("window");
+        crate::kernel(vertical(w), p, move |b, _| {
+            crate::convolve::extreme_axis(&b.mapv(f32::abs), 2, w, true)
+        })
+    },
+};
+
+pub const REFLECTION_INTENSITY: Spec = Spec {
+    name: "reflection_intensity",
+    family: FAMILY,
+    description: "Trapezoidal integral of the amplitudes over a centred vertical window, in \
+                  sample units: Σx − (x_first + x_last)/2, i.e. numpy.trapezoid over the window \
+                  (multiply by the sample interval for amplitude × time).",
+    reference: "Radovich & Oliveros (1998), 3-D sequence interpretation of seismic \
+                instantaneous attributes, The Leading Edge 17(9)",
+    unit: "amplitude × samples",
+    params: WINDOW_PARAMS,
+    build: |p, _| {
+        let w = p.int("window");
+        let r = w / 2;
+        crate::kernel(vertical(w), p, move |b, _| {
+            let mut sum = b.to_owned();
+            box_mean_axis(&mut sum, 2, w);
+            let n = b.len_of(ndarray::Axis(2));
+            let mut out = sum.mapv(|m| m * w as f32);
+            for ((i, j, k), o) in out.indexed_iter_mut() {
+                let lo = crate::window::symmetric_index(k as isize - r as isize, n);
+                let hi = crate::window::symmetric_index((k + r) as isize, n);
+                *o -= 0.5 * (b[[i, j, lo]] + b[[i, j, hi]]);
+            }
+            out
+        })
+    },
+};
+
+const AGC_PARAMS: &[ParamSpec] = &[ParamSpec {
+    name: "window",
+    kind: ParamKind::OddInt { min: 1 },
+    default: "63",
+    unit: "samples",
+    help: "length of the gain window, centred (about 250 ms at 4 ms)",
+}];
+
+pub const AGC: Spec = Spec {
+    name: "agc",
+    family: FAMILY,
+    description: "Automatic gain control: each sample divided by the RMS amplitude of the \
+                  centred vertical window around it, x / sqrt(mean(x²)), so every part of the \
+                  section has unit RMS. 0 where the window is dead.",
+    reference: "Yilmaz (2001), Seismic Data Analysis, SEG, section 1.4",
+    unit: "ratio",
+    params: AGC_PARAMS,
+    build: |p, _| {
+        let w = p.int("window");
+        crate::kernel(vertical(w), p, move |b, _| {
+            let mut e = b.mapv(|x| x * x);
+            box_mean_axis(&mut e, 2, w);
+            ndarray::Zip::from(&b)
+                .and(&e)
+                .map_collect(|&x, &e| if e > 0.0 { x / e.sqrt() } else { 0.0 })
+        })
+    },
+};
+
+pub const FIRST_DERIVATIVE: Spec = Spec {
+    name: "first_derivative",
+    family: FAMILY,
+    description: "First derivative along the trace by central differences, \
+                  (x[k+1] − x[k−1])/2 per sample, as numpy.gradient inside the trace (the \
+                  boundary mode supplies the samples beyond the ends).",
+    reference: CHOPRA,
+    unit: "amplitude/sample",
+    params: &[],
+    build: |p, _| {
+        crate::kernel(vertical(3), p, |b, _| {
+            crate::convolve::correlate_axis(&b.to_owned(), 2, &[-0.5, 0.0, 0.5])
+        })
+    },
+};
+
+pub const SECOND_DERIVATIVE: Spec = Spec {
+    name: "second_derivative",
+    family: FAMILY,
+    description: "Second derivative along the trace, x[k+1] − 2x[k] + x[k−1] per sample²: \
+                  sharpens reflector boundaries.",
+    reference: CHOPRA,
+    unit: "amplitude/sample²",
+    params: &[],
+    build: |p, _| {
+        crate::kernel(vertical(3), p, |b, _| {
+            crate::convolve::correlate_axis(&b.to_owned(), 2, &[1.0, -2.0, 1.0])
+        })
+    },
+};
+
+const RAI_PARAMS: &[ParamSpec] = &[ParamSpec {
+    name: "low_cut_window",
+    kind: ParamKind::OddInt { min: 1 },
+    default: "101",
+    unit: "samples",
+    help: "the integrated trace minus its moving mean over this window: the low-cut",
+}];
+
+pub const RELATIVE_ACOUSTIC_IMPEDANCE: Spec = Spec {
+    name: "relative_acoustic_impedance",
+    family: FAMILY,
+    description: "Relative acoustic impedance: the running sum of the trace down the whole \
+                  trace (integration), with its drift removed by subtracting a centred moving \
+                  mean of low_cut_window samples (a low-cut; reflect-extended at the trace \
+                  ends, as scipy.ndimage.uniform_filter1d). Layers, not interfaces.",
+    reference: "Lavergne & Willm (1977), Inversion of seismograms and pseudo velocity logs, \
+                Geophysical Prospecting 25(2)",
+    unit: "amplitude × samples",
+    params: RAI_PARAMS,
+    build: |p, _| {
+        let w = p.int("low_cut_window");
+        crate::kernel(
+            [Halo::Depth(0), Halo::Depth(0), Halo::Full],
+            p,
+            move |b, _| {
+                let mut c = b.to_owned();
+                for mut lane in c.lanes_mut(ndarray::Axis(2)) {
+                    let mut s = 0f64;
+                    for v in lane.iter_mut() {
+                        s += *v as f64;
+                        *v = s as f32;
+                    }
+                }
+                let mut m = c.clone();
+                box_mean_axis(&mut m, 2, w);
+                c - m
+            },
+        )
+    },
+};
+
+const SIGMA_PARAMS: &[ParamSpec] = &[ParamSpec {
+    name: "sigma",
+    kind: ParamKind::FloatList {
+        len: 3,
+        min: 0.0,
+        max: 32.0,
+    },
+    default: "[1.0, 1.0, 1.0]",
+    unit: "traces, traces, samples",
+    help: "Gaussian standard deviation per axis",
+}];
+
+/// Halo of Gaussian filters of these sigmas (scipy's truncate 4.0).
+pub(crate) fn gaussian_halo(sigma: &[f64]) -> [Halo; 3] {
+    [0, 1, 2].map(|a| Halo::Depth(crate::convolve::gaussian_radius(sigma[a])))
+}
+
+pub const GRADIENT_MAGNITUDE: Spec = Spec {
+    name: "gradient_magnitude",
+    family: FAMILY,
+    description: "Magnitude of the Gaussian-derivative gradient, √(Σ_a (∂_a G_σ ∗ x)²), as \
+                  scipy.ndimage.gaussian_gradient_magnitude with a sigma per axis: edges of \
+                  any orientation, smoothed.",
+    reference: "scipy.ndimage.gaussian_gradient_magnitude; Chopra & Marfurt (2007)",
+    unit: "amplitude/sample",
+    params: SIGMA_PARAMS,
+    build: |p, _| {
+        let s = p.floats("sigma");
+        let sigma = [s[0], s[1], s[2]];
+        crate::kernel(gaussian_halo(&s), p, move |b, _| {
+            let b = b.to_owned();
+            let mut sum = Array3::<f32>::zeros(b.raw_dim());
+            for axis in 0..3 {
+                let mut order = [0; 3];
+                order[axis] = 1;
+                let g = crate::convolve::gaussian(&b, sigma, order);
+                sum.zip_mut_with(&g, |s, &g| *s += g * g);
+            }
+            sum.mapv_inplace(f32::sqrt);
+            sum
+        })
+    },
+};
+
+const STATISTICS: &[&str] = &[
+    "mean", "median", "min", "max", "variance", "std", "rms", "sum",
+];
+
+const STAT_PARAMS: &[ParamSpec] = &[
+    ParamSpec {
+        name: "statistic",
+        kind: ParamKind::Choice(STATISTICS),
+        default: "\"mean\"",
+        unit: "",
+        help: "what to compute over the window",
+    },
+    ParamSpec {
+        name: "window",
+        kind: ParamKind::OddIntList { len: 3 },
+        default: "[3, 3, 9]",
+        unit: "traces, traces, samples",
+        help: "window: inlines × crosslines × samples",
+    },
+];
+
+pub const VOLUME_STATISTICS: Spec = Spec {
+    name: "volume_statistics",
+    family: FAMILY,
+    description: "A statistic of the amplitudes in an inline × crossline × sample window \
+                  around each sample: mean, median, min, max, variance (population, ddof 0), \
+                  std, rms or sum — scipy.ndimage uniform/median/minimum/maximum filters or \
+                  generic_filter with the same window.",
+    reference: "scipy.ndimage filters; Chopra & Marfurt (2007)",
+    unit: "input amplitude (variance: amplitude²)",
+    params: STAT_PARAMS,
+    build: |p, _| {
+        let w = p.ints("window");
+        let window = [w[0], w[1], w[2]];
+        let stat = p.word("statistic").to_string();
+        let n = (w[0] * w[1] * w[2]) as f64;
+        crate::kernel(window.map(|w| Halo::Depth(w / 2)), p, move |b, _| {
+            let b = b.to_owned();
+            let mean_of = |a: Array3<f32>| {
+                let mut a = a;
+                for (axis, &size) in window.iter().enumerate() {
+                    box_mean_axis(&mut a, axis, size);
+                }
+                a
+            };
+            match stat.as_str() {
+                "mean" => mean_of(b),
+                "sum" => mean_of(b).mapv(|m| (m as f64 * n) as f32),
+                "rms" => mean_of(b.mapv(|x| x * x)).mapv(|m| m.max(0.0).sqrt()),
+                "min" | "max" => {
+                    let max = stat == "max";
+                    let mut a = b;
+                    for (axis, &size) in window.iter().enumerate() {
+                        a = crate::convolve::extreme_axis(&a, axis, size, max);
+                    }
+                    a
+                }
+                "median" => crate::convolve::window_map(&b, window, |v| {
+                    let mid = v.len() / 2;
+                    *v.select_nth_unstable_by(mid, f32::total_cmp).1
+                }),
+                // two passes over each window in f64: no cancellation
+                _ => {
+                    let var = crate::convolve::window_map(&b, window, |v| {
+                        let m = v.iter().map(|&x| x as f64).sum::<f64>() / v.len() as f64;
+                        (v.iter().map(|&x| (x as f64 - m).powi(2)).sum::<f64>() / v.len() as f64)
+                            as f32
+                    });
+                    if stat == "std" {
+                        var.mapv(f32::sqrt)
+                    } else {
+                        var
+                    }
+                }
+            }
+        })
+    },
+};

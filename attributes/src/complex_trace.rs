@@ -7,16 +7,72 @@ use crate::dsp::{analytic, Analytic};
 use crate::{AttrError, Attribute, Halo, Kernel, ParamKind, ParamSpec, Params, Setup, Shared};
 use ndarray::{Array3, ArrayView3, Zip};
 
-const FAMILY: &str = "complex_trace";
-const REFERENCE: &str =
+pub(crate) const FAMILY: &str = "complex_trace";
+pub(crate) const REFERENCE: &str =
     "Taner, Koehler & Sheriff (1979), Complex seismic trace analysis, Geophysics 44(6)";
-const HALO: [Halo; 3] = [Halo::Depth(0), Halo::Depth(0), Halo::Full];
+pub(crate) const HALO: [Halo; 3] = [Halo::Depth(0), Halo::Depth(0), Halo::Full];
 
 const WITH_DERIVATIVES: &str = "complex_trace.analytic+derivatives";
 const PLAIN: &str = "complex_trace.analytic";
 
+/// The analytic trace with spectral derivatives, once per block.
+pub(crate) fn with_derivatives<'a>(block: ArrayView3<f32>, shared: &'a mut Shared) -> &'a Analytic {
+    shared.get_or_insert(WITH_DERIVATIVES, || analytic(block, true))
+}
+
+/// The envelope |z|, once per block.
+pub(crate) fn envelope(block: ArrayView3<f32>, shared: &mut Shared) -> Array3<f32> {
+    if let Some(e) = shared.get::<Array3<f32>>("complex_trace.envelope") {
+        return e.clone();
+    }
+    let q = shared_quadrature(block, shared);
+    let e = Zip::from(&block).and(q).map_collect(|&x, &y| x.hypot(y));
+    shared.get_or_insert("complex_trace.envelope", || e).clone()
+}
+
+/// Instantaneous frequency in cycles per sample, (x·y′ − y·x′)/(2π(x² + y²)),
+/// and the relative amplitude change per sample, (x·x′ + y·y′)/(x² + y²):
+/// both 0 where the envelope is 0. Once per block.
+pub(crate) fn rates<'a>(
+    block: ArrayView3<f32>,
+    shared: &'a mut Shared,
+) -> &'a (Array3<f32>, Array3<f32>) {
+    if shared
+        .get::<(Array3<f32>, Array3<f32>)>("complex_trace.rates")
+        .is_none()
+    {
+        let a = with_derivatives(block, shared);
+        let y = &a.quadrature;
+        let (dx, dy) = a.derivatives.as_ref().expect("asked for derivatives");
+        let mut f = Array3::<f32>::zeros(block.raw_dim());
+        let mut r = Array3::<f32>::zeros(block.raw_dim());
+        let tau = 2.0 * std::f64::consts::PI;
+        Zip::from(&mut f)
+            .and(&mut r)
+            .and(&block)
+            .and(y)
+            .and(dx)
+            .and(dy)
+            .for_each(|f, r, &x, &y, &dx, &dy| {
+                let (x, y, dx, dy) = (x as f64, y as f64, dx as f64, dy as f64);
+                let den = x * x + y * y;
+                if den > 0.0 {
+                    *f = ((x * dy - y * dx) / den / tau) as f32;
+                    *r = ((x * dx + y * dy) / den) as f32;
+                }
+            });
+        shared.get_or_insert("complex_trace.rates", || (f, r));
+    }
+    shared
+        .get::<(Array3<f32>, Array3<f32>)>("complex_trace.rates")
+        .expect("just inserted")
+}
+
 /// H[x] of this block, computed once per block for the whole family.
-fn shared_quadrature<'a>(block: ArrayView3<f32>, shared: &'a mut Shared) -> &'a Array3<f32> {
+pub(crate) fn shared_quadrature<'a>(
+    block: ArrayView3<f32>,
+    shared: &'a mut Shared,
+) -> &'a Array3<f32> {
     if shared.get::<Analytic>(WITH_DERIVATIVES).is_some() {
         return &shared
             .get::<Analytic>(WITH_DERIVATIVES)
@@ -137,16 +193,7 @@ struct FrequencyKernel {
     sample_interval_ms: f64,
 }
 
-const FREQ_PARAMS: &[ParamSpec] = &[ParamSpec {
-    name: "sample_interval",
-    kind: ParamKind::Float {
-        min: 0.0,
-        max: f64::INFINITY,
-    },
-    default: "null",
-    unit: "ms",
-    help: "sample interval; default: from the input's metadata",
-}];
+const FREQ_PARAMS: &[ParamSpec] = &[crate::SAMPLE_INTERVAL];
 
 impl Attribute for InstantaneousFrequency {
     fn name(&self) -> &'static str {
@@ -171,11 +218,7 @@ impl Attribute for InstantaneousFrequency {
         FREQ_PARAMS
     }
     fn configure(&self, p: &Params, setup: &Setup) -> Result<Box<dyn Kernel>, AttrError> {
-        let dt = p.float("sample_interval").or(setup.sample_interval_ms).ok_or_else(|| AttrError::BadParam {
-            param: "sample_interval".into(),
-            message: "the input's metadata has no sample interval: give sample_interval (ms) in params or at the job level"
-                .into(),
-        })?;
+        let dt = crate::sample_interval(p, setup)?;
         Ok(Box::new(FrequencyKernel {
             sample_interval_ms: dt,
         }))
@@ -187,26 +230,8 @@ impl Kernel for FrequencyKernel {
         HALO
     }
     fn compute(&self, block: ArrayView3<f32>, shared: &mut Shared) -> Array3<f32> {
-        let a = shared.get_or_insert(WITH_DERIVATIVES, || analytic(block, true));
-        let y = &a.quadrature;
-        let (dx, dy) = a.derivatives.as_ref().expect("asked for derivatives");
-        let scale = 1000.0 / (2.0 * std::f64::consts::PI * self.sample_interval_ms);
-        let mut out = Array3::<f32>::zeros(block.raw_dim());
-        Zip::from(&mut out)
-            .and(&block)
-            .and(y)
-            .and(dx)
-            .and(dy)
-            .for_each(|o, &x, &y, &dx, &dy| {
-                let (x, y, dx, dy) = (x as f64, y as f64, dx as f64, dy as f64);
-                let den = x * x + y * y;
-                *o = if den > 0.0 {
-                    ((x * dy - y * dx) / den * scale) as f32
-                } else {
-                    0.0
-                };
-            });
-        out
+        let scale = (1000.0 / self.sample_interval_ms) as f32;
+        rates(block, shared).0.mapv(|f| f * scale)
     }
     fn resolved(&self) -> serde_json::Value {
         serde_json::json!({ "sample_interval": self.sample_interval_ms })

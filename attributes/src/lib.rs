@@ -9,12 +9,20 @@
 //! in [`registry`], and one reference test.
 
 mod amplitude;
+mod coherence;
 mod complex_trace;
+pub mod convolve;
 mod dsp;
+mod filters;
+mod glcm;
 mod identity;
+mod instantaneous;
 mod params;
+mod response;
 mod shared;
+mod spectral;
 mod structure;
+mod tensor;
 pub mod window;
 
 use ndarray::{Array3, ArrayView3};
@@ -82,6 +90,101 @@ pub trait Attribute: Send + Sync {
     }
 }
 
+/// Builds a configured kernel from validated parameters.
+pub type Build = fn(&Params, &Setup) -> Result<Box<dyn Kernel>, AttrError>;
+
+/// An attribute declared as data: its documentation, parameters and a
+/// function that builds its kernel. Most attributes are one `const Spec`.
+pub struct Spec {
+    pub name: &'static str,
+    pub family: &'static str,
+    pub description: &'static str,
+    pub reference: &'static str,
+    pub unit: &'static str,
+    pub params: &'static [ParamSpec],
+    pub build: Build,
+}
+
+impl Attribute for Spec {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    fn family(&self) -> &'static str {
+        self.family
+    }
+    fn description(&self) -> &'static str {
+        self.description
+    }
+    fn reference(&self) -> &'static str {
+        self.reference
+    }
+    fn unit(&self) -> &'static str {
+        self.unit
+    }
+    fn params(&self) -> &'static [ParamSpec] {
+        self.params
+    }
+    fn configure(&self, params: &Params, setup: &Setup) -> Result<Box<dyn Kernel>, AttrError> {
+        (self.build)(params, setup)
+    }
+}
+
+/// A kernel made of a halo, its resolved parameters and a closure.
+pub struct FnKernel<F> {
+    halo: [Halo; 3],
+    resolved: serde_json::Value,
+    f: F,
+}
+
+impl<F> Kernel for FnKernel<F>
+where
+    F: Fn(ArrayView3<f32>, &mut Shared) -> Array3<f32> + Send + Sync,
+{
+    fn halo(&self) -> [Halo; 3] {
+        self.halo
+    }
+    fn compute(&self, block: ArrayView3<f32>, shared: &mut Shared) -> Array3<f32> {
+        (self.f)(block, shared)
+    }
+    fn resolved(&self) -> serde_json::Value {
+        self.resolved.clone()
+    }
+}
+
+/// Box a closure as a kernel.
+pub fn kernel<F>(halo: [Halo; 3], resolved: &Params, f: F) -> Result<Box<dyn Kernel>, AttrError>
+where
+    F: Fn(ArrayView3<f32>, &mut Shared) -> Array3<f32> + Send + Sync + 'static,
+{
+    Ok(Box::new(FnKernel {
+        halo,
+        resolved: resolved.to_json(),
+        f,
+    }))
+}
+
+/// The sample interval (ms): the `sample_interval` parameter, else the input's.
+pub(crate) fn sample_interval(p: &Params, setup: &Setup) -> Result<f64, AttrError> {
+    p.float("sample_interval")
+        .or(setup.sample_interval_ms)
+        .ok_or_else(|| AttrError::BadParam {
+            param: "sample_interval".into(),
+            message: "the input's metadata has no sample interval: give sample_interval (ms) in params or at the job level".into(),
+        })
+}
+
+/// The `sample_interval` parameter every attribute in Hz or ms declares.
+pub(crate) const SAMPLE_INTERVAL: ParamSpec = ParamSpec {
+    name: "sample_interval",
+    kind: ParamKind::Float {
+        min: 0.0,
+        max: f64::INFINITY,
+    },
+    default: "null",
+    unit: "ms",
+    help: "sample interval; default: from the input's metadata",
+};
+
 /// A configured attribute, ready to run on blocks.
 pub trait Kernel: Send + Sync {
     /// Context needed per axis (inline, crossline, sample).
@@ -101,8 +204,67 @@ pub fn registry() -> Vec<Box<dyn Attribute>> {
         Box::new(complex_trace::Envelope),
         Box::new(complex_trace::InstantaneousPhase),
         Box::new(complex_trace::InstantaneousFrequency),
+        Box::new(instantaneous::COSINE_OF_PHASE),
+        Box::new(instantaneous::QUADRATURE),
+        Box::new(instantaneous::PHASE_ROTATION),
+        Box::new(instantaneous::INSTANTANEOUS_BANDWIDTH),
+        Box::new(instantaneous::DOMINANT_FREQUENCY),
+        Box::new(instantaneous::RELATIVE_AMPLITUDE_CHANGE),
+        Box::new(instantaneous::SWEETNESS),
+        Box::new(response::APPARENT_POLARITY),
+        Box::new(response::RESPONSE_PHASE),
+        Box::new(response::RESPONSE_FREQUENCY),
+        Box::new(instantaneous::ENVELOPE_WEIGHTED_FREQUENCY),
+        Box::new(instantaneous::THIN_BED_INDICATOR),
         Box::new(amplitude::RmsAmplitude),
+        Box::new(amplitude::MEAN_AMPLITUDE),
+        Box::new(amplitude::MEAN_ABSOLUTE_AMPLITUDE),
+        Box::new(amplitude::ENERGY),
+        Box::new(amplitude::MAX_ABSOLUTE_AMPLITUDE),
+        Box::new(amplitude::REFLECTION_INTENSITY),
+        Box::new(amplitude::AGC),
+        Box::new(amplitude::FIRST_DERIVATIVE),
+        Box::new(amplitude::SECOND_DERIVATIVE),
+        Box::new(amplitude::RELATIVE_ACOUSTIC_IMPEDANCE),
+        Box::new(amplitude::GRADIENT_MAGNITUDE),
+        Box::new(amplitude::VOLUME_STATISTICS),
+        Box::new(spectral::BANDPASS),
+        Box::new(spectral::LOWPASS),
+        Box::new(spectral::HIGHPASS),
+        Box::new(spectral::SPECTRAL_DECOMPOSITION),
+        Box::new(spectral::PEAK_FREQUENCY),
+        Box::new(spectral::PEAK_AMPLITUDE),
         Box::new(structure::Semblance),
+        Box::new(coherence::EIGENSTRUCTURE_COHERENCE),
+        Box::new(tensor::GST_PLANARITY),
+        Box::new(tensor::GST_LINEARITY),
+        Box::new(tensor::CHAOS),
+        Box::new(tensor::INLINE_DIP),
+        Box::new(tensor::CROSSLINE_DIP),
+        Box::new(tensor::DIP_ANGLE),
+        Box::new(tensor::DIP_AZIMUTH),
+        Box::new(tensor::CURVATURE_MEAN),
+        Box::new(tensor::CURVATURE_GAUSSIAN),
+        Box::new(tensor::CURVATURE_MAXIMUM),
+        Box::new(tensor::CURVATURE_MINIMUM),
+        Box::new(tensor::CURVATURE_MOST_POSITIVE),
+        Box::new(tensor::CURVATURE_MOST_NEGATIVE),
+        Box::new(tensor::SHAPE_INDEX),
+        Box::new(tensor::CURVEDNESS),
+        Box::new(coherence::SOBEL_EDGE),
+        Box::new(coherence::VARIANCE_EDGE),
+        Box::new(filters::GAUSSIAN_SMOOTH),
+        Box::new(filters::MEDIAN_FILTER),
+        Box::new(filters::MEAN_FILTER),
+        Box::new(filters::DIP_STEERED_MEAN),
+        Box::new(glcm::GLCM_CONTRAST),
+        Box::new(glcm::GLCM_DISSIMILARITY),
+        Box::new(glcm::GLCM_HOMOGENEITY),
+        Box::new(glcm::GLCM_ENERGY),
+        Box::new(glcm::GLCM_ENTROPY),
+        Box::new(glcm::GLCM_MEAN),
+        Box::new(glcm::GLCM_VARIANCE),
+        Box::new(glcm::GLCM_CORRELATION),
     ]
 }
 

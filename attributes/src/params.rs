@@ -20,6 +20,19 @@ pub enum ParamKind {
         max: f64,
     },
     Bool,
+    /// An integer in `[min, max]`.
+    Int {
+        min: i64,
+        max: i64,
+    },
+    /// A list of `len` real numbers, each in `[min, max]`.
+    FloatList {
+        len: usize,
+        min: f64,
+        max: f64,
+    },
+    /// One of these words.
+    Choice(&'static [&'static str]),
 }
 
 /// A declared parameter.
@@ -49,6 +62,15 @@ impl ParamSpec {
                 _ => "number".to_string(),
             },
             ParamKind::Bool => "true or false".to_string(),
+            ParamKind::Int { min, max } => format!("integer in [{min}, {max}]"),
+            ParamKind::FloatList { len, min, max } => {
+                if max.is_finite() {
+                    format!("list of {len} numbers in [{min}, {max}]")
+                } else {
+                    format!("list of {len} numbers >= {min}")
+                }
+            }
+            ParamKind::Choice(words) => format!("one of {}", words.join(", ")),
         }
     }
 }
@@ -106,6 +128,19 @@ impl Params {
         self.values[name].as_f64()
     }
 
+    pub fn floats(&self, name: &str) -> Vec<f64> {
+        self.values[name]
+            .as_array()
+            .expect("validated list")
+            .iter()
+            .map(|v| v.as_f64().expect("validated number"))
+            .collect()
+    }
+
+    pub fn word(&self, name: &str) -> &str {
+        self.values[name].as_str().expect("validated choice")
+    }
+
     pub fn bool(&self, name: &str) -> bool {
         self.values[name].as_bool().expect("validated bool")
     }
@@ -134,7 +169,8 @@ fn check(spec: &ParamSpec, v: &Value) -> Result<(), AttrError> {
         ParamKind::OddIntList { len } => match v.as_array() {
             Some(items) if items.len() == len => items.iter().try_for_each(|i| odd(i, 1)),
             _ => Err(bad(format!(
-                "expected a list of {len} odd integers (inline, crossline, sample), got {v}"
+                "expected a list of {len} odd integers ({}), got {v}",
+                spec.unit
             ))),
         },
         ParamKind::Float { min, max } => match v.as_f64() {
@@ -148,6 +184,37 @@ fn check(spec: &ParamSpec, v: &Value) -> Result<(), AttrError> {
         ParamKind::Bool => match v {
             Value::Bool(_) => Ok(()),
             _ => Err(bad(format!("expected true or false, got {v}"))),
+        },
+        ParamKind::Int { min, max } => match v.as_i64() {
+            Some(n) if n >= min && n <= max => Ok(()),
+            _ => Err(bad(format!("expected {}, got {v}", spec.range()))),
+        },
+        ParamKind::FloatList { len, min, max } => match v.as_array() {
+            Some(items)
+                if items.len() == len
+                    && items
+                        .iter()
+                        .all(|i| i.as_f64().is_some_and(|x| x >= min && x <= max)) =>
+            {
+                Ok(())
+            }
+            _ => Err(bad(format!("expected a {}, got {v}", spec.range()))),
+        },
+        ParamKind::Choice(words) => match v.as_str() {
+            Some(w) if words.contains(&w) => Ok(()),
+            Some(w) => {
+                let hint = closest(w, words)
+                    .map(|c| format!(" (did you mean '{c}'?)"))
+                    .unwrap_or_default();
+                Err(bad(format!(
+                    "'{w}' is not one of {}{hint}",
+                    words.join(", ")
+                )))
+            }
+            None => Err(bad(format!(
+                "expected one of {}, got {v}",
+                words.join(", ")
+            ))),
         },
     }
 }

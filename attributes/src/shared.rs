@@ -5,10 +5,11 @@ use std::collections::HashMap;
 
 /// A per-block memo: the first kernel that needs, say, the analytic trace
 /// computes it; the others of its family reuse it. The engine makes one per
-/// block view, so a key always refers to the same input data.
+/// block view, so a key always refers to the same input data; a key names
+/// the parameters the intermediate depends on (e.g. "gst:1:2,2,2").
 #[derive(Default)]
 pub struct Shared {
-    items: HashMap<&'static str, Box<dyn Any + Send>>,
+    items: HashMap<String, Box<dyn Any + Send>>,
 }
 
 impl Shared {
@@ -17,19 +18,18 @@ impl Shared {
     }
 
     /// The intermediate `key`, if a kernel has computed it.
-    pub fn get<T: Any + Send>(&self, key: &'static str) -> Option<&T> {
+    pub fn get<T: Any + Send>(&self, key: &str) -> Option<&T> {
         self.items.get(key).and_then(|b| b.downcast_ref::<T>())
     }
 
     /// Get the intermediate `key`, computing it with `make` the first time.
-    pub fn get_or_insert<T: Any + Send>(
-        &mut self,
-        key: &'static str,
-        make: impl FnOnce() -> T,
-    ) -> &T {
+    pub fn get_or_insert<T: Any + Send>(&mut self, key: &str, make: impl FnOnce() -> T) -> &T {
+        if !self.items.contains_key(key) {
+            self.items.insert(key.to_string(), Box::new(make()));
+        }
         self.items
-            .entry(key)
-            .or_insert_with(|| Box::new(make()))
+            .get(key)
+            .expect("just inserted")
             .downcast_ref::<T>()
             .expect("one type per shared key")
     }

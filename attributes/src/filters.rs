@@ -1,0 +1,177 @@
+//! Smoothing filters: Gaussian, median and mean over a window, and the
+//! dip-steered mean that smooths along the local reflector dip.
+
+use crate::amplitude::gaussian_halo;
+use crate::convolve::{gaussian, gaussian_radius, window_map};
+use crate::tensor::structure_tensor;
+use crate::window::box_mean_axis;
+use crate::{kernel, Halo, ParamKind, ParamSpec, Spec};
+use ndarray::Array3;
+
+const FAMILY: &str = "filter";
+
+pub const GAUSSIAN_SMOOTH: Spec = Spec {
+    name: "gaussian_smooth",
+    family: FAMILY,
+    description: "Gaussian smoothing with a standard deviation per axis, \
+                  scipy.ndimage.gaussian_filter (truncated at 4σ).",
+    reference: "scipy.ndimage.gaussian_filter",
+    unit: "input amplitude",
+    params: &[ParamSpec {
+        name: "sigma",
+        kind: ParamKind::FloatList {
+            len: 3,
+            min: 0.0,
+            max: 32.0,
+        },
+        default: "[1.0, 1.0, 1.0]",
+        unit: "traces, traces, samples",
+        help: "standard deviation per axis (0 leaves an axis alone)",
+    }],
+    build: |p, _| {
+        let s = p.floats("sigma");
+        let sigma = [s[0], s[1], s[2]];
+        kernel(gaussian_halo(&s), p, move |b, _| {
+            gaussian(&b.to_owned(), sigma, [0; 3])
+        })
+    },
+};
+
+const WINDOW: &[ParamSpec] = &[ParamSpec {
+    name: "window",
+    kind: ParamKind::OddIntList { len: 3 },
+    default: "[3, 3, 3]",
+    unit: "traces, traces, samples",
+    help: "window: inlines × crosslines × samples",
+}];
+
+pub const MEDIAN_FILTER: Spec = Spec {
+    name: "median_filter",
+    family: FAMILY,
+    description: "Median of the window around each sample, scipy.ndimage.median_filter: \
+                  removes spikes and keeps edges.",
+    reference: "scipy.ndimage.median_filter",
+    unit: "input amplitude",
+    params: WINDOW,
+    build: |p, _| {
+        let w = p.ints("window");
+        let window = [w[0], w[1], w[2]];
+        kernel(window.map(|w| Halo::Depth(w / 2)), p, move |b, _| {
+            window_map(&b.to_owned(), window, |v| {
+                let mid = v.len() / 2;
+                *v.select_nth_unstable_by(mid, f32::total_cmp).1
+            })
+        })
+    },
+};
+
+pub const MEAN_FILTER: Spec = Spec {
+    name: "mean_filter",
+    family: FAMILY,
+    description: "Mean of the window around each sample, scipy.ndimage.uniform_filter.",
+    reference: "scipy.ndimage.uniform_filter",
+    unit: "input amplitude",
+    params: WINDOW,
+    build: |p, _| {
+        let w = p.ints("window");
+        let window = [w[0], w[1], w[2]];
+        kernel(window.map(|w| Halo::Depth(w / 2)), p, move |b, _| {
+            let mut a = b.to_owned();
+            for (axis, &size) in window.iter().enumerate() {
+                box_mean_axis(&mut a, axis, size);
+            }
+            a
+        })
+    },
+};
+
+const STEERED_PARAMS: &[ParamSpec] = &[
+    ParamSpec {
+        name: "window",
+        kind: ParamKind::OddIntList { len: 2 },
+        default: "[5, 5]",
+        unit: "inlines, crosslines",
+        help: "lateral extent of the average",
+    },
+    ParamSpec {
+        name: "max_dip",
+        kind: ParamKind::Float {
+            min: 0.0,
+            max: 16.0,
+        },
+        default: "2.0",
+        unit: "samples/trace",
+        help: "dips are clipped to this, which bounds the vertical reach (and halo)",
+    },
+    ParamSpec {
+        name: "sigma_gradient",
+        kind: ParamKind::Float {
+            min: 0.0,
+            max: 16.0,
+        },
+        default: "1.0",
+        unit: "samples",
+        help: "structure tensor: gradient scale",
+    },
+    ParamSpec {
+        name: "sigma_tensor",
+        kind: ParamKind::Float {
+            min: 0.0,
+            max: 16.0,
+        },
+        default: "2.0",
+        unit: "samples",
+        help: "structure tensor: smoothing scale",
+    },
+];
+
+pub const DIP_STEERED_MEAN: Spec = Spec {
+    name: "dip_steered_mean",
+    family: FAMILY,
+    description: "Mean along the local reflector: for each sample, the average over an \
+                  inlines × crosslines window of the traces read at t + p·Δi + q·Δx (linear \
+                  interpolation), p and q the structure-tensor dips at the sample (clipped to \
+                  ±max_dip). Cleans data along dipping events without smearing them, as \
+                  interpreters do before coherence.",
+    reference: "Höcker & Fehmers (2002), Fast structural interpretation with structure-oriented \
+                filtering, The Leading Edge 21(3)",
+    unit: "input amplitude",
+    params: STEERED_PARAMS,
+    build: |p, _| {
+        let w = p.ints("window");
+        let (ri, rx) = ((w[0] / 2) as isize, (w[1] / 2) as isize);
+        let max_dip = p.float("max_dip").expect("has default") as f32;
+        let sg = p.float("sigma_gradient").expect("has default");
+        let st = p.float("sigma_tensor").expect("has default");
+        let tensor = gaussian_radius(sg) + gaussian_radius(st);
+        let reach = (max_dip as f64 * (ri + rx) as f64).ceil() as usize + 1;
+        let halo = [
+            Halo::Depth(ri as usize + tensor),
+            Halo::Depth(rx as usize + tensor),
+            Halo::Depth(reach + tensor),
+        ];
+        kernel(halo, p, move |b, _| {
+            let g = structure_tensor(b, sg, st);
+            let (n0, n1, n2) = b.dim();
+            let count = ((2 * ri + 1) * (2 * rx + 1)) as f32;
+            Array3::from_shape_fn((n0, n1, n2), |(i, x, k)| {
+                let pi = g.p_inline[[i, x, k]].clamp(-max_dip, max_dip);
+                let px = g.p_crossline[[i, x, k]].clamp(-max_dip, max_dip);
+                let mut sum = 0f32;
+                for di in -ri..=ri {
+                    let ii = (i as isize + di).clamp(0, n0 as isize - 1) as usize;
+                    for dx in -rx..=rx {
+                        let xx = (x as isize + dx).clamp(0, n1 as isize - 1) as usize;
+                        let t = (k as f32 + pi * di as f32 + px * dx as f32)
+                            .clamp(0.0, (n2 - 1) as f32);
+                        let k0 = t.floor() as usize;
+                        let k1 = (k0 + 1).min(n2 - 1);
+                        let f = t - k0 as f32;
+                        sum += b[[ii, xx, k0]] * (1.0 - f) + b[[ii, xx, k1]] * f;
+                    }
+                }
+                sum / count
+            })
+        })
+    },
+};

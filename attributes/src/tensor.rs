@@ -1,0 +1,438 @@
+//! The gradient structure tensor family: Gaussian-derivative gradients
+//! (σ_gradient), their outer product smoothed by a Gaussian (σ_tensor),
+//! and per sample its eigenvalues λ1 ≥ λ2 ≥ λ3 and principal eigenvector
+//! (the normal to the reflectors). One tensor per block serves every
+//! attribute of the family with the same sigmas; volumetric curvature is
+//! built from its dips.
+//!
+//! Units are index units: a dip is samples per trace, a curvature is per
+//! trace with time in samples (multiply by the sample interval and trace
+//! spacing for physical units).
+
+use crate::convolve::{correlate_axis, gaussian, gaussian_radius};
+use crate::{kernel, AttrError, Halo, ParamKind, ParamSpec, Params, Setup, Shared, Spec};
+use nalgebra::{Matrix3, SymmetricEigen};
+use ndarray::{Array3, ArrayView3, Zip};
+
+const FAMILY: &str = "structure";
+const REFERENCE: &str = "Bakker (2002), Image structure analysis for seismic interpretation, \
+                         PhD thesis, TU Delft; Randen et al. (2000), Three-dimensional texture \
+                         attributes for seismic data analysis, SEG Expanded Abstracts";
+const CURVATURE_REFERENCE: &str = "al-Dossary & Marfurt (2006), 3D volumetric multispectral \
+                                   estimates of reflector curvature and rotation, Geophysics \
+                                   71(5); Roberts (2001), Curvature attributes and their \
+                                   application to 3D interpreted horizons, First Break 19(2)";
+
+/// Dips are limited to this many samples per trace (near-vertical normals).
+const MAX_DIP: f32 = 100.0;
+
+/// Eigen-decomposition of the smoothed structure tensor, per sample.
+pub struct Gst {
+    pub l1: Array3<f32>,
+    pub l2: Array3<f32>,
+    pub l3: Array3<f32>,
+    /// Dips from the principal eigenvector: samples per trace along the
+    /// inline and crossline axes (t grows by p per trace).
+    pub p_inline: Array3<f32>,
+    pub p_crossline: Array3<f32>,
+}
+
+pub fn structure_tensor(block: ArrayView3<f32>, sg: f64, st: f64) -> Gst {
+    let b = block.to_owned();
+    let s = [sg; 3];
+    let g: Vec<Array3<f32>> = (0..3)
+        .map(|a| {
+            let mut order = [0; 3];
+            order[a] = 1;
+            gaussian(&b, s, order)
+        })
+        .collect();
+    let pairs = [(0, 0), (1, 1), (2, 2), (0, 1), (0, 2), (1, 2)];
+    let t: Vec<Array3<f32>> = pairs
+        .iter()
+        .map(|&(a, c)| gaussian(&(&g[a] * &g[c]), [st; 3], [0; 3]))
+        .collect();
+    let shape = b.raw_dim();
+    let mut out = Gst {
+        l1: Array3::zeros(shape),
+        l2: Array3::zeros(shape),
+        l3: Array3::zeros(shape),
+        p_inline: Array3::zeros(shape),
+        p_crossline: Array3::zeros(shape),
+    };
+    for (idx, l1) in out.l1.indexed_iter_mut() {
+        let v = |k: usize| t[k][idx] as f64;
+        let (xx, yy, zz, xy, xz, yz) = (v(0), v(1), v(2), v(3), v(4), v(5));
+        if xx + yy + zz <= 0.0 {
+            continue;
+        }
+        let m = Matrix3::new(xx, xy, xz, xy, yy, yz, xz, yz, zz);
+        let e = SymmetricEigen::new(m);
+        let mut order = [0usize, 1, 2];
+        order.sort_by(|&a, &c| e.eigenvalues[c].total_cmp(&e.eigenvalues[a]));
+        let lam = order.map(|k| e.eigenvalues[k].max(0.0) as f32);
+        *l1 = lam[0];
+        out.l2[idx] = lam[1];
+        out.l3[idx] = lam[2];
+        let n = e.eigenvectors.column(order[0]);
+        let (ni, nx, nt) = (n[0] as f32, n[1] as f32, n[2] as f32);
+        // a near-vertical normal (a vertical event) has an unbounded dip
+        let nt = if nt.abs() < 1e-6 {
+            1e-6f32.copysign(nt)
+        } else {
+            nt
+        };
+        let dip = |c: f32| (-c / nt).clamp(-MAX_DIP, MAX_DIP);
+        out.p_inline[idx] = dip(ni);
+        out.p_crossline[idx] = dip(nx);
+    }
+    out
+}
+
+const GST_PARAMS: &[ParamSpec] = &[
+    ParamSpec {
+        name: "sigma_gradient",
+        kind: ParamKind::Float {
+            min: 0.0,
+            max: 16.0,
+        },
+        default: "1.0",
+        unit: "samples",
+        help: "Gaussian derivative scale of the gradients (all axes)",
+    },
+    ParamSpec {
+        name: "sigma_tensor",
+        kind: ParamKind::Float {
+            min: 0.0,
+            max: 16.0,
+        },
+        default: "2.0",
+        unit: "samples",
+        help: "Gaussian smoothing of the tensor (all axes)",
+    },
+];
+
+fn sigmas(p: &Params) -> (f64, f64) {
+    (
+        p.float("sigma_gradient").expect("has default"),
+        p.float("sigma_tensor").expect("has default"),
+    )
+}
+
+/// The block's tensor for these sigmas, once per block.
+fn shared_gst<'a>(b: ArrayView3<f32>, sh: &'a mut Shared, sg: f64, st: f64) -> &'a Gst {
+    sh.get_or_insert(&format!("gst:{sg}:{st}"), || structure_tensor(b, sg, st))
+}
+
+fn gst_halo(sg: f64, st: f64, extra: usize) -> [Halo; 3] {
+    [Halo::Depth(gaussian_radius(sg) + gaussian_radius(st) + extra); 3]
+}
+
+/// A kernel computing `f` from the shared tensor.
+fn from_gst(p: &Params, f: fn(&Gst) -> Array3<f32>) -> Result<Box<dyn crate::Kernel>, AttrError> {
+    let (sg, st) = sigmas(p);
+    kernel(gst_halo(sg, st, 0), p, move |b, sh| {
+        f(shared_gst(b, sh, sg, st))
+    })
+}
+
+fn ratio(n: f32, d: f32) -> f32 {
+    if d > 0.0 {
+        n / d
+    } else {
+        0.0
+    }
+}
+
+macro_rules! gst_attribute {
+    ($const:ident, $name:literal, $unit:literal, $desc:literal, $f:expr) => {
+        pub const $const: Spec = Spec {
+            name: $name,
+            family: FAMILY,
+            description: $desc,
+            reference: REFERENCE,
+            unit: $unit,
+            params: GST_PARAMS,
+            build: |p, _: &Setup| from_gst(p, $f),
+        };
+    };
+}
+
+gst_attribute!(
+    GST_PLANARITY,
+    "gst_planarity",
+    "ratio 0-1",
+    "Planarity (λ1 − λ2)/(λ1 + λ2) of the gradient structure tensor: 1 on clean planar \
+     reflectors, low across faults, noise and chaotic facies. 0 where the tensor is 0.",
+    |g| Zip::from(&g.l1)
+        .and(&g.l2)
+        .map_collect(|&a, &b| ratio(a - b, a + b))
+);
+gst_attribute!(
+    GST_LINEARITY,
+    "gst_linearity",
+    "ratio 0-1",
+    "Linearity (λ2 − λ3)/(λ2 + λ3) of the gradient structure tensor: high where the \
+     structure is a line (e.g. a fault-reflector intersection), not a plane.",
+    |g| Zip::from(&g.l2)
+        .and(&g.l3)
+        .map_collect(|&a, &b| ratio(a - b, a + b))
+);
+gst_attribute!(
+    CHAOS,
+    "chaos",
+    "ratio 0-2",
+    "Chaos 2λ2/(λ1 + λ3) of the gradient structure tensor, as d2geo defines it: near 0 for \
+     planar reflectors (one dominant eigenvalue), about 1 for isotropic noise.",
+    |g| Zip::from(&g.l1)
+        .and(&g.l2)
+        .and(&g.l3)
+        .map_collect(|&a, &b, &c| ratio(2.0 * b, a + c))
+);
+gst_attribute!(
+    INLINE_DIP,
+    "inline_dip",
+    "samples/trace",
+    "Reflector dip along the inline axis, −n_i/n_t from the principal eigenvector n of the \
+     structure tensor: how many samples the reflector moves down per trace of increasing \
+     inline number (limited to ±100).",
+    |g| g.p_inline.clone()
+);
+gst_attribute!(
+    CROSSLINE_DIP,
+    "crossline_dip",
+    "samples/trace",
+    "Reflector dip along the crossline axis, −n_x/n_t from the principal eigenvector n of the \
+     structure tensor, samples per trace of increasing crossline number.",
+    |g| g.p_crossline.clone()
+);
+gst_attribute!(
+    DIP_ANGLE,
+    "dip_angle",
+    "degrees",
+    "True dip angle atan(√(p_i² + p_x²)) in degrees, from the inline and crossline dips in \
+     index units (one sample per trace is 45°).",
+    |g| Zip::from(&g.p_inline)
+        .and(&g.p_crossline)
+        .map_collect(|&a, &b| a.hypot(b).atan().to_degrees())
+);
+gst_attribute!(
+    DIP_AZIMUTH,
+    "dip_azimuth",
+    "degrees 0-360",
+    "Azimuth of steepest descent, atan2(p_x, p_i) in degrees over the full 0–360° range: 0° \
+     is down-dip towards increasing inline, 90° towards increasing crossline. 0 on flat \
+     reflectors.",
+    |g| Zip::from(&g.p_inline)
+        .and(&g.p_crossline)
+        .map_collect(|&a, &b| {
+            if a == 0.0 && b == 0.0 {
+                0.0
+            } else {
+                b.atan2(a).to_degrees().rem_euclid(360.0)
+            }
+        })
+);
+
+/// Roberts' quadratic coefficients from the dip fields: a = ½∂p/∂i,
+/// b = ½∂q/∂x, c = ½(∂p/∂x + ∂q/∂i), d = p, e = q (central differences).
+fn quadric(g: &Gst) -> [Array3<f32>; 5] {
+    let d = |a: &Array3<f32>, axis| correlate_axis(a, axis, &[-0.5, 0.0, 0.5]);
+    let a = d(&g.p_inline, 0).mapv(|v| v * 0.5);
+    let b = d(&g.p_crossline, 1).mapv(|v| v * 0.5);
+    let c = (d(&g.p_inline, 1) + d(&g.p_crossline, 0)).mapv(|v| v * 0.5);
+    [a, b, c, g.p_inline.clone(), g.p_crossline.clone()]
+}
+
+/// All eight curvatures of one sample from its coefficients.
+pub fn curvatures(a: f32, b: f32, c: f32, d: f32, e: f32) -> [f32; 8] {
+    let (a, b, c, d, e) = (a as f64, b as f64, c as f64, d as f64, e as f64);
+    let w = 1.0 + d * d + e * e;
+    let mean = (a * (1.0 + e * e) + b * (1.0 + d * d) - c * d * e) / w.powf(1.5);
+    let gauss = (4.0 * a * b - c * c) / (w * w);
+    let root = (mean * mean - gauss).max(0.0).sqrt();
+    let (kmax, kmin) = (mean + root, mean - root);
+    let spread = ((a - b).powi(2) + c * c).sqrt();
+    let (kpos, kneg) = (a + b + spread, a + b - spread);
+    let shape = if kmax == kmin {
+        if kmax == 0.0 {
+            0.0
+        } else {
+            kmax.signum()
+        }
+    } else {
+        2.0 / std::f64::consts::PI * ((kmax + kmin) / (kmax - kmin)).atan()
+    };
+    let curvedness = ((kmax * kmax + kmin * kmin) / 2.0).sqrt();
+    [mean, gauss, kmax, kmin, kpos, kneg, shape, curvedness].map(|v| v as f32)
+}
+
+fn shared_curvatures<'a>(
+    b: ArrayView3<f32>,
+    sh: &'a mut Shared,
+    sg: f64,
+    st: f64,
+) -> &'a Vec<Array3<f32>> {
+    let key = format!("curvature:{sg}:{st}");
+    if sh.get::<Vec<Array3<f32>>>(&key).is_none() {
+        let [qa, qb, qc, qd, qe] = quadric(shared_gst(b, sh, sg, st));
+        let mut out: Vec<Array3<f32>> = (0..8).map(|_| Array3::zeros(qa.raw_dim())).collect();
+        for (idx, &a) in qa.indexed_iter() {
+            let k = curvatures(a, qb[idx], qc[idx], qd[idx], qe[idx]);
+            for (o, v) in out.iter_mut().zip(k) {
+                o[idx] = v;
+            }
+        }
+        sh.get_or_insert(&key, || out);
+    }
+    sh.get::<Vec<Array3<f32>>>(&key).expect("just inserted")
+}
+
+fn curvature_kernel(p: &Params, which: usize) -> Result<Box<dyn crate::Kernel>, AttrError> {
+    let (sg, st) = sigmas(p);
+    kernel(gst_halo(sg, st, 1), p, move |b, sh| {
+        shared_curvatures(b, sh, sg, st)[which].clone()
+    })
+}
+
+macro_rules! curvature {
+    ($const:ident, $name:literal, $which:literal, $unit:literal, $desc:literal) => {
+        pub const $const: Spec = Spec {
+            name: $name,
+            family: FAMILY,
+            description: $desc,
+            reference: CURVATURE_REFERENCE,
+            unit: $unit,
+            params: GST_PARAMS,
+            build: |p, _: &Setup| curvature_kernel(p, $which),
+        };
+    };
+}
+
+curvature!(
+    CURVATURE_MEAN,
+    "curvature_mean",
+    0,
+    "1/trace",
+    "Mean curvature (Roberts 2001) of the reflector through each sample, from the \
+     structure-tensor dips p, q and their lateral derivatives (volumetric curvature, \
+     al-Dossary & Marfurt 2006): [a(1+e²) + b(1+d²) − cde]/(1+d²+e²)^{3/2}. Positive on \
+     anticlines (crests shallower), negative in synclines; index units."
+);
+curvature!(
+    CURVATURE_GAUSSIAN,
+    "curvature_gaussian",
+    1,
+    "1/trace²",
+    "Gaussian curvature (4ab − c²)/(1+d²+e²)²: positive on domes and bowls, negative on \
+     saddles, 0 on planes and cylinders."
+);
+curvature!(
+    CURVATURE_MAXIMUM,
+    "curvature_maximum",
+    2,
+    "1/trace",
+    "Maximum curvature k_mean + √(k_mean² − k_gauss)."
+);
+curvature!(
+    CURVATURE_MINIMUM,
+    "curvature_minimum",
+    3,
+    "1/trace",
+    "Minimum curvature k_mean − √(k_mean² − k_gauss)."
+);
+curvature!(
+    CURVATURE_MOST_POSITIVE,
+    "curvature_most_positive",
+    4,
+    "1/trace",
+    "Most positive curvature (a + b) + √((a − b)² + c²): lineaments on the up-thrown side."
+);
+curvature!(
+    CURVATURE_MOST_NEGATIVE,
+    "curvature_most_negative",
+    5,
+    "1/trace",
+    "Most negative curvature (a + b) − √((a − b)² + c²): lineaments on the down-thrown side."
+);
+curvature!(
+    SHAPE_INDEX,
+    "shape_index",
+    6,
+    "-1..1",
+    "Shape index (2/π)·atan((k_max + k_min)/(k_max − k_min)): +1 dome, +0.5 ridge, 0 saddle, \
+     −0.5 valley, −1 bowl (the sign of k_mean); 0 on planes."
+);
+curvature!(
+    CURVEDNESS,
+    "curvedness",
+    7,
+    "1/trace",
+    "Curvedness √((k_max² + k_min²)/2): how strongly the reflector bends, whatever the shape."
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reflector (a Gaussian pulse in time) on the surface t(i, x).
+    pub fn reflector(n: usize, ns: usize, t: impl Fn(f64, f64) -> f64) -> Array3<f32> {
+        Array3::from_shape_fn((n, n, ns), |(i, j, k)| {
+            let d = k as f64 - t(i as f64, j as f64);
+            ((-0.5 * (d / 2.0).powi(2)).exp() * (0.7 * d).cos()) as f32
+        })
+    }
+
+    #[test]
+    fn planar_dipping_reflector_gives_its_dip_and_azimuth() {
+        // t = 20 + 0.5·i − 0.3·x
+        let v = reflector(21, 48, |i, x| 20.0 + 0.5 * i - 0.3 * x);
+        let g = structure_tensor(v.view(), 1.0, 2.0);
+        let (pi, px) = (g.p_inline[[10, 10, 20]], g.p_crossline[[10, 10, 20]]);
+        assert!(
+            (pi - 0.5).abs() < 0.02 && (px + 0.3).abs() < 0.02,
+            "{pi} {px}"
+        );
+        let plan =
+            (g.l1[[10, 10, 20]] - g.l2[[10, 10, 20]]) / (g.l1[[10, 10, 20]] + g.l2[[10, 10, 20]]);
+        assert!(plan > 0.95, "planarity {plan}");
+        // azimuth of steepest descent: atan2(−0.3, 0.5) → 329.04°
+        let az = (-0.3f32).atan2(0.5).to_degrees().rem_euclid(360.0);
+        assert!((az - 329.036).abs() < 0.01);
+    }
+
+    #[test]
+    fn paraboloid_has_the_curvature_built_in() {
+        // t = 24 + α(i − 12)² + α(x − 12)²: at the apex k_mean = 2α
+        let alpha = 0.02;
+        let v = reflector(25, 56, |i, x| {
+            24.0 + alpha * ((i - 12.0).powi(2) + (x - 12.0).powi(2))
+        });
+        let g = structure_tensor(v.view(), 1.0, 1.5);
+        let [a, b, c, d, e] = quadric(&g);
+        let k = curvatures(
+            a[[12, 12, 24]],
+            b[[12, 12, 24]],
+            c[[12, 12, 24]],
+            d[[12, 12, 24]],
+            e[[12, 12, 24]],
+        );
+        assert!(
+            (k[0] - 2.0 * alpha as f32).abs() < 0.1 * 2.0 * alpha as f32,
+            "mean {}",
+            k[0]
+        );
+        assert!(
+            k[1] > 0.0 && k[6] > 0.9,
+            "dome: gaussian {} shape {}",
+            k[1],
+            k[6]
+        );
+    }
+
+    #[test]
+    fn dead_blocks_give_zeros() {
+        let g = structure_tensor(Array3::<f32>::zeros((5, 5, 9)).view(), 1.0, 1.0);
+        assert!(g.l1.iter().chain(g.p_inline.iter()).all(|v| *v == 0.0));
+    }
+}
