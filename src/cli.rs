@@ -55,6 +55,9 @@ enum Command {
         /// Machine-readable output.
         #[arg(long)]
         json: bool,
+        /// The attribute table as Markdown (the README's).
+        #[arg(long, conflicts_with = "json")]
+        markdown: bool,
     },
     /// Show the work a job will do, without doing it: chunks, halos, tasks,
     /// bytes to read and write, decodes, memory, and the split into shards.
@@ -388,7 +391,11 @@ pub fn main() -> anyhow::Result<()> {
                 resume,
             },
         ),
-        Command::List { json } => crate::list::print(json),
+        Command::List { markdown: true, .. } => {
+            print!("{}", crate::list::markdown());
+            Ok(())
+        }
+        Command::List { json, .. } => crate::list::print(json),
         Command::Info { path } => crate::info::print(&path),
         Command::Export {
             what:

@@ -31,6 +31,59 @@ pub fn describe(a: &dyn Attribute) -> Value {
     })
 }
 
+/// The attribute table of the README, generated from the registry (a test
+/// fails when the README's copy differs).
+pub fn markdown() -> String {
+    let esc = |s: &str| s.replace('|', "\\|");
+    let mut out = String::from(
+        "| name | family | unit | halo (il, xl, sample) | parameters (default) | definition | reference |\n\
+         |---|---|---|---|---|---|---|\n",
+    );
+    for a in registry() {
+        let d = describe(a.as_ref());
+        let halo = d["halo_default"]
+            .as_array()
+            .map(|h| {
+                h.iter()
+                    .map(|v| v.as_str().unwrap_or("?").to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .unwrap_or_default();
+        let params: Vec<String> = a
+            .params()
+            .iter()
+            .map(|p| {
+                let default = if p.default == "null" {
+                    "from metadata".to_string()
+                } else {
+                    p.default.replace('"', "")
+                };
+                let unit = if p.unit.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {}", p.unit)
+                };
+                format!("`{}` ({default}{unit})", p.name)
+            })
+            .collect();
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {halo} | {} | {} | {} |\n",
+            a.name(),
+            a.family(),
+            esc(a.unit()),
+            if params.is_empty() {
+                "—".to_string()
+            } else {
+                esc(&params.join(", "))
+            },
+            esc(a.description()),
+            esc(a.reference())
+        ));
+    }
+    out
+}
+
 pub fn print(as_json: bool) -> anyhow::Result<()> {
     let all = registry();
     if as_json {

@@ -17,11 +17,16 @@ const WINDOW: &[ParamSpec] = &[ParamSpec {
 }];
 
 /// The largest eigenvalue of the symmetric `j × j` matrix `c`: power
-/// iteration from the all-ones vector (the dominant eigenvector of coherent
-/// data) until the Rayleigh quotient settles to 1e-10; when λ2 is too close
+/// iteration (from the all-ones vector, the dominant eigenvector of coherent
+/// data, when `v` is zero) until the Rayleigh quotient settles to 1e-10; when λ2 is too close
 /// to λ1 for that within 60 steps, a full symmetric eigen-decomposition.
+/// `v` holds the starting vector (e.g. the previous sample's eigenvector:
+/// neighbouring windows overlap, so it is nearly converged) and returns the
+/// eigenvector.
 pub fn largest_eigenvalue(c: &[f64], j: usize, v: &mut [f64], w: &mut [f64]) -> f64 {
-    v.iter_mut().for_each(|x| *x = 1.0 / (j as f64).sqrt());
+    if v.iter().all(|x| *x == 0.0) {
+        v.iter_mut().for_each(|x| *x = 1.0 / (j as f64).sqrt());
+    }
     let mut lambda = 0.0;
     for _ in 0..60 {
         for r in 0..j {
@@ -64,6 +69,7 @@ pub const EIGENSTRUCTURE_COHERENCE: Spec = Spec {
             let mut out = Array3::<f32>::zeros(b.raw_dim());
             let mut traces = vec![0f64; j * n2];
             let mut c = vec![0f64; j * j];
+            let mut full = vec![0f64; j * j];
             let (mut v, mut wv) = (vec![0f64; j], vec![0f64; j]);
             for i in 0..n0 {
                 for x in 0..n1 {
@@ -79,25 +85,45 @@ pub const EIGENSTRUCTURE_COHERENCE: Spec = Spec {
                             t += 1;
                         }
                     }
-                    for k in 0..n2 {
-                        c.fill(0.0);
-                        for dk in -r[2]..=r[2] {
-                            let kk = symmetric_index(k as isize + dk, n2);
-                            let d = &traces[kk * j..(kk + 1) * j];
-                            for a in 0..j {
-                                for e in a..j {
-                                    c[a * j + e] += d[a] * d[e];
-                                }
+                    // the window's covariance, updated as it slides down:
+                    // add the sample entering, drop the one leaving
+                    let add = |c: &mut [f64], kk: usize, sign: f64| -> bool {
+                        let d = &traces[kk * j..(kk + 1) * j];
+                        for a in 0..j {
+                            for e in a..j {
+                                c[a * j + e] += sign * d[a] * d[e];
                             }
+                        }
+                        d.iter().any(|v| *v != 0.0)
+                    };
+                    c.fill(0.0);
+                    v.fill(0.0);
+                    let mut live = 0i64;
+                    for dk in -r[2]..=r[2] {
+                        live += add(&mut c, symmetric_index(dk, n2), 1.0) as i64;
+                    }
+                    for k in 0..n2 {
+                        if k > 0 {
+                            let enter = symmetric_index(k as isize + r[2], n2);
+                            let leave = symmetric_index(k as isize - r[2] - 1, n2);
+                            live += add(&mut c, enter, 1.0) as i64;
+                            live -= add(&mut c, leave, -1.0) as i64;
+                        }
+                        // windows of dead traces are exactly 0, not rounding residue
+                        if live == 0 {
+                            continue;
                         }
                         for a in 0..j {
                             for e in 0..a {
-                                c[a * j + e] = c[e * j + a];
+                                full[a * j + e] = c[e * j + a];
+                            }
+                            for e in a..j {
+                                full[a * j + e] = c[a * j + e];
                             }
                         }
-                        let trace: f64 = (0..j).map(|a| c[a * j + a]).sum();
+                        let trace: f64 = (0..j).map(|a| full[a * j + a]).sum();
                         if trace > 0.0 {
-                            let l1 = largest_eigenvalue(&c, j, &mut v, &mut wv);
+                            let l1 = largest_eigenvalue(&full, j, &mut v, &mut wv);
                             out[[i, x, k]] = (l1 / trace).clamp(0.0, 1.0) as f32;
                         }
                     }

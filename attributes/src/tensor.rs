@@ -11,7 +11,6 @@
 
 use crate::convolve::{correlate_axis, gaussian, gaussian_radius};
 use crate::{kernel, AttrError, Halo, ParamKind, ParamSpec, Params, Setup, Shared, Spec};
-use nalgebra::{Matrix3, SymmetricEigen};
 use ndarray::{Array3, ArrayView3, Zip};
 
 const FAMILY: &str = "structure";
@@ -60,21 +59,25 @@ pub fn structure_tensor(block: ArrayView3<f32>, sg: f64, st: f64) -> Gst {
         p_inline: Array3::zeros(shape),
         p_crossline: Array3::zeros(shape),
     };
-    for (idx, l1) in out.l1.indexed_iter_mut() {
-        let v = |k: usize| t[k][idx] as f64;
-        let (xx, yy, zz, xy, xz, yz) = (v(0), v(1), v(2), v(3), v(4), v(5));
+    let t: Vec<&[f32]> = t
+        .iter()
+        .map(|a| a.as_slice().expect("standard layout"))
+        .collect();
+    let l1 = out.l1.as_slice_mut().expect("standard layout");
+    let l2 = out.l2.as_slice_mut().expect("standard layout");
+    let l3 = out.l3.as_slice_mut().expect("standard layout");
+    let pi = out.p_inline.as_slice_mut().expect("standard layout");
+    let px = out.p_crossline.as_slice_mut().expect("standard layout");
+    for q in 0..l1.len() {
+        let (xx, yy, zz) = (t[0][q] as f64, t[1][q] as f64, t[2][q] as f64);
+        let (xy, xz, yz) = (t[3][q] as f64, t[4][q] as f64, t[5][q] as f64);
         if xx + yy + zz <= 0.0 {
             continue;
         }
-        let m = Matrix3::new(xx, xy, xz, xy, yy, yz, xz, yz, zz);
-        let e = SymmetricEigen::new(m);
-        let mut order = [0usize, 1, 2];
-        order.sort_by(|&a, &c| e.eigenvalues[c].total_cmp(&e.eigenvalues[a]));
-        let lam = order.map(|k| e.eigenvalues[k].max(0.0) as f32);
-        *l1 = lam[0];
-        out.l2[idx] = lam[1];
-        out.l3[idx] = lam[2];
-        let n = e.eigenvectors.column(order[0]);
+        let (lam, n) = eigen3([[xx, xy, xz], [xy, yy, yz], [xz, yz, zz]]);
+        l1[q] = lam[0].max(0.0) as f32;
+        l2[q] = lam[1].max(0.0) as f32;
+        l3[q] = lam[2].max(0.0) as f32;
         let (ni, nx, nt) = (n[0] as f32, n[1] as f32, n[2] as f32);
         // a near-vertical normal (a vertical event) has an unbounded dip
         let nt = if nt.abs() < 1e-6 {
@@ -82,11 +85,66 @@ pub fn structure_tensor(block: ArrayView3<f32>, sg: f64, st: f64) -> Gst {
         } else {
             nt
         };
-        let dip = |c: f32| (-c / nt).clamp(-MAX_DIP, MAX_DIP);
-        out.p_inline[idx] = dip(ni);
-        out.p_crossline[idx] = dip(nx);
+        pi[q] = (-ni / nt).clamp(-MAX_DIP, MAX_DIP);
+        px[q] = (-nx / nt).clamp(-MAX_DIP, MAX_DIP);
     }
     out
+}
+
+/// Eigenvalues (descending) of a symmetric 3 × 3 matrix in closed form
+/// (Smith 1961, the trigonometric solution of the characteristic cubic), and
+/// the unit eigenvector of the largest as the longest cross product of two
+/// rows of A − λ1·I. Some 20× faster than an iterative solver, which made
+/// the decomposition most of the family's cost.
+pub fn eigen3(a: [[f64; 3]; 3]) -> ([f64; 3], [f64; 3]) {
+    let p1 = a[0][1] * a[0][1] + a[0][2] * a[0][2] + a[1][2] * a[1][2];
+    let q = (a[0][0] + a[1][1] + a[2][2]) / 3.0;
+    let d = [a[0][0] - q, a[1][1] - q, a[2][2] - q];
+    let p2 = d[0] * d[0] + d[1] * d[1] + d[2] * d[2] + 2.0 * p1;
+    let p = (p2 / 6.0).sqrt();
+    let lam = if p == 0.0 {
+        [q; 3]
+    } else {
+        let b = |i: usize, j: usize| (a[i][j] - if i == j { q } else { 0.0 }) / p;
+        let det = b(0, 0) * (b(1, 1) * b(2, 2) - b(1, 2) * b(2, 1))
+            - b(0, 1) * (b(1, 0) * b(2, 2) - b(1, 2) * b(2, 0))
+            + b(0, 2) * (b(1, 0) * b(2, 1) - b(1, 1) * b(2, 0));
+        let phi = (det / 2.0).clamp(-1.0, 1.0).acos() / 3.0;
+        let e1 = q + 2.0 * p * phi.cos();
+        let e3 = q + 2.0 * p * (phi + 2.0 * std::f64::consts::PI / 3.0).cos();
+        [e1, 3.0 * q - e1 - e3, e3]
+    };
+    let r = [0, 1, 2].map(|i| {
+        let mut row = a[i];
+        row[i] -= lam[0];
+        row
+    });
+    let cross = |u: [f64; 3], v: [f64; 3]| {
+        [
+            u[1] * v[2] - u[2] * v[1],
+            u[2] * v[0] - u[0] * v[2],
+            u[0] * v[1] - u[1] * v[0],
+        ]
+    };
+    let norm2 = |u: [f64; 3]| u[0] * u[0] + u[1] * u[1] + u[2] * u[2];
+    let best = [cross(r[0], r[1]), cross(r[0], r[2]), cross(r[1], r[2])]
+        .into_iter()
+        .max_by(|u, v| norm2(*u).total_cmp(&norm2(*v)))
+        .expect("three candidates");
+    let n = norm2(best).sqrt();
+    let v = if n > 0.0 {
+        best.map(|c| c / n)
+    } else {
+        // λ1 is repeated: every vector of its plane is an eigenvector; the
+        // diagonal's largest axis is one when the matrix is diagonal
+        let k = (0..3)
+            .max_by(|&i, &j| a[i][i].total_cmp(&a[j][j]))
+            .expect("three");
+        let mut e = [0.0; 3];
+        e[k] = 1.0;
+        e
+    };
+    (lam, v)
 }
 
 const GST_PARAMS: &[ParamSpec] = &[
@@ -428,6 +486,40 @@ mod tests {
             k[1],
             k[6]
         );
+    }
+
+    #[test]
+    fn closed_form_eigen_matches_nalgebra() {
+        let mut seed = 12345u64;
+        let mut r = || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+        };
+        for _ in 0..2000 {
+            let g = [r(), r(), r()];
+            let h = [r(), r(), r()];
+            // positive semi-definite, like a structure tensor
+            let a: [[f64; 3]; 3] = std::array::from_fn(|i| {
+                std::array::from_fn(|j| {
+                    3.0 * g[i] * g[j] + h[i] * h[j] + if i == j { 0.01 } else { 0.0 }
+                })
+            });
+            let (lam, v) = eigen3(a);
+            let m = nalgebra::Matrix3::from_fn(|i, j| a[i][j]);
+            let e = nalgebra::SymmetricEigen::new(m);
+            let mut want: Vec<f64> = e.eigenvalues.iter().copied().collect();
+            want.sort_by(|x, y| y.total_cmp(x));
+            for k in 0..3 {
+                assert!((lam[k] - want[k]).abs() < 1e-9, "{lam:?} {want:?}");
+            }
+            // A v = λ1 v
+            for i in 0..3 {
+                let av: f64 = (0..3).map(|j| a[i][j] * v[j]).sum();
+                assert!((av - lam[0] * v[i]).abs() < 1e-7, "{a:?}");
+            }
+        }
     }
 
     #[test]

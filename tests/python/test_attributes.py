@@ -209,3 +209,52 @@ def test_coherence_drops_at_a_fault(tmp_path):
         assert away > 0.95 and at < away - 0.1, (n, away, at)
     v = ds.variance_edge.values[:, :, 26:40]
     assert v[:, 11:13].mean() > 5 * v[:, 2:8].mean() + 0.05
+
+
+# ---- registry, docs, configs ---------------------------------------------
+
+def test_every_attribute_runs_with_defaults_and_documents_itself():
+    for a in LIST:
+        assert a["halo_default"] is not None, a["name"]        # the defaults build a kernel
+        assert a["description"] and a["unit"] and a["family"]
+        assert a["name"] == "copy" or a["reference"] not in ("", "-"), a["name"]
+        for p in a["parameters"]:
+            assert p["valid"] and p["help"], (a["name"], p)
+
+
+def test_readme_table_is_the_registry():
+    from conftest import REPO
+    readme = (REPO / "README.md").read_text()
+    block = readme.split("<!-- attributes:begin -->\n")[1].split("<!-- attributes:end -->")[0]
+    assert block == run_attr("list", "--markdown").stdout, "regenerate with `attr list --markdown`"
+
+
+def test_configs_cover_every_family_and_run(tmp_path):
+    from conftest import REPO
+    (tmp_path / "sample-data").symlink_to(REPO / "sample-data")
+    seen = set()
+    for cfg in sorted((REPO / "configs").glob("*.yaml")):
+        run_attr("run", cfg, "--overwrite", "--quiet", cwd=tmp_path)
+        seen |= {line.split("attribute:")[1].strip().split()[0] for line in cfg.read_text().splitlines()
+                 if "attribute:" in line}
+    families = {a["family"] for a in LIST}
+    assert families == {a["family"] for a in LIST if a["name"] in seen}
+    assert seen == set(NAMES), set(NAMES) - seen
+
+
+@pytest.mark.parametrize("name,params,needle", [
+    ("bandpass", {"corners": [10, 5, 40, 60]}, "must not decrease"),
+    ("bandpass", {"corners": [5, 10, 40]}, "list of 4 numbers"),
+    ("volume_statistics", {"statistic": "meen"}, "did you mean 'mean'"),
+    ("glcm_energy", {"levels": 1}, "integer in [2, 256]"),
+    ("glcm_energy", {"amplitude_range": [5, 1]}, "high end must exceed"),
+    ("spectral_decomposition", {"frequency": 400}, "above the Nyquist"),
+    ("dip_steered_mean", {"window": [4, 5]}, "odd integer"),
+    ("sweetness", {"min_freq": 3}, "did you mean 'min_frequency'"),
+])
+def test_bad_parameters_get_one_clear_line(tmp_path, name, params, needle):
+    out = tmp_path / "o.zarr"
+    p = run_job(tmp_path, {"input": str(F3), "outputs": [{"attribute": name, "params": params, "path": str(out)}]},
+                check=False)
+    assert p.returncode != 0 and needle in p.stderr and p.stderr.count("\n") == 1, p.stderr
+    assert not out.exists()
