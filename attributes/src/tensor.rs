@@ -528,3 +528,36 @@ mod tests {
         assert!(g.l1.iter().chain(g.p_inline.iter()).all(|v| *v == 0.0));
     }
 }
+
+#[cfg(test)]
+mod sharing {
+    use super::*;
+    use crate::Shared;
+
+    #[test]
+    fn the_family_reads_one_tensor_per_block() {
+        // plant a tensor with known eigenvalues under the key the family
+        // uses: every GST attribute must compute from it, not recompute
+        let block = Array3::<f32>::from_elem((4, 4, 8), 1.0);
+        let planted = Gst {
+            l1: Array3::from_elem((4, 4, 8), 4.0),
+            l2: Array3::from_elem((4, 4, 8), 2.0),
+            l3: Array3::from_elem((4, 4, 8), 1.0),
+            p_inline: Array3::from_elem((4, 4, 8), 0.25),
+            p_crossline: Array3::zeros((4, 4, 8)),
+        };
+        let mut shared = Shared::new();
+        shared.get_or_insert("gst:1:2", || planted);
+        let run = |name: &str, shared: &mut Shared| {
+            crate::lookup(name)
+                .unwrap()
+                .build(&Default::default(), &Default::default())
+                .unwrap()
+                .compute(block.view(), shared)[[1, 1, 1]]
+        };
+        assert_eq!(run("gst_planarity", &mut shared), (4.0 - 2.0) / 6.0);
+        assert_eq!(run("chaos", &mut shared), 4.0 / 5.0);
+        assert_eq!(run("inline_dip", &mut shared), 0.25);
+        assert!((run("dip_angle", &mut shared) - 0.25f32.atan().to_degrees()).abs() < 1e-5);
+    }
+}

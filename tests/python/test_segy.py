@@ -276,3 +276,34 @@ def test_export_with_template(tmp_path):
     # without the template the headers are minimal: not identical
     run_attr("export", "segy", tmp_path / "c.zarr", tmp_path / "d.sgy", "--format", "1")
     assert (tmp_path / "d.sgy").read_bytes() != (DATA / "small.sgy").read_bytes()
+
+
+def test_sparse_grid_warns_with_its_ratio_and_bad_bytes_are_refused(tmp_path):
+    """A grid with a few cells per trace warns with the ratio; one with over
+    20 is refused; header bytes outside the 240-byte header are refused."""
+    raw = bytearray((DATA / "small.sgy").read_bytes())
+    n = 240 + 50 * 4
+    for t in range(25):
+        o = 3600 + t * n
+        il = int.from_bytes(raw[o + 188:o + 192], "big", signed=True)
+        raw[o + 188:o + 192] = (il * 8).to_bytes(4, "big", signed=True)
+    path = tmp_path / "grid.sgy"
+    path.write_bytes(bytes(raw))
+    # inlines 8, 16, ..., 40: the common step is 8, so the grid is dense
+    p = run_attr("convert", "segy", path, tmp_path / "d.zarr")
+    assert "warning" not in p.stderr
+    # a lone far inline makes the step 8 grid hold 5 lines of 5 plus gaps
+    t0 = 3600
+    raw[t0 + 188:t0 + 192] = (8 + 8 * 60).to_bytes(4, "big", signed=True)
+    path.write_bytes(bytes(raw))
+    p = run_attr("convert", "segy", path, tmp_path / "s.zarr")
+    assert "warning" in p.stderr and "sparse" in p.stderr and "cells per trace" in p.stderr, p.stderr
+    g = zarr.open_group(str(tmp_path / "s.zarr"), mode="r")
+    assert g["trace_mask"][...].sum() == 25
+    raw[t0 + 188:t0 + 192] = (8 + 8 * 600).to_bytes(4, "big", signed=True)
+    path.write_bytes(bytes(raw))
+    p = run_attr("convert", "segy", path, tmp_path / "x.zarr", check=False)
+    assert p.returncode != 0 and "too sparse" in p.stderr and not (tmp_path / "x.zarr").exists()
+    for byte in ["0", "238"]:
+        p = run_attr("convert", "segy", DATA / "small.sgy", tmp_path / "b.zarr", "--iline-byte", byte, check=False)
+        assert p.returncode != 0 and "must start between byte 1 and 237" in p.stderr, p.stderr
