@@ -335,10 +335,18 @@ fn shared_curvatures<'a>(
     if sh.get::<Vec<Array3<f32>>>(&key).is_none() {
         let [qa, qb, qc, qd, qe] = quadric(shared_gst(b, sh, sg, st));
         let mut out: Vec<Array3<f32>> = (0..8).map(|_| Array3::zeros(qa.raw_dim())).collect();
-        for (idx, &a) in qa.indexed_iter() {
-            let k = curvatures(a, qb[idx], qc[idx], qd[idx], qe[idx]);
-            for (o, v) in out.iter_mut().zip(k) {
-                o[idx] = v;
+        let q: Vec<&[f32]> = [&qa, &qb, &qc, &qd, &qe]
+            .iter()
+            .map(|a| a.as_slice().expect("standard layout"))
+            .collect();
+        let mut o: Vec<&mut [f32]> = out
+            .iter_mut()
+            .map(|a| a.as_slice_mut().expect("standard layout"))
+            .collect();
+        for s in 0..q[0].len() {
+            let k = curvatures(q[0][s], q[1][s], q[2][s], q[3][s], q[4][s]);
+            for (o, v) in o.iter_mut().zip(k) {
+                o[s] = v;
             }
         }
         sh.get_or_insert(&key, || out);
