@@ -65,46 +65,6 @@ pub enum Prop {
     Correlation,
 }
 
-/// The property of a symmetric, normalised co-occurrence matrix given by
-/// its non-zero cells (i, j, p).
-pub fn property(cells: &[(usize, usize, f64)], prop: Prop) -> f64 {
-    let mean: f64 = cells.iter().map(|&(i, _, p)| i as f64 * p).sum();
-    let var: f64 = cells
-        .iter()
-        .map(|&(i, _, p)| p * (i as f64 - mean).powi(2))
-        .sum();
-    match prop {
-        Prop::Contrast => cells
-            .iter()
-            .map(|&(i, j, p)| p * (i as f64 - j as f64).powi(2))
-            .sum(),
-        Prop::Dissimilarity => cells
-            .iter()
-            .map(|&(i, j, p)| p * (i as f64 - j as f64).abs())
-            .sum(),
-        Prop::Homogeneity => cells
-            .iter()
-            .map(|&(i, j, p)| p / (1.0 + (i as f64 - j as f64).powi(2)))
-            .sum(),
-        Prop::Energy => cells.iter().map(|&(_, _, p)| p * p).sum::<f64>().sqrt(),
-        Prop::Entropy => cells.iter().map(|&(_, _, p)| -p * p.ln()).sum(),
-        Prop::Mean => mean,
-        Prop::Variance => var,
-        Prop::Correlation => {
-            // symmetric: the row and column statistics are equal
-            if var.sqrt() < 1e-15 {
-                1.0
-            } else {
-                cells
-                    .iter()
-                    .map(|&(i, j, p)| p * (i as f64 - mean) * (j as f64 - mean))
-                    .sum::<f64>()
-                    / var
-            }
-        }
-    }
-}
-
 /// skimage's offsets for distance 1: (row, column) = (sample, crossline).
 const OFFSETS: [(isize, isize); 4] = [(0, 1), (-1, 1), (-1, 0), (-1, -1)];
 
@@ -137,27 +97,64 @@ fn build(p: &Params, prop: Prop) -> Result<Box<dyn crate::Kernel>, AttrError> {
         }
         None => None,
     };
+    // energy and entropy need the matrix itself; the other properties are
+    // sums over the pairs (P is the symmetric pair distribution)
+    let needs_matrix = matches!(prop, Prop::Energy | Prop::Entropy);
     kernel(
         [Halo::Depth(0), Halo::Depth(wx / 2), Halo::Depth(wt / 2)],
         p,
         move |b, _| {
+            let b = b.as_standard_layout();
             let (n0, n1, n2) = b.dim();
             let (rx, rt) = ((wx / 2) as isize, (wt / 2) as isize);
-            let mut out = Array3::<f32>::zeros(b.raw_dim());
+            // the window's source rows and columns, once per block
+            let cols: Vec<Vec<usize>> = (0..n1)
+                .map(|x| {
+                    (-rx..=rx)
+                        .map(|d| symmetric_index(x as isize + d, n1))
+                        .collect()
+                })
+                .collect();
+            let rows: Vec<Vec<usize>> = (0..n2)
+                .map(|k| {
+                    (-rt..=rt)
+                        .map(|d| symmetric_index(k as isize + d, n2))
+                        .collect()
+                })
+                .collect();
+            // the neighbour pairs of each direction, as window offsets
+            let pairs: Vec<Vec<(usize, usize)>> = dirs
+                .iter()
+                .map(|&(dr, dc)| {
+                    let mut v = Vec::new();
+                    for r in 0..wt as isize {
+                        for c in 0..wx as isize {
+                            let (r2, c2) = (r + dr, c + dc);
+                            if r2 >= 0 && c2 >= 0 && r2 < wt as isize && c2 < wx as isize {
+                                v.push((
+                                    (r * wx as isize + c) as usize,
+                                    (r2 * wx as isize + c2) as usize,
+                                ));
+                            }
+                        }
+                    }
+                    v
+                })
+                .collect();
+            let mut out = Array3::<f32>::zeros((n0, n1, n2));
             let mut win = vec![0f32; wx * wt];
             let mut q = vec![0usize; wx * wt];
             let mut counts = vec![0u32; levels * levels];
             let mut touched: Vec<usize> = Vec::new();
-            let mut cells: Vec<(usize, usize, f64)> = Vec::new();
             for i in 0..n0 {
+                let sec = b.slice(ndarray::s![i, .., ..]);
+                let sec = sec.as_slice().expect("standard layout");
                 for x in 0..n1 {
                     for k in 0..n2 {
                         // the window, row = sample, column = crossline
-                        for (r, dt) in (-rt..=rt).enumerate() {
-                            let kk = symmetric_index(k as isize + dt, n2);
-                            for (c, dx) in (-rx..=rx).enumerate() {
-                                let xx = symmetric_index(x as isize + dx, n1);
-                                win[r * wx + c] = b[[i, xx, kk]];
+                        for (r, &kk) in rows[k].iter().enumerate() {
+                            for (c, &xx) in cols[x].iter().enumerate() {
+                                win[r * wx + c] = sec[xx * n2 + kk];
                             }
                         }
                         let (lo, hi) = range.unwrap_or_else(|| {
@@ -175,37 +172,30 @@ fn build(p: &Params, prop: Prop) -> Result<Box<dyn crate::Kernel>, AttrError> {
                             *d = (((v - lo) * scale).max(0.0) as usize).min(levels - 1);
                         }
                         let mut total = 0.0;
-                        for &(dr, dc) in &dirs {
-                            for t in touched.drain(..) {
-                                counts[t] = 0;
-                            }
-                            let mut pairs = 0u32;
-                            for r in 0..wt as isize {
-                                for c in 0..wx as isize {
-                                    let (r2, c2) = (r + dr, c + dc);
-                                    if r2 < 0 || c2 < 0 || r2 >= wt as isize || c2 >= wx as isize {
-                                        continue;
-                                    }
-                                    let a = q[(r * wx as isize + c) as usize];
-                                    let z = q[(r2 * wx as isize + c2) as usize];
+                        for pr in &pairs {
+                            if needs_matrix {
+                                for t in touched.drain(..) {
+                                    counts[t] = 0;
+                                }
+                                for &(u, v) in pr {
+                                    let (a, z) = (q[u], q[v]);
                                     for cell in [a * levels + z, z * levels + a] {
                                         if counts[cell] == 0 {
                                             touched.push(cell);
                                         }
                                         counts[cell] += 1;
                                     }
-                                    pairs += 2;
                                 }
+                                let inv = 1.0 / (2.0 * pr.len() as f64);
+                                let probs = touched.iter().map(|&t| counts[t] as f64 * inv);
+                                total += if prop == Prop::Energy {
+                                    probs.map(|p| p * p).sum::<f64>().sqrt()
+                                } else {
+                                    probs.map(|p| -p * p.ln()).sum::<f64>()
+                                };
+                            } else {
+                                total += pair_property(pr, &q, prop);
                             }
-                            cells.clear();
-                            for &t in &touched {
-                                cells.push((
-                                    t / levels,
-                                    t % levels,
-                                    counts[t] as f64 / pairs as f64,
-                                ));
-                            }
-                            total += property(&cells, prop);
                         }
                         out[[i, x, k]] = (total / dirs.len() as f64) as f32;
                     }
@@ -214,6 +204,40 @@ fn build(p: &Params, prop: Prop) -> Result<Box<dyn crate::Kernel>, AttrError> {
             out
         },
     )
+}
+
+/// A property that is a mean over the symmetric pairs (a, z) and (z, a),
+/// computed from the pairs without the matrix.
+fn pair_property(pairs: &[(usize, usize)], q: &[usize], prop: Prop) -> f64 {
+    let n = pairs.len() as f64;
+    let (mut sq, mut ab, mut hom, mut sum, mut sum2, mut prod) = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
+    for &(u, v) in pairs {
+        let (a, z) = (q[u] as f64, q[v] as f64);
+        let d = a - z;
+        sq += d * d;
+        ab += d.abs();
+        hom += 1.0 / (1.0 + d * d);
+        sum += a + z;
+        sum2 += a * a + z * z;
+        prod += a * z;
+    }
+    let mean = sum / (2.0 * n);
+    let var = (sum2 / (2.0 * n) - mean * mean).max(0.0);
+    match prop {
+        Prop::Contrast => sq / n,
+        Prop::Dissimilarity => ab / n,
+        Prop::Homogeneity => hom / n,
+        Prop::Mean => mean,
+        Prop::Variance => var,
+        Prop::Correlation => {
+            if var.sqrt() < 1e-15 {
+                1.0
+            } else {
+                (prod / n - mean * mean) / var
+            }
+        }
+        Prop::Energy | Prop::Entropy => unreachable!("from the matrix"),
+    }
 }
 
 macro_rules! glcm {
@@ -288,3 +312,91 @@ glcm!(
     "GLCM correlation Σ P(i,j)(i − μ)(j − μ)/σ²: linear dependence of neighbouring grey \
        levels (1 where the window is uniform, as skimage has it)."
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The property of a symmetric, normalised co-occurrence matrix given by
+    /// its non-zero cells (i, j, p).
+    fn property(cells: &[(usize, usize, f64)], prop: Prop) -> f64 {
+        let mean: f64 = cells.iter().map(|&(i, _, p)| i as f64 * p).sum();
+        let var: f64 = cells
+            .iter()
+            .map(|&(i, _, p)| p * (i as f64 - mean).powi(2))
+            .sum();
+        match prop {
+            Prop::Contrast => cells
+                .iter()
+                .map(|&(i, j, p)| p * (i as f64 - j as f64).powi(2))
+                .sum(),
+            Prop::Dissimilarity => cells
+                .iter()
+                .map(|&(i, j, p)| p * (i as f64 - j as f64).abs())
+                .sum(),
+            Prop::Homogeneity => cells
+                .iter()
+                .map(|&(i, j, p)| p / (1.0 + (i as f64 - j as f64).powi(2)))
+                .sum(),
+            Prop::Energy => cells.iter().map(|&(_, _, p)| p * p).sum::<f64>().sqrt(),
+            Prop::Entropy => cells.iter().map(|&(_, _, p)| -p * p.ln()).sum(),
+            Prop::Mean => mean,
+            Prop::Variance => var,
+            Prop::Correlation => {
+                // symmetric: the row and column statistics are equal
+                if var.sqrt() < 1e-15 {
+                    1.0
+                } else {
+                    cells
+                        .iter()
+                        .map(|&(i, j, p)| p * (i as f64 - mean) * (j as f64 - mean))
+                        .sum::<f64>()
+                        / var
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn pair_sums_equal_the_matrix_formulas() {
+        let mut seed = 99u64;
+        for levels in [2usize, 5, 16] {
+            for _ in 0..200 {
+                let q: Vec<usize> = (0..49)
+                    .map(|_| {
+                        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+                        (seed >> 33) as usize % levels
+                    })
+                    .collect();
+                let pairs: Vec<(usize, usize)> =
+                    (0..42).map(|p| (p + p / 6, p + p / 6 + 1)).collect();
+                let mut counts = vec![0f64; levels * levels];
+                for &(u, v) in &pairs {
+                    counts[q[u] * levels + q[v]] += 1.0;
+                    counts[q[v] * levels + q[u]] += 1.0;
+                }
+                let cells: Vec<(usize, usize, f64)> = (0..levels * levels)
+                    .filter(|&c| counts[c] > 0.0)
+                    .map(|c| {
+                        (
+                            c / levels,
+                            c % levels,
+                            counts[c] / (2.0 * pairs.len() as f64),
+                        )
+                    })
+                    .collect();
+                for prop in [
+                    Prop::Contrast,
+                    Prop::Dissimilarity,
+                    Prop::Homogeneity,
+                    Prop::Mean,
+                    Prop::Variance,
+                    Prop::Correlation,
+                ] {
+                    let (a, b) = (pair_property(&pairs, &q, prop), property(&cells, prop));
+                    assert!((a - b).abs() < 1e-9 * (1.0 + b.abs()), "{a} {b}");
+                }
+            }
+        }
+    }
+}
