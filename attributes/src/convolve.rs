@@ -143,23 +143,38 @@ pub fn window_map(
     window: [usize; 3],
     mut f: impl FnMut(&mut [f32]) -> f32,
 ) -> Array3<f32> {
+    let a = a.as_standard_layout();
     let (n0, n1, n2) = a.dim();
-    let r = window.map(|w| (w / 2) as isize);
+    let src = a.as_slice().expect("standard layout");
+    // each axis's source indices for each position, once
+    let table = |n: usize, w: usize| -> Vec<Vec<usize>> {
+        let r = (w / 2) as isize;
+        (0..n)
+            .map(|i| {
+                (-r..=r)
+                    .map(|d| symmetric_index(i as isize + d, n))
+                    .collect()
+            })
+            .collect()
+    };
+    let (t0, t1, t2) = (
+        table(n0, window[0]),
+        table(n1, window[1]),
+        table(n2, window[2]),
+    );
     let mut buf = Vec::with_capacity(window.iter().product());
-    Array3::from_shape_fn((n0, n1, n2), |(i, j, k)| {
+    let mut out = Array3::<f32>::zeros((n0, n1, n2));
+    for ((i, j, k), o) in out.indexed_iter_mut() {
         buf.clear();
-        for di in -r[0]..=r[0] {
-            let ii = symmetric_index(i as isize + di, n0);
-            for dj in -r[1]..=r[1] {
-                let jj = symmetric_index(j as isize + dj, n1);
-                let lane = a.slice(ndarray::s![ii, jj, ..]);
-                for dk in -r[2]..=r[2] {
-                    buf.push(lane[symmetric_index(k as isize + dk, n2)]);
-                }
+        for &ii in &t0[i] {
+            for &jj in &t1[j] {
+                let lane = &src[(ii * n1 + jj) * n2..(ii * n1 + jj + 1) * n2];
+                buf.extend(t2[k].iter().map(|&kk| lane[kk]));
             }
         }
-        f(&mut buf)
-    })
+        *o = f(&mut buf);
+    }
+    out
 }
 
 #[cfg(test)]
