@@ -278,6 +278,10 @@ enum ConvertWhat {
         /// Worker threads (default: the cores available to the job).
         #[arg(long)]
         threads: Option<usize>,
+        /// Byte order, instead of detecting it (from the 3297-3300 constant,
+        /// else the order that makes the format code valid).
+        #[arg(long, value_parser = ["big", "little"])]
+        byte_order: Option<String>,
         /// Offset header byte (usually 37): pre-stack gathers, stored as
         /// (inline, crossline, offset, time).
         #[arg(long)]
@@ -460,6 +464,7 @@ pub fn main() -> anyhow::Result<()> {
                     samples,
                     time,
                     threads,
+                    byte_order,
                     dtype,
                     chunks,
                     format,
@@ -493,6 +498,7 @@ pub fn main() -> anyhow::Result<()> {
                 xline: xline_byte.or(xl).map(Field::int4),
                 offset: offset_byte.map(Field::int4),
                 line,
+                big_endian: byte_order.map(|b| b == "big"),
             };
             let options = crate::convert::Options {
                 keys,

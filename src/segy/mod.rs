@@ -137,6 +137,8 @@ pub struct Keys {
     pub offset: Option<Field>,
     /// A 2-D line: one key (`iline` names it, e.g. cdp at byte 21), no crossline.
     pub line: bool,
+    /// Byte order forced (true: big-endian) instead of detected.
+    pub big_endian: Option<bool>,
 }
 
 impl Keys {
@@ -192,9 +194,9 @@ impl Segy {
             .and_then(|e| e.to_str())
             .is_some_and(|e| e.eq_ignore_ascii_case("su"));
         let (big_endian, format, samples, dt_us, data_start, header_len) = if su {
-            Self::su_layout(&map, &name.to_string())?
+            Self::su_layout(&map, &name.to_string(), keys.big_endian)?
         } else {
-            Self::segy_layout(&map, &name.to_string())?
+            Self::segy_layout(&map, &name.to_string(), keys.big_endian)?
         };
         let size = sample_size(format).expect("checked format");
         let trace_len = header_len + samples * size;
@@ -398,7 +400,11 @@ impl Segy {
 
     /// Byte order, format, samples, dt (µs), start of the traces and trace
     /// header length of a SEG-Y file, from its binary header.
-    fn segy_layout(map: &[u8], name: &str) -> Result<(bool, u16, usize, f64, usize, usize)> {
+    fn segy_layout(
+        map: &[u8],
+        name: &str,
+        forced: Option<bool>,
+    ) -> Result<(bool, u16, usize, f64, usize, usize)> {
         if map.len() < TEXT + BINARY {
             bail!(
                 "'{name}' is too short to be SEG-Y ({} bytes; the headers alone take 3600)",
@@ -416,6 +422,7 @@ impl Segy {
         };
         let known = |f: u16| sample_size(f).is_some();
         let big_endian = match u32::from_be_bytes([bin[296], bin[297], bin[298], bin[299]]) {
+            _ if forced.is_some() => forced.expect("checked"),
             0x0102_0304 => true,
             0x0403_0201 => false,
             _ if known(u16_at(true, 24)) => true,
@@ -427,7 +434,12 @@ impl Segy {
         };
         let format = u16_at(big_endian, 24);
         if !known(format) {
-            bail!("'{name}': unknown sample format code {format} (binary header bytes 3225-3226)");
+            let hint = if forced.is_some() {
+                ": is --byte-order right?"
+            } else {
+                ""
+            };
+            bail!("'{name}': unknown sample format code {format} (binary header bytes 3225-3226){hint}");
         }
         let mut samples = u16_at(big_endian, 20) as usize;
         let mut dt_us = u16_at(big_endian, 16) as f64;
@@ -494,11 +506,19 @@ impl Segy {
 
     /// The same for a Seismic Unix file: IEEE float traces with 240-byte
     /// headers, in whichever byte order makes the sample count fit the file.
-    fn su_layout(map: &[u8], name: &str) -> Result<(bool, u16, usize, f64, usize, usize)> {
+    fn su_layout(
+        map: &[u8],
+        name: &str,
+        forced: Option<bool>,
+    ) -> Result<(bool, u16, usize, f64, usize, usize)> {
         if map.len() < TRACE_HEADER {
             bail!("'{name}' is too short to be a Seismic Unix file");
         }
-        for be in [true, false] {
+        let orders: Vec<bool> = match forced {
+            Some(b) => vec![b],
+            None => vec![true, false],
+        };
+        for be in orders {
             let rd = |o: usize| {
                 let b = [map[o], map[o + 1]];
                 if be {

@@ -307,3 +307,12 @@ def test_sparse_grid_warns_with_its_ratio_and_bad_bytes_are_refused(tmp_path):
     for byte in ["0", "238"]:
         p = run_attr("convert", "segy", DATA / "small.sgy", tmp_path / "b.zarr", "--iline-byte", byte, check=False)
         assert p.returncode != 0 and "must start between byte 1 and 237" in p.stderr, p.stderr
+
+
+def test_byte_order_can_be_forced(tmp_path):
+    want = np.load(DATA / "expected" / "small.npy")
+    run_attr("convert", "segy", DATA / "small-lsb.sgy", tmp_path / "l.zarr", "--byte-order", "little", "-q")
+    assert np.array_equal(zarr.open_group(str(tmp_path / "l.zarr"), mode="r")["amplitude"][...], want)
+    p = run_attr("convert", "segy", DATA / "small-lsb.sgy", tmp_path / "b.zarr", "--byte-order", "big", check=False)
+    assert p.returncode != 0 and "--byte-order" in p.stderr and p.stderr.count("\n") == 1, p.stderr
+    assert not (tmp_path / "b.zarr").exists()
