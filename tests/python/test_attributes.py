@@ -70,11 +70,32 @@ def test_every_attribute_has_a_reference_or_is_checked_elsewhere():
     assert len(NAMES) >= 65
 
 
+def synthetic_volume():
+    """Dipping, curved reflectors of two frequencies plus noise (seeded)."""
+    i, j, k = np.meshgrid(np.arange(20), np.arange(16), np.arange(96), indexing="ij")
+    t = k - 0.4 * i + 0.25 * j - 0.03 * (i - 10) ** 2
+    rng = np.random.default_rng(3)
+    x = 100 * np.sin(0.35 * t) + 60 * np.cos(0.12 * t) + 15 * rng.standard_normal(t.shape)
+    return x.astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("synthetic")
+    x = synthetic_volume()
+    return x, run_all(tmp, write_volume(tmp / "syn.zarr", x, x.shape), x.shape)
+
+
+@pytest.mark.parametrize("volume", ["f3", "synthetic"])
 @pytest.mark.parametrize("name", sorted(ref.REFERENCES))
-def test_matches_the_reference_on_f3(whole, f3, name):
-    x, widths = pad_for(name, f3.astype(np.float64))
+def test_matches_the_reference(request, f3, volume, name):
+    if volume == "f3":
+        data, result = f3, request.getfixturevalue("whole")
+    else:
+        data, result = request.getfixturevalue("synthetic")
+    x, widths = pad_for(name, data.astype(np.float64))
     want = crop(ref.REFERENCES[name](x, DT), widths)
-    got = whole[name].values.astype(np.float64)
+    got = result[name].values.astype(np.float64)
     assert got.shape == want.shape
     scale = max(np.abs(want).max(), 1e-12)
     if name == "dip_azimuth":
