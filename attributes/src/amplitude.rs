@@ -338,11 +338,10 @@ pub const VOLUME_STATISTICS: Spec = Spec {
     unit: "input amplitude (variance: amplitude²)",
     params: STAT_PARAMS,
     build: |p, _| {
-        let w = p.ints("window");
-        let window = [w[0], w[1], w[2]];
+        let window = p.window3("window");
         let stat = p.word("statistic").to_string();
-        let n = (w[0] * w[1] * w[2]) as f64;
-        crate::kernel(window.map(|w| Halo::Depth(w / 2)), p, move |b, _| {
+        let n = window.iter().product::<usize>() as f64;
+        crate::kernel(crate::centred(window), p, move |b, _| {
             let b = b.to_owned();
             let mean_of = |a: Array3<f32>| {
                 let mut a = a;

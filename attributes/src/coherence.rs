@@ -60,9 +60,8 @@ pub const EIGENSTRUCTURE_COHERENCE: Spec = Spec {
     unit: "ratio 0-1",
     params: WINDOW,
     build: |p, _| {
-        let w = p.ints("window");
-        let window = [w[0], w[1], w[2]];
-        kernel(window.map(|w| Halo::Depth(w / 2)), p, move |b, _| {
+        let window = p.window3("window");
+        kernel(crate::centred(window), p, move |b, _| {
             let (n0, n1, n2) = b.dim();
             let r = window.map(|w| (w / 2) as isize);
             let j = window[0] * window[1];
@@ -173,9 +172,8 @@ pub const VARIANCE_EDGE: Spec = Spec {
     unit: "ratio 0-1",
     params: WINDOW,
     build: |p, _| {
-        let w = p.ints("window");
-        let window = [w[0], w[1], w[2]];
-        kernel(window.map(|w| Halo::Depth(w / 2)), p, move |b, _| {
+        let window = p.window3("window");
+        kernel(crate::centred(window), p, move |b, _| {
             let mut mean = b.to_owned();
             box_mean_axis(&mut mean, 0, window[0]);
             box_mean_axis(&mut mean, 1, window[1]);

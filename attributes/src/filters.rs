@@ -54,9 +54,8 @@ pub const MEDIAN_FILTER: Spec = Spec {
     unit: "input amplitude",
     params: WINDOW,
     build: |p, _| {
-        let w = p.ints("window");
-        let window = [w[0], w[1], w[2]];
-        kernel(window.map(|w| Halo::Depth(w / 2)), p, move |b, _| {
+        let window = p.window3("window");
+        kernel(crate::centred(window), p, move |b, _| {
             window_map(&b.to_owned(), window, |v| {
                 let mid = v.len() / 2;
                 *v.select_nth_unstable_by(mid, f32::total_cmp).1
@@ -73,9 +72,8 @@ pub const MEAN_FILTER: Spec = Spec {
     unit: "input amplitude",
     params: WINDOW,
     build: |p, _| {
-        let w = p.ints("window");
-        let window = [w[0], w[1], w[2]];
-        kernel(window.map(|w| Halo::Depth(w / 2)), p, move |b, _| {
+        let window = p.window3("window");
+        kernel(crate::centred(window), p, move |b, _| {
             let mut a = b.to_owned();
             for (axis, &size) in window.iter().enumerate() {
                 box_mean_axis(&mut a, axis, size);
@@ -103,26 +101,8 @@ const STEERED_PARAMS: &[ParamSpec] = &[
         unit: "samples/trace",
         help: "dips are clipped to this, which bounds the vertical reach (and halo)",
     },
-    ParamSpec {
-        name: "sigma_gradient",
-        kind: ParamKind::Float {
-            min: 0.0,
-            max: 16.0,
-        },
-        default: "1.0",
-        unit: "samples",
-        help: "structure tensor: gradient scale",
-    },
-    ParamSpec {
-        name: "sigma_tensor",
-        kind: ParamKind::Float {
-            min: 0.0,
-            max: 16.0,
-        },
-        default: "2.0",
-        unit: "samples",
-        help: "structure tensor: smoothing scale",
-    },
+    crate::tensor::SIGMA_GRADIENT,
+    crate::tensor::SIGMA_TENSOR,
 ];
 
 pub const DIP_STEERED_MEAN: Spec = Spec {
@@ -141,8 +121,7 @@ pub const DIP_STEERED_MEAN: Spec = Spec {
         let w = p.ints("window");
         let (ri, rx) = ((w[0] / 2) as isize, (w[1] / 2) as isize);
         let max_dip = p.float("max_dip").expect("has default") as f32;
-        let sg = p.float("sigma_gradient").expect("has default");
-        let st = p.float("sigma_tensor").expect("has default");
+        let (sg, st) = crate::tensor::sigmas(p);
         let tensor = gaussian_radius(sg) + gaussian_radius(st);
         let reach = (max_dip as f64 * (ri + rx) as f64).ceil() as usize + 1;
         let halo = [

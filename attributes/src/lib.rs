@@ -39,6 +39,11 @@ pub enum Halo {
     Full,
 }
 
+/// The halo of a centred window of these (odd) sizes.
+pub fn centred(window: [usize; 3]) -> [Halo; 3] {
+    window.map(|w| Halo::Depth(w / 2))
+}
+
 impl Halo {
     pub fn describe(&self) -> String {
         match self {

@@ -128,6 +128,12 @@ impl Params {
         self.values[name].as_f64()
     }
 
+    /// A validated list of three odd sizes (inline, crossline, sample).
+    pub fn window3(&self, name: &str) -> [usize; 3] {
+        let w = self.ints(name);
+        [w[0], w[1], w[2]]
+    }
+
     pub fn floats(&self, name: &str) -> Vec<f64> {
         self.values[name]
             .as_array()

@@ -147,30 +147,31 @@ pub fn eigen3(a: [[f64; 3]; 3]) -> ([f64; 3], [f64; 3]) {
     (lam, v)
 }
 
-const GST_PARAMS: &[ParamSpec] = &[
-    ParamSpec {
-        name: "sigma_gradient",
-        kind: ParamKind::Float {
-            min: 0.0,
-            max: 16.0,
-        },
-        default: "1.0",
-        unit: "samples",
-        help: "Gaussian derivative scale of the gradients (all axes)",
+pub(crate) const SIGMA_GRADIENT: ParamSpec = ParamSpec {
+    name: "sigma_gradient",
+    kind: ParamKind::Float {
+        min: 0.0,
+        max: 16.0,
     },
-    ParamSpec {
-        name: "sigma_tensor",
-        kind: ParamKind::Float {
-            min: 0.0,
-            max: 16.0,
-        },
-        default: "2.0",
-        unit: "samples",
-        help: "Gaussian smoothing of the tensor (all axes)",
-    },
-];
+    default: "1.0",
+    unit: "samples",
+    help: "Gaussian derivative scale of the structure tensor's gradients (all axes)",
+};
 
-fn sigmas(p: &Params) -> (f64, f64) {
+pub(crate) const SIGMA_TENSOR: ParamSpec = ParamSpec {
+    name: "sigma_tensor",
+    kind: ParamKind::Float {
+        min: 0.0,
+        max: 16.0,
+    },
+    default: "2.0",
+    unit: "samples",
+    help: "Gaussian smoothing of the structure tensor (all axes)",
+};
+
+const GST_PARAMS: &[ParamSpec] = &[SIGMA_GRADIENT, SIGMA_TENSOR];
+
+pub(crate) fn sigmas(p: &Params) -> (f64, f64) {
     (
         p.float("sigma_gradient").expect("has default"),
         p.float("sigma_tensor").expect("has default"),
