@@ -255,13 +255,14 @@ enum ConvertWhat {
         /// layout when it has one, su for .su files, else standard.
         #[arg(long, value_parser = ["standard", "petrel", "su", "cdp"])]
         preset: Option<String>,
-        /// Inline header byte (4-byte integer), overriding the preset; with
-        /// --preset cdp, the byte of the line's trace key.
-        #[arg(long)]
-        iline_byte: Option<usize>,
-        /// Crossline header byte (4-byte integer), overriding the preset.
-        #[arg(long)]
-        xline_byte: Option<usize>,
+        /// Inline header byte, overriding the preset, as BYTE or BYTE:TYPE
+        /// (int4 by default; int2, int8, uint2, uint4, uint8); with --preset
+        /// cdp, the line's trace key.
+        #[arg(long, value_name = "BYTE[:TYPE]")]
+        iline_byte: Option<crate::segy::Field>,
+        /// Crossline header byte, overriding the preset: BYTE or BYTE:TYPE.
+        #[arg(long, value_name = "BYTE[:TYPE]")]
+        xline_byte: Option<crate::segy::Field>,
         /// Only these inlines (cdps for a 2-D line): A:B or A:B:STEP, line
         /// numbers, inclusive.
         #[arg(long, value_name = "A:B[:STEP]")]
@@ -283,9 +284,9 @@ enum ConvertWhat {
         #[arg(long, value_parser = ["big", "little"])]
         byte_order: Option<String>,
         /// Offset header byte (usually 37): pre-stack gathers, stored as
-        /// (inline, crossline, offset, time).
-        #[arg(long)]
-        offset_byte: Option<usize>,
+        /// (inline, crossline, offset, time). BYTE or BYTE:TYPE.
+        #[arg(long, value_name = "BYTE[:TYPE]")]
+        offset_byte: Option<crate::segy::Field>,
         /// Sample type: float32, or native (the file's own type).
         #[arg(long, default_value = "float32", value_parser = ["float32", "native"])]
         dtype: String,
@@ -494,9 +495,9 @@ pub fn main() -> anyhow::Result<()> {
                 anyhow::bail!("--xline-byte: a 2-D line (--preset cdp) has no crossline");
             }
             let keys = Keys {
-                iline: iline_byte.or(il).map(Field::int4),
-                xline: xline_byte.or(xl).map(Field::int4),
-                offset: offset_byte.map(Field::int4),
+                iline: iline_byte.or(il.map(Field::int4)),
+                xline: xline_byte.or(xl.map(Field::int4)),
+                offset: offset_byte,
                 line,
                 big_endian: byte_order.map(|b| b == "big"),
             };

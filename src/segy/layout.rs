@@ -111,6 +111,29 @@ impl Field {
     }
 }
 
+/// `BYTE` or `BYTE:TYPE` (a layout type name), as `--iline-byte 189:int2`
+/// gives it: an integer field of the standard header.
+impl std::str::FromStr for Field {
+    type Err = String;
+    fn from_str(v: &str) -> Result<Field, String> {
+        let (byte, ty) = v.split_once(':').unwrap_or((v, "int4"));
+        let byte: usize = byte
+            .trim()
+            .parse()
+            .map_err(|_| format!("'{v}': give a byte number, e.g. 189 or 189:int2"))?;
+        let kind = Kind::from_name(ty.trim())
+            .filter(|k| k.is_integer())
+            .ok_or_else(|| {
+                format!("'{v}': the type must be int2, int4, int8, uint2, uint4 or uint8")
+            })?;
+        Ok(Field {
+            header: 0,
+            byte,
+            kind,
+        })
+    }
+}
+
 /// A named entry of a layout.
 #[derive(Clone, Debug)]
 struct Entry {

@@ -316,3 +316,38 @@ def test_byte_order_can_be_forced(tmp_path):
     p = run_attr("convert", "segy", DATA / "small-lsb.sgy", tmp_path / "b.zarr", "--byte-order", "big", check=False)
     assert p.returncode != 0 and "--byte-order" in p.stderr and p.stderr.count("\n") == 1, p.stderr
     assert not (tmp_path / "b.zarr").exists()
+
+
+@pytest.mark.parametrize("name", ["f3.sgy", "f3-lsb.sgy"])
+@pytest.mark.parametrize("bytes_", [("9", "21"), ("9", "17")])
+def test_f3_geometry_from_other_header_bytes(tmp_path, name, bytes_):
+    """f3 repeats the inline at byte 9 and the crossline at 17 and 21."""
+    run_attr("convert", "segy", DATA / name, tmp_path / "a.zarr", "--dtype", "native", "-q",
+             "--iline-byte", bytes_[0], "--xline-byte", bytes_[1])
+    g = zarr.open_group(str(tmp_path / "a.zarr"), mode="r")
+    want = np.load(DATA / "expected" / "f3.npy")
+    assert g["amplitude"][...].tobytes() == want.tobytes()
+    assert list(g["inline"][...]) == MANIFEST["f3.sgy"]["ilines"]
+    assert list(g["crossline"][...]) == MANIFEST["f3.sgy"]["xlines"]
+    assert zarr.open_group(str(tmp_path / "a.zarr"), mode="r").attrs["iline_byte"] == int(bytes_[0])
+
+
+def test_header_field_types_are_configurable(tmp_path):
+    """Inline as a 2-byte integer at byte 233, crossline as unsigned 2-byte at 235."""
+    raw = bytearray((DATA / "small.sgy").read_bytes())
+    n = 240 + 50 * 4
+    for t in range(25):
+        o = 3600 + t * n
+        il = int.from_bytes(raw[o + 188:o + 192], "big", signed=True)
+        xl = int.from_bytes(raw[o + 192:o + 196], "big", signed=True)
+        raw[o + 188:o + 196] = bytes(8)
+        raw[o + 232:o + 234] = il.to_bytes(2, "big", signed=True)
+        raw[o + 234:o + 236] = (xl + 40000).to_bytes(2, "big")     # > 32767: unsigned
+    path = tmp_path / "typed.sgy"
+    path.write_bytes(bytes(raw))
+    run_attr("convert", "segy", path, tmp_path / "t.zarr", "--iline-byte", "233:int2", "--xline-byte", "235:uint2", "-q")
+    g = zarr.open_group(str(tmp_path / "t.zarr"), mode="r")
+    assert np.array_equal(g["amplitude"][...], np.load(DATA / "expected" / "small.npy"))
+    assert list(g["inline"][...]) == [1, 2, 3, 4, 5] and list(g["crossline"][...]) == list(range(40020, 40025))
+    p = run_attr("convert", "segy", path, tmp_path / "x.zarr", "--iline-byte", "233:ieee32", check=False)
+    assert p.returncode != 0 and "int2, int4, int8, uint2, uint4 or uint8" in p.stderr
