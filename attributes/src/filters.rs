@@ -3,7 +3,6 @@
 
 use crate::amplitude::gaussian_halo;
 use crate::convolve::{gaussian, gaussian_radius, window_map};
-use crate::tensor::structure_tensor;
 use crate::window::box_mean_axis;
 use crate::{kernel, Halo, ParamKind, ParamSpec, Spec};
 use ndarray::Array3;
@@ -129,8 +128,9 @@ pub const DIP_STEERED_MEAN: Spec = Spec {
             Halo::Depth(rx as usize + tensor),
             Halo::Depth(reach + tensor),
         ];
-        kernel(halo, p, move |b, _| {
-            let g = structure_tensor(b, sg, st);
+        kernel(halo, p, move |b, sh| {
+            // the same tensor as the structure family's, shared per block
+            let g = crate::tensor::shared_gst(b, sh, sg, st);
             let (n0, n1, n2) = b.dim();
             let count = ((2 * ri + 1) * (2 * rx + 1)) as f32;
             Array3::from_shape_fn((n0, n1, n2), |(i, x, k)| {

@@ -179,7 +179,7 @@ pub(crate) fn sigmas(p: &Params) -> (f64, f64) {
 }
 
 /// The block's tensor for these sigmas, once per block.
-fn shared_gst<'a>(b: ArrayView3<f32>, sh: &'a mut Shared, sg: f64, st: f64) -> &'a Gst {
+pub(crate) fn shared_gst<'a>(b: ArrayView3<f32>, sh: &'a mut Shared, sg: f64, st: f64) -> &'a Gst {
     sh.get_or_insert(&format!("gst:{sg}:{st}"), || structure_tensor(b, sg, st))
 }
 
