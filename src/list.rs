@@ -54,11 +54,7 @@ pub fn markdown() -> String {
             .params()
             .iter()
             .map(|p| {
-                let default = if p.default == "null" {
-                    "from metadata".to_string()
-                } else {
-                    p.default.replace('"', "")
-                };
+                let default = p.default_text();
                 let unit = if p.unit.is_empty() {
                     String::new()
                 } else {
@@ -93,20 +89,24 @@ pub fn print(as_json: bool) -> anyhow::Result<()> {
     }
     for a in &all {
         let d = describe(a.as_ref());
+        let halo = d["halo_default"]
+            .as_array()
+            .map(|h| {
+                h.iter()
+                    .map(|v| v.as_str().unwrap_or("?"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .unwrap_or_else(|| "?".into());
         println!(
-            "{}  [{}]  unit: {}  halo (inline, crossline, sample): {}",
+            "{}  [{}]  unit: {}  halo (inline, crossline, sample): {halo}",
             a.name(),
             a.family(),
             a.unit(),
-            d["halo_default"]
         );
         println!("    {}", a.description());
         for p in a.params() {
-            let default = if p.default == "null" {
-                "from metadata".to_string()
-            } else {
-                p.default.to_string()
-            };
+            let default = p.default_text();
             let unit = if p.unit.is_empty() {
                 String::new()
             } else {

@@ -47,6 +47,16 @@ pub struct ParamSpec {
 }
 
 impl ParamSpec {
+    /// The default in words: "from metadata" for the sample interval, "none"
+    /// for other parameters without one.
+    pub fn default_text(&self) -> String {
+        match (self.default, self.name) {
+            ("null", "sample_interval") => "from metadata".to_string(),
+            ("null", _) => "none".to_string(),
+            (d, _) => d.replace('"', ""),
+        }
+    }
+
     pub fn default_value(&self) -> Value {
         serde_json::from_str(self.default).expect("registry defaults are valid JSON")
     }
@@ -63,13 +73,11 @@ impl ParamSpec {
             },
             ParamKind::Bool => "true or false".to_string(),
             ParamKind::Int { min, max } => format!("integer in [{min}, {max}]"),
-            ParamKind::FloatList { len, min, max } => {
-                if max.is_finite() {
-                    format!("list of {len} numbers in [{min}, {max}]")
-                } else {
-                    format!("list of {len} numbers >= {min}")
-                }
-            }
+            ParamKind::FloatList { len, min, max } => match (min.is_finite(), max.is_finite()) {
+                (true, true) => format!("list of {len} numbers in [{min}, {max}]"),
+                (true, false) => format!("list of {len} numbers >= {min}"),
+                _ => format!("list of {len} numbers"),
+            },
             ParamKind::Choice(words) => format!("one of {}", words.join(", ")),
         }
     }
