@@ -2,7 +2,7 @@
 //! `attr run`, `attr view` and `xarray.open_zarr` read.
 
 use crate::progress::Progress;
-use crate::segy::{Keys, Segy};
+use crate::segy::{scaled, Keys, Segy};
 use crate::store::atomic::AtomicFiles;
 use crate::store::dtype::Sample;
 use crate::store::metadata::{write_array, write_group, ArrayMeta};
@@ -262,9 +262,35 @@ pub fn segy(input: &Path, output: &Path, o: &Options) -> Result<()> {
     let no = s.offsets.len();
     let cells = ni * nx * no;
     let trace = |i: usize, j: usize, k: usize| s.trace_at_offset(isel[i], xsel[j], k);
-    let live = (0..cells)
-        .filter(|&c| trace(c / (nx * no), c / no % nx, c % no).is_some())
-        .count();
+    // per trace: mask, coordinates (with the coordinate scalar: 0 means 1), headers
+    let mut mask = vec![0u8; cells];
+    let mut cx = vec![f64::NAN; ni * nx];
+    let mut cy = vec![f64::NAN; ni * nx];
+    let (co_scal, cdp_x, cdp_y) = (s.field("co_scal"), s.field("cdp_x"), s.field("cdp_y"));
+    let mut touched = (usize::MAX, 0usize, 0usize);
+    for i in 0..ni {
+        for j in 0..nx {
+            for k in (0..no).rev() {
+                if let Some(t) = trace(i, j, k) {
+                    // release the header pages read, a few thousand at a time
+                    touched = (touched.0.min(t), touched.1.max(t), touched.2 + 1);
+                    if touched.2 == 4096 {
+                        s.release(touched.0, touched.1);
+                        touched = (usize::MAX, 0, 0);
+                    }
+                    let sc = s.value_of(t, &co_scal);
+                    // a gather's position: from its first offset present
+                    mask[(i * nx + j) * no + k] = 1;
+                    cx[i * nx + j] = scaled(s.value_of(t, &cdp_x), sc);
+                    cy[i * nx + j] = scaled(s.value_of(t, &cdp_y), sc);
+                }
+            }
+        }
+    }
+    if touched.2 > 0 {
+        s.release(touched.0, touched.1);
+    }
+    let live = mask.iter().filter(|&&m| m == 1).count();
     let key_axis = if line { "cdp" } else { "inline" };
     if output.exists() && !o.overwrite {
         bail!(
@@ -360,20 +386,12 @@ pub fn segy(input: &Path, output: &Path, o: &Options) -> Result<()> {
             json!(b64.encode(s.extended_headers())),
         );
     }
-    let (il_field, _) = match o.keys.iline {
-        Some(f) => (f, vec![]),
-        None => s.field("iline"),
-    };
     attrs.insert(
         if line { "cdp_byte" } else { "iline_byte" }.into(),
-        json!(il_field.byte),
+        json!(s.iline_field.byte),
     );
-    if !line {
-        let (xl_field, _) = match o.keys.xline {
-            Some(f) => (f, vec![]),
-            None => s.field("xline"),
-        };
-        attrs.insert("xline_byte".into(), json!(xl_field.byte));
+    if let Some(x) = s.xline_field {
+        attrs.insert("xline_byte".into(), json!(x.byte));
     }
     if s.layout.is_some() {
         attrs.insert(
@@ -488,38 +506,6 @@ pub fn segy(input: &Path, output: &Path, o: &Options) -> Result<()> {
             "offset",
             ArrayD::from_shape_vec(IxDyn(&[no]), s.offsets.clone())?,
         )?;
-    }
-    // per trace: mask, coordinates (with the coordinate scalar: 0 means 1), headers
-    let mut mask = vec![0u8; cells];
-    let mut cx = vec![f64::NAN; ni * nx];
-    let mut cy = vec![f64::NAN; ni * nx];
-    let mut touched = (usize::MAX, 0usize, 0usize);
-    for i in 0..ni {
-        for j in 0..nx {
-            for k in (0..no).rev() {
-                if let Some(t) = trace(i, j, k) {
-                    // release the header pages read, a few thousand at a time
-                    touched = (touched.0.min(t), touched.1.max(t), touched.2 + 1);
-                    if touched.2 == 4096 {
-                        s.release(touched.0, touched.1);
-                        touched = (usize::MAX, 0, 0);
-                    }
-                    let sc = s.value(t, "co_scal");
-                    let scale = |v: f64| match sc {
-                        x if x > 0.0 => v * x,
-                        x if x < 0.0 => v / -x,
-                        _ => v,
-                    };
-                    // a gather's position: from its first offset present
-                    mask[(i * nx + j) * no + k] = 1;
-                    cx[i * nx + j] = scale(s.value(t, "cdp_x"));
-                    cy[i * nx + j] = scale(s.value(t, "cdp_y"));
-                }
-            }
-        }
-    }
-    if let Some(last) = s.traces().checked_sub(1) {
-        s.release(0, last);
     }
     let mask_shape: Vec<usize> = sh_mask.iter().map(|&v| v as usize).collect();
     let sh2u: Vec<usize> = sh2.iter().map(|&v| v as usize).collect();

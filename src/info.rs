@@ -69,10 +69,6 @@ fn segy(path: &Path) -> anyhow::Result<()> {
         s.dt_us / 1000.0,
         s.t0_ms
     );
-    let at = |name: &str| match (&keys.iline, &keys.xline, name) {
-        (Some(f), _, "iline") | (_, Some(f), "xline") => f.describe(),
-        _ => s.field(name).0.describe(),
-    };
     if s.layout.is_some() {
         println!("    layout       SEG-Y rev 2.1 XML trace-header layout (used for the geometry)");
     }
@@ -82,12 +78,18 @@ fn segy(path: &Path) -> anyhow::Result<()> {
             range(&s.inlines)
         );
     } else {
-        println!("    inlines      {} ({})", range(&s.inlines), at("iline"));
         println!(
-            "    crosslines   {} ({})",
-            range(&s.crosslines),
-            at("xline")
+            "    inlines      {} ({})",
+            range(&s.inlines),
+            s.iline_field.describe()
         );
+        if let Some(x) = s.xline_field {
+            println!(
+                "    crosslines   {} ({})",
+                range(&s.crosslines),
+                x.describe()
+            );
+        }
     }
     if gathers {
         println!(

@@ -90,9 +90,11 @@ pub fn correlate_axis(a: &Array3<f32>, axis: usize, w: &[f64]) -> Array3<f32> {
     out
 }
 
-/// `scipy.ndimage.gaussian_filter1d(a, sigma, axis, order)`.
+/// `scipy.ndimage.gaussian_filter1d(a, sigma, axis, order)`. A zero sigma
+/// leaves the axis alone whatever the order, as `scipy.ndimage.gaussian_filter`
+/// skips such axes.
 pub fn gaussian_axis(a: &Array3<f32>, axis: usize, sigma: f64, order: usize) -> Array3<f32> {
-    if sigma == 0.0 && order == 0 {
+    if sigma <= 1e-15 {
         return a.clone();
     }
     let mut k = gaussian_kernel(sigma, order);
@@ -190,6 +192,8 @@ mod tests {
         let ramp = Array3::from_shape_fn((1, 1, 40), |(_, _, k)| 3.0 * k as f32);
         let d = gaussian_axis(&ramp, 2, 1.5, 1);
         assert!((d[[0, 0, 20]] - 3.0).abs() < 1e-3, "{}", d[[0, 0, 20]]);
+        // a zero sigma leaves the axis alone (scipy skips it), not NaN
+        assert_eq!(gaussian_axis(&ramp, 2, 0.0, 1), ramp);
     }
 
     #[test]

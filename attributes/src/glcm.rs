@@ -81,12 +81,9 @@ fn build(p: &Params, prop: Prop) -> Result<Box<dyn crate::Kernel>, AttrError> {
                 .expect("validated")],
         ],
     };
-    let range = match p.to_json()["amplitude_range"].as_array() {
+    let range = match p.floats_opt("amplitude_range") {
         Some(r) => {
-            let (lo, hi) = (
-                r[0].as_f64().expect("number"),
-                r[1].as_f64().expect("number"),
-            );
+            let (lo, hi) = (r[0], r[1]);
             if hi <= lo {
                 return Err(AttrError::BadParam {
                     param: "amplitude_range".into(),

@@ -142,6 +142,11 @@ impl Params {
         [w[0], w[1], w[2]]
     }
 
+    /// A number list whose default is null (none given).
+    pub fn floats_opt(&self, name: &str) -> Option<Vec<f64>> {
+        (!self.values[name].is_null()).then(|| self.floats(name))
+    }
+
     pub fn floats(&self, name: &str) -> Vec<f64> {
         self.values[name]
             .as_array()

@@ -66,15 +66,25 @@ fn filter_traces(block: ArrayView3<f32>, dt_ms: f64, gain: impl Fn(f64) -> f64) 
     out
 }
 
-fn corners(p: &Params, name: &str, want: usize) -> Result<Vec<f64>, AttrError> {
-    let c = p.floats(name);
-    if c.windows(2).any(|w| w[1] < w[0]) || c.len() != want {
+/// The Ormsby filter kernel whose four corners `full` makes of the given
+/// (validated, non-decreasing) `corners`.
+fn ormsby(
+    p: &Params,
+    setup: &Setup,
+    full: fn(&[f64]) -> [f64; 4],
+) -> Result<Box<dyn crate::Kernel>, AttrError> {
+    let dt = sample_interval(p, setup)?;
+    let c = p.floats("corners");
+    if c.windows(2).any(|w| w[1] < w[0]) {
         return Err(AttrError::BadParam {
-            param: name.into(),
+            param: "corners".into(),
             message: format!("corner frequencies must not decrease, got {c:?}"),
         });
     }
-    Ok(c)
+    let c = full(&c);
+    kernel(FULL, p, move |b, _| {
+        filter_traces(b, dt, |f| trapezoid(f, c))
+    })
 }
 
 const fn corner_param(len: usize, default: &'static str, help: &'static str) -> [ParamSpec; 2] {
@@ -122,14 +132,7 @@ pub const BANDPASS: Spec = Spec {
     reference: ORMSBY,
     unit: "input amplitude",
     params: &BANDPASS_PARAMS,
-    build: |p, setup| {
-        let dt = sample_interval(p, setup)?;
-        let c = corners(p, "corners", 4)?;
-        let c = [c[0], c[1], c[2], c[3]];
-        kernel(FULL, p, move |b, _| {
-            filter_traces(b, dt, |f| trapezoid(f, c))
-        })
-    },
+    build: |p, setup| ormsby(p, setup, |c| [c[0], c[1], c[2], c[3]]),
 };
 
 pub const LOWPASS: Spec = Spec {
@@ -140,14 +143,7 @@ pub const LOWPASS: Spec = Spec {
     reference: ORMSBY,
     unit: "input amplitude",
     params: &LOWPASS_PARAMS,
-    build: |p, setup| {
-        let dt = sample_interval(p, setup)?;
-        let c = corners(p, "corners", 2)?;
-        let c = [0.0, 0.0, c[0], c[1]];
-        kernel(FULL, p, move |b, _| {
-            filter_traces(b, dt, |f| trapezoid(f, c))
-        })
-    },
+    build: |p, setup| ormsby(p, setup, |c| [0.0, 0.0, c[0], c[1]]),
 };
 
 pub const HIGHPASS: Spec = Spec {
@@ -158,14 +154,7 @@ pub const HIGHPASS: Spec = Spec {
     reference: ORMSBY,
     unit: "input amplitude",
     params: &HIGHPASS_PARAMS,
-    build: |p, setup| {
-        let dt = sample_interval(p, setup)?;
-        let c = corners(p, "corners", 2)?;
-        let c = [c[0], c[1], f64::INFINITY, f64::INFINITY];
-        kernel(FULL, p, move |b, _| {
-            filter_traces(b, dt, |f| trapezoid(f, c))
-        })
-    },
+    build: |p, setup| ormsby(p, setup, |c| [c[0], c[1], f64::INFINITY, f64::INFINITY]),
 };
 
 /// `numpy.hanning(len)`: symmetric, zero at both ends.

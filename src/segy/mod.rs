@@ -32,6 +32,10 @@ pub struct Segy {
     pub layout: Option<Layout>,
     /// A 2-D line: `inlines` holds the trace keys (e.g. cdp), `crosslines` is [0].
     pub line: bool,
+    /// Where the geometry was read: the inline (or a line's trace key) and
+    /// crossline fields, as resolved from the flags, the layout or the standard.
+    pub iline_field: Field,
+    pub xline_field: Option<Field>,
     pub inlines: Vec<i32>,
     pub crosslines: Vec<i32>,
     /// (inline index, crossline index) -> trace number.
@@ -125,6 +129,18 @@ pub fn ibm_to_f32(b: u32) -> f32 {
     let mantissa = (b & 0x00ff_ffff) as f64;
     let scale = f64::from_bits(((4 * exponent - 24 + 1023) as u64) << 52);
     (sign * mantissa * scale) as f32
+}
+
+/// A header value with a SEG-Y scalar applied: a positive scalar
+/// multiplies, a negative one divides, 0 means 1.
+pub fn scaled(v: f64, scalar: f64) -> f64 {
+    if scalar > 0.0 {
+        v * scalar
+    } else if scalar < 0.0 {
+        v / -scalar
+    } else {
+        v
+    }
 }
 
 /// Which header fields hold the geometry. `None` means: from the file's XML
@@ -222,6 +238,8 @@ impl Segy {
             su,
             layout: None,
             line: keys.line,
+            iline_field: Field::int4(189),
+            xline_field: None,
             inlines: Vec::new(),
             crosslines: Vec::new(),
             offsets: Vec::new(),
@@ -244,12 +262,7 @@ impl Segy {
             l.bind(&names, &at)?;
             seg.layout = Some(l);
         }
-        let delay = seg.value(0, "delay");
-        seg.t0_ms = match seg.value(0, "tm_scal") {
-            s if s > 0.0 => delay * s,
-            s if s < 0.0 => delay / -s,
-            _ => delay,
-        };
+        seg.t0_ms = scaled(seg.value(0, "delay"), seg.value(0, "tm_scal"));
         if seg.dt_us == 0.0 {
             seg.dt_us = seg.value(0, "dt");
         }
@@ -361,7 +374,12 @@ impl Segy {
                 bail!("'{name}': {what} offset {c} occurs twice (trace {t}): {hint}");
             }
         }
-        seg.release(0, traces - 1);
+        let done = traces / 4096 * 4096;
+        if done < traces {
+            seg.release(done, traces - 1);
+        }
+        seg.iline_field = iline;
+        seg.xline_field = xline;
         seg.offsets = offsets;
         seg.inlines = (0..nil).map(|i| (il0 + i as i64 * ils) as i32).collect();
         seg.crosslines = (0..nxl).map(|i| (xl0 + i as i64 * xls) as i32).collect();
@@ -379,11 +397,16 @@ impl Segy {
 
     /// The value of the named field in trace `t`'s headers.
     pub fn value(&self, t: usize, name: &str) -> f64 {
-        let (std, over) = self.field(name);
+        self.value_of(t, &self.field(name))
+    }
+
+    /// The value of a field found by [`Segy::field`] (look it up once for
+    /// a loop over traces): the first non-zero override, else the field.
+    pub fn value_of(&self, t: usize, (std, over): &(Field, Vec<Field>)) -> f64 {
         over.iter()
             .map(|f| self.read(t, f))
             .find(|&v| v != 0.0)
-            .unwrap_or_else(|| self.read(t, &std))
+            .unwrap_or_else(|| self.read(t, std))
     }
 
     /// A field of trace `t`'s headers.
@@ -657,12 +680,6 @@ impl Segy {
             16 => b[7] as f64,
             _ => unreachable!("format checked at open"),
         }
-    }
-
-    /// Number of traces in the file.
-    pub fn traces(&self) -> usize {
-        (self.map.len() - self.data_start)
-            / (self.header_len + self.samples * sample_size(self.format).expect("checked format"))
     }
 
     /// Drop the mapped pages of traces `first..=last` from this process:

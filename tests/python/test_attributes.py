@@ -190,7 +190,6 @@ def test_planar_dipping_reflector(tmp_path):
     ds = run_all(tmp_path, src, (12, 12, 64), ["inline_dip", "crossline_dip", "gst_planarity", "dip_azimuth",
                                                "dip_steered_mean", "mean_filter"])
     c = (slice(8, 16), slice(8, 16))
-    k = np.rint(20 + 0.5 * np.arange(24) - 0.3 * np.arange(24)[:, None]).astype(int)
     on = np.array([[ds.inline_dip.values[i, j, 20 + int(0.5 * i - 0.3 * j)] for j in range(8, 16)] for i in range(8, 16)])
     assert np.abs(on - 0.5).max() < 0.03
     on = np.array([[ds.crossline_dip.values[i, j, 20 + int(0.5 * i - 0.3 * j)] for j in range(8, 16)] for i in range(8, 16)])
@@ -204,7 +203,6 @@ def test_planar_dipping_reflector(tmp_path):
     steered = np.abs(ds.dip_steered_mean.values[c] - x[c]).max()
     plain = np.abs(ds.mean_filter.values[c] - x[c]).max()
     assert steered < 0.1 and plain > 2 * steered, (steered, plain)
-    del k
 
 
 def test_paraboloid_curvature(tmp_path):
