@@ -429,6 +429,7 @@ pub fn segy(input: &Path, output: &Path, o: &Options) -> Result<()> {
             compression: o.compression,
             dims,
             attributes,
+            null_fill: false,
         };
         write_array(&staging.join(name), o.format, &meta)
     };

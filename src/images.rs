@@ -235,6 +235,7 @@ pub fn convert(inputs: &[String], output: &Path, o: &Options) -> Result<()> {
         compression: o.compression,
         dims: &o.dims,
         attributes: Map::new(),
+        null_fill: false,
     };
     write_array(&staging.join("image"), o.format, &meta)?;
     let store = Arc::new(AtomicFiles::new(staging.clone(), false).map_err(|e| anyhow!(e))?);

@@ -31,7 +31,26 @@ pub struct JobSpec {
     /// Memory for decoded input chunks, in MiB.
     #[serde(default)]
     pub cache_mb: Option<u64>,
+    /// Samples equal to this value are null, besides NaN and the fill
+    /// values the input's metadata declares.
+    #[serde(default)]
+    pub null_value: Option<f64>,
+    /// Whether live traces holding only zeros are data or missing.
+    #[serde(default)]
+    pub dead_traces: DeadTraces,
     pub outputs: Vec<OutputSpec>,
+}
+
+/// What a trace of zeros is: Petrel and other exports pad a survey's
+/// outline with them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeadTraces {
+    /// Zeros are data.
+    #[default]
+    Data,
+    /// Traces of zeros are missing, as if the trace mask said so.
+    Missing,
 }
 
 #[derive(Debug, Deserialize)]
@@ -137,6 +156,14 @@ pub fn parse(text: &str, file: &Path) -> anyhow::Result<JobSpec> {
             file.display()
         );
     }
+    if let Some(v) = spec.null_value {
+        if !v.is_finite() {
+            anyhow::bail!(
+                "{}: null_value must be a finite number (NaN is always null), got {v}",
+                file.display()
+            );
+        }
+    }
     if let Some(dt) = spec.sample_interval {
         if !(dt > 0.0 && dt.is_finite()) {
             anyhow::bail!(
@@ -226,6 +253,17 @@ mod tests {
         let e =
             err("input: a.zarr\nworkers: many\noutputs:\n  - {attribute: copy, path: o.zarr}\n");
         assert!(e.contains("line 2"), "{e}");
+    }
+
+    #[test]
+    fn null_value_must_be_a_number() {
+        let e =
+            err("input: a.zarr\nnull_value: none\noutputs:\n  - {attribute: copy, path: o.zarr}\n");
+        assert!(e.contains("line 2") && e.contains("null_value"), "{e}");
+        let e = err(
+            "input: a.zarr\ndead_traces: maybe\noutputs:\n  - {attribute: copy, path: o.zarr}\n",
+        );
+        assert!(e.contains("line 2") && e.contains("missing"), "{e}");
     }
 
     #[test]

@@ -78,8 +78,9 @@ pub fn prepare(
     default_workers: usize,
 ) -> Result<Prepared> {
     let spec = job::load(job_path)?;
-    let input = Input::open(&spec.input, spec.variable.as_deref())
+    let mut input = Input::open(&spec.input, spec.variable.as_deref())
         .map_err(|e| anyhow!("{}: input: {e:#}", job_path.display()))?;
+    input.set_null_value(spec.null_value);
     let setup = Setup {
         sample_interval_ms: spec.sample_interval.or_else(|| input.sample_interval_ms()),
     };
@@ -179,8 +180,18 @@ pub fn prepare(
     })
 }
 
+/// What the run took for null: the input's fill values, scaling, the job's
+/// null value and its treatment of dead traces.
+fn nulls_json(p: &Prepared) -> Value {
+    let mut v = p.input.decoding.describe();
+    v["dead_traces"] = json!(format!("{:?}", p.spec.dead_traces).to_lowercase());
+    v["trace_mask"] = json!(p.input.live_traces.is_some());
+    v
+}
+
 fn provenance(p: &Prepared, o: &Resolved) -> Value {
     json!({
+        "nulls": nulls_json(p),
         "attribute": o.attribute,
         "parameters": o.kernel.resolved(),
         "boundary": p.spec.boundary.to_json(),
@@ -210,6 +221,7 @@ pub fn fingerprint(p: &Prepared, path: &Path) -> Value {
     json!({
         "input": input.display().to_string(),
         "variable": p.input.variable,
+        "nulls": nulls_json(p),
         "shape": p.input.shape,
         "boundary": p.spec.boundary.to_json(),
         "format": p.outputs.iter().find(|o| o.path == path).map(|o| o.format.number()),
@@ -285,7 +297,25 @@ pub fn run(job_path: &Path, opts: &RunOptions) -> Result<()> {
     let env = shard::process_env;
     let shard = resolve_shard(opts)?;
     let (default_workers, workers_from) = shard::default_workers(&env);
-    let p = prepare(job_path, opts.workers, default_workers)?;
+    let mut p = prepare(job_path, opts.workers, default_workers)?;
+    if p.spec.dead_traces == job::DeadTraces::Missing {
+        let dead = p
+            .input
+            .mark_dead_traces_missing(p.workers)
+            .map_err(|e| anyhow!("{}: input: {e:#}", job_path.display()))?;
+        if !opts.quiet {
+            eprintln!(
+                "attr: {dead} dead trace(s) (only zeros) taken as missing (dead_traces: missing)"
+            );
+        }
+    }
+    if p.input.entirely_null() {
+        bail!(
+            "{}: input '{}' holds no live sample (every trace is missing or null): nothing to compute, nothing was written",
+            job_path.display(),
+            p.input.path.display()
+        );
+    }
     let workers_from = if opts.workers.is_some() {
         "--workers".to_string()
     } else if p.spec.workers > 0 {

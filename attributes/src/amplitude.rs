@@ -1,5 +1,6 @@
 //! Amplitude attributes over vertical windows.
 
+use crate::nulls;
 use crate::window::box_mean_axis;
 use crate::{
     AttrError, Attribute, Halo, Kernel, ParamKind, ParamSpec, Params, Setup, Shared, Spec,
@@ -52,14 +53,16 @@ impl Kernel for RmsKernel {
     fn halo(&self) -> [Halo; 3] {
         [Halo::Depth(0), Halo::Depth(0), Halo::Depth(self.window / 2)]
     }
-    fn compute(&self, block: ArrayView3<f32>, _: &mut Shared) -> Array3<f32> {
-        let mut sq = block.mapv(|x| x * x);
-        box_mean_axis(&mut sq, 2, self.window);
+    fn compute(&self, block: ArrayView3<f32>, shared: &mut Shared) -> Array3<f32> {
+        let mut sq = vertical_mean(block, shared, self.window, |x| x * x);
         sq.mapv_inplace(|v| v.max(0.0).sqrt());
         sq
     }
     fn resolved(&self) -> serde_json::Value {
         serde_json::json!({ "window": self.window })
+    }
+    fn null_aware(&self) -> bool {
+        true
     }
 }
 
@@ -73,14 +76,26 @@ fn vertical(window: usize) -> [Halo; 3] {
     [Halo::Depth(0), Halo::Depth(0), Halo::Depth(window / 2)]
 }
 
+/// The centred vertical moving mean of `f(x)` over the live samples of
+/// each window (NaN where a window holds none).
+fn vertical_mean(
+    b: ArrayView3<f32>,
+    shared: &mut Shared,
+    window: usize,
+    f: impl Fn(f32) -> f32,
+) -> Array3<f32> {
+    if nulls::has_nulls(b, shared) {
+        return nulls::masked_box_mean(b, [1, 1, window], f).0;
+    }
+    let mut a = b.mapv(f);
+    box_mean_axis(&mut a, 2, window);
+    a
+}
+
 /// A vertical moving mean of `f(x)`.
 fn windowed_mean(p: &Params, f: fn(f32) -> f32) -> Result<Box<dyn Kernel>, AttrError> {
     let w = p.int("window");
-    crate::kernel(vertical(w), p, move |b, _| {
-        let mut a = b.mapv(f);
-        box_mean_axis(&mut a, 2, w);
-        a
-    })
+    crate::masked_kernel(vertical(w), p, move |b, sh| vertical_mean(b, sh, w, f))
 }
 
 pub const MEAN_AMPLITUDE: Spec = Spec {
@@ -180,9 +195,8 @@ pub const AGC: Spec = Spec {
     params: AGC_PARAMS,
     build: |p, _| {
         let w = p.int("window");
-        crate::kernel(vertical(w), p, move |b, _| {
-            let mut e = b.mapv(|x| x * x);
-            box_mean_axis(&mut e, 2, w);
+        crate::masked_kernel(vertical(w), p, move |b, sh| {
+            let e = vertical_mean(b, sh, w, |x| x * x);
             ndarray::Zip::from(&b)
                 .and(&e)
                 .map_collect(|&x, &e| if e > 0.0 { x / e.sqrt() } else { 0.0 })
@@ -200,7 +214,8 @@ pub const FIRST_DERIVATIVE: Spec = Spec {
     unit: "amplitude/sample",
     params: &[],
     build: |p, _| {
-        crate::kernel(vertical(3), p, |b, _| {
+        // a null sample in the stencil makes the derivative null
+        crate::masked_kernel(vertical(3), p, |b, _| {
             crate::convolve::correlate_axis(&b.to_owned(), 2, &[-0.5, 0.0, 0.5])
         })
     },
@@ -215,7 +230,7 @@ pub const SECOND_DERIVATIVE: Spec = Spec {
     unit: "amplitude/sample²",
     params: &[],
     build: |p, _| {
-        crate::kernel(vertical(3), p, |b, _| {
+        crate::masked_kernel(vertical(3), p, |b, _| {
             crate::convolve::correlate_axis(&b.to_owned(), 2, &[1.0, -2.0, 1.0])
         })
     },
@@ -291,8 +306,14 @@ pub const GRADIENT_MAGNITUDE: Spec = Spec {
     build: |p, _| {
         let s = p.floats("sigma");
         let sigma = [s[0], s[1], s[2]];
-        crate::kernel(gaussian_halo(&s), p, move |b, _| {
-            let b = b.to_owned();
+        crate::masked_kernel(gaussian_halo(&s), p, move |b, sh| {
+            // past the edge of the live region the derivatives read the
+            // live samples' smooth continuation, not a jump to zero
+            let b = if nulls::has_nulls(b, sh) {
+                nulls::inpaint_gaussian(b, sigma)
+            } else {
+                b.to_owned()
+            };
             let mut sum = Array3::<f32>::zeros(b.raw_dim());
             for axis in 0..3 {
                 let mut order = [0; 3];
@@ -341,7 +362,10 @@ pub const VOLUME_STATISTICS: Spec = Spec {
         let window = p.window3("window");
         let stat = p.word("statistic").to_string();
         let n = window.iter().product::<usize>() as f64;
-        crate::kernel(crate::centred(window), p, move |b, _| {
+        crate::masked_kernel(crate::centred(window), p, move |b, sh| {
+            if nulls::has_nulls(b, sh) {
+                return masked_statistic(b, window, &stat);
+            }
             let b = b.to_owned();
             let mean_of = |a: Array3<f32>| {
                 let mut a = a;
@@ -383,3 +407,66 @@ pub const VOLUME_STATISTICS: Spec = Spec {
         })
     },
 };
+
+/// `volume_statistics` over the live samples of each window (numpy's
+/// nan-functions: `nanmedian` averages the two middle values of an even
+/// count); NaN where a window holds none.
+pub(crate) fn masked_statistic(b: ArrayView3<f32>, window: [usize; 3], stat: &str) -> Array3<f32> {
+    match stat {
+        "mean" => nulls::masked_box_mean(b, window, |x| x).0,
+        "rms" => nulls::masked_box_mean(b, window, |x| x * x)
+            .0
+            .mapv(|m| m.max(0.0).sqrt()),
+        "sum" => {
+            let n = window.iter().product::<usize>() as f64;
+            let mut s = nulls::zero_filled(b);
+            for (axis, &size) in window.iter().enumerate() {
+                box_mean_axis(&mut s, axis, size);
+            }
+            let (_, frac) = nulls::masked_box_mean(b, window, |x| x);
+            ndarray::Zip::from(&s).and(&frac).map_collect(|&m, &f| {
+                if f > 0.0 {
+                    (m as f64 * n) as f32
+                } else {
+                    f32::NAN
+                }
+            })
+        }
+        _ => crate::convolve::window_map(&b.to_owned(), window, |v| {
+            let mut n = 0;
+            for i in 0..v.len() {
+                if !v[i].is_nan() {
+                    v[n] = v[i];
+                    n += 1;
+                }
+            }
+            let v = &mut v[..n];
+            if v.is_empty() {
+                return f32::NAN;
+            }
+            match stat {
+                "min" => v.iter().copied().fold(f32::INFINITY, f32::min),
+                "max" => v.iter().copied().fold(f32::NEG_INFINITY, f32::max),
+                "median" => {
+                    let mid = n / 2;
+                    let hi = *v.select_nth_unstable_by(mid, f32::total_cmp).1;
+                    if n % 2 == 1 {
+                        hi
+                    } else {
+                        let lo = v[..mid].iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                        0.5 * (lo + hi)
+                    }
+                }
+                _ => {
+                    let m = v.iter().map(|&x| x as f64).sum::<f64>() / n as f64;
+                    let var = v.iter().map(|&x| (x as f64 - m).powi(2)).sum::<f64>() / n as f64;
+                    if stat == "std" {
+                        var.sqrt() as f32
+                    } else {
+                        var as f32
+                    }
+                }
+            }
+        }),
+    }
+}

@@ -3,18 +3,38 @@
 
 use crate::convolve::correlate_axis;
 use crate::window::{box_mean_axis, symmetric_index};
-use crate::{kernel, Halo, ParamKind, ParamSpec, Spec};
-use ndarray::{Array3, Zip};
+use crate::{masked_kernel, nulls, Halo, ParamKind, ParamSpec, Spec};
+use ndarray::{Array3, ArrayView3, Zip};
 
 const FAMILY: &str = "structure";
 
-const WINDOW: &[ParamSpec] = &[ParamSpec {
-    name: "window",
-    kind: ParamKind::OddIntList { len: 3 },
-    default: "[3, 3, 9]",
-    unit: "traces, traces, samples",
-    help: "analysis window: inlines × crosslines × samples",
-}];
+const WINDOW: &[ParamSpec] = &[
+    ParamSpec {
+        name: "window",
+        kind: ParamKind::OddIntList { len: 3 },
+        default: "[3, 3, 9]",
+        unit: "traces, traces, samples",
+        help: "analysis window: inlines × crosslines × samples",
+    },
+    crate::structure::MIN_LIVE,
+];
+
+/// Null where fewer than `min_live` (capped at the window's traces) traces
+/// of the lateral window are live at the sample.
+fn require_live(
+    out: &mut Array3<f32>,
+    block: ArrayView3<f32>,
+    window: [usize; 3],
+    min_live: usize,
+) {
+    let count = nulls::live_traces(block, window[0], window[1]);
+    let need = min_live.min(window[0] * window[1]) as f32;
+    out.zip_mut_with(&count, |o, &c| {
+        if c < need {
+            *o = f32::NAN;
+        }
+    });
+}
 
 /// The largest eigenvalue of the symmetric `j × j` matrix `c`: power
 /// iteration (from the all-ones vector, the dominant eigenvector of coherent
@@ -61,77 +81,90 @@ pub const EIGENSTRUCTURE_COHERENCE: Spec = Spec {
     params: WINDOW,
     build: |p, _| {
         let window = p.window3("window");
-        kernel(crate::centred(window), p, move |b, _| {
-            let (n0, n1, n2) = b.dim();
-            let r = window.map(|w| (w / 2) as isize);
-            let j = window[0] * window[1];
-            let mut out = Array3::<f32>::zeros(b.raw_dim());
-            let mut traces = vec![0f64; j * n2];
-            let mut c = vec![0f64; j * j];
-            let mut full = vec![0f64; j * j];
-            let (mut v, mut wv) = (vec![0f64; j], vec![0f64; j]);
-            for i in 0..n0 {
-                for x in 0..n1 {
-                    // the J traces around (i, x), sample-major
-                    let mut t = 0;
-                    for di in -r[0]..=r[0] {
-                        let ii = symmetric_index(i as isize + di, n0);
-                        for dx in -r[1]..=r[1] {
-                            let xx = symmetric_index(x as isize + dx, n1);
-                            for k in 0..n2 {
-                                traces[k * j + t] = b[[ii, xx, k]] as f64;
-                            }
-                            t += 1;
-                        }
-                    }
-                    // the window's covariance, updated as it slides down:
-                    // add the sample entering, drop the one leaving
-                    let add = |c: &mut [f64], kk: usize, sign: f64| -> bool {
-                        let d = &traces[kk * j..(kk + 1) * j];
-                        for a in 0..j {
-                            for e in a..j {
-                                c[a * j + e] += sign * d[a] * d[e];
-                            }
-                        }
-                        d.iter().any(|v| *v != 0.0)
-                    };
-                    c.fill(0.0);
-                    v.fill(0.0);
-                    let mut live = 0i64;
-                    for dk in -r[2]..=r[2] {
-                        live += add(&mut c, symmetric_index(dk, n2), 1.0) as i64;
-                    }
-                    for k in 0..n2 {
-                        if k > 0 {
-                            let enter = symmetric_index(k as isize + r[2], n2);
-                            let leave = symmetric_index(k as isize - r[2] - 1, n2);
-                            live += add(&mut c, enter, 1.0) as i64;
-                            live -= add(&mut c, leave, -1.0) as i64;
-                        }
-                        // windows of dead traces are exactly 0, not rounding residue
-                        if live == 0 {
-                            continue;
-                        }
-                        for a in 0..j {
-                            for e in 0..a {
-                                full[a * j + e] = c[e * j + a];
-                            }
-                            for e in a..j {
-                                full[a * j + e] = c[a * j + e];
-                            }
-                        }
-                        let trace: f64 = (0..j).map(|a| full[a * j + a]).sum();
-                        if trace > 0.0 {
-                            let l1 = largest_eigenvalue(&full, j, &mut v, &mut wv);
-                            out[[i, x, k]] = (l1 / trace).clamp(0.0, 1.0) as f32;
-                        }
-                    }
-                }
+        let min_live = p.int("min_live");
+        // over the traces present: a missing trace, as zeros, adds a zero
+        // row and column to C, which changes neither λ1 nor trace(C)
+        masked_kernel(crate::centred(window), p, move |b, sh| {
+            if nulls::has_nulls(b, sh) {
+                let mut out = c3(nulls::zero_filled(b).view(), window);
+                require_live(&mut out, b, window, min_live);
+                return out;
             }
-            out
+            c3(b, window)
         })
     },
 };
+
+/// Eigenstructure coherence of every sample of `b`.
+fn c3(b: ArrayView3<f32>, window: [usize; 3]) -> Array3<f32> {
+    let (n0, n1, n2) = b.dim();
+    let r = window.map(|w| (w / 2) as isize);
+    let j = window[0] * window[1];
+    let mut out = Array3::<f32>::zeros(b.raw_dim());
+    let mut traces = vec![0f64; j * n2];
+    let mut c = vec![0f64; j * j];
+    let mut full = vec![0f64; j * j];
+    let (mut v, mut wv) = (vec![0f64; j], vec![0f64; j]);
+    for i in 0..n0 {
+        for x in 0..n1 {
+            // the J traces around (i, x), sample-major
+            let mut t = 0;
+            for di in -r[0]..=r[0] {
+                let ii = symmetric_index(i as isize + di, n0);
+                for dx in -r[1]..=r[1] {
+                    let xx = symmetric_index(x as isize + dx, n1);
+                    for k in 0..n2 {
+                        traces[k * j + t] = b[[ii, xx, k]] as f64;
+                    }
+                    t += 1;
+                }
+            }
+            // the window's covariance, updated as it slides down:
+            // add the sample entering, drop the one leaving
+            let add = |c: &mut [f64], kk: usize, sign: f64| -> bool {
+                let d = &traces[kk * j..(kk + 1) * j];
+                for a in 0..j {
+                    for e in a..j {
+                        c[a * j + e] += sign * d[a] * d[e];
+                    }
+                }
+                d.iter().any(|v| *v != 0.0)
+            };
+            c.fill(0.0);
+            v.fill(0.0);
+            let mut live = 0i64;
+            for dk in -r[2]..=r[2] {
+                live += add(&mut c, symmetric_index(dk, n2), 1.0) as i64;
+            }
+            for k in 0..n2 {
+                if k > 0 {
+                    let enter = symmetric_index(k as isize + r[2], n2);
+                    let leave = symmetric_index(k as isize - r[2] - 1, n2);
+                    live += add(&mut c, enter, 1.0) as i64;
+                    live -= add(&mut c, leave, -1.0) as i64;
+                }
+                // windows of dead traces are exactly 0, not rounding residue
+                if live == 0 {
+                    continue;
+                }
+                for a in 0..j {
+                    for e in 0..a {
+                        full[a * j + e] = c[e * j + a];
+                    }
+                    for e in a..j {
+                        full[a * j + e] = c[a * j + e];
+                    }
+                }
+                let trace: f64 = (0..j).map(|a| full[a * j + a]).sum();
+                if trace > 0.0 {
+                    let l1 = largest_eigenvalue(&full, j, &mut v, &mut wv);
+                    out[[i, x, k]] = (l1 / trace).clamp(0.0, 1.0) as f32;
+                }
+            }
+        }
+    }
+    out
+}
 
 pub const SOBEL_EDGE: Spec = Spec {
     name: "sobel_edge",
@@ -144,8 +177,14 @@ pub const SOBEL_EDGE: Spec = Spec {
     unit: "input amplitude",
     params: &[],
     build: |p, _| {
-        kernel([Halo::Depth(1); 3], p, |b, _| {
-            let b = b.to_owned();
+        masked_kernel([Halo::Depth(1); 3], p, |b, sh| {
+            // past the edge of the live region, the mean of the live
+            // neighbours: the survey's outline is not an edge in the data
+            let b = if nulls::has_nulls(b, sh) {
+                nulls::inpaint_box(b, [3; 3])
+            } else {
+                b.to_owned()
+            };
             let mut sum = Array3::<f32>::zeros(b.raw_dim());
             for axis in 0..3 {
                 let mut s = correlate_axis(&b, axis, &[-1.0, 0.0, 1.0]);
@@ -173,7 +212,11 @@ pub const VARIANCE_EDGE: Spec = Spec {
     params: WINDOW,
     build: |p, _| {
         let window = p.window3("window");
-        kernel(crate::centred(window), p, move |b, _| {
+        let min_live = p.int("min_live");
+        masked_kernel(crate::centred(window), p, move |b, sh| {
+            if nulls::has_nulls(b, sh) {
+                return masked_variance(b, window, min_live);
+            }
             let mut mean = b.to_owned();
             box_mean_axis(&mut mean, 0, window[0]);
             box_mean_axis(&mut mean, 1, window[1]);
@@ -196,3 +239,34 @@ pub const VARIANCE_EDGE: Spec = Spec {
         })
     },
 };
+
+/// Lateral variance over the traces present: with J_t live traces at time
+/// t and x̄_t their mean, Σ_t Σ_j (x − x̄_t)² / Σ_t Σ_j x², null where fewer
+/// than `min_live` traces are live at the sample.
+fn masked_variance(b: ArrayView3<f32>, window: [usize; 3], min_live: usize) -> Array3<f32> {
+    let x = nulls::zero_filled(b);
+    let lateral = |mut a: Array3<f32>| {
+        box_mean_axis(&mut a, 0, window[0]);
+        box_mean_axis(&mut a, 1, window[1]);
+        a
+    };
+    let mean = lateral(x.clone());
+    let mut energy = lateral(x.mapv(|v| v * v));
+    let frac = lateral(nulls::live(b));
+    // Σ_j (x − x̄)² = Σx² − (Σx)²/J_t, in units of the window's J traces
+    let mut var = Zip::from(&energy)
+        .and(&mean)
+        .and(&frac)
+        .map_collect(|&e, &m, &f| if f > 0.0 { e - m * m / f } else { 0.0 });
+    box_mean_axis(&mut var, 2, window[2]);
+    box_mean_axis(&mut energy, 2, window[2]);
+    let mut out = Zip::from(&var).and(&energy).map_collect(|&v, &e| {
+        if e > 0.0 {
+            (v / e).clamp(0.0, 1.0)
+        } else {
+            0.0
+        }
+    });
+    require_live(&mut out, b, window, min_live);
+    out
+}

@@ -4,7 +4,7 @@
 use crate::amplitude::gaussian_halo;
 use crate::convolve::{gaussian, gaussian_radius, window_map};
 use crate::window::box_mean_axis;
-use crate::{kernel, Halo, ParamKind, ParamSpec, Spec};
+use crate::{masked_kernel, nulls, Halo, ParamKind, ParamSpec, Spec};
 use ndarray::Array3;
 
 const FAMILY: &str = "filter";
@@ -30,7 +30,10 @@ pub const GAUSSIAN_SMOOTH: Spec = Spec {
     build: |p, _| {
         let s = p.floats("sigma");
         let sigma = [s[0], s[1], s[2]];
-        kernel(gaussian_halo(&s), p, move |b, _| {
+        masked_kernel(gaussian_halo(&s), p, move |b, sh| {
+            if nulls::has_nulls(b, sh) {
+                return nulls::normalized_gaussian(b, sigma);
+            }
             gaussian(&b.to_owned(), sigma, [0; 3])
         })
     },
@@ -54,7 +57,10 @@ pub const MEDIAN_FILTER: Spec = Spec {
     params: WINDOW,
     build: |p, _| {
         let window = p.window3("window");
-        kernel(crate::centred(window), p, move |b, _| {
+        masked_kernel(crate::centred(window), p, move |b, sh| {
+            if nulls::has_nulls(b, sh) {
+                return crate::amplitude::masked_statistic(b, window, "median");
+            }
             window_map(&b.to_owned(), window, |v| {
                 let mid = v.len() / 2;
                 *v.select_nth_unstable_by(mid, f32::total_cmp).1
@@ -72,7 +78,10 @@ pub const MEAN_FILTER: Spec = Spec {
     params: WINDOW,
     build: |p, _| {
         let window = p.window3("window");
-        kernel(crate::centred(window), p, move |b, _| {
+        masked_kernel(crate::centred(window), p, move |b, sh| {
+            if nulls::has_nulls(b, sh) {
+                return nulls::masked_box_mean(b, window, |v| v).0;
+            }
             let mut a = b.to_owned();
             for (axis, &size) in window.iter().enumerate() {
                 box_mean_axis(&mut a, axis, size);
@@ -128,7 +137,8 @@ pub const DIP_STEERED_MEAN: Spec = Spec {
             Halo::Depth(rx as usize + tensor),
             Halo::Depth(reach + tensor),
         ];
-        kernel(halo, p, move |b, sh| {
+        masked_kernel(halo, p, move |b, sh| {
+            let masked = nulls::has_nulls(b, sh);
             // the same tensor as the structure family's, shared per block
             let g = crate::tensor::shared_gst(b, sh, sg, st);
             let (n0, n1, n2) = b.dim();
@@ -137,6 +147,7 @@ pub const DIP_STEERED_MEAN: Spec = Spec {
                 let pi = g.p_inline[[i, x, k]].clamp(-max_dip, max_dip);
                 let px = g.p_crossline[[i, x, k]].clamp(-max_dip, max_dip);
                 let mut sum = 0f32;
+                let mut live = 0u32;
                 for di in -ri..=ri {
                     let ii = (i as isize + di).clamp(0, n0 as isize - 1) as usize;
                     for dx in -rx..=rx {
@@ -146,10 +157,26 @@ pub const DIP_STEERED_MEAN: Spec = Spec {
                         let k0 = t.floor() as usize;
                         let k1 = (k0 + 1).min(n2 - 1);
                         let f = t - k0 as f32;
-                        sum += b[[ii, xx, k0]] * (1.0 - f) + b[[ii, xx, k1]] * f;
+                        let v = if f == 0.0 {
+                            b[[ii, xx, k0]]
+                        } else {
+                            b[[ii, xx, k0]] * (1.0 - f) + b[[ii, xx, k1]] * f
+                        };
+                        // over the live traces it reads
+                        if masked && v.is_nan() {
+                            continue;
+                        }
+                        sum += v;
+                        live += 1;
                     }
                 }
-                sum / count
+                if !masked {
+                    sum / count
+                } else if live > 0 {
+                    sum / live as f32
+                } else {
+                    f32::NAN
+                }
             })
         })
     },

@@ -7,7 +7,7 @@
 //! `graycoprops` compute it.
 
 use crate::window::symmetric_index;
-use crate::{kernel, AttrError, Halo, ParamKind, ParamSpec, Params, Spec};
+use crate::{masked_kernel, AttrError, Halo, ParamKind, ParamSpec, Params, Spec};
 use ndarray::Array3;
 
 const FAMILY: &str = "texture";
@@ -97,10 +97,11 @@ fn build(p: &Params, prop: Prop) -> Result<Box<dyn crate::Kernel>, AttrError> {
     // energy and entropy need the matrix itself; the other properties are
     // sums over the pairs (P is the symmetric pair distribution)
     let needs_matrix = matches!(prop, Prop::Energy | Prop::Entropy);
-    kernel(
+    masked_kernel(
         [Halo::Depth(0), Halo::Depth(wx / 2), Halo::Depth(wt / 2)],
         p,
-        move |b, _| {
+        move |b, sh| {
+            let masked = crate::nulls::has_nulls(b, sh);
             let b = b.as_standard_layout();
             let (n0, n1, n2) = b.dim();
             let (rx, rt) = ((wx / 2) as isize, (wt / 2) as isize);
@@ -154,8 +155,11 @@ fn build(p: &Params, prop: Prop) -> Result<Box<dyn crate::Kernel>, AttrError> {
                                 win[r * wx + c] = sec[xx * n2 + kk];
                             }
                         }
+                        // over the pairs whose two samples are live
+                        let gaps = masked && win.iter().any(|v| v.is_nan());
                         let (lo, hi) = range.unwrap_or_else(|| {
                             win.iter()
+                                .filter(|v| !v.is_nan())
                                 .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, z), &v| {
                                     (a.min(v), z.max(v))
                                 })
@@ -169,7 +173,23 @@ fn build(p: &Params, prop: Prop) -> Result<Box<dyn crate::Kernel>, AttrError> {
                             *d = (((v - lo) * scale).max(0.0) as usize).min(levels - 1);
                         }
                         let mut total = 0.0;
+                        let mut directions = 0;
                         for pr in &pairs {
+                            let live_pairs: Vec<(usize, usize)>;
+                            let pr = if gaps {
+                                live_pairs = pr
+                                    .iter()
+                                    .copied()
+                                    .filter(|&(u, v)| !win[u].is_nan() && !win[v].is_nan())
+                                    .collect();
+                                if live_pairs.is_empty() {
+                                    continue;
+                                }
+                                &live_pairs
+                            } else {
+                                pr
+                            };
+                            directions += 1;
                             if needs_matrix {
                                 for t in touched.drain(..) {
                                     counts[t] = 0;
@@ -194,7 +214,11 @@ fn build(p: &Params, prop: Prop) -> Result<Box<dyn crate::Kernel>, AttrError> {
                                 total += pair_property(pr, &q, prop);
                             }
                         }
-                        out[[i, x, k]] = (total / dirs.len() as f64) as f32;
+                        out[[i, x, k]] = if directions > 0 {
+                            (total / directions as f64) as f32
+                        } else {
+                            f32::NAN
+                        };
                     }
                 }
             }

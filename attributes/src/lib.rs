@@ -17,6 +17,7 @@ mod filters;
 mod glcm;
 mod identity;
 mod instantaneous;
+pub mod nulls;
 mod params;
 mod response;
 mod shared;
@@ -138,6 +139,7 @@ impl Attribute for Spec {
 pub struct FnKernel<F> {
     halo: [Halo; 3],
     resolved: serde_json::Value,
+    null_aware: bool,
     f: F,
 }
 
@@ -154,9 +156,13 @@ where
     fn resolved(&self) -> serde_json::Value {
         self.resolved.clone()
     }
+    fn null_aware(&self) -> bool {
+        self.null_aware
+    }
 }
 
-/// Box a closure as a kernel.
+/// Box a closure as a kernel that sees null samples as zeros (see
+/// [`Kernel::null_aware`]).
 pub fn kernel<F>(halo: [Halo; 3], resolved: &Params, f: F) -> Result<Box<dyn Kernel>, AttrError>
 where
     F: Fn(ArrayView3<f32>, &mut Shared) -> Array3<f32> + Send + Sync + 'static,
@@ -164,6 +170,25 @@ where
     Ok(Box::new(FnKernel {
         halo,
         resolved: resolved.to_json(),
+        null_aware: false,
+        f,
+    }))
+}
+
+/// Box a closure as a kernel that sees null samples as NaN and excludes them
+/// itself (with the helpers of [`nulls`]).
+pub fn masked_kernel<F>(
+    halo: [Halo; 3],
+    resolved: &Params,
+    f: F,
+) -> Result<Box<dyn Kernel>, AttrError>
+where
+    F: Fn(ArrayView3<f32>, &mut Shared) -> Array3<f32> + Send + Sync + 'static,
+{
+    Ok(Box::new(FnKernel {
+        halo,
+        resolved: resolved.to_json(),
+        null_aware: true,
         f,
     }))
 }
@@ -200,6 +225,15 @@ pub trait Kernel: Send + Sync {
     fn compute(&self, block: ArrayView3<f32>, shared: &mut Shared) -> Array3<f32>;
     /// The parameters as resolved (defaults filled in), for provenance.
     fn resolved(&self) -> serde_json::Value;
+    /// How the kernel takes null samples (missing traces, muted zones).
+    /// `false`: it sees them as 0, which is right for attributes computed
+    /// trace by trace through a transform (Hilbert, FFT), where a mute is a
+    /// run of zeros. `true`: it sees them as NaN and computes every window
+    /// over its live samples only. Either way the engine writes null where
+    /// the input sample is null.
+    fn null_aware(&self) -> bool {
+        false
+    }
 }
 
 /// All attributes, in the order `attr list` shows them.

@@ -10,11 +10,29 @@ use std::collections::HashMap;
 #[derive(Default)]
 pub struct Shared {
     items: HashMap<String, Box<dyn Any + Send>>,
+    /// Whether the block holds null samples, once someone has looked.
+    nulls: Option<bool>,
 }
 
 impl Shared {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A memo for a block already known to hold (or not) null samples.
+    pub fn with_nulls(nulls: bool) -> Self {
+        Self {
+            nulls: Some(nulls),
+            ..Self::default()
+        }
+    }
+
+    pub(crate) fn nulls_known(&self) -> Option<bool> {
+        self.nulls
+    }
+
+    pub(crate) fn set_nulls(&mut self, nulls: bool) {
+        self.nulls = Some(nulls);
     }
 
     /// The intermediate `key`, if a kernel has computed it.

@@ -8,15 +8,32 @@ pub struct Semblance;
 
 struct SemblanceKernel {
     window: [usize; 3],
+    min_live: usize,
 }
 
-const SEMBLANCE_PARAMS: &[ParamSpec] = &[ParamSpec {
-    name: "window",
-    kind: ParamKind::OddIntList { len: 3 },
-    default: "[3, 3, 9]",
-    unit: "traces, traces, samples",
-    help: "analysis window: inlines × crosslines × samples",
-}];
+/// The least number of live traces a coherence window must hold.
+pub(crate) const MIN_LIVE: ParamSpec = ParamSpec {
+    name: "min_live",
+    kind: ParamKind::Int {
+        min: 1,
+        max: 1 << 20,
+    },
+    default: "2",
+    unit: "traces",
+    help:
+        "fewer live traces in the window (at the sample) give null; capped at the window's traces",
+};
+
+const SEMBLANCE_PARAMS: &[ParamSpec] = &[
+    ParamSpec {
+        name: "window",
+        kind: ParamKind::OddIntList { len: 3 },
+        default: "[3, 3, 9]",
+        unit: "traces, traces, samples",
+        help: "analysis window: inlines × crosslines × samples",
+    },
+    MIN_LIVE,
+];
 
 impl Attribute for Semblance {
     fn name(&self) -> &'static str {
@@ -44,6 +61,7 @@ impl Attribute for Semblance {
         let w = p.ints("window");
         Ok(Box::new(SemblanceKernel {
             window: [w[0], w[1], w[2]],
+            min_live: p.int("min_live"),
         }))
     }
 }
@@ -52,7 +70,10 @@ impl Kernel for SemblanceKernel {
     fn halo(&self) -> [Halo; 3] {
         self.window.map(|w| Halo::Depth(w / 2))
     }
-    fn compute(&self, block: ArrayView3<f32>, _: &mut Shared) -> Array3<f32> {
+    fn compute(&self, block: ArrayView3<f32>, shared: &mut Shared) -> Array3<f32> {
+        if crate::nulls::has_nulls(block, shared) {
+            return masked_semblance(block, self.window, self.min_live);
+        }
         let [wi, wx, wt] = self.window;
         // numerator: vertical mean of the squared lateral mean trace
         let mut num = block.to_owned();
@@ -75,6 +96,43 @@ impl Kernel for SemblanceKernel {
         num
     }
     fn resolved(&self) -> serde_json::Value {
-        serde_json::json!({ "window": self.window })
+        serde_json::json!({ "window": self.window, "min_live": self.min_live })
     }
+    fn null_aware(&self) -> bool {
+        true
+    }
+}
+
+/// Semblance over the traces present: with J_t live traces at time t,
+/// Σ_t(Σ_j x)² / Σ_t(J_t·Σ_j x²), null where fewer than `min_live` traces
+/// are live at the sample.
+fn masked_semblance(block: ArrayView3<f32>, window: [usize; 3], min_live: usize) -> Array3<f32> {
+    let [wi, wx, wt] = window;
+    let x = crate::nulls::zero_filled(block);
+    let mut num = x.clone();
+    box_mean_axis(&mut num, 0, wi);
+    box_mean_axis(&mut num, 1, wx);
+    num.mapv_inplace(|v| v * v);
+    box_mean_axis(&mut num, 2, wt);
+    let count = crate::nulls::live_traces(block, wi, wx);
+    let j = (wi * wx) as f32;
+    let mut den = x.mapv(|v| v * v);
+    box_mean_axis(&mut den, 0, wi);
+    box_mean_axis(&mut den, 1, wx);
+    den.zip_mut_with(&count, |d, &c| *d *= c / j);
+    box_mean_axis(&mut den, 2, wt);
+    let need = min_live.min(wi * wx) as f32;
+    Zip::from(&mut num)
+        .and(&den)
+        .and(&count)
+        .for_each(|n, &d, &c| {
+            *n = if c < need {
+                f32::NAN
+            } else if d > 0.0 {
+                (*n / d).clamp(0.0, 1.0)
+            } else {
+                0.0
+            };
+        });
+    num
 }

@@ -10,7 +10,7 @@
 //! spacing for physical units).
 
 use crate::convolve::{correlate_axis, gaussian, gaussian_radius};
-use crate::{kernel, AttrError, Halo, ParamKind, ParamSpec, Params, Setup, Shared, Spec};
+use crate::{masked_kernel, AttrError, Halo, ParamKind, ParamSpec, Params, Setup, Shared, Spec};
 use ndarray::{Array3, ArrayView3, Zip};
 
 const FAMILY: &str = "structure";
@@ -59,6 +59,63 @@ pub fn structure_tensor(block: ArrayView3<f32>, sg: f64, st: f64) -> Gst {
         p_inline: Array3::zeros(shape),
         p_crossline: Array3::zeros(shape),
     };
+    decompose(&t, &mut out);
+    out
+}
+
+/// The tensor of a block with null samples: the gradients read the live
+/// samples' smooth continuation past the edge of the live region, and are
+/// smoothed over the live samples only (normalised convolution
+/// G(m·∇x∇xᵀ)/G(m)). NaN at the null samples themselves.
+pub fn structure_tensor_masked(block: ArrayView3<f32>, sg: f64, st: f64) -> Gst {
+    let m = crate::nulls::live(block);
+    let b = crate::nulls::inpaint_gaussian(block, [sg; 3]);
+    let g: Vec<Array3<f32>> = (0..3)
+        .map(|a| {
+            let mut order = [0; 3];
+            order[a] = 1;
+            let mut d = gaussian(&b, [sg; 3], order);
+            d.zip_mut_with(&m, |v, &live| {
+                if live == 0.0 {
+                    *v = 0.0
+                }
+            });
+            d
+        })
+        .collect();
+    let g_m = gaussian(&m, [st; 3], [0; 3]);
+    let pairs = [(0, 0), (1, 1), (2, 2), (0, 1), (0, 2), (1, 2)];
+    let t: Vec<Array3<f32>> = pairs
+        .iter()
+        .map(|&(a, c)| crate::nulls::normalized_with(&(&g[a] * &g[c]), &m, &g_m, st))
+        .collect();
+    let shape = b.raw_dim();
+    let mut out = Gst {
+        l1: Array3::zeros(shape),
+        l2: Array3::zeros(shape),
+        l3: Array3::zeros(shape),
+        p_inline: Array3::zeros(shape),
+        p_crossline: Array3::zeros(shape),
+    };
+    decompose(&t, &mut out);
+    for field in [
+        &mut out.l1,
+        &mut out.l2,
+        &mut out.l3,
+        &mut out.p_inline,
+        &mut out.p_crossline,
+    ] {
+        field.zip_mut_with(&m, |v, &live| {
+            if live == 0.0 {
+                *v = f32::NAN
+            }
+        });
+    }
+    out
+}
+
+/// Eigenvalues and dips of the six tensor components, sample by sample.
+fn decompose(t: &[Array3<f32>], out: &mut Gst) {
     let t: Vec<&[f32]> = t
         .iter()
         .map(|a| a.as_slice().expect("standard layout"))
@@ -71,7 +128,7 @@ pub fn structure_tensor(block: ArrayView3<f32>, sg: f64, st: f64) -> Gst {
     for q in 0..l1.len() {
         let (xx, yy, zz) = (t[0][q] as f64, t[1][q] as f64, t[2][q] as f64);
         let (xy, xz, yz) = (t[3][q] as f64, t[4][q] as f64, t[5][q] as f64);
-        if xx + yy + zz <= 0.0 {
+        if !(xx + yy + zz > 0.0) {
             continue;
         }
         let (lam, n) = eigen3([[xx, xy, xz], [xy, yy, yz], [xz, yz, zz]]);
@@ -88,7 +145,6 @@ pub fn structure_tensor(block: ArrayView3<f32>, sg: f64, st: f64) -> Gst {
         pi[q] = (-ni / nt).clamp(-MAX_DIP, MAX_DIP);
         px[q] = (-nx / nt).clamp(-MAX_DIP, MAX_DIP);
     }
-    out
 }
 
 /// Eigenvalues (descending) of a symmetric 3 × 3 matrix in closed form
@@ -180,7 +236,14 @@ pub(crate) fn sigmas(p: &Params) -> (f64, f64) {
 
 /// The block's tensor for these sigmas, once per block.
 pub(crate) fn shared_gst<'a>(b: ArrayView3<f32>, sh: &'a mut Shared, sg: f64, st: f64) -> &'a Gst {
-    sh.get_or_insert(&format!("gst:{sg}:{st}"), || structure_tensor(b, sg, st))
+    let masked = crate::nulls::has_nulls(b, sh);
+    sh.get_or_insert(&format!("gst:{sg}:{st}"), || {
+        if masked {
+            structure_tensor_masked(b, sg, st)
+        } else {
+            structure_tensor(b, sg, st)
+        }
+    })
 }
 
 fn gst_halo(sg: f64, st: f64, extra: usize) -> [Halo; 3] {
@@ -190,7 +253,7 @@ fn gst_halo(sg: f64, st: f64, extra: usize) -> [Halo; 3] {
 /// A kernel computing `f` from the shared tensor.
 fn from_gst(p: &Params, f: fn(&Gst) -> Array3<f32>) -> Result<Box<dyn crate::Kernel>, AttrError> {
     let (sg, st) = sigmas(p);
-    kernel(gst_halo(sg, st, 0), p, move |b, sh| {
+    masked_kernel(gst_halo(sg, st, 0), p, move |b, sh| {
         f(shared_gst(b, sh, sg, st))
     })
 }
@@ -294,9 +357,17 @@ gst_attribute!(
 );
 
 /// Roberts' quadratic coefficients from the dip fields: a = ½∂p/∂i,
-/// b = ½∂q/∂x, c = ½(∂p/∂x + ∂q/∂i), d = p, e = q (central differences).
+/// b = ½∂q/∂x, c = ½(∂p/∂x + ∂q/∂i), d = p, e = q (central differences;
+/// where the dips are null, from the dips that exist).
 fn quadric(g: &Gst) -> [Array3<f32>; 5] {
-    let d = |a: &Array3<f32>, axis| correlate_axis(a, axis, &[-0.5, 0.0, 0.5]);
+    let masked = g.p_inline.iter().any(|v| v.is_nan());
+    let d = |a: &Array3<f32>, axis| {
+        if masked {
+            crate::nulls::masked_difference(a, axis)
+        } else {
+            correlate_axis(a, axis, &[-0.5, 0.0, 0.5])
+        }
+    };
     let a = d(&g.p_inline, 0).mapv(|v| v * 0.5);
     let b = d(&g.p_crossline, 1).mapv(|v| v * 0.5);
     let c = (d(&g.p_inline, 1) + d(&g.p_crossline, 0)).mapv(|v| v * 0.5);
@@ -357,7 +428,7 @@ fn shared_curvatures<'a>(
 
 fn curvature_kernel(p: &Params, which: usize) -> Result<Box<dyn crate::Kernel>, AttrError> {
     let (sg, st) = sigmas(p);
-    kernel(gst_halo(sg, st, 1), p, move |b, sh| {
+    masked_kernel(gst_halo(sg, st, 1), p, move |b, sh| {
         shared_curvatures(b, sh, sg, st)[which].clone()
     })
 }

@@ -187,10 +187,16 @@ fn run_task(
     for idx in used {
         cache.release(idx);
     }
-    let mut shared: Vec<([Halo; 3], Shared)> = Vec::new();
+    // null samples (missing traces, muted zones, fill values) are NaN in
+    // the block; kernels that are not null-aware see them as zeros
+    let has_nulls = attributes::nulls::any_null(block.view());
+    let filled = has_nulls.then(|| attributes::nulls::zero_filled(block.view()));
+    let mut shared: Vec<([Halo; 3], bool, Shared)> = Vec::new();
     let mut written = 0u64;
     let mut bytes = 0u64;
     for (&out, halo) in group.outputs.iter().zip(&group.halos) {
+        let kernel = targets[out].kernel;
+        let aware = kernel.null_aware();
         let ranges = [0, 1, 2].map(|a| {
             view_range(
                 halo[a],
@@ -198,29 +204,48 @@ fn run_task(
                 (bstart[a], bend[a]),
             )
         });
-        let view = block.slice(s![
+        let src = match &filled {
+            Some(f) if !aware => f,
+            _ => &block,
+        };
+        let view = src.slice(s![
             ranges[0].0..ranges[0].1,
             ranges[1].0..ranges[1].1,
             ranges[2].0..ranges[2].1
         ]);
-        let slot = match shared.iter().position(|(h, _)| h == halo) {
+        let slot = match shared.iter().position(|(h, a, _)| h == halo && *a == aware) {
             Some(i) => i,
             None => {
-                shared.push((*halo, Shared::new()));
+                shared.push((*halo, aware, Shared::with_nulls(has_nulls)));
                 shared.len() - 1
             }
         };
-        let result = targets[out].kernel.compute(view, &mut shared[slot].1);
+        let mut result = kernel.compute(view, &mut shared[slot].2);
         debug_assert_eq!(result.shape(), view.shape());
         // trim to the task's region
         let off = [0, 1, 2]
             .map(|a| (task.region.start[a] as i64 - (bstart[a] + ranges[a].0 as i64)) as usize);
         let len = task.region.len();
-        let core = result.slice(s![
+        let core_range = s![
             off[0]..off[0] + len[0],
             off[1]..off[1] + len[1],
             off[2]..off[2] + len[2]
-        ]);
+        ];
+        if has_nulls {
+            // null in, null out
+            let input = block.slice(s![
+                ranges[0].0..ranges[0].1,
+                ranges[1].0..ranges[1].1,
+                ranges[2].0..ranges[2].1
+            ]);
+            let mut core = result.slice_mut(core_range);
+            core.zip_mut_with(&input.slice(core_range), |o, &i| {
+                if i.is_nan() {
+                    *o = f32::NAN;
+                }
+            });
+        }
+        let core = result.slice(core_range);
         for chunk in task.chunks() {
             let cs =
                 [0, 1, 2].map(|a| (chunk[a] * group.chunks[a] - task.region.start[a]) as usize);

@@ -146,7 +146,9 @@ macro_rules! with_dtype {
 /// Numeric conversion to and from the kernels' f32.
 pub trait Sample: Copy + zarrs::array::ElementOwned + Send + Sync + 'static {
     fn to_f32(self) -> f32;
+    fn to_f64(self) -> f64;
     fn from_f32(v: f32) -> Self;
+    fn from_f64(v: f64) -> Self;
 }
 
 macro_rules! sample_impl {
@@ -155,7 +157,11 @@ macro_rules! sample_impl {
             #[inline]
             fn to_f32(self) -> f32 { self as f32 }
             #[inline]
+            fn to_f64(self) -> f64 { self as f64 }
+            #[inline]
             fn from_f32(v: f32) -> Self { v as $t }
+            #[inline]
+            fn from_f64(v: f64) -> Self { v as $t }
         }
     )*};
 }

@@ -1,11 +1,12 @@
 //! The input volume: one array, plus what surrounds it in its dataset
 //! (dimension names, coordinate arrays, user attributes).
 
+use super::nulls::Decoding;
 use super::{node_kind, Dtype, Format, NodeKind};
 use crate::store::dtype::Sample;
 use crate::with_dtype;
 use anyhow::{anyhow, bail, Context, Result};
-use ndarray::{Array3, ArrayD, Ix3};
+use ndarray::{Array3, ArrayD, Ix3, IxDyn};
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -39,6 +40,10 @@ pub struct Input {
     /// Attributes of the group (for a dataset) and of the array.
     pub group_attributes: Map<String, Value>,
     pub array_attributes: Map<String, Value>,
+    /// Stored values to kernel values: fill values to NaN, CF scaling.
+    pub decoding: Decoding,
+    /// Per trace (inline-major), whether it is live; `None`: all are.
+    pub live_traces: Option<Arc<Vec<bool>>>,
     array: Array<FilesystemStore>,
 }
 
@@ -102,6 +107,13 @@ impl Input {
             Some(_) => read_coordinates(&store, path, &dims, array.shape())?,
             None => Vec::new(),
         };
+        let meta_dir = path.join(name.as_deref().unwrap_or(""));
+        let decoding =
+            Decoding::from_metadata(stored_fill_value(&meta_dir).as_ref(), &array_attributes);
+        let live_traces = match &name {
+            Some(n) if n != "trace_mask" => read_trace_mask(&store, path, shape)?,
+            _ => None,
+        };
         Ok(Input {
             path: path.to_path_buf(),
             variable: name,
@@ -114,8 +126,119 @@ impl Input {
             coords,
             group_attributes,
             array_attributes,
+            decoding,
+            live_traces,
             array,
         })
+    }
+
+    /// Treat samples equal to `v` as null (the job's `null_value`).
+    pub fn set_null_value(&mut self, v: Option<f64>) {
+        self.decoding.null_value = v.map(|v| v as f32);
+    }
+
+    /// Whether the volume certainly holds no live sample: every trace is
+    /// masked, or no chunk is stored and the fill value is null. (Cheap: it
+    /// reads no chunk.)
+    pub fn entirely_null(&self) -> bool {
+        if self
+            .live_traces
+            .as_ref()
+            .is_some_and(|m| !m.iter().any(|&l| l))
+        {
+            return true;
+        }
+        let meta_dir = self.path.join(self.variable.as_deref().unwrap_or(""));
+        let fill = stored_fill_value(&meta_dir)
+            .as_ref()
+            .and_then(super::nulls::json_number)
+            .unwrap_or(0.0);
+        let null_fill = fill.is_nan() || self.decoding.decode(fill).is_nan();
+        if !null_fill {
+            return false;
+        }
+        let g = self.grid();
+        !(0..g[0]).any(|a| (0..g[1]).any(|b| (0..g[2]).any(|c| self.chunk_exists([a, b, c]))))
+    }
+
+    /// Mark traces that hold only zeros (and nulls) as missing: dead traces
+    /// padding a survey's outline. Reads the whole volume once, a chunk per
+    /// worker at a time.
+    pub fn mark_dead_traces_missing(&mut self, workers: usize) -> Result<usize> {
+        use rayon::prelude::*;
+        let grid = self.grid();
+        let [ni, nx] = [self.shape[0] as usize, self.shape[1] as usize];
+        let columns: Vec<[u64; 2]> = (0..grid[0])
+            .flat_map(|a| (0..grid[1]).map(move |b| [a, b]))
+            .collect();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(workers.max(1))
+            .build()?;
+        let found: Vec<Vec<(usize, bool)>> = pool.install(|| {
+            columns
+                .par_iter()
+                .map(|&[a, b]| -> Result<Vec<(usize, bool)>> {
+                    let mut any = std::collections::BTreeMap::<usize, bool>::new();
+                    for c in 0..grid[2] {
+                        let chunk = self.read_chunk([a, b, c])?;
+                        for ((i, j, _), v) in chunk.indexed_iter() {
+                            let (gi, gj) = (
+                                a as usize * self.chunks[0] as usize + i,
+                                b as usize * self.chunks[1] as usize + j,
+                            );
+                            if gi < ni && gj < nx {
+                                let e = any.entry(gi * nx + gj).or_insert(false);
+                                *e |= *v != 0.0 && !v.is_nan();
+                            }
+                        }
+                    }
+                    Ok(any.into_iter().collect())
+                })
+                .collect::<Result<Vec<_>>>()
+        })?;
+        let mut live = match &self.live_traces {
+            Some(m) => m.as_ref().clone(),
+            None => vec![true; ni * nx],
+        };
+        let mut dead = 0;
+        for (t, any) in found.into_iter().flatten() {
+            if live[t] && !any {
+                live[t] = false;
+                dead += 1;
+            }
+        }
+        self.live_traces = Some(Arc::new(live));
+        Ok(dead)
+    }
+
+    /// Decode stored values and blank the missing traces of a block that
+    /// starts at `origin` (promoted coordinates).
+    fn to_kernel_values<T: Sample>(&self, a: ArrayD<T>, origin: [u64; 3]) -> Result<Array3<f32>> {
+        let a = if self.decoding.is_identity() {
+            a.mapv(|v| v.to_f32())
+        } else {
+            a.mapv(|v| self.decoding.decode(v.to_f64()))
+        };
+        let shape = a.shape().to_vec();
+        let s3 = if shape.len() == 2 {
+            vec![1, shape[0], shape[1]]
+        } else {
+            shape
+        };
+        let mut out = a.into_shape_with_order(s3)?.into_dimensionality::<Ix3>()?;
+        if let Some(live) = &self.live_traces {
+            let (ni, nx) = (self.shape[0] as usize, self.shape[1] as usize);
+            let (n0, n1, _) = out.dim();
+            for i in 0..n0 {
+                for j in 0..n1 {
+                    let (gi, gj) = (origin[0] as usize + i, origin[1] as usize + j);
+                    if gi < ni && gj < nx && !live[gi * nx + gj] {
+                        out.slice_mut(ndarray::s![i, j, ..]).fill(f32::NAN);
+                    }
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Number of chunks along each axis.
@@ -141,15 +264,8 @@ impl Input {
                 .array
                 .retrieve_chunk(&stored)
                 .map_err(|e| anyhow!("'{}': chunk {:?}: {e}", self.path.display(), stored))?;
-            let a = a.mapv(|v| v.to_f32());
-            let shape = a.shape().to_vec();
-            let s3 = if shape.len() == 2 {
-                vec![1, shape[0], shape[1]]
-            } else {
-                shape
-            };
-            let a = a.into_shape_with_order(s3)?.into_dimensionality::<Ix3>()?;
-            Ok(a)
+            let origin = [0, 1, 2].map(|x| idx[x] * self.chunks[x]);
+            self.to_kernel_values(a, origin)
         })
     }
 
@@ -169,7 +285,8 @@ impl Input {
                 )
             })?;
             let shape = [0, 1, 2].map(|x| (end[x] - start[x]) as usize);
-            Ok(a.mapv(|v| v.to_f32()).into_shape_with_order(shape)?)
+            let a = a.into_shape_with_order(IxDyn(&shape))?;
+            self.to_kernel_values(a, start)
         })
     }
 
@@ -405,4 +522,50 @@ fn read_coordinates(
         });
     }
     Ok(coords)
+}
+
+/// The Zarr `fill_value` of the array whose metadata is in `dir`.
+fn stored_fill_value(dir: &Path) -> Option<Value> {
+    ["zarr.json", ".zarray"].iter().find_map(|f| {
+        let text = std::fs::read_to_string(dir.join(f)).ok()?;
+        let v: Value = serde_json::from_str(&text).ok()?;
+        v.get("fill_value").cloned()
+    })
+}
+
+/// The dataset's `trace_mask` (non-zero: live), one value per trace of the
+/// volume, if it has one; a mask of another shape is an error.
+fn read_trace_mask(
+    store: &Arc<FilesystemStore>,
+    path: &Path,
+    shape: [u64; 3],
+) -> Result<Option<Arc<Vec<bool>>>> {
+    let dir = path.join("trace_mask");
+    if !(dir.join("zarr.json").is_file() || dir.join(".zarray").is_file()) {
+        return Ok(None);
+    }
+    let shown = dir.display();
+    let array = Array::open(store.clone(), "/trace_mask")
+        .map_err(|e| anyhow!("'{shown}': cannot open the trace mask: {e}"))?;
+    let traces: Vec<u64> = if shape[0] == 1 && array.shape().len() == 1 {
+        vec![shape[1]]
+    } else {
+        vec![shape[0], shape[1]]
+    };
+    if array.shape() != traces.as_slice() {
+        bail!(
+            "'{shown}' has shape {:?} but the volume has {:?} traces: fix or remove the trace mask",
+            array.shape(),
+            traces
+        );
+    }
+    let dtype = Dtype::from_zarrs(array.data_type())
+        .ok_or_else(|| anyhow!("'{shown}': unsupported data type {}", array.data_type()))?;
+    let live: Vec<bool> = with_dtype!(dtype, T, {
+        let v: Vec<T> = array
+            .retrieve_array_subset(&array.subset_all())
+            .map_err(|e| anyhow!("'{shown}': {e}"))?;
+        v.into_iter().map(|x| x.to_f32() != 0.0).collect()
+    });
+    Ok(Some(Arc::new(live)))
 }

@@ -45,13 +45,47 @@ pub struct ArrayMeta<'a> {
     pub compression: Compression,
     pub dims: &'a [String],
     pub attributes: Map<String, Value>,
+    /// Declare the null of the type ([`null_fill`]) as the fill value, so
+    /// that readers mask nulls; otherwise 0 (V3) or none (V2), so that a
+    /// real zero or a full-scale pixel is never taken for missing.
+    pub null_fill: bool,
 }
 
-fn fill_value(dtype: Dtype) -> Value {
-    if dtype.is_float() {
-        json!(0.0)
-    } else {
-        json!(0)
+/// The value written where an output is null: NaN for floats, the most
+/// negative value of a signed type, the largest of an unsigned one.
+pub fn null_fill(dtype: Dtype) -> f64 {
+    match dtype {
+        Dtype::Float32 | Dtype::Float64 => f64::NAN,
+        Dtype::Int8 => i8::MIN as f64,
+        Dtype::Int16 => i16::MIN as f64,
+        Dtype::Int32 => i32::MIN as f64,
+        Dtype::Int64 => i64::MIN as f64,
+        Dtype::Uint8 => u8::MAX as f64,
+        Dtype::Uint16 => u16::MAX as f64,
+        Dtype::Uint32 => u32::MAX as f64,
+        Dtype::Uint64 => u64::MAX as f64,
+    }
+}
+
+/// The fill value metadata writes: [`null_fill`] or a plain zero.
+fn fill_value(meta: &ArrayMeta, v2: bool) -> Value {
+    if !meta.null_fill {
+        return match (v2, meta.dtype.is_float()) {
+            (true, _) => Value::Null,
+            (false, true) => json!(0.0),
+            (false, false) => json!(0),
+        };
+    }
+    match meta.dtype {
+        Dtype::Float32 | Dtype::Float64 => json!("NaN"),
+        Dtype::Int8 => json!(i8::MIN),
+        Dtype::Int16 => json!(i16::MIN),
+        Dtype::Int32 => json!(i32::MIN),
+        Dtype::Int64 => json!(i64::MIN),
+        Dtype::Uint8 => json!(u8::MAX),
+        Dtype::Uint16 => json!(u16::MAX),
+        Dtype::Uint32 => json!(u32::MAX),
+        Dtype::Uint64 => json!(u64::MAX),
     }
 }
 
@@ -120,7 +154,7 @@ pub fn write_array(dir: &Path, format: Format, meta: &ArrayMeta) -> anyhow::Resu
                 "data_type": meta.dtype.v3_name(),
                 "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": meta.chunks}},
                 "chunk_key_encoding": {"name": "default", "configuration": {"separator": "/"}},
-                "fill_value": fill_value(meta.dtype),
+                "fill_value": fill_value(meta, false),
                 "codecs": v3_codecs(meta.dtype, meta.compression),
                 "attributes": meta.attributes,
                 "dimension_names": meta.dims,
@@ -135,9 +169,9 @@ pub fn write_array(dir: &Path, format: Format, meta: &ArrayMeta) -> anyhow::Resu
                     "chunks": meta.chunks,
                     "dtype": meta.dtype.v2_name(),
                     "compressor": v2_compressor(meta.compression),
-                    // xarray reads a V2 fill value as a missing-value marker
-                    // and would turn real zeros into NaN
-                    "fill_value": null,
+                    // xarray reads a V2 fill value as the missing-value
+                    // marker: the null of the type, never a real zero
+                    "fill_value": fill_value(meta, true),
                     "order": "C",
                     "filters": null,
                     "dimension_separator": ".",

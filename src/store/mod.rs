@@ -6,6 +6,7 @@ pub mod dtype;
 mod input;
 mod ledger;
 pub mod metadata;
+pub mod nulls;
 mod output;
 
 pub use dtype::Dtype;

@@ -13,7 +13,7 @@
 
 use super::atomic::{is_temporary, AtomicFiles};
 use super::ledger::Ledger;
-use super::metadata::{consolidate, write_array, write_group, ArrayMeta};
+use super::metadata::{consolidate, null_fill, write_array, write_group, ArrayMeta};
 use super::{Compression, Dtype, Format, Input};
 use crate::store::dtype::Sample;
 use crate::with_dtype;
@@ -230,15 +230,27 @@ impl OutputDataset {
         for spec in variables {
             let shape = stored(input.shape);
             let chunks = stored(spec.chunks);
+            let mut attributes = spec.attributes.clone();
+            if !spec.dtype.is_float() {
+                // CF's marker, which xarray masks for V2 and V3 alike
+                attributes.insert(
+                    "_FillValue".into(),
+                    serde_json::json!(null_fill(spec.dtype)),
+                );
+            }
             let meta = ArrayMeta {
                 shape: &shape,
                 chunks: &chunks,
                 dtype: spec.dtype,
                 compression: spec.compression,
                 dims: &input.dims,
-                attributes: spec.attributes.clone(),
+                attributes,
+                null_fill: true,
             };
             write_array(&dir.join(&spec.name), format, &meta)?;
+        }
+        if let Some(live) = &input.live_traces {
+            write_trace_mask(&store, dir, format, input, live)?;
         }
         let names: Vec<String> = variables.iter().map(|v| v.name.clone()).collect();
         Ledger::create(dir, fingerprint, &names)?;
@@ -330,6 +342,7 @@ fn write_coordinate(
         compression: Compression::None,
         dims: &dims,
         attributes: c.attributes.clone(),
+        null_fill: false,
     };
     write_array(&dir.join(&c.name), format, &meta)?;
     let array = Array::open(store.clone(), &format!("/{}", c.name))
@@ -358,9 +371,20 @@ impl OutputVariable {
         } else {
             (idx.to_vec(), c.to_vec())
         };
+        let fill = null_fill(self.dtype) as f32;
         with_dtype!(self.dtype, T, {
             let (v, _) = full.into_raw_vec_and_offset();
-            let v: Vec<T> = v.into_iter().map(T::from_f32).collect();
+            let v: Vec<T> = v
+                .into_iter()
+                .map(|x| {
+                    // an integer type has no NaN: its declared fill value
+                    if x.is_nan() {
+                        T::from_f64(fill as f64)
+                    } else {
+                        T::from_f32(x)
+                    }
+                })
+                .collect();
             let a = ndarray::ArrayD::from_shape_vec(IxDyn(&dims), v)?;
             self.array
                 .store_chunk(&stored_idx, a)
@@ -368,4 +392,40 @@ impl OutputVariable {
         });
         self.ledger.mark_done(&self.name, idx)
     }
+}
+
+/// The input's live-trace mask, carried to the output as `trace_mask`
+/// (uint8, 1 = live) over the trace dimensions.
+fn write_trace_mask(
+    store: &Arc<AtomicFiles>,
+    dir: &Path,
+    format: Format,
+    input: &Input,
+    live: &[bool],
+) -> Result<()> {
+    let shape: Vec<u64> = if input.ndim == 2 {
+        vec![input.shape[1]]
+    } else {
+        vec![input.shape[0], input.shape[1]]
+    };
+    let dims = input.dims[..input.ndim - 1].to_vec();
+    let meta = ArrayMeta {
+        shape: &shape,
+        chunks: &shape,
+        dtype: Dtype::Uint8,
+        compression: Compression::Zstd,
+        dims: &dims,
+        attributes: Map::new(),
+        null_fill: false,
+    };
+    write_array(&dir.join("trace_mask"), format, &meta)?;
+    let array =
+        Array::open(store.clone(), "/trace_mask").map_err(|e| anyhow!("trace_mask: {e}"))?;
+    let v: Vec<u8> = live.iter().map(|&l| u8::from(l)).collect();
+    let dims_usize: Vec<usize> = shape.iter().map(|&d| d as usize).collect();
+    let a = ndarray::ArrayD::from_shape_vec(IxDyn(&dims_usize), v)?;
+    array
+        .store_array_subset(&array.subset_all(), a)
+        .map_err(|e| anyhow!("trace_mask: {e}"))?;
+    Ok(())
 }
