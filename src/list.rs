@@ -5,13 +5,20 @@ use serde_json::{json, Value};
 
 /// One attribute as JSON: what `attr list --json` prints for it.
 pub fn describe(a: &dyn Attribute) -> Value {
-    let halo = match a.build(
+    let kernel = a.build(
         &serde_json::Map::new(),
         &attributes::Setup {
             sample_interval_ms: Some(4.0),
         },
-    ) {
+    );
+    let halo = match &kernel {
         Ok(k) => json!(k.halo().map(|h| h.describe())),
+        Err(_) => Value::Null,
+    };
+    // how null samples (missing traces, mutes) enter its windows
+    let nulls = match &kernel {
+        Ok(k) if k.null_aware() => json!("excluded"),
+        Ok(_) => json!("as zeros"),
         Err(_) => Value::Null,
     };
     json!({
@@ -21,6 +28,7 @@ pub fn describe(a: &dyn Attribute) -> Value {
         "reference": a.reference(),
         "unit": a.unit(),
         "halo_default": halo,
+        "nulls": nulls,
         "parameters": a.params().iter().map(|p| json!({
             "name": p.name,
             "default": p.default_value(),

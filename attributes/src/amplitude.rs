@@ -5,7 +5,7 @@ use crate::window::box_mean_axis;
 use crate::{
     AttrError, Attribute, Halo, Kernel, ParamKind, ParamSpec, Params, Setup, Shared, Spec,
 };
-use ndarray::{Array3, ArrayView3};
+use ndarray::{Array3, ArrayView3, Zip};
 
 pub struct RmsAmplitude;
 
@@ -307,13 +307,14 @@ pub const GRADIENT_MAGNITUDE: Spec = Spec {
         let s = p.floats("sigma");
         let sigma = [s[0], s[1], s[2]];
         crate::masked_kernel(gaussian_halo(&s), p, move |b, sh| {
-            // past the edge of the live region the derivatives read the
-            // live samples' smooth continuation, not a jump to zero
-            let b = if nulls::has_nulls(b, sh) {
-                nulls::inpaint_gaussian(b, sigma)
-            } else {
-                b.to_owned()
-            };
+            if nulls::has_nulls(b, sh) {
+                let [g0, g1, g2] = nulls::normalized_gradient(b, sigma);
+                return Zip::from(&g0)
+                    .and(&g1)
+                    .and(&g2)
+                    .map_collect(|a, b, c| (a * a + b * b + c * c).sqrt());
+            }
+            let b = b.to_owned();
             let mut sum = Array3::<f32>::zeros(b.raw_dim());
             for axis in 0..3 {
                 let mut order = [0; 3];

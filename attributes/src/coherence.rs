@@ -178,13 +178,15 @@ pub const SOBEL_EDGE: Spec = Spec {
     params: &[],
     build: |p, _| {
         masked_kernel([Halo::Depth(1); 3], p, |b, sh| {
-            // past the edge of the live region, the mean of the live
-            // neighbours: the survey's outline is not an edge in the data
-            let b = if nulls::has_nulls(b, sh) {
-                nulls::inpaint_box(b, [3; 3])
-            } else {
-                b.to_owned()
-            };
+            // the survey's outline is not an edge in the data
+            if nulls::has_nulls(b, sh) {
+                let mut sum = Array3::<f32>::zeros(b.raw_dim());
+                for axis in 0..3 {
+                    sum.zip_mut_with(&nulls::masked_sobel(b, axis), |a, &v| *a += v * v);
+                }
+                return sum.mapv(f32::sqrt);
+            }
+            let b = b.to_owned();
             let mut sum = Array3::<f32>::zeros(b.raw_dim());
             for axis in 0..3 {
                 let mut s = correlate_axis(&b, axis, &[-1.0, 0.0, 1.0]);

@@ -74,24 +74,60 @@ pub fn normalized_gaussian(block: ArrayView3<f32>, sigma: [f64; 3]) -> Array3<f3
     ratio_or_null(&gaussian(&x, sigma, [0; 3]), &gaussian(&m, sigma, [0; 3]))
 }
 
-/// The block with each null sample filled by the normalised Gaussian mean
-/// of the live samples around it (NaN where there are none within the
-/// filter's reach): the fill a derivative filter of the same sigma reads
-/// when it reaches past the edge of the live region, so that an edge of the
-/// survey is not taken for an edge in the data.
-pub fn inpaint_gaussian(block: ArrayView3<f32>, sigma: [f64; 3]) -> Array3<f32> {
-    let smooth = normalized_gaussian(block, sigma);
-    Zip::from(block)
-        .and(&smooth)
-        .map_collect(|&v, &s| if v.is_nan() { s } else { v })
+/// The gradient of the normalised Gaussian smoothing S = G(x·m)/G(m):
+/// ∂S = [D(x·m)·G(m) − G(x·m)·D(m)] / G(m)², with D the Gaussian derivative
+/// along the axis. It reads only the filter's own reach, so a halo of that
+/// radius keeps it independent of the chunking, and it equals the plain
+/// Gaussian derivative where the reach holds no null. NaN where the reach
+/// holds no live sample. An axis of zero sigma is not differentiated (as
+/// scipy skips it): its component is S itself.
+pub fn normalized_gradient(block: ArrayView3<f32>, sigma: [f64; 3]) -> [Array3<f32>; 3] {
+    let m = live(block);
+    let x = zero_filled(block);
+    let gx = gaussian(&x, sigma, [0; 3]);
+    let gm = gaussian(&m, sigma, [0; 3]);
+    [0, 1, 2].map(|a| {
+        if sigma[a] <= 1e-15 {
+            return ratio_or_null(&gx, &gm);
+        }
+        let mut order = [0; 3];
+        order[a] = 1;
+        let dx = gaussian(&x, sigma, order);
+        let dm = gaussian(&m, sigma, order);
+        let mut out = Array3::<f32>::zeros(block.raw_dim());
+        Zip::from(&mut out)
+            .and(&dx)
+            .and(&dm)
+            .and(&gx)
+            .and(&gm)
+            .for_each(|o, &dx, &dm, &gx, &gm| {
+                *o = if gm > 0.0 {
+                    (dx * gm - gx * dm) / (gm * gm)
+                } else {
+                    f32::NAN
+                }
+            });
+        out
+    })
 }
 
-/// The same fill from the plain mean of a `window` around each null sample.
-pub fn inpaint_box(block: ArrayView3<f32>, window: [usize; 3]) -> Array3<f32> {
-    let (mean, _) = masked_box_mean(block, window, |v| v);
-    Zip::from(block)
-        .and(&mean)
-        .map_collect(|&v, &s| if v.is_nan() { s } else { v })
+/// The 3-D Sobel operator along `axis` ([−1, 0, 1] across, [1, 2, 1] along
+/// the other two) over the live samples: the [1, 2, 1] smoothing normalised
+/// by the live weights, the difference one-sided next to a null and 0
+/// between two. It equals `scipy.ndimage.sobel` where its 3×3×3 reach holds
+/// no null, and reaches no further.
+pub fn masked_sobel(block: ArrayView3<f32>, axis: usize) -> Array3<f32> {
+    let m = live(block);
+    let mut x = zero_filled(block);
+    let mut w = m;
+    for other in (0..3).filter(|&o| o != axis) {
+        x = crate::convolve::correlate_axis(&x, other, &[1.0, 2.0, 1.0]);
+        w = crate::convolve::correlate_axis(&w, other, &[1.0, 2.0, 1.0]);
+    }
+    // the cross-section's live mean, times the 16 the full weights sum to
+    let smooth = ratio_or_null(&x, &w).mapv(|v| 16.0 * v);
+    // [−1, 0, 1] is twice a central difference
+    masked_difference(&smooth, axis).mapv(|v| 2.0 * v)
 }
 
 /// Gaussian smoothing of a field known only where `m` is 1 (a normalised

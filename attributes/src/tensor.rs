@@ -63,20 +63,17 @@ pub fn structure_tensor(block: ArrayView3<f32>, sg: f64, st: f64) -> Gst {
     out
 }
 
-/// The tensor of a block with null samples: the gradients read the live
-/// samples' smooth continuation past the edge of the live region, and are
-/// smoothed over the live samples only (normalised convolution
-/// G(m·∇x∇xᵀ)/G(m)). NaN at the null samples themselves.
+/// The tensor of a block with null samples: the gradients of the
+/// normalised smoothing of the live samples, themselves smoothed over the
+/// live samples only (normalised convolution G(m·∇x∇xᵀ)/G(m)). NaN at the
+/// null samples themselves.
 pub fn structure_tensor_masked(block: ArrayView3<f32>, sg: f64, st: f64) -> Gst {
     let m = crate::nulls::live(block);
-    let b = crate::nulls::inpaint_gaussian(block, [sg; 3]);
-    let g: Vec<Array3<f32>> = (0..3)
-        .map(|a| {
-            let mut order = [0; 3];
-            order[a] = 1;
-            let mut d = gaussian(&b, [sg; 3], order);
+    let g: Vec<Array3<f32>> = crate::nulls::normalized_gradient(block, [sg; 3])
+        .into_iter()
+        .map(|mut d| {
             d.zip_mut_with(&m, |v, &live| {
-                if live == 0.0 {
+                if live == 0.0 || v.is_nan() {
                     *v = 0.0
                 }
             });
@@ -89,7 +86,7 @@ pub fn structure_tensor_masked(block: ArrayView3<f32>, sg: f64, st: f64) -> Gst 
         .iter()
         .map(|&(a, c)| crate::nulls::normalized_with(&(&g[a] * &g[c]), &m, &g_m, st))
         .collect();
-    let shape = b.raw_dim();
+    let shape = block.raw_dim();
     let mut out = Gst {
         l1: Array3::zeros(shape),
         l2: Array3::zeros(shape),
