@@ -44,8 +44,8 @@ pub fn describe(a: &dyn Attribute) -> Value {
 pub fn markdown() -> String {
     let esc = |s: &str| s.replace('|', "\\|");
     let mut out = String::from(
-        "| name | family | unit | halo (il, xl, sample) | parameters (default) | definition | reference |\n\
-         |---|---|---|---|---|---|---|\n",
+        "| name | family | unit | halo (il, xl, sample) | nulls | parameters (default) | definition | reference |\n\
+         |---|---|---|---|---|---|---|---|\n",
     );
     for a in registry() {
         let d = describe(a.as_ref());
@@ -72,10 +72,11 @@ pub fn markdown() -> String {
             })
             .collect();
         out.push_str(&format!(
-            "| `{}` | {} | {} | {halo} | {} | {} | {} |\n",
+            "| `{}` | {} | {} | {halo} | {} | {} | {} | {} |\n",
             a.name(),
             a.family(),
             esc(a.unit()),
+            d["nulls"].as_str().unwrap_or("?"),
             if params.is_empty() {
                 "—".to_string()
             } else {
@@ -107,10 +108,11 @@ pub fn print(as_json: bool) -> anyhow::Result<()> {
             })
             .unwrap_or_else(|| "?".into());
         println!(
-            "{}  [{}]  unit: {}  halo (inline, crossline, sample): {halo}",
+            "{}  [{}]  unit: {}  halo (inline, crossline, sample): {halo}  nulls: {}",
             a.name(),
             a.family(),
             a.unit(),
+            d["nulls"].as_str().unwrap_or("?"),
         );
         println!("    {}", a.description());
         for p in a.params() {
