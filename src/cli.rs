@@ -304,6 +304,10 @@ enum ConvertWhat {
         /// Value for missing traces (default NaN; needed for native integers).
         #[arg(long)]
         fill: Option<f64>,
+        /// Treat traces of only zeros (as Petrel pads a survey's outline) as
+        /// missing: filled like absent traces and 0 in trace_mask.
+        #[arg(long)]
+        dead_as_missing: bool,
         #[arg(long)]
         overwrite: bool,
         #[arg(long, short)]
@@ -471,6 +475,7 @@ pub fn main() -> anyhow::Result<()> {
                     format,
                     compression,
                     fill,
+                    dead_as_missing,
                     overwrite,
                     quiet,
                 },
@@ -512,6 +517,7 @@ pub fn main() -> anyhow::Result<()> {
                 format,
                 compression,
                 fill,
+                dead_as_missing,
                 overwrite,
                 quiet,
             };

@@ -31,6 +31,8 @@ pub struct Options {
     pub format: Format,
     pub compression: Compression,
     pub fill: Option<f64>,
+    /// Traces of only zeros are missing.
+    pub dead_as_missing: bool,
     pub overwrite: bool,
     pub quiet: bool,
 }
@@ -513,8 +515,10 @@ pub fn segy(input: &Path, output: &Path, o: &Options) -> Result<()> {
     write_whole(
         &store,
         "trace_mask",
-        ArrayD::from_shape_vec(IxDyn(&mask_shape), mask)?,
+        ArrayD::from_shape_vec(IxDyn(&mask_shape), mask.clone())?,
     )?;
+    // traces of zeros found while converting, when they count as missing
+    let dead_cells = std::sync::Mutex::new(Vec::<usize>::new());
     write_whole(&store, "cdp_x", ArrayD::from_shape_vec(IxDyn(&sh2u), cx)?)?;
     write_whole(&store, "cdp_y", ArrayD::from_shape_vec(IxDyn(&sh2u), cy)?)?;
     // the traces, a slab of chunk-thick lines at a time, in parallel: memory
@@ -594,6 +598,13 @@ pub fn segy(input: &Path, output: &Path, o: &Options) -> Result<()> {
                                             }
                                         }
                                         let (lo, hi, sum, n, zero) = trace_stats(out);
+                                        if zero && o.dead_as_missing {
+                                            out.fill(fill as T);
+                                            dead_cells
+                                                .lock()
+                                                .expect("dead cells")
+                                                .push(((i * nx + j) * no) + k);
+                                        }
                                         st = (
                                             st.0.min(lo as f64),
                                             st.1.max(hi as f64),
@@ -632,6 +643,18 @@ pub fn segy(input: &Path, output: &Path, o: &Options) -> Result<()> {
         )
         .collect::<Result<Vec<_>>>()?;
     progress.finish();
+    let dead_cells = dead_cells.into_inner().expect("dead cells");
+    if !dead_cells.is_empty() {
+        let mut mask = mask;
+        for c in &dead_cells {
+            mask[*c] = 0;
+        }
+        write_whole(
+            &store,
+            "trace_mask",
+            ArrayD::from_shape_vec(IxDyn(&mask_shape), mask)?,
+        )?;
+    }
     let (lo, hi, sum, n, dead) = stats.iter().fold(
         (f64::INFINITY, f64::NEG_INFINITY, 0f64, 0u64, 0usize),
         |a, b| (a.0.min(b.0), a.1.max(b.1), a.2 + b.2, a.3 + b.3, a.4 + b.4),

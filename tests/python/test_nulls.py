@@ -317,3 +317,26 @@ def test_an_entirely_null_volume_is_refused_before_any_work(tmp_path, f3, how):
     p = run_job(tmp_path, {"input": str(src), "outputs": [{"attribute": "semblance", "path": str(out)}]}, check=False)
     assert p.returncode != 0 and "no live sample" in p.stderr, p.stderr
     assert not out.exists() and not list(tmp_path.glob("o.zarr*"))
+
+
+def test_convert_segy_dead_as_missing(tmp_path, f3):
+    """A Petrel-style export pads the outline with traces of zeros:
+    --dead-as-missing makes them missing, as absent traces are."""
+    import segyio
+    missing = gap_patterns(f3.shape)["outline"]
+    y = f3.copy()
+    y[missing] = 0
+    segyio.tools.from_array(str(tmp_path / "dead.sgy"), y, format=segyio.SegySampleFormat.IEEE_FLOAT_4_BYTE, dt=4000)
+    run_attr("convert", "segy", tmp_path / "dead.sgy", tmp_path / "as_data.zarr", "--quiet")
+    run_attr("convert", "segy", tmp_path / "dead.sgy", tmp_path / "as_missing.zarr", "--dead-as-missing", "--quiet")
+    data = xr.open_zarr(tmp_path / "as_data.zarr")
+    gone = xr.open_zarr(tmp_path / "as_missing.zarr")
+    assert data.trace_mask.values.all()
+    assert (gone.trace_mask.values == (~missing)).all()
+    assert np.isnan(gone.amplitude.values[missing]).all()
+    np.testing.assert_array_equal(gone.amplitude.values[~missing], f3[~missing])
+    # and an attribute run on it equals the run on the NaN volume
+    out = run_some(tmp_path, tmp_path / "as_missing.zarr", names=["semblance"], tag="out_sgy")
+    base = run_some(tmp_path, write_gappy(tmp_path / "nan.zarr", f3, missing, (64, 64, 128)), names=["semblance"],
+                    tag="out_nan")
+    np.testing.assert_allclose(out.semblance.values, base.semblance.values, rtol=1e-6, atol=1e-6)
