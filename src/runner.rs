@@ -99,8 +99,16 @@ pub fn prepare(
             .map_err(|e| at(format!("params: {e}")))?;
         let chunks = match &o.chunks {
             None => input.chunks,
-            Some(c) if c.len() == input.ndim && input.ndim == 3 => [c[0], c[1], c[2]],
-            Some(c) if c.len() == input.ndim => [1, c[0], c[1]],
+            // a chunk larger than the volume is clipped to it: its memory is
+            // the volume's, not the number's
+            Some(c) if c.len() == input.ndim && input.ndim == 3 => {
+                [0, 1, 2].map(|a| c[a].min(input.shape[a].max(1)))
+            }
+            Some(c) if c.len() == input.ndim => [
+                1,
+                c[0].min(input.shape[1].max(1)),
+                c[1].min(input.shape[2].max(1)),
+            ],
             Some(c) => {
                 return Err(at(format!(
                     "chunks has {} values, the input has {} dimensions",
@@ -157,6 +165,24 @@ pub fn prepare(
         }
         e.1.push(&o.name);
     }
+    for (i, o) in outputs.iter().enumerate() {
+        refuse_aliasing(&spec.input, &o.path)
+            .map_err(|e| anyhow!("{}: outputs[{i}].path: {e}", job_path.display()))?;
+        // a window wider than the volume it slides over is a mistake, and
+        // its halo would make every block the size of the number given
+        for (a, h) in o.kernel.halo().iter().enumerate() {
+            if let attributes::Halo::Depth(d) = h {
+                let n = input.shape[a];
+                if *d as u64 > n {
+                    bail!(
+                        "{}: outputs[{i}] ({}): its window reaches {d} samples beyond each side on axis {a}, but the volume is only {n} long there: give a smaller window",
+                        job_path.display(),
+                        o.attribute
+                    );
+                }
+            }
+        }
+    }
     let needs: Vec<OutputNeeds> = outputs
         .iter()
         .map(|o| OutputNeeds {
@@ -165,10 +191,12 @@ pub fn prepare(
         })
         .collect();
     let plan = Plan::new(input.shape, input.chunks, spec.boundary, &needs);
+    // more workers than tasks would only wait
     let workers = cli_workers
         .filter(|&w| w > 0)
         .or(Some(spec.workers).filter(|&w| w > 0))
-        .unwrap_or(default_workers);
+        .unwrap_or(default_workers)
+        .min(plan.tasks.len().max(1));
     let cache_bytes = spec.cache_mb.unwrap_or(1024) << 20;
     Ok(Prepared {
         spec,
@@ -577,4 +605,53 @@ fn carried_attributes(attrs: &Map<String, Value>) -> Map<String, Value> {
         .filter(|(k, _)| !ENCODING.contains(&k.as_str()))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect()
+}
+
+/// An output may never be its input, lie inside it or contain it: writing
+/// (or `--overwrite` replacing) it would destroy the input. Compared as
+/// resolved paths, symlinks included; a path that does not exist yet is
+/// resolved through its nearest existing ancestor.
+fn refuse_aliasing(input: &Path, output: &Path) -> Result<()> {
+    let resolve = |p: &Path| -> PathBuf {
+        let mut tail = Vec::new();
+        let mut cur = p.to_path_buf();
+        loop {
+            if let Ok(c) = std::fs::canonicalize(&cur) {
+                return tail.iter().rev().fold(c, |acc: PathBuf, t| acc.join(t));
+            }
+            match (cur.file_name().map(|n| n.to_os_string()), cur.parent()) {
+                (Some(n), Some(parent)) => {
+                    tail.push(n);
+                    cur = if parent.as_os_str().is_empty() {
+                        PathBuf::from(".")
+                    } else {
+                        parent.to_path_buf()
+                    };
+                }
+                _ => return p.to_path_buf(),
+            }
+        }
+    };
+    let (i, o) = (resolve(input), resolve(output));
+    if i == o {
+        bail!(
+            "'{}' is the input: an output may not replace its input (write to another path)",
+            output.display()
+        );
+    }
+    if o.starts_with(&i) {
+        bail!(
+            "'{}' lies inside the input '{}': write the output elsewhere",
+            output.display(),
+            input.display()
+        );
+    }
+    if i.starts_with(&o) {
+        bail!(
+            "'{}' contains the input '{}': replacing it would delete the input; write the output elsewhere",
+            output.display(),
+            input.display()
+        );
+    }
+    Ok(())
 }
