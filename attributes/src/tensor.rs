@@ -125,7 +125,9 @@ fn decompose(t: &[Array3<f32>], out: &mut Gst) {
     for q in 0..l1.len() {
         let (xx, yy, zz) = (t[0][q] as f64, t[1][q] as f64, t[2][q] as f64);
         let (xy, xz, yz) = (t[3][q] as f64, t[4][q] as f64, t[5][q] as f64);
-        if !(xx + yy + zz > 0.0) {
+        // a dead window, or NaN where the tensor is unknown
+        let energy = xx + yy + zz;
+        if energy.is_nan() || energy <= 0.0 {
             continue;
         }
         let (lam, n) = eigen3([[xx, xy, xz], [xy, yy, yz], [xz, yz, zz]]);
