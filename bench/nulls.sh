@@ -62,7 +62,8 @@ outputs:
 YAML
     for _ in $(seq "$REPEAT"); do
         rm -rf "$WORK/out.zarr"
-        t=$( { /usr/bin/time -f "%e" "$bin" run "$WORK/job.yaml" --overwrite --quiet >/dev/null 2>/dev/null; } 2>&1 | tail -1)
+        /usr/bin/time -f "%e" -o "$WORK/time.txt" "$bin" run "$WORK/job.yaml" --overwrite --quiet >/dev/null 2>&1
+        t=$(tail -1 "$WORK/time.txt")
         best=$(echo "${best:-$t} $t" | awk '{print ($2 < $1) ? $2 : $1}')
     done
     echo "$best"

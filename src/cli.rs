@@ -388,20 +388,24 @@ pub fn main() -> anyhow::Result<()> {
             shard,
             shards,
             resume,
-        } => crate::runner::run(
-            &job,
-            &crate::runner::RunOptions {
-                workers,
-                overwrite,
-                dry_run,
-                quiet,
-                shard,
-                shards,
-                resume,
-            },
-        ),
+        } => {
+            crate::console::keep_going();
+            crate::runner::run(
+                &job,
+                &crate::runner::RunOptions {
+                    workers,
+                    overwrite,
+                    dry_run,
+                    quiet,
+                    shard,
+                    shards,
+                    resume,
+                },
+            )
+        }
         Command::List { markdown: true, .. } => {
-            print!("{}", crate::list::markdown());
+            let md = crate::list::markdown();
+            crate::outln!("{}", md.trim_end_matches('\n'));
             Ok(())
         }
         Command::List { json, .. } => crate::list::print(json),

@@ -672,7 +672,7 @@ pub fn segy(input: &Path, output: &Path, o: &Options) -> Result<()> {
                 crosslines[nx - 1]
             )
         };
-        eprintln!(
+        crate::noteln!(
             "attr: {} -> {}: {geometry}{} × {ns} samples ({} ms from {} ms), format {} ({} endian), {} live traces, {dead} dead (all zero), {} missing; amplitudes {lo} .. {hi}, mean {:.6}; stored as {}",
             input.display(),
             output.display(),

@@ -246,7 +246,7 @@ pub fn segy(input_path: &Path, output: &Path, o: &Options) -> Result<()> {
     match result {
         Ok(n) => {
             std::fs::rename(&tmp, output)?;
-            eprintln!(
+            crate::noteln!(
                 "attr: wrote {}: {n} traces of {ns} samples, format {} ({} endian)",
                 output.display(),
                 o.format,

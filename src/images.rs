@@ -290,7 +290,7 @@ pub fn convert(inputs: &[String], output: &Path, o: &Options) -> Result<()> {
     progress.finish();
     publish_staged(&staging, output, o.format)?;
     if !o.quiet {
-        eprintln!(
+        crate::noteln!(
             "attr: {} files ({n} slices of {w}×{h} {}) -> {}",
             files.len(),
             dtype.v3_name(),

@@ -49,8 +49,8 @@ fn segy(path: &Path) -> anyhow::Result<()> {
         ),
         [] => "none".into(),
     };
-    println!("{}: SEG-Y", path.display());
-    println!(
+    crate::outln!("{}: SEG-Y", path.display());
+    crate::outln!(
         "    byte order   {}",
         if s.big_endian {
             "big-endian"
@@ -58,33 +58,35 @@ fn segy(path: &Path) -> anyhow::Result<()> {
             "little-endian"
         }
     );
-    println!(
+    crate::outln!(
         "    format       {} ({})",
         s.format,
         s.native_dtype().v3_name()
     );
-    println!(
+    crate::outln!(
         "    samples      {} at {} ms from {} ms",
         s.samples,
         s.dt_us / 1000.0,
         s.t0_ms
     );
     if s.layout.is_some() {
-        println!("    layout       SEG-Y rev 2.1 XML trace-header layout (used for the geometry)");
+        crate::outln!(
+            "    layout       SEG-Y rev 2.1 XML trace-header layout (used for the geometry)"
+        );
     }
     if s.line {
-        println!(
+        crate::outln!(
             "    2-D line     cdp {} (byte 21: convert with --preset cdp)",
             range(&s.inlines)
         );
     } else {
-        println!(
+        crate::outln!(
             "    inlines      {} ({})",
             range(&s.inlines),
             s.iline_field.describe()
         );
         if let Some(x) = s.xline_field {
-            println!(
+            crate::outln!(
                 "    crosslines   {} ({})",
                 range(&s.crosslines),
                 x.describe()
@@ -92,14 +94,14 @@ fn segy(path: &Path) -> anyhow::Result<()> {
         }
     }
     if gathers {
-        println!(
+        crate::outln!(
             "    offsets      {:?} (byte 37: pre-stack, convert with --offset-byte 37)",
             s.offsets
         );
     }
     let text = decode_text(s.textual_header());
     for line in text.lines().take(12) {
-        println!("    | {line}");
+        crate::outln!("    | {line}");
     }
     Ok(())
 }
@@ -117,7 +119,7 @@ pub fn print(path: &Path) -> anyhow::Result<()> {
     match kind {
         NodeKind::Array(_) => describe(path, None),
         NodeKind::Group(f) => {
-            println!("{}: Zarr V{} group", path.display(), f.number());
+            crate::outln!("{}: Zarr V{} group", path.display(), f.number());
             let mut names: Vec<String> = std::fs::read_dir(path)?
                 .flatten()
                 .filter(|e| node_kind(&e.path()).is_ok_and(|k| matches!(k, NodeKind::Array(_))))
@@ -155,7 +157,7 @@ fn describe(path: &Path, variable: Option<&str>) -> anyhow::Result<()> {
             .or(meta.get("dtype"))
             .cloned()
             .unwrap_or_default();
-        println!("  {name}: shape {shape:?}, dtype {dtype}");
+        crate::outln!("  {name}: shape {shape:?}, dtype {dtype}");
         return Ok(());
     }
     let input = Input::open(path, variable)?;
@@ -164,29 +166,29 @@ fn describe(path: &Path, variable: Option<&str>) -> anyhow::Result<()> {
     let count: u64 = grid.iter().product();
     let stored = stored_bytes(&dir);
     let raw = input.bytes();
-    println!("  {name}:");
-    println!("    format       Zarr V{}", input.format.number());
-    println!("    shape        {:?}", &input.shape[3 - nd..]);
-    println!("    dims         {:?}", input.dims);
-    println!("    dtype        {}", input.dtype.v3_name());
-    println!(
+    crate::outln!("  {name}:");
+    crate::outln!("    format       Zarr V{}", input.format.number());
+    crate::outln!("    shape        {:?}", &input.shape[3 - nd..]);
+    crate::outln!("    dims         {:?}", input.dims);
+    crate::outln!("    dtype        {}", input.dtype.v3_name());
+    crate::outln!(
         "    chunks       {:?} ({} chunks, grid {:?})",
         &input.chunks[3 - nd..],
         count,
         &grid[3 - nd..]
     );
-    println!(
+    crate::outln!(
         "    bytes        {:.1} MB uncompressed, {:.1} MB stored (ratio {:.2})",
         raw as f64 / 1e6,
         stored as f64 / 1e6,
         raw as f64 / stored.max(1) as f64
     );
-    println!("    codecs       {}", serde_json::to_string(&codecs)?);
+    crate::outln!("    codecs       {}", serde_json::to_string(&codecs)?);
     if let Some(dt) = input.sample_interval_ms() {
-        println!("    sample int.  {dt} ms");
+        crate::outln!("    sample int.  {dt} ms");
     }
     if !input.array_attributes.is_empty() {
-        println!(
+        crate::outln!(
             "    attributes   {}",
             serde_json::to_string(&input.array_attributes)?
         );
@@ -196,7 +198,7 @@ fn describe(path: &Path, variable: Option<&str>) -> anyhow::Result<()> {
             c.values.first().copied().unwrap_or(0.0),
             c.values.last().copied().unwrap_or(0.0),
         );
-        println!(
+        crate::outln!(
             "    coord        {} {} values, {first} .. {last}",
             c.name,
             c.values.len()

@@ -93,7 +93,7 @@ pub fn print(as_json: bool) -> anyhow::Result<()> {
     let all = registry();
     if as_json {
         let v: Vec<Value> = all.iter().map(|a| describe(a.as_ref())).collect();
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        crate::outln!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(());
     }
     for a in &all {
@@ -107,14 +107,14 @@ pub fn print(as_json: bool) -> anyhow::Result<()> {
                     .join(", ")
             })
             .unwrap_or_else(|| "?".into());
-        println!(
+        crate::outln!(
             "{}  [{}]  unit: {}  halo (inline, crossline, sample): {halo}  nulls: {}",
             a.name(),
             a.family(),
             a.unit(),
             d["nulls"].as_str().unwrap_or("?"),
         );
-        println!("    {}", a.description());
+        crate::outln!("    {}", a.description());
         for p in a.params() {
             let default = p.default_text();
             let unit = if p.unit.is_empty() {
@@ -122,15 +122,15 @@ pub fn print(as_json: bool) -> anyhow::Result<()> {
             } else {
                 format!(" [{}]", p.unit)
             };
-            println!(
+            crate::outln!(
                 "    - {}{unit}: {} (default {default}; {})",
                 p.name,
                 p.help,
                 p.range()
             );
         }
-        println!("    ref: {}", a.reference());
-        println!();
+        crate::outln!("    ref: {}", a.reference());
+        crate::outln!();
     }
     Ok(())
 }

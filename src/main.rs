@@ -1,6 +1,7 @@
 //! `attr`: seismic attributes on Zarr volumes, block by block, in parallel.
 
 mod cli;
+mod console;
 mod convert;
 mod engine;
 mod export;
@@ -35,7 +36,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             let msg = format!("{e:#}");
-            eprintln!("error: {}", msg.lines().collect::<Vec<_>>().join(" "));
+            crate::noteln!("error: {}", msg.lines().collect::<Vec<_>>().join(" "));
             ExitCode::FAILURE
         }
     }

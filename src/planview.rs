@@ -65,7 +65,7 @@ pub fn print(
     let nd = inp.ndim;
     let chunk_elems: u64 = inp.chunks.iter().product();
     let grid = inp.grid();
-    println!(
+    crate::outln!(
         "input     {}{}",
         inp.path.display(),
         inp.variable
@@ -73,7 +73,7 @@ pub fn print(
             .map(|v| format!(" ({v})"))
             .unwrap_or_default()
     );
-    println!(
+    crate::outln!(
         "          shape {:?} {}  chunks {:?} ({} chunks)  {} uncompressed, {} stored",
         &inp.shape[3 - nd..],
         inp.dtype.v3_name(),
@@ -82,7 +82,7 @@ pub fn print(
         mb(inp.bytes()),
         mb(crate::store::stored_bytes(&inp.path))
     );
-    println!("boundary  {}", p.spec.boundary.describe());
+    crate::outln!("boundary  {}", p.spec.boundary.describe());
     let mut write_bytes = 0u64;
     for (gi, g) in p.plan.groups.iter().enumerate() {
         let ntasks = p.plan.tasks.iter().filter(|t| t.group == gi).count();
@@ -91,7 +91,7 @@ pub fn print(
             let n = chunk_total(&p, out);
             let bytes = inp.shape.iter().product::<u64>() * out.dtype.size() as u64;
             write_bytes += bytes;
-            println!(
+            crate::outln!(
                 "output    {}/{} = {}: chunks {:?} ({n}), halo {:?}, {} tasks of {:?} chunks, writes {}",
                 out.path.display(),
                 out.name,
@@ -114,8 +114,8 @@ pub fn print(
     } else {
         all.chunk_reads as f64 / all.input_chunks.max(1) as f64
     };
-    println!("tasks     {}", p.plan.tasks.len());
-    println!(
+    crate::outln!("tasks     {}", p.plan.tasks.len());
+    crate::outln!(
         "reads     {} input chunks, {} decoded ({:.2} decodes per chunk expected); {} gathered with halos ({:.2}x the volume)",
         all.input_chunks,
         mb(all.input_chunks as u64 * chunk_elems * inp.dtype.size() as u64),
@@ -124,11 +124,11 @@ pub fn print(
         all.gathered as f64 / inp.shape.iter().product::<u64>() as f64
     );
     let out_chunks: usize = p.outputs.iter().map(|o| chunk_total(&p, o)).sum();
-    println!("writes    {out_chunks} output chunks, {}", mb(write_bytes));
+    crate::outln!("writes    {out_chunks} output chunks, {}", mb(write_bytes));
     // a block, its kernels' temporaries (~4 copies) and the chunk cache front
     let per_worker = all.max_block * 4 * (2 + 4 * p.outputs.len() as u64);
     let cache = (2 * slab).min(front) as u64 * chunk_bytes;
-    println!(
+    crate::outln!(
         "memory    about {} peak with {} workers ({} per worker, up to {} of decoded chunks, cache_mb {})",
         mb(per_worker * p.workers as u64 + cache),
         p.workers,
@@ -140,7 +140,7 @@ pub fn print(
         if n == 0 {
             bail!("--shards must be at least 1");
         }
-        println!("shards    {n}:");
+        crate::outln!("shards    {n}:");
         for s in 0..n {
             let r = task_range(p.plan.tasks.len(), s, n);
             let chunks: u64 = r
@@ -151,7 +151,7 @@ pub fn print(
                 })
                 .sum();
             let t = totals(&p, r.clone());
-            println!(
+            crate::outln!(
                 "          shard {s}: tasks {}..{} ({} tasks), {chunks} output chunks, reads {} input chunks",
                 r.start,
                 r.end,
@@ -285,6 +285,6 @@ fn write_graph(p: &Prepared, path: &Path) -> Result<()> {
             path.display()
         ),
     }
-    println!("graph     {}", path.display());
+    crate::outln!("graph     {}", path.display());
     Ok(())
 }

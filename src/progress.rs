@@ -81,7 +81,7 @@ impl Progress {
                     || done == self.total
                 {
                     *last = (Instant::now(), done);
-                    eprintln!(
+                    crate::noteln!(
                         "{}: {done}/{} {} ({:.0}%), {mbs:.0} MB/s, {:.1} s",
                         self.label,
                         self.total,

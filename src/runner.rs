@@ -332,7 +332,7 @@ pub fn run(job_path: &Path, opts: &RunOptions) -> Result<()> {
             .mark_dead_traces_missing(p.workers)
             .map_err(|e| anyhow!("{}: input: {e:#}", job_path.display()))?;
         if !opts.quiet {
-            eprintln!(
+            crate::noteln!(
                 "attr: {dead} dead trace(s) (only zeros) taken as missing (dead_traces: missing)"
             );
         }
@@ -356,7 +356,7 @@ pub fn run(job_path: &Path, opts: &RunOptions) -> Result<()> {
     let in_mb = p.input.bytes() as f64 / 1e6;
     let say = |msg: String| {
         if !opts.quiet {
-            eprintln!("attr: {msg}");
+            crate::noteln!("attr: {msg}");
         }
     };
     say(format!(
@@ -387,9 +387,9 @@ pub fn run(job_path: &Path, opts: &RunOptions) -> Result<()> {
         ));
     }
     if opts.dry_run {
-        println!("dry run: the job is valid; nothing was written");
+        crate::outln!("dry run: the job is valid; nothing was written");
         for o in &p.outputs {
-            println!(
+            crate::outln!(
                 "  {} -> {}/{} chunks {:?} halo {:?}",
                 o.attribute,
                 o.path.display(),
@@ -563,7 +563,7 @@ pub fn run(job_path: &Path, opts: &RunOptions) -> Result<()> {
     }
     if !opts.quiet {
         let stored: u64 = paths.iter().map(|p| crate::store::stored_bytes(p)).sum();
-        eprintln!(
+        crate::noteln!(
             "attr: done in {:.2} s: {} chunks written ({} tasks), input {:.1} MB read at {:.0} MB/s, \
              {} decodes of {} input chunks ({:.2} per chunk), {:.1} MB computed, {:.1} MB stored, peak memory {}",
             stats.wall_s,
@@ -579,7 +579,7 @@ pub fn run(job_path: &Path, opts: &RunOptions) -> Result<()> {
             crate::peak_memory().unwrap_or_else(|| "unknown".into()),
         );
         for p in &pending {
-            eprintln!("attr: this share is done; waiting for other shards to finish {p}");
+            crate::noteln!("attr: this share is done; waiting for other shards to finish {p}");
         }
     }
     Ok(())

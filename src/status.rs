@@ -45,10 +45,10 @@ fn verify_variable(dataset: &Path, variable: &str) -> Result<(usize, Vec<[u64; 3
 fn print_verify(dataset: &Path, variable: &str) -> Result<bool> {
     let (n, missing, bad) = verify_variable(dataset, variable)?;
     if missing.is_empty() && bad.is_empty() {
-        println!("    verify {variable}: all {n} chunks present and decodable");
+        crate::outln!("    verify {variable}: all {n} chunks present and decodable");
         return Ok(true);
     }
-    println!(
+    crate::outln!(
         "    verify {variable}: {} of {n} chunks missing{}, {} undecodable{}",
         missing.len(),
         missing
@@ -75,11 +75,11 @@ fn job_report(job: &Path, verify: bool, shards: Option<usize>) -> Result<bool> {
             if ledger.fingerprint().ok().as_ref() != Some(&fp) {
                 bail!("'{}' belongs to a different job", staging.display());
             }
-            println!("{}: in progress (in {})", path.display(), staging.display());
+            crate::outln!("{}: in progress (in {})", path.display(), staging.display());
             let mut done_sets = Vec::new();
             for o in &outs {
                 let done = ledger.done(&o.name);
-                println!(
+                crate::outln!(
                     "  {}: {} of {} chunks done",
                     o.name,
                     done.len(),
@@ -107,7 +107,7 @@ fn job_report(job: &Path, verify: bool, shards: Option<usize>) -> Result<bool> {
                         })
                     })
                     .collect();
-                println!(
+                crate::outln!(
                     "  shards of {n}: {} incomplete{}",
                     incomplete.len(),
                     if incomplete.is_empty() {
@@ -125,7 +125,7 @@ fn job_report(job: &Path, verify: bool, shards: Option<usize>) -> Result<bool> {
             all_ok = false;
         } else if path.exists() {
             let same = Ledger::at(&path).fingerprint().ok().as_ref() == Some(&fp);
-            println!(
+            crate::outln!(
                 "{}: complete{}",
                 path.display(),
                 if same {
@@ -135,7 +135,7 @@ fn job_report(job: &Path, verify: bool, shards: Option<usize>) -> Result<bool> {
                 }
             );
             for o in &outs {
-                println!(
+                crate::outln!(
                     "  {}: {} of {} chunks done",
                     o.name,
                     chunk_total(&p, o),
@@ -147,7 +147,7 @@ fn job_report(job: &Path, verify: bool, shards: Option<usize>) -> Result<bool> {
             }
             all_ok &= same;
         } else {
-            println!("{}: not started", path.display());
+            crate::outln!("{}: not started", path.display());
             all_ok = false;
         }
     }
@@ -176,7 +176,7 @@ fn dataset_report(path: &Path, verify: bool) -> Result<bool> {
         .as_object()
         .map(|m| m.keys().cloned().collect())
         .unwrap_or_default();
-    println!(
+    crate::outln!(
         "{}: {}",
         path.display(),
         if complete { "complete" } else { "in progress" }
@@ -189,7 +189,7 @@ fn dataset_report(path: &Path, verify: bool) -> Result<bool> {
         } else {
             ledger.done(&name).len()
         };
-        println!("  {name}: {done} of {total} chunks done");
+        crate::outln!("  {name}: {done} of {total} chunks done");
         if verify {
             ok &= print_verify(&dir, &name)?;
         }

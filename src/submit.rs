@@ -240,15 +240,15 @@ pub fn submit(r: &Request, dry_run: bool) -> Result<()> {
         check_walltime(w)?;
     }
     if r.scheduler == Scheduler::Lsf && r.shards > LSF_DEFAULT_MAX_ARRAY {
-        eprintln!(
+        crate::noteln!(
             "attr: warning: {} shards exceed LSF's default maximum array size ({LSF_DEFAULT_MAX_ARRAY}, MAX_JOB_ARRAY_SIZE in lsb.params): the submission may be refused",
             r.shards
         );
     }
     let array = array_script(r);
     if dry_run {
-        println!("# ---- array job ({} shards) ----\n{array}", r.shards);
-        println!(
+        crate::outln!("# ---- array job ({} shards) ----\n{array}", r.shards);
+        crate::outln!(
             "# ---- finalize job ----\n{}",
             finalize_script(r, "<ARRAY_JOB_ID>")
         );
@@ -263,16 +263,16 @@ pub fn submit(r: &Request, dry_run: bool) -> Result<()> {
     let fin_path = dir.join(format!("{}.finalize.sh", r.name));
     std::fs::write(&fin_path, finalize_script(r, &id))?;
     let fin = submit_script(r, &fin_path)?;
-    println!(
+    crate::outln!(
         "array job {id} ({} shards): {}",
         r.shards,
         array_path.display()
     );
-    println!(
+    crate::outln!(
         "finalize job {fin} (after the array succeeds): {}",
         fin_path.display()
     );
-    println!(
+    crate::outln!(
         "logs in {}/logs; progress: attr status {}",
         r.workdir.display(),
         r.job.display()

@@ -296,7 +296,7 @@ pub fn view(req: &Request) -> Result<()> {
     img.save_with_format(&req.output, image::ImageFormat::Png)
         .map_err(|e| anyhow!("cannot write '{}': {e}", req.output.display()))?;
     let [x0, y0, x1, y1] = layout.plots[0];
-    println!(
+    crate::outln!(
         "wrote {} ({}x{} px): {position_text}; data at x {x0}..{x1}, y {y0}..{y1}, {}x{} px per cell; range {}",
         req.output.display(),
         layout.width,

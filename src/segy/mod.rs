@@ -343,7 +343,7 @@ impl Segy {
             );
         }
         if cells > 2.0 * traces as f64 + 100.0 {
-            eprintln!(
+            crate::noteln!(
                 "attr: warning: '{name}' is sparse: a {nil} × {nxl} grid holds {traces} traces ({ratio:.1} cells per trace); the rest are filled as missing"
             );
         }

@@ -70,3 +70,33 @@ def test_workers_are_capped_at_the_number_of_tasks(tmp_path):
     tasks = int(line.split(" task(s)")[0].split()[-1])
     workers = int(line.split(" worker(s)")[0].split()[-1])
     assert workers <= tasks, line
+
+
+def sh(cmd, tmp_path):
+    import subprocess
+    from conftest import attr_bin
+    p = subprocess.run(["bash", "-c", cmd.replace("ATTR", attr_bin())], capture_output=True, text=True, cwd=tmp_path)
+    assert "panicked" not in p.stderr, p.stderr
+    return p
+
+
+@pytest.mark.parametrize("cmd", ["list", f"info {F3}", "list --json", "list --markdown"])
+def test_a_closed_stdout_pipe_ends_listings_quietly(tmp_path, cmd):
+    p = sh(f"ATTR {cmd} | head -c 10 > /dev/null; echo ${{PIPESTATUS[0]}}", tmp_path)
+    assert p.stdout.strip() == "0", p
+    assert p.stderr == "", p.stderr
+    p = sh(f"ATTR {cmd} > /dev/full", tmp_path)
+    assert p.returncode == 1 and p.stderr.startswith("error: cannot write to standard output"), p
+
+
+@pytest.mark.parametrize("streams", ["2>&1 | head -c 20 > /dev/null", "2>/dev/full", "2>&- >&-", "> /dev/full"])
+def test_failing_streams_never_stop_a_run(tmp_path, streams):
+    out = tmp_path / "o.zarr"
+    job = tmp_path / "j.yaml"
+    job.write_text(json.dumps({"input": str(F3), "outputs": [{"attribute": "semblance", "path": str(out)},
+                                                              {"attribute": "envelope", "path": str(out)}]}))
+    p = sh(f"ATTR run {job} --workers 2 {streams}; echo rc=${{PIPESTATUS[0]}}", tmp_path)
+    assert "rc=0" in p.stdout, p
+    ds = zarr.open_group(str(out), mode="r")
+    assert ds["semblance"].shape == (23, 18, 75)
+    assert run_attr("status", out, "--verify").returncode == 0
