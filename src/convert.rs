@@ -6,7 +6,7 @@ use crate::segy::{scaled, Keys, Segy};
 use crate::store::atomic::AtomicFiles;
 use crate::store::dtype::Sample;
 use crate::store::metadata::{write_array, write_group, ArrayMeta};
-use crate::store::{publish_staged, staging_path, Compression, Dtype, Format};
+use crate::store::{publish_staged, Compression, Dtype, Format};
 use crate::with_dtype;
 use anyhow::{anyhow, bail, Result};
 use base64::Engine as _;
@@ -346,10 +346,9 @@ pub fn segy(input: &Path, output: &Path, o: &Options) -> Result<()> {
         v.extend(last.iter().map(|s| s.to_string()));
         v
     };
-    let staging = staging_path(output);
-    if staging.exists() {
-        std::fs::remove_dir_all(&staging)?;
-    }
+    // removed on every way out unless published
+    let private = crate::store::PrivateStaging::new(output);
+    let staging = private.path.clone();
     let b64 = base64::engine::general_purpose::STANDARD;
     let dt_ms = s.dt_us / 1000.0;
     let mut attrs = Map::new();

@@ -4,7 +4,7 @@
 
 use crate::store::atomic::AtomicFiles;
 use crate::store::metadata::{write_array, write_group, ArrayMeta};
-use crate::store::{publish_staged, staging_path, Compression, Dtype, Format};
+use crate::store::{publish_staged, Compression, Dtype, Format};
 use anyhow::{anyhow, bail, Result};
 use ndarray::{ArrayD, IxDyn};
 use rayon::prelude::*;
@@ -215,10 +215,9 @@ pub fn convert(inputs: &[String], output: &Path, o: &Options) -> Result<()> {
         Some(c) => bail!("--chunks {c:?}: give three positive sizes"),
         None => [16.min(shape[0]), 256.min(shape[1]), 256.min(shape[2])],
     };
-    let staging = staging_path(output);
-    if staging.exists() {
-        std::fs::remove_dir_all(&staging)?;
-    }
+    // removed on every way out unless published
+    let private = crate::store::PrivateStaging::new(output);
+    let staging = private.path.clone();
     let mut attrs = Map::new();
     attrs.insert(
         "source_files".into(),

@@ -6,7 +6,7 @@ use crate::plan::{OutputNeeds, Plan};
 use crate::progress::Progress;
 use crate::shard::{self, Shard};
 use crate::store::{
-    Compression, Dtype, Format, Input, Opened, OutputDataset, OutputVariable, VariableSpec,
+    Compression, Dtype, Format, Input, Ledger, Opened, OutputDataset, OutputVariable, VariableSpec,
 };
 use anyhow::{anyhow, bail, Result};
 use attributes::{Kernel, Setup};
@@ -14,7 +14,7 @@ use ndarray::{Array3, ArrayView3};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 pub struct RunOptions {
@@ -515,9 +515,25 @@ pub fn run(job_path: &Path, opts: &RunOptions) -> Result<()> {
         workers: p.workers,
         cache_bytes: p.cache_bytes,
     };
-    let result = engine::run(
-        &p.plan, &selected, &p.input, &targets, &options, &progress, &stop,
-    );
+    // leases stay fresh while the engine works
+    let working = AtomicBool::new(true);
+    let result = std::thread::scope(|scope| {
+        scope.spawn(|| {
+            let mut last = std::time::Instant::now();
+            while working.load(Ordering::Relaxed) {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+                if last.elapsed() >= crate::store::owner::RENEW {
+                    datasets.iter().flatten().for_each(OutputDataset::renew);
+                    last = std::time::Instant::now();
+                }
+            }
+        });
+        let r = engine::run(
+            &p.plan, &selected, &p.input, &targets, &options, &progress, &stop,
+        );
+        working.store(false, Ordering::Relaxed);
+        r
+    });
     progress.finish();
     let staged: Vec<String> = datasets
         .iter()
@@ -527,6 +543,19 @@ pub fn run(job_path: &Path, opts: &RunOptions) -> Result<()> {
     let stats = match result {
         Ok(s) => s,
         Err(e) => {
+            if let Some(s) = e.downcast_ref::<crate::store::Superseded>() {
+                bail!("{s}");
+            }
+            // the same job finished by another process: its result is ours
+            if paths.iter().zip(&datasets).all(|(path, d)| {
+                d.as_ref().is_none_or(|d| {
+                    !d.staging.exists()
+                        && Ledger::at(path).fingerprint().ok() == Some(fingerprint(&p, path))
+                })
+            }) {
+                say("another process of the same job published the output(s)".into());
+                return Ok(());
+            }
             let how = format!(
                 "finished chunks are kept in {}: rerun the same command with --resume to finish",
                 staged.join(", ")
@@ -551,7 +580,7 @@ pub fn run(job_path: &Path, opts: &RunOptions) -> Result<()> {
         }
         // (without records, a whole single-process run is complete by construction)
         if done == total || (crate::store::atomic::unsafe_in_place() && shard.is_none()) {
-            if crate::store::publish(path, d.format)? {
+            if crate::store::publish(path, &d.staging, d.format)? {
                 say(format!("wrote {}", path.display()));
             }
         } else {

@@ -3,7 +3,7 @@
 
 use crate::runner::{chunk_total, dataset_paths, fingerprint, prepare, Prepared};
 use crate::shard::task_range;
-use crate::store::{node_kind, staging_path, Input, Ledger, NodeKind};
+use crate::store::{node_kind, staging_path, stagings, Input, Ledger, NodeKind};
 use anyhow::{bail, Result};
 use rayon::prelude::*;
 use std::path::Path;
@@ -68,13 +68,17 @@ fn job_report(job: &Path, verify: bool, shards: Option<usize>) -> Result<bool> {
     let mut all_ok = true;
     for path in dataset_paths(&p) {
         let outs: Vec<_> = p.outputs.iter().filter(|o| o.path == path).collect();
-        let staging = staging_path(&path);
         let fp = fingerprint(&p, &path);
+        let staging = staging_path(&path, &fp);
+        for other in stagings(&path).into_iter().filter(|s| s != &staging) {
+            crate::outln!(
+                "{}: an unfinished run of a different job is in {}",
+                path.display(),
+                other.display()
+            );
+        }
         if staging.exists() {
             let ledger = Ledger::at(&staging);
-            if ledger.fingerprint().ok().as_ref() != Some(&fp) {
-                bail!("'{}' belongs to a different job", staging.display());
-            }
             crate::outln!("{}: in progress (in {})", path.display(), staging.display());
             let mut done_sets = Vec::new();
             for o in &outs {
@@ -155,16 +159,26 @@ fn job_report(job: &Path, verify: bool, shards: Option<usize>) -> Result<bool> {
 }
 
 fn dataset_report(path: &Path, verify: bool) -> Result<bool> {
-    let staging = staging_path(path);
-    let (dir, complete) = if staging.exists() {
-        (staging.clone(), false)
-    } else if path.exists() {
+    let staged = stagings(path);
+    let (dir, complete) = if path.exists() {
         (path.to_path_buf(), true)
+    } else if let [one] = staged.as_slice() {
+        (one.clone(), false)
+    } else if staged.is_empty() {
+        bail!(
+            "'{}' does not exist, and no run of a job is writing it",
+            path.display()
+        );
     } else {
         bail!(
-            "'{}' does not exist (nor does '{}')",
+            "'{}' is not published, and {} jobs have unfinished runs for it ({}): ask about a job with `attr status JOB.yaml`",
             path.display(),
-            staging.display()
+            staged.len(),
+            staged
+                .iter()
+                .map(|s| s.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         );
     };
     if !matches!(node_kind(&dir)?, NodeKind::Group(_)) {

@@ -54,10 +54,32 @@ impl AtomicFiles {
         })
     }
 
+    /// Create `dir` and its missing parents, but never the root itself: a
+    /// staged dataset that has been published (renamed away) or removed
+    /// meanwhile makes the write fail instead of growing a stray copy.
+    fn ensure_dir(&self, dir: &std::path::Path) -> std::io::Result<()> {
+        if dir.is_dir() {
+            return Ok(());
+        }
+        if dir == self.root || !dir.starts_with(&self.root) {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("'{}' is gone", self.root.display()),
+            ));
+        }
+        if let Some(parent) = dir.parent() {
+            self.ensure_dir(parent)?;
+        }
+        match std::fs::create_dir(dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => Err(e),
+            _ => Ok(()),
+        }
+    }
+
     fn write_whole(&self, key: &StoreKey, value: &[u8]) -> std::io::Result<()> {
         let path = self.root.join(key.as_str());
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)?;
+            self.ensure_dir(parent)?;
         }
         if unsafe_in_place() {
             return std::fs::write(&path, value);
@@ -67,7 +89,7 @@ impl AtomicFiles {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
-        let tmp = path.with_file_name(format!("{name}{TEMP_MARK}{}.{n}", std::process::id()));
+        let tmp = path.with_file_name(format!("{name}{TEMP_MARK}{}.{n}", super::owner::tag()));
         let result = (|| {
             let mut f = std::fs::File::create(&tmp)?;
             f.write_all(value)?;

@@ -60,6 +60,15 @@ impl Ledger {
         Ok(())
     }
 
+    /// Whether chunk `idx` of `variable` is recorded as complete.
+    pub fn is_done(&self, variable: &str, idx: [u64; 3]) -> bool {
+        self.dir
+            .join("done")
+            .join(variable)
+            .join(chunk_name(idx))
+            .exists()
+    }
+
     /// The chunks of `variable` recorded as complete.
     pub fn done(&self, variable: &str) -> HashSet<[u64; 3]> {
         let Ok(entries) = std::fs::read_dir(self.dir.join("done").join(variable)) else {

@@ -8,13 +8,15 @@ mod ledger;
 pub mod metadata;
 pub mod nulls;
 mod output;
+pub mod owner;
 
 pub use dtype::Dtype;
 pub use input::{Coordinate, Input};
 pub use ledger::Ledger;
 pub use metadata::{Compression, Format};
 pub use output::{
-    publish, publish_staged, staging_path, Opened, OutputDataset, OutputVariable, VariableSpec,
+    publish, publish_staged, staging_path, stagings, Opened, OutputDataset, OutputVariable,
+    PrivateStaging, Superseded, VariableSpec,
 };
 
 use std::path::Path;

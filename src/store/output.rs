@@ -14,6 +14,7 @@
 use super::atomic::{is_temporary, AtomicFiles};
 use super::ledger::Ledger;
 use super::metadata::{consolidate, null_fill, write_array, write_group, ArrayMeta};
+use super::owner::{self, Lease};
 use super::{Compression, Dtype, Format, Input};
 use crate::store::dtype::Sample;
 use crate::with_dtype;
@@ -38,6 +39,15 @@ pub struct OutputDataset {
     pub format: Format,
     pub ledger: Ledger,
     store: Arc<AtomicFiles>,
+    lease: Lease,
+}
+
+/// Another job took the output over (`--overwrite`) while this run wrote it.
+#[derive(Debug, thiserror::Error)]
+#[error("another job took '{}' over ({by}): this run stopped without publishing", path.display())]
+pub struct Superseded {
+    pub path: PathBuf,
+    pub by: String,
 }
 
 /// What opening a dataset found.
@@ -51,6 +61,7 @@ pub enum Opened {
 }
 
 pub struct OutputVariable {
+    staging: PathBuf,
     pub name: String,
     pub dtype: Dtype,
     pub chunks: [u64; 3],
@@ -60,9 +71,44 @@ pub struct OutputVariable {
     ledger: Ledger,
 }
 
-/// Where a dataset is assembled before it is renamed to `path`.
-pub fn staging_path(path: &Path) -> PathBuf {
-    sibling(path, "partial")
+/// Where the job with `fingerprint` assembles the dataset before it is
+/// renamed to `path`: one staging directory per job, so that two jobs
+/// writing the same output can never mix their chunks.
+pub fn staging_path(path: &Path, fingerprint: &Value) -> PathBuf {
+    sibling(path, &format!("partial.{}", fingerprint_id(fingerprint)))
+}
+
+/// A short stable name for a job fingerprint (FNV-1a of its JSON).
+pub fn fingerprint_id(fingerprint: &Value) -> String {
+    let text = serde_json::to_string(fingerprint).unwrap_or_default();
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in text.bytes() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    format!("{h:016x}")
+}
+
+/// Every staged dataset of `path`, whatever its job.
+pub fn stagings(path: &Path) -> Vec<PathBuf> {
+    let (Some(name), dir) = (path.file_name(), path.parent()) else {
+        return Vec::new();
+    };
+    let dir = match dir {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let prefix = format!("{}.partial.", name.to_string_lossy());
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut v: Vec<PathBuf> = entries
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+        .map(|e| path.with_file_name(e.file_name()))
+        .collect();
+    v.sort();
+    v
 }
 
 fn sibling(path: &Path, suffix: &str) -> PathBuf {
@@ -73,11 +119,7 @@ fn sibling(path: &Path, suffix: &str) -> PathBuf {
     path.with_file_name(format!("{name}.{suffix}"))
 }
 
-fn pid_alive(pid: &str) -> bool {
-    Path::new("/proc").join(pid).exists()
-}
-
-/// Remove private build directories left by killed processes.
+/// Remove private build directories left by dead processes (see `owner`).
 fn clean_dead_builds(path: &Path) {
     let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
         return;
@@ -94,8 +136,9 @@ fn clean_dead_builds(path: &Path) {
     for e in entries.flatten() {
         let n = e.file_name().to_string_lossy().into_owned();
         if let Some(rest) = n.strip_prefix(&prefix) {
-            let pid = rest.split('.').next().unwrap_or("");
-            if !pid_alive(pid) {
+            let mut parts = rest.split('.');
+            let (host, pid) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+            if owner::reapable(&e.path(), host, pid) {
                 let _ = std::fs::remove_dir_all(e.path());
             }
         }
@@ -149,29 +192,53 @@ impl OutputDataset {
             })?;
         }
         clean_dead_builds(path);
-        let staging = staging_path(path);
-        for _attempt in 0..3 {
-            if staging.exists() {
-                let theirs = Ledger::at(&staging).fingerprint();
-                match theirs {
-                    Ok(f) if &f == fingerprint => {
-                        return Ok(Opened::Joined(Self::open_staging(path, format)?));
-                    }
-                    _ if exclusive && overwrite => {
-                        std::fs::remove_dir_all(&staging)
-                            .map_err(|e| anyhow!("cannot remove stale '{}': {e}", staging.display()))?;
-                    }
-                    _ => bail!(
-                        "'{}' holds an unfinished run of a different job: remove it, or rerun that job with --resume",
-                        staging.display()
+        let staging = staging_path(path, fingerprint);
+        // staged datasets of other jobs: refused, or taken over
+        for other in stagings(path).into_iter().filter(|o| o != &staging) {
+            let live = owner::live_holders(&other);
+            if owner::superseded_by(&other).is_some() && live.is_empty() {
+                let _ = std::fs::remove_dir_all(&other);
+                continue;
+            }
+            if !overwrite {
+                match live.first() {
+                    Some(who) => bail!(
+                        "'{}' is being written by a different job ({who}): wait for it to finish, or pass --overwrite to take the output over",
+                        other.display()
+                    ),
+                    None => bail!(
+                        "'{}' holds an unfinished run of a different job: rerun that job with --resume to finish it, or pass --overwrite to discard it",
+                        other.display()
                     ),
                 }
+            }
+            if live.is_empty() && (exclusive || owner::superseded_by(&other).is_none()) {
+                std::fs::remove_dir_all(&other)
+                    .map_err(|e| anyhow!("cannot remove stale '{}': {e}", other.display()))?;
+            } else {
+                // its writers stop at their next chunk and remove it
+                owner::supersede(&other)?;
+            }
+        }
+        for _attempt in 0..3 {
+            if staging.exists() {
+                if let Some(by) = owner::superseded_by(&staging) {
+                    if !overwrite {
+                        bail!(
+                            "'{}' was taken over by another job ({by}): pass --overwrite to take it back",
+                            staging.display()
+                        );
+                    }
+                    let _ = std::fs::remove_dir_all(&staging);
+                    continue;
+                }
+                return Ok(Opened::Joined(Self::open_staging(&staging, format)?));
             }
             let build = sibling(
                 path,
                 &format!(
                     "building.{}.{}",
-                    std::process::id(),
+                    owner::tag(),
                     std::time::SystemTime::now()
                         .duration_since(std::time::UNIX_EPOCH)
                         .map_or(0, |d| d.as_nanos())
@@ -183,7 +250,7 @@ impl OutputDataset {
                 return Err(e.context(format!("cannot create output '{}'", path.display())));
             }
             match std::fs::rename(&build, &staging) {
-                Ok(()) => return Ok(Opened::Created(Self::open_staging(path, format)?)),
+                Ok(()) => return Ok(Opened::Created(Self::open_staging(&staging, format)?)),
                 Err(_) => {
                     // another process won the race: join it
                     let _ = std::fs::remove_dir_all(&build);
@@ -193,16 +260,21 @@ impl OutputDataset {
         bail!("could not create or join '{}'", staging.display())
     }
 
-    fn open_staging(path: &Path, format: Format) -> Result<OutputDataset> {
-        let staging = staging_path(path);
-        let store = AtomicFiles::new(staging.clone(), false)
+    fn open_staging(staging: &Path, format: Format) -> Result<OutputDataset> {
+        let store = AtomicFiles::new(staging.to_path_buf(), false)
             .map_err(|e| anyhow!("cannot open '{}': {e}", staging.display()))?;
         Ok(OutputDataset {
-            ledger: Ledger::at(&staging),
-            staging,
+            ledger: Ledger::at(staging),
+            staging: staging.to_path_buf(),
             format,
             store: Arc::new(store),
+            lease: Lease::take(staging)?,
         })
+    }
+
+    /// Keep this process's lease fresh.
+    pub fn renew(&self) {
+        self.lease.renew();
     }
 
     /// Write the whole skeleton of the dataset into `dir`.
@@ -267,6 +339,7 @@ impl OutputDataset {
             )
         })?;
         Ok(OutputVariable {
+            staging: self.staging.clone(),
             name: spec.name.clone(),
             dtype: spec.dtype,
             chunks: spec.chunks,
@@ -281,10 +354,17 @@ impl OutputDataset {
 /// Publish a complete staged dataset at `path`. Several processes may call
 /// this at once: the one whose claim (an atomic rename) succeeds publishes;
 /// the others return `Ok(false)`.
-pub fn publish(path: &Path, format: Format) -> Result<bool> {
-    let staging = staging_path(path);
-    let claim = sibling(path, &format!("publishing.{}", std::process::id()));
-    if std::fs::rename(&staging, &claim).is_err() {
+pub fn publish(path: &Path, staging: &Path, format: Format) -> Result<bool> {
+    if let Some(by) = owner::superseded_by(staging) {
+        let _ = std::fs::remove_dir_all(staging);
+        return Err(Superseded {
+            path: path.to_path_buf(),
+            by,
+        }
+        .into());
+    }
+    let claim = sibling(path, &format!("publishing.{}", owner::tag()));
+    if std::fs::rename(staging, &claim).is_err() {
         return Ok(false);
     }
     remove_temporaries(&claim);
@@ -296,7 +376,44 @@ pub fn publish(path: &Path, format: Format) -> Result<bool> {
     }
     std::fs::rename(&claim, path)
         .map_err(|e| anyhow!("cannot move '{}' into place: {e}", claim.display()))?;
+    // what superseded runs left behind, once they have stopped
+    for other in stagings(path) {
+        if owner::superseded_by(&other).is_some() && owner::live_holders(&other).is_empty() {
+            let _ = std::fs::remove_dir_all(&other);
+        }
+    }
     Ok(true)
+}
+
+/// The private directory a converter builds its dataset in: named for this
+/// process (never the resumable staging of `attr run`), removed when
+/// dropped unless published.
+pub struct PrivateStaging {
+    pub path: PathBuf,
+}
+
+impl PrivateStaging {
+    pub fn new(output: &Path) -> PrivateStaging {
+        clean_dead_builds(output);
+        PrivateStaging {
+            path: sibling(
+                output,
+                &format!(
+                    "building.{}.{}",
+                    owner::tag(),
+                    std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_nanos())
+                ),
+            ),
+        }
+    }
+}
+
+impl Drop for PrivateStaging {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
 }
 
 /// Publish a dataset written by one process in `staging` (the converters):
@@ -361,6 +478,18 @@ impl OutputVariable {
     /// Write chunk `idx` (promoted 3-D grid); `data` covers the part of the
     /// chunk inside the volume. Recorded as done once the file is in place.
     pub fn write_chunk(&self, idx: [u64; 3], data: ArrayView3<f32>) -> Result<()> {
+        if let Some(by) = owner::superseded_by(&self.staging) {
+            let _ = std::fs::remove_dir_all(&self.staging);
+            return Err(Superseded {
+                path: self.staging.clone(),
+                by,
+            }
+            .into());
+        }
+        // another process of the same job wrote it: the same bytes
+        if self.ledger.is_done(&self.name, idx) {
+            return Ok(());
+        }
         let c = self.chunks.map(|c| c as usize);
         let mut full = Array3::<f32>::zeros((c[0], c[1], c[2]));
         let d = data.dim();
