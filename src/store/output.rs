@@ -119,6 +119,33 @@ fn sibling(path: &Path, suffix: &str) -> PathBuf {
     path.with_file_name(format!("{name}.{suffix}"))
 }
 
+/// A private name beside `path` for this process: `NAME.KIND.host.pid.nanos`.
+fn private_sibling(path: &Path, kind: &str) -> PathBuf {
+    sibling(
+        path,
+        &format!(
+            "{kind}.{}.{}",
+            owner::tag(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos())
+        ),
+    )
+}
+
+/// Remove the directory at `dir`, a staged or published dataset that other
+/// processes may be replacing at the same path: it is first renamed to a
+/// private name (atomic), so that only the directory that was there goes,
+/// never one that another process puts in its place meanwhile.
+pub fn discard(dir: &Path) -> std::io::Result<()> {
+    let trash = private_sibling(dir, "building");
+    match std::fs::rename(dir, &trash) {
+        Ok(()) => std::fs::remove_dir_all(&trash),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 /// Remove private build directories left by dead processes (see `owner`).
 fn clean_dead_builds(path: &Path) {
     let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
@@ -197,7 +224,7 @@ impl OutputDataset {
         for other in stagings(path).into_iter().filter(|o| o != &staging) {
             let live = owner::live_holders(&other);
             if owner::superseded_by(&other).is_some() && live.is_empty() {
-                let _ = std::fs::remove_dir_all(&other);
+                let _ = discard(&other);
                 continue;
             }
             if !overwrite {
@@ -213,7 +240,7 @@ impl OutputDataset {
                 }
             }
             if live.is_empty() && (exclusive || owner::superseded_by(&other).is_none()) {
-                std::fs::remove_dir_all(&other)
+                discard(&other)
                     .map_err(|e| anyhow!("cannot remove stale '{}': {e}", other.display()))?;
             } else {
                 // its writers stop at their next chunk and remove it
@@ -229,21 +256,12 @@ impl OutputDataset {
                             staging.display()
                         );
                     }
-                    let _ = std::fs::remove_dir_all(&staging);
+                    let _ = discard(&staging);
                     continue;
                 }
                 return Ok(Opened::Joined(Self::open_staging(&staging, format)?));
             }
-            let build = sibling(
-                path,
-                &format!(
-                    "building.{}.{}",
-                    owner::tag(),
-                    std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)
-                        .map_or(0, |d| d.as_nanos())
-                ),
-            );
+            let build = private_sibling(path, "building");
             let built = Self::build(&build, format, input, attributes, variables, fingerprint);
             if let Err(e) = built {
                 let _ = std::fs::remove_dir_all(&build);
@@ -356,7 +374,7 @@ impl OutputDataset {
 /// the others return `Ok(false)`.
 pub fn publish(path: &Path, staging: &Path, format: Format) -> Result<bool> {
     if let Some(by) = owner::superseded_by(staging) {
-        let _ = std::fs::remove_dir_all(staging);
+        let _ = discard(staging);
         return Err(Superseded {
             path: path.to_path_buf(),
             by,
@@ -370,19 +388,34 @@ pub fn publish(path: &Path, staging: &Path, format: Format) -> Result<bool> {
     remove_temporaries(&claim);
     consolidate(&claim, format)?;
     Ledger::at(&claim).seal()?;
-    if path.exists() {
-        std::fs::remove_dir_all(path)
-            .map_err(|e| anyhow!("cannot replace '{}': {e}", path.display()))?;
-    }
-    std::fs::rename(&claim, path)
-        .map_err(|e| anyhow!("cannot move '{}' into place: {e}", claim.display()))?;
+    replace_with(&claim, path)?;
     // what superseded runs left behind, once they have stopped
     for other in stagings(path) {
         if owner::superseded_by(&other).is_some() && owner::live_holders(&other).is_empty() {
-            let _ = std::fs::remove_dir_all(&other);
+            let _ = discard(&other);
         }
     }
     Ok(true)
+}
+
+/// Move the finished dataset `ready` to `path`, replacing what is there.
+/// Each step is a rename, so `path` is always absent or a whole dataset;
+/// when two publishers race, the last one wins whole.
+fn replace_with(ready: &Path, path: &Path) -> Result<()> {
+    for _ in 0..8 {
+        discard(path).map_err(|e| anyhow!("cannot replace '{}': {e}", path.display()))?;
+        match std::fs::rename(ready, path) {
+            Ok(()) => return Ok(()),
+            // another publisher put its dataset there first: replace it
+            Err(e) if path.exists() && e.kind() != std::io::ErrorKind::NotFound => continue,
+            Err(e) => bail!("cannot move '{}' into place: {e}", ready.display()),
+        }
+    }
+    bail!(
+        "cannot move '{}' into place: '{}' keeps being replaced",
+        ready.display(),
+        path.display()
+    )
 }
 
 /// The private directory a converter builds its dataset in: named for this
@@ -396,16 +429,7 @@ impl PrivateStaging {
     pub fn new(output: &Path) -> PrivateStaging {
         clean_dead_builds(output);
         PrivateStaging {
-            path: sibling(
-                output,
-                &format!(
-                    "building.{}.{}",
-                    owner::tag(),
-                    std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)
-                        .map_or(0, |d| d.as_nanos())
-                ),
-            ),
+            path: private_sibling(output, "building"),
         }
     }
 }
@@ -420,12 +444,7 @@ impl Drop for PrivateStaging {
 /// consolidate its metadata and rename it over `output`.
 pub fn publish_staged(staging: &Path, output: &Path, format: Format) -> Result<()> {
     consolidate(staging, format)?;
-    if output.exists() {
-        std::fs::remove_dir_all(output)
-            .map_err(|e| anyhow!("cannot replace '{}': {e}", output.display()))?;
-    }
-    std::fs::rename(staging, output)
-        .map_err(|e| anyhow!("cannot move '{}' into place: {e}", staging.display()))
+    replace_with(staging, output)
 }
 
 /// Delete temporaries of chunk writes that were interrupted.
@@ -479,7 +498,7 @@ impl OutputVariable {
     /// chunk inside the volume. Recorded as done once the file is in place.
     pub fn write_chunk(&self, idx: [u64; 3], data: ArrayView3<f32>) -> Result<()> {
         if let Some(by) = owner::superseded_by(&self.staging) {
-            let _ = std::fs::remove_dir_all(&self.staging);
+            let _ = discard(&self.staging);
             return Err(Superseded {
                 path: self.staging.clone(),
                 by,
