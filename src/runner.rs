@@ -5,6 +5,7 @@ use crate::job::{self, JobSpec};
 use crate::plan::{OutputNeeds, Plan};
 use crate::progress::Progress;
 use crate::shard::{self, Shard};
+use crate::store::identity::Identity;
 use crate::store::{
     Compression, Dtype, Format, Input, Ledger, Opened, OutputDataset, OutputVariable, VariableSpec,
 };
@@ -401,6 +402,7 @@ pub fn run(job_path: &Path, opts: &RunOptions) -> Result<()> {
         return Ok(());
     }
     // find or create every dataset
+    let identity = Identity::of(&p.input.path, p.input.variable.as_deref());
     let mut datasets: Vec<Option<OutputDataset>> = Vec::new();
     for path in &paths {
         let format = p
@@ -428,6 +430,7 @@ pub fn run(job_path: &Path, opts: &RunOptions) -> Result<()> {
             &attrs,
             &specs,
             &fp,
+            &identity,
             opts.overwrite,
             exclusive,
         )? {
@@ -580,7 +583,8 @@ pub fn run(job_path: &Path, opts: &RunOptions) -> Result<()> {
         }
         // (without records, a whole single-process run is complete by construction)
         if done == total || (crate::store::atomic::unsafe_in_place() && shard.is_none()) {
-            if crate::store::publish(path, &d.staging, d.format)? {
+            let now = Identity::of(&p.input.path, p.input.variable.as_deref());
+            if crate::store::publish(path, &d.staging, d.format, &now)? {
                 say(format!("wrote {}", path.display()));
             }
         } else {

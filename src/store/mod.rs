@@ -3,6 +3,7 @@
 
 pub mod atomic;
 pub mod dtype;
+pub mod identity;
 mod input;
 mod ledger;
 pub mod metadata;

@@ -12,6 +12,7 @@
 //!    renames it to `PATH`. Nothing at `PATH` is ever half-written.
 
 use super::atomic::{is_temporary, AtomicFiles};
+use super::identity::Identity;
 use super::ledger::Ledger;
 use super::metadata::{consolidate, null_fill, write_array, write_group, ArrayMeta};
 use super::owner::{self, Lease};
@@ -91,24 +92,10 @@ pub fn fingerprint_id(fingerprint: &Value) -> String {
 
 /// Every staged dataset of `path`, whatever its job.
 pub fn stagings(path: &Path) -> Vec<PathBuf> {
-    let (Some(name), dir) = (path.file_name(), path.parent()) else {
-        return Vec::new();
-    };
-    let dir = match dir {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let prefix = format!("{}.partial.", name.to_string_lossy());
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut v: Vec<PathBuf> = entries
-        .flatten()
-        .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
-        .map(|e| path.with_file_name(e.file_name()))
-        .collect();
-    v.sort();
-    v
+    match path.file_name() {
+        Some(name) => siblings_with(path, &format!("{}.partial.", name.to_string_lossy())),
+        None => Vec::new(),
+    }
 }
 
 fn sibling(path: &Path, suffix: &str) -> PathBuf {
@@ -144,6 +131,53 @@ pub fn discard(dir: &Path) -> std::io::Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(e),
     }
+}
+
+/// Put back, as their job's staged dataset, the claims of publishers that
+/// died while publishing: complete datasets with their records, which the
+/// next run of the job publishes.
+fn recover_claims(path: &Path) {
+    let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+        return;
+    };
+    let prefix = format!("{name}.publishing.");
+    for claim in siblings_with(path, &prefix) {
+        let file = claim.file_name().map(|n| n.to_string_lossy().into_owned());
+        let rest = file
+            .as_deref()
+            .and_then(|f| f.strip_prefix(&prefix))
+            .unwrap_or("");
+        let (host, pid) = rest.split_once('.').unwrap_or((rest, ""));
+        if !owner::reapable(&claim, host, pid) {
+            continue;
+        }
+        match Ledger::at(&claim).fingerprint() {
+            Ok(fp) => {
+                let _ = std::fs::rename(&claim, staging_path(path, &fp));
+            }
+            Err(_) => {
+                let _ = discard(&claim);
+            }
+        }
+    }
+}
+
+/// Siblings of `path` whose names start with `prefix`.
+fn siblings_with(path: &Path, prefix: &str) -> Vec<PathBuf> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut v: Vec<PathBuf> = entries
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(prefix))
+        .map(|e| path.with_file_name(e.file_name()))
+        .collect();
+    v.sort();
+    v
 }
 
 /// Remove private build directories left by dead processes (see `owner`).
@@ -186,6 +220,7 @@ impl OutputDataset {
         attributes: &Map<String, Value>,
         variables: &[VariableSpec],
         fingerprint: &Value,
+        identity: &Identity,
         overwrite: bool,
         exclusive: bool,
     ) -> Result<Opened> {
@@ -200,6 +235,14 @@ impl OutputDataset {
                 .fingerprint()
                 .is_ok_and(|f| &f == fingerprint);
             if same && !overwrite {
+                if let Some(change) =
+                    Identity::recorded(path).and_then(|old| identity.changes_since(&old))
+                {
+                    bail!(
+                        "'{}' was computed from another state of the input ({change}): pass --overwrite to recompute it",
+                        path.display()
+                    );
+                }
                 return Ok(Opened::Complete);
             }
             if !overwrite {
@@ -219,6 +262,7 @@ impl OutputDataset {
             })?;
         }
         clean_dead_builds(path);
+        recover_claims(path);
         let staging = staging_path(path, fingerprint);
         // staged datasets of other jobs: refused, or taken over
         for other in stagings(path).into_iter().filter(|o| o != &staging) {
@@ -259,10 +303,23 @@ impl OutputDataset {
                     let _ = discard(&staging);
                     continue;
                 }
+                if let Some(change) =
+                    Identity::recorded(&staging).and_then(|old| identity.changes_since(&old))
+                {
+                    if !overwrite {
+                        bail!(
+                            "'{}' was started from another state of the input ({change}): pass --overwrite to start over",
+                            staging.display()
+                        );
+                    }
+                    let _ = discard(&staging);
+                    continue;
+                }
                 return Ok(Opened::Joined(Self::open_staging(&staging, format)?));
             }
             let build = private_sibling(path, "building");
-            let built = Self::build(&build, format, input, attributes, variables, fingerprint);
+            let built = Self::build(&build, format, input, attributes, variables, fingerprint)
+                .and_then(|()| identity.record(&build));
             if let Err(e) = built {
                 let _ = std::fs::remove_dir_all(&build);
                 return Err(e.context(format!("cannot create output '{}'", path.display())));
@@ -372,7 +429,13 @@ impl OutputDataset {
 /// Publish a complete staged dataset at `path`. Several processes may call
 /// this at once: the one whose claim (an atomic rename) succeeds publishes;
 /// the others return `Ok(false)`.
-pub fn publish(path: &Path, staging: &Path, format: Format) -> Result<bool> {
+pub fn publish(path: &Path, staging: &Path, format: Format, identity: &Identity) -> Result<bool> {
+    if let Some(change) = Identity::recorded(staging).and_then(|old| identity.changes_since(&old)) {
+        bail!(
+            "the input changed while this run wrote '{}' ({change}): nothing was published; rerun with --overwrite",
+            staging.display()
+        );
+    }
     if let Some(by) = owner::superseded_by(staging) {
         let _ = discard(staging);
         return Err(Superseded {
@@ -387,8 +450,10 @@ pub fn publish(path: &Path, staging: &Path, format: Format) -> Result<bool> {
     }
     remove_temporaries(&claim);
     consolidate(&claim, format)?;
-    Ledger::at(&claim).seal()?;
     replace_with(&claim, path)?;
+    // the records go last: a publisher killed before this point leaves a
+    // claim that the next run puts back (`recover_claims`)
+    Ledger::at(path).seal()?;
     // what superseded runs left behind, once they have stopped
     for other in stagings(path) {
         if owner::superseded_by(&other).is_some() && owner::live_holders(&other).is_empty() {

@@ -100,3 +100,25 @@ def test_failing_streams_never_stop_a_run(tmp_path, streams):
     ds = zarr.open_group(str(out), mode="r")
     assert ds["semblance"].shape == (23, 18, 75)
     assert run_attr("status", out, "--verify").returncode == 0
+
+
+def test_a_changed_input_is_noticed_on_resume_and_rerun(tmp_path):
+    src = copy_input(tmp_path)
+    out = tmp_path / "o.zarr"
+    job = tmp_path / "j.yaml"
+    job.write_text(json.dumps({"input": str(src), "outputs": [{"attribute": "semblance", "path": str(out)}]}))
+    run_attr("run", job, "--shard", "0/2", "-q")          # half done, staged
+    a = zarr.open_group(str(src), mode="r+")["amplitude"]
+    a[0:8, 0:8, 0:32] = a[0:8, 0:8, 0:32] * 2             # rewrite one chunk
+    p = run_attr("run", job, "--shard", "1/2", "--resume", check=False)
+    assert p.returncode != 0 and "another state of the input" in p.stderr, p.stderr
+    assert "amplitude/c/0/0/0" in p.stderr and p.stderr.count("error:") == 1, p.stderr
+    assert not out.exists()
+    run_attr("run", job, "--overwrite", "-q")
+    clean = tmp_path / "clean.zarr"
+    run_job(tmp_path, {"input": str(src), "outputs": [{"attribute": "semblance", "path": str(clean)}]}, "-q")
+    assert (zarr.open_group(str(out))["semblance"][...] == zarr.open_group(str(clean))["semblance"][...]).all()
+    # published, then the input changes: a rerun says so instead of "complete"
+    a[0:8, 0:8, 32:64] = 0
+    p = run_attr("run", job, check=False)
+    assert p.returncode != 0 and "amplitude/c/0/0/1" in p.stderr and "--overwrite" in p.stderr, p.stderr
