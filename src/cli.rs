@@ -49,6 +49,11 @@ enum Command {
         /// requeued the job: LSB_RESTART=Y or SLURM_RESTART_COUNT > 0).
         #[arg(long)]
         resume: bool,
+        /// Check a published output's chunks against their recorded
+        /// checksums and rewrite those that are damaged or missing
+        /// (`--resume` does the same on a published output).
+        #[arg(long)]
+        repair: bool,
     },
     /// List the attributes with their parameters, defaults, halos and units.
     List {
@@ -388,6 +393,7 @@ pub fn main() -> anyhow::Result<()> {
             shard,
             shards,
             resume,
+            repair,
         } => {
             crate::console::keep_going();
             crate::runner::run(
@@ -400,6 +406,7 @@ pub fn main() -> anyhow::Result<()> {
                     shard,
                     shards,
                     resume,
+                    repair,
                 },
             )
         }

@@ -7,7 +7,7 @@ use crate::progress::Progress;
 use crate::shard::{self, Shard};
 use crate::store::identity::Identity;
 use crate::store::{
-    Compression, Dtype, Format, Input, Ledger, Opened, OutputDataset, OutputVariable, VariableSpec,
+    Compression, Dtype, Format, Input, Opened, OutputDataset, OutputVariable, VariableSpec,
 };
 use anyhow::{anyhow, bail, Result};
 use attributes::{Kernel, Setup};
@@ -28,6 +28,8 @@ pub struct RunOptions {
     /// `--shards N`, the count for an array task whose environment lacks it.
     pub shards: Option<usize>,
     pub resume: bool,
+    /// `--repair`: rewrite damaged chunks of published outputs.
+    pub repair: bool,
 }
 
 impl ChunkSource for Input {
@@ -290,6 +292,21 @@ fn variable_spec(p: &Prepared, o: &Resolved) -> VariableSpec {
     }
 }
 
+/// A sink that writes only some chunks (the damaged ones, when repairing).
+struct Only<'a> {
+    inner: &'a OutputVariable,
+    chunks: std::collections::HashSet<[u64; 3]>,
+}
+
+impl ChunkSink for Only<'_> {
+    fn write_chunk(&self, idx: [u64; 3], data: ArrayView3<f32>) -> Result<()> {
+        if self.chunks.contains(&idx) {
+            self.inner.write_chunk(idx, data)?;
+        }
+        Ok(())
+    }
+}
+
 /// A sink for outputs whose dataset is already complete.
 struct Discard;
 
@@ -403,6 +420,10 @@ pub fn run(job_path: &Path, opts: &RunOptions) -> Result<()> {
     }
     // find or create every dataset
     let identity = Identity::of(&p.input.path, p.input.variable.as_deref());
+    // per repaired dataset, per variable: the chunks to rewrite
+    type Chunks = std::collections::HashSet<[u64; 3]>;
+    let mut repairs: std::collections::HashMap<PathBuf, std::collections::HashMap<String, Chunks>> =
+        Default::default();
     let mut datasets: Vec<Option<OutputDataset>> = Vec::new();
     for path in &paths {
         let format = p
@@ -435,8 +456,46 @@ pub fn run(job_path: &Path, opts: &RunOptions) -> Result<()> {
             exclusive,
         )? {
             Opened::Complete => {
-                say(format!("{} is already complete", path.display()));
-                datasets.push(None);
+                // a published output is checked: its chunk files by size
+                // (cheap), or by checksum when asked to repair
+                let full = opts.repair || resume;
+                let mut bad = std::collections::HashMap::new();
+                for o in p.outputs.iter().filter(|o| &o.path == path) {
+                    let (_, b) = crate::status::damaged_chunks(path, &o.name, full)?;
+                    if !b.is_empty() {
+                        bad.insert(o.name.clone(), b);
+                    }
+                }
+                if bad.is_empty() {
+                    say(format!("{} is already complete", path.display()));
+                    datasets.push(None);
+                } else if full {
+                    let n: usize = bad.values().map(Vec::len).sum();
+                    say(format!(
+                        "{}: repairing {n} damaged or missing chunk(s)",
+                        path.display()
+                    ));
+                    datasets.push(Some(OutputDataset::open_for_repair(path, format)?));
+                    repairs.insert(
+                        path.clone(),
+                        bad.into_iter()
+                            .map(|(k, v)| (k, v.into_iter().map(|b| b.0).collect()))
+                            .collect(),
+                    );
+                } else {
+                    let (n, first) = (
+                        bad.values().map(Vec::len).sum::<usize>(),
+                        bad.values()
+                            .next()
+                            .and_then(|v| v.first())
+                            .map(|b| b.1.clone()),
+                    );
+                    bail!(
+                        "'{}' is complete, but {n} chunk(s) are damaged or missing ({}): rerun with --repair",
+                        path.display(),
+                        first.unwrap_or_default()
+                    );
+                }
             }
             Opened::Created(d) => datasets.push(Some(d)),
             Opened::Joined(d) => {
@@ -466,26 +525,36 @@ pub fn run(job_path: &Path, opts: &RunOptions) -> Result<()> {
             None => None,
         });
     }
-    // tasks of this shard, less those already done when resuming
+    // tasks of this shard, less those already done when resuming, and
+    // only those with damaged chunks in a repaired dataset
     let mut selected: Vec<usize> = range.clone().collect();
-    if resume {
+    let bad_of = |o: &Resolved| repairs.get(&o.path).map(|m| m.get(&o.name));
+    if resume || !repairs.is_empty() {
         let done: Vec<Option<std::collections::HashSet<[u64; 3]>>> = p
             .outputs
             .iter()
             .map(|o| {
-                datasets[dataset_of(o)]
-                    .as_ref()
-                    .map(|d| d.ledger.done(&o.name))
+                if bad_of(o).is_some() {
+                    return None;
+                }
+                datasets[dataset_of(o)].as_ref().map(|d| {
+                    if resume {
+                        d.ledger.done(&o.name)
+                    } else {
+                        Default::default()
+                    }
+                })
             })
             .collect();
         let before = selected.len();
         selected.retain(|&i| {
             let t = &p.plan.tasks[i];
             let g = &p.plan.groups[t.group];
-            !g.outputs.iter().all(|&o| {
-                done[o]
+            !g.outputs.iter().all(|&o| match bad_of(&p.outputs[o]) {
+                Some(bad) => bad.is_none_or(|b| t.chunks().all(|c| !b.contains(&c))),
+                None => done[o]
                     .as_ref()
-                    .is_none_or(|set| t.chunks().all(|c| set.contains(&c)))
+                    .is_none_or(|set| t.chunks().all(|c| set.contains(&c))),
             })
         });
         say(format!(
@@ -494,15 +563,29 @@ pub fn run(job_path: &Path, opts: &RunOptions) -> Result<()> {
             before
         ));
     }
+    let repair_sinks: Vec<Option<Only>> = p
+        .outputs
+        .iter()
+        .zip(&vars)
+        .map(|(o, v)| match (bad_of(o), v) {
+            (Some(bad), Some(v)) => Some(Only {
+                inner: v,
+                chunks: bad.cloned().unwrap_or_default(),
+            }),
+            _ => None,
+        })
+        .collect();
     let targets: Vec<Target> = p
         .outputs
         .iter()
         .zip(&vars)
-        .map(|(o, v)| Target {
+        .zip(&repair_sinks)
+        .map(|((o, v), r)| Target {
             kernel: o.kernel.as_ref(),
-            sink: match v {
-                Some(v) => v as &dyn ChunkSink,
-                None => &Discard,
+            sink: match (r, v) {
+                (Some(r), _) => r as &dyn ChunkSink,
+                (None, Some(v)) => v as &dyn ChunkSink,
+                (None, None) => &Discard,
             },
         })
         .collect();
@@ -552,8 +635,7 @@ pub fn run(job_path: &Path, opts: &RunOptions) -> Result<()> {
             // the same job finished by another process: its result is ours
             if paths.iter().zip(&datasets).all(|(path, d)| {
                 d.as_ref().is_none_or(|d| {
-                    !d.staging.exists()
-                        && Ledger::at(path).fingerprint().ok() == Some(fingerprint(&p, path))
+                    !d.staging.exists() && crate::store::published_by(path, &fingerprint(&p, path))
                 })
             }) {
                 say("another process of the same job published the output(s)".into());
@@ -576,6 +658,12 @@ pub fn run(job_path: &Path, opts: &RunOptions) -> Result<()> {
     let mut pending = Vec::new();
     for (path, d) in paths.iter().zip(&datasets) {
         let Some(d) = d else { continue };
+        if repairs.contains_key(path) {
+            // rewritten in place, chunk by chunk: fold the new records in
+            d.ledger.seal()?;
+            say(format!("repaired {}", path.display()));
+            continue;
+        }
         let (mut done, mut total) = (0, 0);
         for o in p.outputs.iter().filter(|o| &o.path == path) {
             done += d.ledger.done(&o.name).len();

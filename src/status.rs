@@ -17,48 +17,80 @@ pub fn report(target: &Path, verify: bool, shards: Option<usize>) -> Result<bool
     }
 }
 
-/// Check that every chunk of `variable` in `dataset` exists and decodes.
-/// Returns (checked, missing, undecodable).
-fn verify_variable(dataset: &Path, variable: &str) -> Result<(usize, Vec<[u64; 3]>, Vec<String>)> {
+/// Every chunk of `variable` in `dataset` that is missing, differs from
+/// its recorded size and crc32c, or (without a record) does not decode,
+/// with the reason. Returns the number checked and those.
+/// Damaged chunks with the reason, in words.
+pub type Damaged = Vec<([u64; 3], String)>;
+
+/// `full`: read every chunk and check its checksum; otherwise only its size.
+pub fn damaged_chunks(dataset: &Path, variable: &str, full: bool) -> Result<(usize, Damaged)> {
     let input = Input::open(dataset, Some(variable))?;
+    let sums = Ledger::at(dataset)
+        .checksums()
+        .remove(variable)
+        .unwrap_or_default();
     let g = input.grid();
     let all: Vec<[u64; 3]> = (0..g[0])
         .flat_map(|i| (0..g[1]).flat_map(move |j| (0..g[2]).map(move |k| [i, j, k])))
         .collect();
-    let results: Vec<(Option<[u64; 3]>, Option<String>)> = all
+    let mut bad: Damaged = all
         .par_iter()
-        .map(|&idx| {
-            if !input.chunk_exists(idx) {
-                return (Some(idx), None);
+        .filter_map(|&idx| {
+            let (name, file) = input.chunk_file(idx);
+            if !full {
+                let size = std::fs::metadata(&file).map(|m| m.len()).ok();
+                return match (size, sums.get(&name)) {
+                    (None, _) => Some((idx, format!("{variable} chunk {name}: missing"))),
+                    (Some(s), Some(&(n, _))) if s != n => Some((
+                        idx,
+                        format!("{variable} chunk {name}: {s} bytes, {n} written"),
+                    )),
+                    _ => None,
+                };
             }
-            match input.read_chunk(idx) {
-                Ok(_) => (None, None),
-                Err(e) => (None, Some(format!("{e:#}"))),
+            let Ok(bytes) = std::fs::read(&file) else {
+                return Some((idx, format!("{variable} chunk {name}: missing")));
+            };
+            match sums.get(&name) {
+                Some(&(n, _)) if n != bytes.len() as u64 => Some((
+                    idx,
+                    format!(
+                        "{variable} chunk {name}: {} bytes, {n} written",
+                        bytes.len()
+                    ),
+                )),
+                Some(&(_, crc)) if crc != crc32c::crc32c(&bytes) => {
+                    Some((idx, format!("{variable} chunk {name}: checksum mismatch")))
+                }
+                Some(_) => None,
+                None => input
+                    .read_chunk(idx)
+                    .err()
+                    .map(|e| (idx, format!("{variable} chunk {name}: undecodable: {e:#}"))),
             }
         })
         .collect();
-    let missing: Vec<[u64; 3]> = results.iter().filter_map(|r| r.0).collect();
-    let bad: Vec<String> = results.into_iter().filter_map(|r| r.1).collect();
-    Ok((all.len(), missing, bad))
+    bad.sort();
+    Ok((all.len(), bad))
 }
 
 fn print_verify(dataset: &Path, variable: &str) -> Result<bool> {
-    let (n, missing, bad) = verify_variable(dataset, variable)?;
-    if missing.is_empty() && bad.is_empty() {
-        crate::outln!("    verify {variable}: all {n} chunks present and decodable");
+    let (n, bad) = damaged_chunks(dataset, variable, true)?;
+    if bad.is_empty() {
+        crate::outln!("    verify {variable}: all {n} chunks present and intact");
         return Ok(true);
     }
+    let missing = bad.iter().filter(|b| b.1.ends_with(": missing")).count();
     crate::outln!(
-        "    verify {variable}: {} of {n} chunks missing{}, {} undecodable{}",
-        missing.len(),
-        missing
-            .first()
-            .map(|m| format!(" (first {m:?})"))
-            .unwrap_or_default(),
-        bad.len(),
-        bad.first()
-            .map(|b| format!(" (first: {b})"))
-            .unwrap_or_default()
+        "    verify {variable}: {missing} of {n} chunks missing, {} damaged: {}{}",
+        bad.len() - missing,
+        bad.iter()
+            .take(5)
+            .map(|b| b.1.as_str())
+            .collect::<Vec<_>>()
+            .join("; "),
+        if bad.len() > 5 { "; ..." } else { "" }
     );
     Ok(false)
 }

@@ -292,6 +292,12 @@ impl Input {
 
     /// Whether the file of chunk `idx` (promoted grid) exists.
     pub fn chunk_exists(&self, idx: [u64; 3]) -> bool {
+        self.chunk_file(idx).1.is_file()
+    }
+
+    /// The chunk's name in the records (`i.j.k`, promoted grid) and the
+    /// path of its file.
+    pub fn chunk_file(&self, idx: [u64; 3]) -> (String, PathBuf) {
         let stored: Vec<u64> = if self.ndim == 2 {
             idx[1..].to_vec()
         } else {
@@ -307,7 +313,7 @@ impl Input {
             Some(v) => rel.strip_prefix(&format!("{v}/")).unwrap_or(rel),
             None => rel,
         };
-        dir.join(rel).is_file()
+        (format!("{}.{}.{}", idx[0], idx[1], idx[2]), dir.join(rel))
     }
 
     /// Sample interval in ms from the metadata, if recorded.

@@ -9,10 +9,12 @@
 
 use anyhow::{anyhow, Result};
 use serde_json::Value;
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 pub const DIR: &str = ".attr";
+/// The sealed record of every chunk's size and crc32c.
+const MANIFEST: &str = "chunks.json";
 
 #[derive(Clone, Debug)]
 pub struct Ledger {
@@ -50,14 +52,56 @@ impl Ledger {
         serde_json::from_str(&text).map_err(|e| anyhow!("'{}' is damaged: {e}", file.display()))
     }
 
-    pub fn mark_done(&self, variable: &str, idx: [u64; 3]) -> Result<()> {
+    /// Record chunk `idx` of `variable` as complete, with the size and
+    /// crc32c of its file when known.
+    pub fn mark_done(&self, variable: &str, idx: [u64; 3], sum: Option<(u64, u32)>) -> Result<()> {
         if super::atomic::unsafe_in_place() {
             return Ok(());
         }
-        let f = self.dir.join("done").join(variable).join(chunk_name(idx));
-        std::fs::File::create(&f)
+        let dir = self.dir.join("done").join(variable);
+        let f = dir.join(chunk_name(idx));
+        let text = sum.map_or(String::new(), |(n, c)| format!("{n} {c:08x}"));
+        // never recreate a dataset that was published or removed meanwhile
+        let mkdir = |d: &Path| match std::fs::create_dir(d) {
+            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => Err(e),
+            _ => Ok(()),
+        };
+        mkdir(&self.dir.join("done"))
+            .and_then(|()| mkdir(&dir))
+            .and_then(|()| std::fs::write(&f, text))
             .map_err(|e| anyhow!("cannot record chunk {idx:?} of '{variable}': {e}"))?;
         Ok(())
+    }
+
+    /// The recorded (size, crc32c) of every chunk of every variable: the
+    /// sealed manifest, updated by the records since.
+    pub fn checksums(&self) -> BTreeMap<String, BTreeMap<String, (u64, u32)>> {
+        let mut all: BTreeMap<String, BTreeMap<String, (u64, u32)>> =
+            std::fs::read_to_string(self.dir.join(MANIFEST))
+                .ok()
+                .and_then(|t| serde_json::from_str(&t).ok())
+                .unwrap_or_default();
+        let Ok(vars) = std::fs::read_dir(self.dir.join("done")) else {
+            return all;
+        };
+        for v in vars.flatten() {
+            let var = v.file_name().to_string_lossy().into_owned();
+            let Ok(chunks) = std::fs::read_dir(v.path()) else {
+                continue;
+            };
+            for c in chunks.flatten() {
+                let text = std::fs::read_to_string(c.path()).unwrap_or_default();
+                let mut parts = text.split_whitespace();
+                if let (Some(n), Some(crc)) = (parts.next(), parts.next()) {
+                    if let (Ok(n), Ok(crc)) = (n.parse(), u32::from_str_radix(crc, 16)) {
+                        all.entry(var.clone())
+                            .or_default()
+                            .insert(c.file_name().to_string_lossy().into_owned(), (n, crc));
+                    }
+                }
+            }
+        }
+        all
     }
 
     /// Whether chunk `idx` of `variable` is recorded as complete.
@@ -84,12 +128,19 @@ impl Ledger {
             .collect()
     }
 
-    /// Drop the per-chunk records once the dataset is complete.
+    /// Once the dataset is complete: fold the per-chunk records into one
+    /// manifest of checksums (for `attr status --verify` and `--repair`)
+    /// and drop them.
     pub fn seal(&self) -> Result<()> {
         let done = self.dir.join("done");
-        if done.exists() {
-            std::fs::remove_dir_all(&done)?;
+        if !done.exists() {
+            return Ok(());
         }
+        let sums = self.checksums();
+        let tmp = self.dir.join(format!("{MANIFEST}.{}", super::owner::tag()));
+        std::fs::write(&tmp, serde_json::to_string(&sums)?)?;
+        std::fs::rename(&tmp, self.dir.join(MANIFEST))?;
+        std::fs::remove_dir_all(&done)?;
         Ok(())
     }
 

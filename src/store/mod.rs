@@ -16,8 +16,8 @@ pub use input::{Coordinate, Input};
 pub use ledger::Ledger;
 pub use metadata::{Compression, Format};
 pub use output::{
-    publish, publish_staged, staging_path, stagings, Opened, OutputDataset, OutputVariable,
-    PrivateStaging, Superseded, VariableSpec,
+    publish, publish_staged, published_by, staging_path, stagings, Opened, OutputDataset,
+    OutputVariable, PrivateStaging, Superseded, VariableSpec,
 };
 
 use std::path::Path;

@@ -43,6 +43,11 @@ pub struct OutputDataset {
     lease: Lease,
 }
 
+/// A staged dataset went away (published or removed) while we opened it.
+#[derive(Debug, thiserror::Error)]
+#[error("the staged dataset went away while opening it")]
+struct Vanished;
+
 /// Another job took the output over (`--overwrite`) while this run wrote it.
 #[derive(Debug, thiserror::Error)]
 #[error("another job took '{}' over ({by}): this run stopped without publishing", path.display())]
@@ -63,6 +68,7 @@ pub enum Opened {
 
 pub struct OutputVariable {
     staging: PathBuf,
+    store: Arc<AtomicFiles>,
     pub name: String,
     pub dtype: Dtype,
     pub chunks: [u64; 3],
@@ -224,6 +230,43 @@ impl OutputDataset {
         overwrite: bool,
         exclusive: bool,
     ) -> Result<Opened> {
+        // another process of the job may publish the staged dataset between
+        // our looking at it and our joining it: then look again
+        let mut attempts = 0;
+        loop {
+            let r = Self::try_open_or_create(
+                path,
+                format,
+                input,
+                attributes,
+                variables,
+                fingerprint,
+                identity,
+                overwrite,
+                exclusive,
+            );
+            match r {
+                Err(e) if e.downcast_ref::<Vanished>().is_some() && attempts < 20 => {
+                    attempts += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn try_open_or_create(
+        path: &Path,
+        format: Format,
+        input: &Input,
+        attributes: &Map<String, Value>,
+        variables: &[VariableSpec],
+        fingerprint: &Value,
+        identity: &Identity,
+        overwrite: bool,
+        exclusive: bool,
+    ) -> Result<Opened> {
         if path.exists() {
             if super::node_kind(path).is_err() {
                 bail!(
@@ -315,7 +358,11 @@ impl OutputDataset {
                     let _ = discard(&staging);
                     continue;
                 }
-                return Ok(Opened::Joined(Self::open_staging(&staging, format)?));
+                return match Self::open_staging(&staging, format) {
+                    Ok(d) => Ok(Opened::Joined(d)),
+                    Err(_) if !staging.exists() => Err(Vanished.into()),
+                    Err(e) => Err(e),
+                };
             }
             let build = private_sibling(path, "building");
             let built = Self::build(&build, format, input, attributes, variables, fingerprint)
@@ -345,6 +392,13 @@ impl OutputDataset {
             store: Arc::new(store),
             lease: Lease::take(staging)?,
         })
+    }
+
+    /// A published dataset opened to rewrite some of its chunks in place
+    /// (`--repair`): each chunk is replaced whole by a rename, so readers
+    /// see the damaged chunk or the repaired one, never half of one.
+    pub fn open_for_repair(path: &Path, format: Format) -> Result<OutputDataset> {
+        Self::open_staging(path, format)
     }
 
     /// Keep this process's lease fresh.
@@ -415,6 +469,7 @@ impl OutputDataset {
         })?;
         Ok(OutputVariable {
             staging: self.staging.clone(),
+            store: self.store.clone(),
             name: spec.name.clone(),
             dtype: spec.dtype,
             chunks: spec.chunks,
@@ -424,6 +479,25 @@ impl OutputDataset {
             ledger: self.ledger.clone(),
         })
     }
+}
+
+/// Whether the job with `fingerprint` has published `path`, waiting a
+/// little while another process of it is in the middle of publishing.
+pub fn published_by(path: &Path, fingerprint: &Value) -> bool {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    for _ in 0..200 {
+        if Ledger::at(path).fingerprint().ok().as_ref() == Some(fingerprint) {
+            return true;
+        }
+        if siblings_with(path, &format!("{name}.publishing.")).is_empty() {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    false
 }
 
 /// Publish a complete staged dataset at `path`. Several processes may call
@@ -603,7 +677,9 @@ impl OutputVariable {
                 .store_chunk(&stored_idx, a)
                 .map_err(|e| anyhow!("writing chunk {:?} of '{}': {e}", stored_idx, self.name))?;
         });
-        self.ledger.mark_done(&self.name, idx)
+        let key = self.array.chunk_key(&stored_idx);
+        let sum = self.store.take_checksum(key.as_str());
+        self.ledger.mark_done(&self.name, idx, sum)
     }
 }
 

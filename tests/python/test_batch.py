@@ -216,7 +216,7 @@ def test_full_disk_mid_run_is_resumable(tmp_path, setup):
         assert len(err) == 1 and "No space left" in err[0] and "--resume" in err[0], p.stderr
         assert not out.exists()
         report = run_attr("status", job, "--verify", check=False, cwd=tmp_path).stdout
-        assert "in progress" in report and "0 undecodable" in report, report
+        assert "in progress" in report and " 0 damaged" in report, report
         subprocess.run(["mount", "-o", "remount,size=64M", str(mnt)], check=True)
         run_attr("run", job, "--resume", "-q", cwd=tmp_path)
         assert_identical(out, setup["ref"])

@@ -122,3 +122,32 @@ def test_a_changed_input_is_noticed_on_resume_and_rerun(tmp_path):
     a[0:8, 0:8, 32:64] = 0
     p = run_attr("run", job, check=False)
     assert p.returncode != 0 and "amplitude/c/0/0/1" in p.stderr and "--overwrite" in p.stderr, p.stderr
+
+
+@pytest.mark.parametrize("damage", ["truncate", "bitflip", "delete"])
+def test_a_damaged_published_chunk_is_named_and_repaired(tmp_path, damage):
+    out = tmp_path / "o.zarr"
+    job = tmp_path / "j.yaml"
+    job.write_text(json.dumps({"input": str(F3), "outputs": [{"attribute": "semblance", "path": str(out)},
+                                                              {"attribute": "envelope", "path": str(out)}]}))
+    run_attr("run", job, "-q")
+    clean = {str(p.relative_to(out)): p.read_bytes() for p in out.rglob("*") if p.is_file() and ".attr" not in p.parts}
+    chunk = out / "semblance" / "c" / "1" / "0" / "2"
+    data = chunk.read_bytes()
+    if damage == "truncate":
+        chunk.write_bytes(data[: len(data) // 2])
+    elif damage == "bitflip":
+        chunk.write_bytes(data[:10] + bytes([data[10] ^ 0x10]) + data[11:])
+    else:
+        chunk.unlink()
+    p = run_attr("status", out, "--verify", check=False)
+    assert p.returncode != 0 and "semblance chunk 1.0.2" in p.stdout, p.stdout
+    if damage != "bitflip":   # a plain rerun notices what a size check can
+        p = run_attr("run", job, check=False)
+        assert p.returncode != 0 and "--repair" in p.stderr and "1.0.2" in p.stderr, p.stderr
+    p = run_attr("run", job, "--repair")
+    assert "repairing 1 damaged" in p.stderr, p.stderr
+    now = {str(q.relative_to(out)): q.read_bytes() for q in out.rglob("*") if q.is_file() and ".attr" not in q.parts}
+    assert now == clean
+    assert run_attr("status", out, "--verify").returncode == 0
+    assert "already complete" in run_attr("run", job, "--resume").stderr
