@@ -65,6 +65,10 @@ pub struct OutputSpec {
     pub params: Map<String, Value>,
     #[serde(default)]
     pub dtype: Option<Dtype>,
+    /// For an integer dtype: stored value = round(value × scale), recorded
+    /// as CF `scale_factor` = 1/scale so that readers decode it.
+    #[serde(default)]
+    pub scale: Option<f64>,
     #[serde(default)]
     pub chunks: Option<Vec<u64>>,
     #[serde(default)]
@@ -177,6 +181,20 @@ pub fn parse(text: &str, file: &Path) -> anyhow::Result<JobSpec> {
             if f != 2 && f != 3 {
                 anyhow::bail!(
                     "{}: outputs[{i}].format must be 2 or 3, got {f}",
+                    file.display()
+                );
+            }
+        }
+        if let Some(sc) = o.scale {
+            if !(sc.is_finite() && sc > 0.0) {
+                anyhow::bail!(
+                    "{}: outputs[{i}].scale must be a positive number, got {sc}",
+                    file.display()
+                );
+            }
+            if o.dtype.is_none_or(|d| d.is_float()) {
+                anyhow::bail!(
+                    "{}: outputs[{i}].scale applies to integer dtypes (int8 ... uint64): give one, or drop scale",
                     file.display()
                 );
             }

@@ -152,6 +152,41 @@ impl Plan {
 
     /// The block gathered for a task: volume coordinates (may reach outside
     /// the volume, where the boundary mode fills in) as `start..end`.
+    /// Expected peak memory of a run with `workers` over `cache_bytes` of
+    /// decoded-chunk cache, `copies[i]` being the block-sized arrays output
+    /// `i`'s kernel holds (`Kernel::working_copies`): per worker, the largest
+    /// block times its group's kernels (the largest, plus a result for each
+    /// other output: intermediates are shared); the cache front, which
+    /// spans about three slabs of input chunks when blocks overlap across
+    /// the first axis and the tasks in flight otherwise; and the process.
+    pub fn memory_estimate(&self, workers: usize, cache_bytes: u64, copies: &[f32]) -> u64 {
+        let chunk_bytes = self.input_chunks.iter().product::<u64>() * 4;
+        let grid = [0, 1, 2].map(|a| self.shape[a].div_ceil(self.input_chunks[a]));
+        let mut per_worker = 0u64;
+        let mut front = 0u64;
+        for (gi, g) in self.groups.iter().enumerate() {
+            let (mut block, mut task_chunks) = (0u64, 0u64);
+            for t in self.tasks.iter().filter(|t| t.group == gi) {
+                let (s, e) = self.block_extent(t);
+                block = block.max((0..3).map(|a| (e[a] - s[a]) as u64).product::<u64>());
+                let per_axis = self.input_chunks_per_axis(t);
+                task_chunks = task_chunks.max(per_axis.iter().map(|v| v.len() as u64).product());
+            }
+            let most = g.outputs.iter().map(|&o| copies[o]).fold(0.0, f32::max);
+            let factor = most + (g.outputs.len() as f32 - 1.0);
+            per_worker = per_worker.max((block as f32 * 4.0 * factor) as u64);
+            let overlap = g.pad[0] > 0;
+            let chunks = if overlap {
+                3 * grid[1] * grid[2]
+            } else {
+                workers as u64 * task_chunks
+            };
+            front = front.max(chunks * chunk_bytes);
+        }
+        const PROCESS: u64 = 24 << 20;
+        per_worker * workers as u64 + front.min(cache_bytes.max(chunk_bytes)) + PROCESS
+    }
+
     pub fn block_extent(&self, task: &Task) -> ([i64; 3], [i64; 3]) {
         let g = &self.groups[task.group];
         let mut start = [0i64; 3];

@@ -130,7 +130,7 @@ pub fn print(
     let cache = (2 * slab).min(front) as u64 * chunk_bytes;
     crate::outln!(
         "memory    about {} peak with {} workers ({} per worker, up to {} of decoded chunks, cache_mb {})",
-        mb(per_worker * p.workers as u64 + cache),
+        mb(p.plan.memory_estimate(p.workers, p.cache_bytes, &p.outputs.iter().map(|o| o.kernel.working_copies()).collect::<Vec<_>>())),
         p.workers,
         mb(per_worker),
         mb(cache),

@@ -18,6 +18,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+/// The most output chunks one job may plan (the plan holds a task each).
+const MAX_TASKS: u64 = 20_000_000;
+
 pub struct RunOptions {
     pub workers: Option<usize>,
     pub overwrite: bool,
@@ -58,6 +61,8 @@ pub struct Resolved {
     pub kernel: Box<dyn Kernel>,
     pub chunks: [u64; 3],
     pub dtype: Dtype,
+    /// Stored value = round(value × scale), for integer dtypes.
+    pub scale: Option<f64>,
     pub format: Format,
     pub compression: Compression,
     pub unit: &'static str,
@@ -97,6 +102,18 @@ pub fn prepare(
             )
         };
         let attribute = attributes::lookup(&o.attribute).map_err(|e| at(e.to_string()))?;
+        // whole numbers hold an amplitude; any other quantity (a ratio, an
+        // angle, a frequency) needs an explicit scale or it rounds to noise
+        if let Some(d) = o.dtype.filter(|d| !d.is_float()) {
+            if o.scale.is_none() && !attribute.unit().starts_with("input amplitude") {
+                return Err(at(format!(
+                    "dtype {}: {} is in {}, which whole numbers cannot hold: give `scale:` (stored value = round(value × scale), e.g. scale: 100 for percent) or a float dtype",
+                    d.v3_name(),
+                    attribute.name(),
+                    attribute.unit()
+                )));
+            }
+        }
         let kernel = attribute
             .build(&o.params, &setup)
             .map_err(|e| at(format!("params: {e}")))?;
@@ -130,6 +147,7 @@ pub fn prepare(
             kernel,
             chunks,
             dtype: o.dtype.unwrap_or(Dtype::Float32),
+            scale: o.scale,
             format: match o.format {
                 Some(2) => Format::V2,
                 _ => Format::V3,
@@ -185,6 +203,21 @@ pub fn prepare(
                 }
             }
         }
+    }
+    // a plan is a list of tasks: bounded before it is made
+    let tasks: u64 = outputs
+        .iter()
+        .map(|o| {
+            (0..3)
+                .map(|a| input.shape[a].div_ceil(o.chunks[a]))
+                .product::<u64>()
+        })
+        .sum();
+    if tasks > MAX_TASKS {
+        bail!(
+            "{}: the job has {tasks} output chunks, more than the {MAX_TASKS} one run plans: give the outputs larger `chunks:`",
+            job_path.display()
+        );
     }
     let needs: Vec<OutputNeeds> = outputs
         .iter()
@@ -244,6 +277,7 @@ pub fn fingerprint(p: &Prepared, path: &Path) -> Value {
                 "parameters": o.kernel.resolved(),
                 "chunks": o.chunks,
                 "dtype": o.dtype.v3_name(),
+                "scale": o.scale,
                 "compression": format!("{:?}", o.compression).to_lowercase(),
             }),
         );
@@ -283,9 +317,13 @@ fn variable_spec(p: &Prepared, o: &Resolved) -> VariableSpec {
     attributes.insert("long_name".into(), json!(o.attribute));
     attributes.insert("units".into(), json!(o.unit));
     attributes.insert("provenance".into(), provenance(p, o));
+    if let Some(sc) = o.scale {
+        attributes.insert("scale_factor".into(), json!(1.0 / sc));
+    }
     VariableSpec {
         name: o.name.clone(),
         dtype: o.dtype,
+        scale: o.scale,
         chunks: o.chunks,
         compression: o.compression,
         attributes,
@@ -352,6 +390,24 @@ pub fn run(job_path: &Path, opts: &RunOptions) -> Result<()> {
         if !opts.quiet {
             crate::noteln!(
                 "attr: {dead} dead trace(s) (only zeros) taken as missing (dead_traces: missing)"
+            );
+        }
+    }
+    let estimate = p.plan.memory_estimate(
+        p.workers,
+        p.cache_bytes,
+        &p.outputs
+            .iter()
+            .map(|o| o.kernel.working_copies())
+            .collect::<Vec<_>>(),
+    );
+    if let Some(available) = crate::available_memory() {
+        if estimate > available {
+            bail!(
+                "{}: the run needs about {} MiB of memory, more than the {} MiB available: use fewer workers, smaller output chunks or a lower cache_mb",
+                job_path.display(),
+                estimate >> 20,
+                available >> 20
             );
         }
     }
@@ -654,6 +710,24 @@ pub fn run(job_path: &Path, opts: &RunOptions) -> Result<()> {
             return Err(e.context(format!("run failed; {how}")));
         }
     };
+    // a result that is all null or all zero is almost always a mistake
+    if selected.len() == p.plan.tasks.len() {
+        for (o, &(finite, nonzero)) in p.outputs.iter().zip(&stats.seen) {
+            if !finite {
+                crate::noteln!(
+                    "attr: warning: {} ({}) is null everywhere",
+                    o.name,
+                    o.attribute
+                );
+            } else if !nonzero {
+                crate::noteln!(
+                    "attr: warning: {} ({}) is 0 everywhere",
+                    o.name,
+                    o.attribute
+                );
+            }
+        }
+    }
     // publish each dataset whose every chunk is recorded
     let mut pending = Vec::new();
     for (path, d) in paths.iter().zip(&datasets) {
@@ -686,7 +760,7 @@ pub fn run(job_path: &Path, opts: &RunOptions) -> Result<()> {
         let stored: u64 = paths.iter().map(|p| crate::store::stored_bytes(p)).sum();
         crate::noteln!(
             "attr: done in {:.2} s: {} chunks written ({} tasks), input {:.1} MB read at {:.0} MB/s, \
-             {} decodes of {} input chunks ({:.2} per chunk), {:.1} MB computed, {:.1} MB stored, peak memory {}",
+             {} decodes of {} input chunks ({:.2} per chunk), {:.1} MB computed, {:.1} MB stored, peak memory {} (plan: {} MiB)",
             stats.wall_s,
             stats.chunks_written,
             stats.tasks,
@@ -698,6 +772,7 @@ pub fn run(job_path: &Path, opts: &RunOptions) -> Result<()> {
             stats.bytes_written as f64 / 1e6,
             stored as f64 / 1e6,
             crate::peak_memory().unwrap_or_else(|| "unknown".into()),
+            estimate >> 20,
         );
         for p in &pending {
             crate::noteln!("attr: this share is done; waiting for other shards to finish {p}");

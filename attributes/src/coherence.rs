@@ -215,30 +215,33 @@ pub const VARIANCE_EDGE: Spec = Spec {
     build: |p, _| {
         let window = p.window3("window");
         let min_live = p.int("min_live");
-        masked_kernel(crate::centred(window), p, move |b, sh| {
-            if nulls::has_nulls(b, sh) {
-                return masked_variance(b, window, min_live);
-            }
-            let mut mean = b.to_owned();
-            box_mean_axis(&mut mean, 0, window[0]);
-            box_mean_axis(&mut mean, 1, window[1]);
-            let mut energy = b.mapv(|v| v * v);
-            box_mean_axis(&mut energy, 0, window[0]);
-            box_mean_axis(&mut energy, 1, window[1]);
-            // lateral variance at each time, then both sums down the window
-            let mut var = Zip::from(&energy)
-                .and(&mean)
-                .map_collect(|&e, &m| e - m * m);
-            box_mean_axis(&mut var, 2, window[2]);
-            box_mean_axis(&mut energy, 2, window[2]);
-            Zip::from(&var).and(&energy).map_collect(|&v, &e| {
-                if e > 0.0 {
-                    (v / e).clamp(0.0, 1.0)
-                } else {
-                    0.0
+        crate::with_copies(
+            8.0,
+            masked_kernel(crate::centred(window), p, move |b, sh| {
+                if nulls::has_nulls(b, sh) {
+                    return masked_variance(b, window, min_live);
                 }
-            })
-        })
+                let mut mean = b.to_owned();
+                box_mean_axis(&mut mean, 0, window[0]);
+                box_mean_axis(&mut mean, 1, window[1]);
+                let mut energy = b.mapv(|v| v * v);
+                box_mean_axis(&mut energy, 0, window[0]);
+                box_mean_axis(&mut energy, 1, window[1]);
+                // lateral variance at each time, then both sums down the window
+                let mut var = Zip::from(&energy)
+                    .and(&mean)
+                    .map_collect(|&e, &m| e - m * m);
+                box_mean_axis(&mut var, 2, window[2]);
+                box_mean_axis(&mut energy, 2, window[2]);
+                Zip::from(&var).and(&energy).map_collect(|&v, &e| {
+                    if e > 0.0 {
+                        (v / e).clamp(0.0, 1.0)
+                    } else {
+                        0.0
+                    }
+                })
+            }),
+        )
     },
 };
 

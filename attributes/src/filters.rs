@@ -137,47 +137,50 @@ pub const DIP_STEERED_MEAN: Spec = Spec {
             Halo::Depth(rx as usize + tensor),
             Halo::Depth(reach + tensor),
         ];
-        masked_kernel(halo, p, move |b, sh| {
-            let masked = nulls::has_nulls(b, sh);
-            // the same tensor as the structure family's, shared per block
-            let g = crate::tensor::shared_gst(b, sh, sg, st);
-            let (n0, n1, n2) = b.dim();
-            let count = ((2 * ri + 1) * (2 * rx + 1)) as f32;
-            Array3::from_shape_fn((n0, n1, n2), |(i, x, k)| {
-                let pi = g.p_inline[[i, x, k]].clamp(-max_dip, max_dip);
-                let px = g.p_crossline[[i, x, k]].clamp(-max_dip, max_dip);
-                let mut sum = 0f32;
-                let mut live = 0u32;
-                for di in -ri..=ri {
-                    let ii = (i as isize + di).clamp(0, n0 as isize - 1) as usize;
-                    for dx in -rx..=rx {
-                        let xx = (x as isize + dx).clamp(0, n1 as isize - 1) as usize;
-                        let t = (k as f32 + pi * di as f32 + px * dx as f32)
-                            .clamp(0.0, (n2 - 1) as f32);
-                        let k0 = t.floor() as usize;
-                        let k1 = (k0 + 1).min(n2 - 1);
-                        let f = t - k0 as f32;
-                        let v = if f == 0.0 {
-                            b[[ii, xx, k0]]
-                        } else {
-                            b[[ii, xx, k0]] * (1.0 - f) + b[[ii, xx, k1]] * f
-                        };
-                        // over the live traces it reads
-                        if masked && v.is_nan() {
-                            continue;
+        crate::with_copies(
+            28.0,
+            masked_kernel(halo, p, move |b, sh| {
+                let masked = nulls::has_nulls(b, sh);
+                // the same tensor as the structure family's, shared per block
+                let g = crate::tensor::shared_gst(b, sh, sg, st);
+                let (n0, n1, n2) = b.dim();
+                let count = ((2 * ri + 1) * (2 * rx + 1)) as f32;
+                Array3::from_shape_fn((n0, n1, n2), |(i, x, k)| {
+                    let pi = g.p_inline[[i, x, k]].clamp(-max_dip, max_dip);
+                    let px = g.p_crossline[[i, x, k]].clamp(-max_dip, max_dip);
+                    let mut sum = 0f32;
+                    let mut live = 0u32;
+                    for di in -ri..=ri {
+                        let ii = (i as isize + di).clamp(0, n0 as isize - 1) as usize;
+                        for dx in -rx..=rx {
+                            let xx = (x as isize + dx).clamp(0, n1 as isize - 1) as usize;
+                            let t = (k as f32 + pi * di as f32 + px * dx as f32)
+                                .clamp(0.0, (n2 - 1) as f32);
+                            let k0 = t.floor() as usize;
+                            let k1 = (k0 + 1).min(n2 - 1);
+                            let f = t - k0 as f32;
+                            let v = if f == 0.0 {
+                                b[[ii, xx, k0]]
+                            } else {
+                                b[[ii, xx, k0]] * (1.0 - f) + b[[ii, xx, k1]] * f
+                            };
+                            // over the live traces it reads
+                            if masked && v.is_nan() {
+                                continue;
+                            }
+                            sum += v;
+                            live += 1;
                         }
-                        sum += v;
-                        live += 1;
                     }
-                }
-                if !masked {
-                    sum / count
-                } else if live > 0 {
-                    sum / live as f32
-                } else {
-                    f32::NAN
-                }
-            })
-        })
+                    if !masked {
+                        sum / count
+                    } else if live > 0 {
+                        sum / live as f32
+                    } else {
+                        f32::NAN
+                    }
+                })
+            }),
+        )
     },
 };

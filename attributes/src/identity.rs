@@ -43,4 +43,7 @@ impl Kernel for CopyKernel {
     fn resolved(&self) -> serde_json::Value {
         serde_json::json!({})
     }
+    fn working_copies(&self) -> f32 {
+        1.0
+    }
 }

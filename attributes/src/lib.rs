@@ -234,6 +234,44 @@ pub trait Kernel: Send + Sync {
     fn null_aware(&self) -> bool {
         false
     }
+    /// About how many block-sized f32 arrays the kernel holds at its peak
+    /// (its result, temporaries and shared intermediates): the planner's
+    /// memory estimate.
+    fn working_copies(&self) -> f32 {
+        4.0
+    }
+}
+
+/// A kernel that declares its working memory (see [`Kernel::working_copies`]).
+struct Heavy {
+    inner: Box<dyn Kernel>,
+    copies: f32,
+}
+
+impl Kernel for Heavy {
+    fn halo(&self) -> [Halo; 3] {
+        self.inner.halo()
+    }
+    fn compute(&self, block: ArrayView3<f32>, shared: &mut Shared) -> Array3<f32> {
+        self.inner.compute(block, shared)
+    }
+    fn resolved(&self) -> serde_json::Value {
+        self.inner.resolved()
+    }
+    fn null_aware(&self) -> bool {
+        self.inner.null_aware()
+    }
+    fn working_copies(&self) -> f32 {
+        self.copies
+    }
+}
+
+/// Declare that a kernel holds about `copies` block-sized arrays at its peak.
+pub fn with_copies(
+    copies: f32,
+    kernel: Result<Box<dyn Kernel>, AttrError>,
+) -> Result<Box<dyn Kernel>, AttrError> {
+    kernel.map(|inner| Box::new(Heavy { inner, copies }) as Box<dyn Kernel>)
 }
 
 /// All attributes, in the order `attr list` shows them.

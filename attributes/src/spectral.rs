@@ -82,6 +82,16 @@ fn ormsby(
         });
     }
     let c = full(&c);
+    let nyquist = 500.0 / dt;
+    if c[0] >= nyquist {
+        return Err(AttrError::BadParam {
+            param: "corners".into(),
+            message: format!(
+                "the pass band starts at {} Hz, at or above the Nyquist frequency {nyquist} Hz of a {dt} ms sample interval: nothing would pass",
+                c[0]
+            ),
+        });
+    }
     kernel(FULL, p, move |b, _| {
         filter_traces(b, dt, |f| trapezoid(f, c))
     })

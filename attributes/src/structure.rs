@@ -101,6 +101,9 @@ impl Kernel for SemblanceKernel {
     fn null_aware(&self) -> bool {
         true
     }
+    fn working_copies(&self) -> f32 {
+        8.0
+    }
 }
 
 /// Semblance over the traces present: with J_t live traces at time t,

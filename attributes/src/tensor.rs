@@ -252,9 +252,13 @@ fn gst_halo(sg: f64, st: f64, extra: usize) -> [Halo; 3] {
 /// A kernel computing `f` from the shared tensor.
 fn from_gst(p: &Params, f: fn(&Gst) -> Array3<f32>) -> Result<Box<dyn crate::Kernel>, AttrError> {
     let (sg, st) = sigmas(p);
-    masked_kernel(gst_halo(sg, st, 0), p, move |b, sh| {
-        f(shared_gst(b, sh, sg, st))
-    })
+    // gradients, six tensor components, eigenvalues and dips
+    crate::with_copies(
+        25.0,
+        masked_kernel(gst_halo(sg, st, 0), p, move |b, sh| {
+            f(shared_gst(b, sh, sg, st))
+        }),
+    )
 }
 
 fn ratio(n: f32, d: f32) -> f32 {
@@ -427,9 +431,12 @@ fn shared_curvatures<'a>(
 
 fn curvature_kernel(p: &Params, which: usize) -> Result<Box<dyn crate::Kernel>, AttrError> {
     let (sg, st) = sigmas(p);
-    masked_kernel(gst_halo(sg, st, 1), p, move |b, sh| {
-        shared_curvatures(b, sh, sg, st)[which].clone()
-    })
+    crate::with_copies(
+        28.0,
+        masked_kernel(gst_halo(sg, st, 1), p, move |b, sh| {
+            shared_curvatures(b, sh, sg, st)[which].clone()
+        }),
+    )
 }
 
 macro_rules! curvature {

@@ -45,6 +45,8 @@ pub struct Stats {
     pub decodes: u64,
     pub input_chunks_read: u64,
     pub wall_s: f64,
+    /// Per output: whether any value written was finite, and non-zero.
+    pub seen: Vec<(bool, bool)>,
 }
 
 impl Stats {
@@ -102,6 +104,10 @@ pub fn run(
     let chunks_written = AtomicU64::new(0);
     let bytes_written = AtomicU64::new(0);
     let failure: Mutex<Option<anyhow::Error>> = Mutex::new(None);
+    let seen: Vec<[AtomicBool; 2]> = targets
+        .iter()
+        .map(|_| [AtomicBool::new(false), AtomicBool::new(false)])
+        .collect();
     let failed = AtomicBool::new(false);
     let workers = options.workers.max(1);
     let pool = rayon::ThreadPoolBuilder::new()
@@ -122,7 +128,7 @@ pub fn run(
                     break;
                 };
                 let task = &plan.tasks[i];
-                match run_task(plan, task, &cache, targets) {
+                match run_task(plan, task, &cache, targets, &seen) {
                     Ok((n, bytes)) => {
                         chunks_written.fetch_add(n, Ordering::Relaxed);
                         bytes_written.fetch_add(bytes, Ordering::Relaxed);
@@ -153,6 +159,10 @@ pub fn run(
         decodes: cache.decodes(),
         input_chunks_read,
         wall_s: started.elapsed().as_secs_f64(),
+        seen: seen
+            .iter()
+            .map(|[f, n]| (f.load(Ordering::Relaxed), n.load(Ordering::Relaxed)))
+            .collect(),
     })
 }
 
@@ -173,6 +183,7 @@ fn run_task(
     task: &Task,
     cache: &ChunkCache,
     targets: &[Target],
+    seen: &[[AtomicBool; 2]],
 ) -> anyhow::Result<(u64, u64)> {
     let group = &plan.groups[task.group];
     let (bstart, bend) = plan.block_extent(task);
@@ -246,6 +257,15 @@ fn run_task(
             });
         }
         let core = result.slice(core_range);
+        // for the warning on an output that is all null or all zero
+        if !seen[out][1].load(Ordering::Relaxed) {
+            if core.iter().any(|v| v.is_finite() && *v != 0.0) {
+                seen[out][0].store(true, Ordering::Relaxed);
+                seen[out][1].store(true, Ordering::Relaxed);
+            } else if core.iter().any(|v| v.is_finite()) {
+                seen[out][0].store(true, Ordering::Relaxed);
+            }
+        }
         for chunk in task.chunks() {
             let cs =
                 [0, 1, 2].map(|a| (chunk[a] * group.chunks[a] - task.region.start[a]) as usize);

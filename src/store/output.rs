@@ -30,6 +30,8 @@ use zarrs::array::Array;
 pub struct VariableSpec {
     pub name: String,
     pub dtype: Dtype,
+    /// Stored value = round(value × scale) (integer dtypes).
+    pub scale: Option<f64>,
     pub chunks: [u64; 3],
     pub compression: Compression,
     pub attributes: Map<String, Value>,
@@ -67,6 +69,7 @@ pub enum Opened {
 }
 
 pub struct OutputVariable {
+    scale: Option<f64>,
     staging: PathBuf,
     store: Arc<AtomicFiles>,
     pub name: String,
@@ -468,6 +471,7 @@ impl OutputDataset {
             )
         })?;
         Ok(OutputVariable {
+            scale: spec.scale,
             staging: self.staging.clone(),
             store: self.store.clone(),
             name: spec.name.clone(),
@@ -658,17 +662,31 @@ impl OutputVariable {
         } else {
             (idx.to_vec(), c.to_vec())
         };
-        let fill = null_fill(self.dtype) as f32;
+        let fill = null_fill(self.dtype);
+        let integer = !self.dtype.is_float();
+        let scale = self.scale.unwrap_or(1.0);
         with_dtype!(self.dtype, T, {
             let (v, _) = full.into_raw_vec_and_offset();
             let v: Vec<T> = v
                 .into_iter()
                 .map(|x| {
-                    // an integer type has no NaN: its declared fill value
-                    if x.is_nan() {
-                        T::from_f64(fill as f64)
-                    } else {
+                    if !integer {
                         T::from_f32(x)
+                    } else if x.is_nan() {
+                        // an integer type has no NaN: its declared fill value
+                        T::from_f64(fill)
+                    } else {
+                        // rounded and saturated, clear of the fill value
+                        let (lo, hi) = (
+                            T::from_f64(f64::MIN).to_f64(),
+                            T::from_f64(f64::MAX).to_f64(),
+                        );
+                        let r = (x as f64 * scale).round().clamp(lo, hi);
+                        T::from_f64(if r == fill {
+                            r + if fill < 0.0 { 1.0 } else { -1.0 }
+                        } else {
+                            r
+                        })
                     }
                 })
                 .collect();

@@ -4,7 +4,9 @@ import json
 import os
 import shutil
 
+import numpy as np
 import pytest
+import xarray as xr
 import zarr
 
 from conftest import F3, run_attr, run_job
@@ -151,3 +153,47 @@ def test_a_damaged_published_chunk_is_named_and_repaired(tmp_path, damage):
     assert now == clean
     assert run_attr("status", out, "--verify").returncode == 0
     assert "already complete" in run_attr("run", job, "--resume").stderr
+
+
+def test_silent_nonsense_is_refused_or_warned(tmp_path):
+    def job(**o):
+        j = tmp_path / "n.yaml"
+        j.write_text(json.dumps({"input": str(F3), "outputs": [{"path": str(tmp_path / "o.zarr"), **o}]}))
+        return j
+    # a ratio in whole numbers: refused, unless scaled explicitly
+    p = run_attr("run", job(attribute="semblance", dtype="int8"), check=False)
+    assert p.returncode != 0 and "scale" in p.stderr and "ratio" in p.stderr, p.stderr
+    run_attr("run", job(attribute="semblance", dtype="int8", scale=100), "--overwrite", "-q")
+    ds = xr.open_zarr(tmp_path / "o.zarr")
+    raw = zarr.open_group(str(tmp_path / "o.zarr"))["semblance"][...]
+    assert raw.dtype == np.int8 and raw.max() > 50           # percent
+    ref = tmp_path / "ref.zarr"
+    run_job(tmp_path, {"input": str(F3), "outputs": [{"attribute": "semblance", "path": str(ref)}]}, "-q")
+    np.testing.assert_allclose(ds.semblance.values, xr.open_zarr(ref).semblance.values, atol=0.006)
+    # a band above Nyquist (4 ms: 125 Hz)
+    p = run_attr("run", job(attribute="bandpass", params={"corners": [150, 160, 170, 180]}), check=False)
+    assert p.returncode != 0 and "Nyquist" in p.stderr, p.stderr
+    # an output that is 0 everywhere: written, with a warning
+    z = tmp_path / "zero.zarr"
+    g = zarr.open_group(str(z), mode="w", zarr_format=3)
+    g.create_array("amplitude", data=np.zeros((8, 8, 32), np.float32))
+    j = tmp_path / "z.yaml"
+    j.write_text(json.dumps({"input": str(z), "outputs": [{"attribute": "envelope", "path": str(tmp_path / "z_out.zarr")}]}))
+    p = run_attr("run", j, "-q")
+    assert "warning" in p.stderr and "0 everywhere" in p.stderr, p.stderr
+
+
+def test_memory_beyond_the_machine_is_refused_before_any_work(tmp_path):
+    big = tmp_path / "big.zarr"
+    g = zarr.open_group(str(big), mode="w", zarr_format=3)
+    g.create_array("amplitude", shape=(4000, 4000, 4000), chunks=(4000, 4000, 4000), dtype="float32")
+    j = tmp_path / "b.yaml"
+    j.write_text(json.dumps({"input": str(big), "outputs": [{"attribute": "semblance", "path": str(tmp_path / "o.zarr")}]}))
+    p = run_attr("run", j, check=False)
+    assert p.returncode != 0 and "MiB of memory" in p.stderr and p.stderr.count("\n") == 1, p.stderr
+    # and a plan of too many chunks is refused at once, in bounded memory
+    g.create_array("huge", shape=(10**6, 10**6, 10**6), chunks=(8, 8, 8), dtype="float32")
+    j.write_text(json.dumps({"input": str(big), "variable": "huge",
+                             "outputs": [{"attribute": "copy", "path": str(tmp_path / "o.zarr")}]}))
+    p = run_attr("plan", j, check=False)
+    assert p.returncode != 0 and "larger `chunks:`" in p.stderr, p.stderr
