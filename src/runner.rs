@@ -15,7 +15,7 @@ use ndarray::{Array3, ArrayView3};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 /// The most output chunks one job may plan (the plan holds a task each).
@@ -657,23 +657,25 @@ pub fn run(job_path: &Path, opts: &RunOptions) -> Result<()> {
         workers: p.workers,
         cache_bytes: p.cache_bytes,
     };
-    // leases stay fresh while the engine works
-    let working = AtomicBool::new(true);
+    // leases stay fresh while the engine works; the renewer wakes at once
+    // when the work ends (its channel closes)
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    let staged_datasets = &datasets;
     let result = std::thread::scope(|scope| {
-        scope.spawn(|| {
-            let mut last = std::time::Instant::now();
-            while working.load(Ordering::Relaxed) {
-                std::thread::sleep(std::time::Duration::from_millis(100));
-                if last.elapsed() >= crate::store::owner::RENEW {
-                    datasets.iter().flatten().for_each(OutputDataset::renew);
-                    last = std::time::Instant::now();
-                }
+        scope.spawn(move || {
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                done_rx.recv_timeout(crate::store::owner::RENEW)
+            {
+                staged_datasets
+                    .iter()
+                    .flatten()
+                    .for_each(OutputDataset::renew);
             }
         });
         let r = engine::run(
             &p.plan, &selected, &p.input, &targets, &options, &progress, &stop,
         );
-        working.store(false, Ordering::Relaxed);
+        drop(done_tx);
         r
     });
     progress.finish();
