@@ -92,9 +92,13 @@ fn ormsby(
             ),
         });
     }
-    kernel(FULL, p, move |b, _| {
-        filter_traces(b, dt, |f| trapezoid(f, c))
-    })
+    // the trace, its spectrum and the result
+    crate::with_copies(
+        3.0,
+        kernel(FULL, p, move |b, _| {
+            filter_traces(b, dt, |f| trapezoid(f, c))
+        }),
+    )
 }
 
 const fn corner_param(len: usize, default: &'static str, help: &'static str) -> [ParamSpec; 2] {

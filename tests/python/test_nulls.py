@@ -18,8 +18,7 @@ from test_attributes import DT, HALO, ILL_CONDITIONED, LIST, NAMES, crop, pad_fo
 
 AS_ZEROS = {a["name"]: a["nulls"] == "as zeros" for a in LIST}
 GLCM = [n for n in NAMES if n.startswith("glcm_")]
-# compared elsewhere against their own references (test_reference.py)
-NO_NUMPY_REFERENCE = {"instantaneous_phase", "instantaneous_frequency"}
+NO_NUMPY_REFERENCE: set = set()
 
 
 def gap_patterns(shape):
@@ -143,8 +142,6 @@ def test_glcm_over_live_pairs(gappy, f3, pattern):
     rng = np.random.default_rng(1)
     for name in GLCM:
         prop = name.removeprefix("glcm_")
-        if prop in ("mean", "variance", "entropy"):
-            continue  # not graycoprops properties in this skimage
         for n in rng.choice(len(cand), 12):
             i, j = cand[n]
             k = rng.integers(0, y.shape[2])

@@ -3,6 +3,7 @@ depend on the job are bounded by the volume."""
 import json
 import os
 import shutil
+import time
 
 import numpy as np
 import pytest
@@ -197,3 +198,31 @@ def test_memory_beyond_the_machine_is_refused_before_any_work(tmp_path):
                              "outputs": [{"attribute": "copy", "path": str(tmp_path / "o.zarr")}]}))
     p = run_attr("plan", j, check=False)
     assert p.returncode != 0 and "larger `chunks:`" in p.stderr, p.stderr
+
+
+def test_private_directories_are_reaped_only_when_provably_dead(tmp_path):
+    """Two hosts share a filesystem and pids: another host's build is never
+    taken for dead because of a local pid; this host's dead ones are reaped,
+    and anything an hour old is."""
+    import subprocess
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    names = {
+        "o.zarr.building.nodeb.1.5": True,             # other host, pid 1 alive here: kept
+        f"o.zarr.building.nodeb.{dead.pid}.5": True,    # other host, pid dead here: kept
+        f"o.zarr.building.nodea.{dead.pid}.5": False,   # this host, dead pid: reaped
+        "o.zarr.building.nodea.1.5": True,              # this host, live pid: kept
+        "o.zarr.building.nodec.1.6": False,             # an hour old, whatever its host: reaped
+    }
+    for n in names:
+        (tmp_path / n / ".attr").mkdir(parents=True)
+    old = time.time() - 7200
+    os.utime(tmp_path / "o.zarr.building.nodec.1.6", (old, old))
+    env = {**os.environ, "ATTR_HOSTNAME": "nodea"}
+    job = tmp_path / "j.yaml"
+    job.write_text(json.dumps({"input": str(F3), "outputs": [{"attribute": "envelope", "path": "o.zarr"}]}))
+    from conftest import attr_bin
+    p = subprocess.run([attr_bin(), "run", str(job), "-q"], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    for n, kept in names.items():
+        assert (tmp_path / n).exists() == kept, n
