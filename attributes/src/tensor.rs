@@ -36,6 +36,18 @@ pub struct Gst {
     pub p_crossline: Array3<f32>,
 }
 
+impl Gst {
+    fn zeros(shape: ndarray::Ix3) -> Gst {
+        Gst {
+            l1: Array3::zeros(shape),
+            l2: Array3::zeros(shape),
+            l3: Array3::zeros(shape),
+            p_inline: Array3::zeros(shape),
+            p_crossline: Array3::zeros(shape),
+        }
+    }
+}
+
 pub fn structure_tensor(block: ArrayView3<f32>, sg: f64, st: f64) -> Gst {
     let b = block.to_owned();
     let s = [sg; 3];
@@ -51,14 +63,7 @@ pub fn structure_tensor(block: ArrayView3<f32>, sg: f64, st: f64) -> Gst {
         .iter()
         .map(|&(a, c)| gaussian(&(&g[a] * &g[c]), [st; 3], [0; 3]))
         .collect();
-    let shape = b.raw_dim();
-    let mut out = Gst {
-        l1: Array3::zeros(shape),
-        l2: Array3::zeros(shape),
-        l3: Array3::zeros(shape),
-        p_inline: Array3::zeros(shape),
-        p_crossline: Array3::zeros(shape),
-    };
+    let mut out = Gst::zeros(b.raw_dim());
     decompose(&t, &mut out);
     out
 }
@@ -86,14 +91,7 @@ pub fn structure_tensor_masked(block: ArrayView3<f32>, sg: f64, st: f64) -> Gst 
         .iter()
         .map(|&(a, c)| crate::nulls::normalized_with(&(&g[a] * &g[c]), &m, &g_m, st))
         .collect();
-    let shape = block.raw_dim();
-    let mut out = Gst {
-        l1: Array3::zeros(shape),
-        l2: Array3::zeros(shape),
-        l3: Array3::zeros(shape),
-        p_inline: Array3::zeros(shape),
-        p_crossline: Array3::zeros(shape),
-    };
+    let mut out = Gst::zeros(block.raw_dim());
     decompose(&t, &mut out);
     for field in [
         &mut out.l1,

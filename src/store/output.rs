@@ -134,11 +134,48 @@ fn private_sibling(path: &Path, kind: &str) -> PathBuf {
 /// private name (atomic), so that only the directory that was there goes,
 /// never one that another process puts in its place meanwhile.
 pub fn discard(dir: &Path) -> std::io::Result<()> {
-    let trash = private_sibling(dir, "building");
+    // named after the output, so that the next run reaps it if we die
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let base = name
+        .split(".partial.")
+        .next()
+        .and_then(|n| n.split(".publishing.").next())
+        .unwrap_or(&name);
+    let trash = private_sibling(&dir.with_file_name(base), "building");
     match std::fs::rename(dir, &trash) {
-        Ok(()) => std::fs::remove_dir_all(&trash),
+        Ok(()) => {
+            // a late writer's temporary can land meanwhile: try again
+            let mut result = std::fs::remove_dir_all(&trash);
+            for _ in 0..5 {
+                if result.is_ok() || !trash.exists() {
+                    return Ok(());
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                result = std::fs::remove_dir_all(&trash);
+            }
+            result
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(e),
+    }
+}
+
+/// If another job took the staged dataset over, discard it and stop (the
+/// error names `shown`).
+fn stop_if_superseded(staging: &Path, shown: &Path) -> Result<()> {
+    match owner::superseded_by(staging) {
+        Some(by) => {
+            let _ = discard(staging);
+            Err(Superseded {
+                path: shown.to_path_buf(),
+                by,
+            }
+            .into())
+        }
+        None => Ok(()),
     }
 }
 
@@ -514,14 +551,7 @@ pub fn publish(path: &Path, staging: &Path, format: Format, identity: &Identity)
             staging.display()
         );
     }
-    if let Some(by) = owner::superseded_by(staging) {
-        let _ = discard(staging);
-        return Err(Superseded {
-            path: path.to_path_buf(),
-            by,
-        }
-        .into());
-    }
+    stop_if_superseded(staging, path)?;
     let claim = sibling(path, &format!("publishing.{}", owner::tag()));
     if std::fs::rename(staging, &claim).is_err() {
         return Ok(false);
@@ -640,14 +670,7 @@ impl OutputVariable {
     /// Write chunk `idx` (promoted 3-D grid); `data` covers the part of the
     /// chunk inside the volume. Recorded as done once the file is in place.
     pub fn write_chunk(&self, idx: [u64; 3], data: ArrayView3<f32>) -> Result<()> {
-        if let Some(by) = owner::superseded_by(&self.staging) {
-            let _ = discard(&self.staging);
-            return Err(Superseded {
-                path: self.staging.clone(),
-                by,
-            }
-            .into());
-        }
+        stop_if_superseded(&self.staging, &self.staging)?;
         // another process of the same job wrote it: the same bytes
         if self.ledger.is_done(&self.name, idx) {
             return Ok(());

@@ -341,8 +341,11 @@ def dip_azimuth(x, dt):
 
 def curvatures(x):
     _, _, _, p, q = gst(x)
-    def d(f, axis):
-        return ndi.correlate1d(f, [-0.5, 0, 0.5], axis=axis, mode="reflect")
+    return curvatures_of(p, q, lambda f, axis: ndi.correlate1d(f, [-0.5, 0, 0.5], axis=axis, mode="reflect"))
+
+
+def curvatures_of(p, q, d):
+    """Roberts' curvatures from the dip fields p, q and a derivative d(f, axis)."""
     a, b = d(p, 0) / 2, d(q, 1) / 2
     c = (d(p, 1) + d(q, 0)) / 2
     w = 1 + p * p + q * q

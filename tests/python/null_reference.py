@@ -235,21 +235,7 @@ def masked_difference(f, axis):
 
 def curvatures(x):
     _, _, _, p, q = gst(x)
-    a, b = masked_difference(p, 0) / 2, masked_difference(q, 1) / 2
-    c = (masked_difference(p, 1) + masked_difference(q, 0)) / 2
-    w = 1 + p * p + q * q
-    mean = (a * (1 + q * q) + b * (1 + p * p) - c * p * q) / w ** 1.5
-    gauss = (4 * a * b - c * c) / w ** 2
-    root = np.sqrt(np.maximum(mean * mean - gauss, 0))
-    kmax, kmin = mean + root, mean - root
-    spread = np.sqrt((a - b) ** 2 + c * c)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        shape = np.where(kmax == kmin, np.sign(kmax),
-                         2 / np.pi * np.arctan((kmax + kmin) / np.where(kmax == kmin, 1, kmax - kmin)))
-    return {"curvature_mean": mean, "curvature_gaussian": gauss, "curvature_maximum": kmax,
-            "curvature_minimum": kmin, "curvature_most_positive": a + b + spread,
-            "curvature_most_negative": a + b - spread, "shape_index": shape,
-            "curvedness": np.sqrt((kmax ** 2 + kmin ** 2) / 2)}
+    return ref.curvatures_of(p, q, masked_difference)
 
 
 def curvature(name):

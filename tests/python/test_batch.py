@@ -182,7 +182,7 @@ def test_slurm_submit_four_shards(tmp_path, setup):
     assert_identical(out, setup["ref"])
     fin = completed(sdir, ids[1])
     assert fin and "JobState=COMPLETED" in fin[-1], (fin, logs)
-    assert "all" in logs and "decodable" in logs, logs
+    assert "all" in logs and "present and intact" in logs, logs
     assert "shard" in logs and "of 4 (from Slurm array task" in logs, logs
     print(f"slurm 4 shards: {wall:.1f} s wall (submit to finalize), single process {setup['duration']:.1f} s")
 
