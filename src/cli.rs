@@ -7,7 +7,7 @@ use std::path::PathBuf;
 #[derive(Parser)]
 #[command(
     name = "attr",
-    version,
+    version = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("ATTR_COMMIT"), ")"),
     about = "Seismic attributes on Zarr volumes, block by block, in parallel",
     long_about = "Seismic attributes on Zarr volumes, block by block, in parallel.\n\n\
         A YAML job names the input volume, the attributes and the outputs; `attr run` reads each \
@@ -21,6 +21,15 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Print a shell completion script: `attr completions bash > /etc/bash_completion.d/attr`,
+    /// `attr completions zsh > "${fpath[1]}/_attr"`, `attr completions fish >
+    /// ~/.config/fish/completions/attr.fish`.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff): `attr man > attr.1; man ./attr.1`.
+    Man,
     /// Run a job spec: compute its attributes and write its outputs.
     Run {
         /// The YAML job spec (see README: "Job spec reference").
@@ -409,6 +418,23 @@ pub fn main() -> anyhow::Result<()> {
                     repair,
                 },
             )
+        }
+        Command::Completions { shell } => {
+            let mut buf = Vec::new();
+            clap_complete::generate(
+                shell,
+                &mut <Cli as clap::CommandFactory>::command(),
+                "attr",
+                &mut buf,
+            );
+            crate::outln!("{}", String::from_utf8_lossy(&buf).trim_end());
+            Ok(())
+        }
+        Command::Man => {
+            let mut buf = Vec::new();
+            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(&mut buf)?;
+            crate::outln!("{}", String::from_utf8_lossy(&buf).trim_end());
+            Ok(())
         }
         Command::List { markdown: true, .. } => {
             let md = crate::list::markdown();

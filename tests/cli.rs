@@ -538,3 +538,48 @@ fn plan_agrees_with_run() {
         assert!(String::from_utf8_lossy(&png.stderr).contains("Graphviz"));
     }
 }
+
+#[test]
+fn version_names_the_commit() {
+    let out = attr(&["--version"], &repo());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(
+        text.starts_with(&format!("attr {} (commit ", env!("CARGO_PKG_VERSION"))),
+        "{text}"
+    );
+}
+
+#[test]
+fn completions_and_manual_page() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = attr(&["completions", shell], &repo());
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{shell}");
+        assert!(
+            text.contains("convert") && text.contains("overwrite"),
+            "{shell}"
+        );
+    }
+    // the bash script loads and registers the command
+    let script = attr(&["completions", "bash"], &repo()).stdout;
+    let dir = tmp();
+    std::fs::write(dir.path().join("attr.bash"), script).unwrap();
+    let out = Command::new("bash")
+        .args(["-c", "source ./attr.bash && complete -p attr"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("_attr"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let man = attr(&["man"], &repo());
+    let text = String::from_utf8_lossy(&man.stdout);
+    assert!(
+        man.status.success() && text.contains(".TH attr 1") && text.contains("completions"),
+        "{text}"
+    );
+    assert!(!attr(&["completions", "tcsh"], &repo()).status.success());
+}
