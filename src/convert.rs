@@ -212,7 +212,7 @@ impl FromSegy for u64 {
     }
 }
 
-fn write_whole<T: zarrs::array::Element>(
+pub(crate) fn write_whole<T: zarrs::array::Element>(
     store: &Arc<AtomicFiles>,
     name: &str,
     data: ArrayD<T>,

@@ -19,6 +19,7 @@ mod shard;
 mod status;
 mod store;
 mod submit;
+mod synth;
 mod view;
 
 use std::process::ExitCode;
