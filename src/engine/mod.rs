@@ -201,7 +201,11 @@ fn run_task(
     // null samples (missing traces, muted zones, fill values) are NaN in
     // the block; kernels that are not null-aware see them as zeros
     let has_nulls = attributes::nulls::any_null(block.view());
-    let filled = has_nulls.then(|| attributes::nulls::zero_filled(block.view()));
+    let as_zeros = group
+        .outputs
+        .iter()
+        .any(|&o| !targets[o].kernel.null_aware());
+    let filled = (has_nulls && as_zeros).then(|| attributes::nulls::zero_filled(block.view()));
     let mut shared: Vec<([Halo; 3], bool, Shared)> = Vec::new();
     let mut written = 0u64;
     let mut bytes = 0u64;
