@@ -3,24 +3,14 @@
 
 use crate::convolve::correlate_axis;
 use crate::window::{box_mean_axis, symmetric_index};
-use crate::{masked_kernel, nulls, Halo, ParamKind, ParamSpec, Spec};
+use crate::{masked_kernel, nulls, Halo, ParamSpec, Spec};
 use ndarray::{Array3, ArrayView3, Zip};
 
 const FAMILY: &str = "structure";
 
-const WINDOW: &[ParamSpec] = &[
-    ParamSpec {
-        name: "window",
-        kind: ParamKind::OddIntList { len: 3 },
-        default: "[3, 3, 9]",
-        unit: "traces, traces, samples",
-        help: "analysis window: inlines × crosslines × samples",
-    },
-    crate::structure::MIN_LIVE,
-];
+const WINDOW: &[ParamSpec] = crate::structure::COHERENCE_PARAMS;
 
-/// Null where fewer than `min_live` (capped at the window's traces) traces
-/// of the lateral window are live at the sample.
+/// Null where too few traces of the lateral window are live at the sample.
 fn require_live(
     out: &mut Array3<f32>,
     block: ArrayView3<f32>,
@@ -28,12 +18,7 @@ fn require_live(
     min_live: usize,
 ) {
     let count = nulls::live_traces(block, window[0], window[1]);
-    let need = min_live.min(window[0] * window[1]) as f32;
-    out.zip_mut_with(&count, |o, &c| {
-        if c < need {
-            *o = f32::NAN;
-        }
-    });
+    nulls::null_below(out, &count, min_live, window[0] * window[1]);
 }
 
 /// The largest eigenvalue of the symmetric `j × j` matrix `c`: power

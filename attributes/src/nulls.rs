@@ -171,6 +171,17 @@ pub fn masked_difference(a: &Array3<f32>, axis: usize) -> Array3<f32> {
     out
 }
 
+/// Null where `count` (live traces in the window) is below `min_live`,
+/// capped at the window's `traces`: too few traces for a coherence.
+pub fn null_below(out: &mut Array3<f32>, count: &Array3<f32>, min_live: usize, traces: usize) {
+    let need = min_live.min(traces) as f32;
+    out.zip_mut_with(count, |o, &c| {
+        if c < need {
+            *o = f32::NAN;
+        }
+    });
+}
+
 /// Number of live traces in a lateral `wi × wx` window at each sample.
 pub fn live_traces(block: ArrayView3<f32>, wi: usize, wx: usize) -> Array3<f32> {
     let mut m = live(block);

@@ -12,7 +12,7 @@ struct SemblanceKernel {
 }
 
 /// The least number of live traces a coherence window must hold.
-pub(crate) const MIN_LIVE: ParamSpec = ParamSpec {
+const MIN_LIVE: ParamSpec = ParamSpec {
     name: "min_live",
     kind: ParamKind::Int {
         min: 1,
@@ -24,7 +24,8 @@ pub(crate) const MIN_LIVE: ParamSpec = ParamSpec {
         "fewer live traces in the window (at the sample) give null; capped at the window's traces",
 };
 
-const SEMBLANCE_PARAMS: &[ParamSpec] = &[
+/// The window and `min_live` of every coherence attribute.
+pub(crate) const COHERENCE_PARAMS: &[ParamSpec] = &[
     ParamSpec {
         name: "window",
         kind: ParamKind::OddIntList { len: 3 },
@@ -55,7 +56,7 @@ impl Attribute for Semblance {
         "ratio 0-1"
     }
     fn params(&self) -> &'static [ParamSpec] {
-        SEMBLANCE_PARAMS
+        COHERENCE_PARAMS
     }
     fn configure(&self, p: &Params, _: &Setup) -> Result<Box<dyn Kernel>, AttrError> {
         let w = p.ints("window");
@@ -124,18 +125,13 @@ fn masked_semblance(block: ArrayView3<f32>, window: [usize; 3], min_live: usize)
     box_mean_axis(&mut den, 1, wx);
     den.zip_mut_with(&count, |d, &c| *d *= c / j);
     box_mean_axis(&mut den, 2, wt);
-    let need = min_live.min(wi * wx) as f32;
-    Zip::from(&mut num)
-        .and(&den)
-        .and(&count)
-        .for_each(|n, &d, &c| {
-            *n = if c < need {
-                f32::NAN
-            } else if d > 0.0 {
-                (*n / d).clamp(0.0, 1.0)
-            } else {
-                0.0
-            };
-        });
+    Zip::from(&mut num).and(&den).for_each(|n, &d| {
+        *n = if d > 0.0 {
+            (*n / d).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+    });
+    crate::nulls::null_below(&mut num, &count, min_live, wi * wx);
     num
 }

@@ -295,6 +295,11 @@ def gst(x, sigma_gradient=1.0, sigma_tensor=2.0):
     for a in range(3):
         for b in range(a, 3):
             t[..., a, b] = t[..., b, a] = ndi.gaussian_filter(g[a] * g[b], sigma_tensor, mode="reflect")
+    return decompose(t)
+
+
+def decompose(t):
+    """λ1 ≥ λ2 ≥ λ3 and the dips of tensors t (..., 3, 3); 0 where t is 0."""
     lam, vec = np.linalg.eigh(t)
     lam = np.maximum(lam[..., ::-1], 0)
     n = vec[..., :, 2]

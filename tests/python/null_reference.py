@@ -179,18 +179,8 @@ def _gst(key):
     for a in range(3):
         for c in range(a, 3):
             t[..., a, c] = t[..., c, a] = ratio(ndi.gaussian_filter(g[a] * g[c], st, mode="reflect"), gm)
-    t = np.nan_to_num(t)
-    lam, vec = np.linalg.eigh(t)
-    lam = np.maximum(lam[..., ::-1], 0)
-    n = vec[..., :, 2]
-    nt = np.where(np.abs(n[..., 2]) < 1e-6, np.copysign(1e-6, n[..., 2]), n[..., 2])
-    dead = np.trace(t, axis1=-2, axis2=-1) <= 0
-    p = np.where(dead, 0, np.clip(-n[..., 0] / nt, -100, 100))
-    q = np.where(dead, 0, np.clip(-n[..., 1] / nt, -100, 100))
-    lam[dead] = 0
-    null = m == 0
-    out = [lam[..., 0], lam[..., 1], lam[..., 2], p, q]
-    return tuple(np.where(null, np.nan, a) for a in out)
+    out = ref.decompose(np.nan_to_num(t))
+    return tuple(np.where(m == 0, np.nan, a) for a in out)
 
 
 _VOLUMES = {}
