@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Side-by-side benchmark: attr vs the Dask peer (../shared/peer/dask_attr.py)
+# Side-by-side benchmark: attr vs the Dask baseline (bench/dask_baseline.py)
 # on the same >= 1 GiB volume, same threads. Prints a table of wall times,
 # throughput ratios, decodes per input chunk and peak memory.
 #
@@ -7,8 +7,8 @@
 #   SHAPE=1024,1024,1024 WORKERS=16 bench/bench.sh
 #
 # Env: WORK (scratch dir, default /tmp/attr-bench), SHAPE, CHUNKS, WORKERS,
-# PY (python with the peer's requirements; default .venv/bin/python),
-# PEER (default ../shared/peer), ATTRS (default: all pairs below).
+# PY (python with tests/requirements.txt; default .venv/bin/python),
+# ATTRS (default: all pairs below).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
@@ -17,7 +17,6 @@ SHAPE=${SHAPE:-512,512,1024}
 CHUNKS=${CHUNKS:-64,64,64}
 WORKERS=${WORKERS:-2}
 PY=${PY:-$REPO/.venv/bin/python}
-PEER=${PEER:-$REPO/../shared/peer}
 ATTRS=${ATTRS:-"copy:copy envelope:envelope instantaneous_phase:inst_phase instantaneous_frequency:inst_freq rms_amplitude:rms semblance:semblance"}
 mkdir -p "$WORK"
 VOL="$WORK/vol_${SHAPE//,/x}_c${CHUNKS//,/x}.zarr"
@@ -25,9 +24,9 @@ VOL="$WORK/vol_${SHAPE//,/x}_c${CHUNKS//,/x}.zarr"
 [ -x target/release/attr ] || cargo build --release --quiet
 if [ ! -e "$VOL/zarr.json" ]; then
     echo "generating $VOL ..." >&2
-    "$PY" "$PEER/make_volume.py" "$VOL" --shape "$SHAPE" --chunks "$CHUNKS" --workers "$WORKERS" --overwrite >&2
+    target/release/attr synth "$VOL" --shape "$SHAPE" --chunks "$CHUNKS" --full --overwrite -q
 fi
-BYTES=$("$PY" -c "import zarr,sys; z=zarr.open_array(sys.argv[1],mode='r'); print(z.nbytes)" "$VOL")
+BYTES=$("$PY" -c "import zarr,sys; z=zarr.open_array(sys.argv[1],path='amplitude',mode='r'); print(z.nbytes)" "$VOL")
 
 # run CMD..., print "wall_s peak_rss_mib" (from /usr/bin/time)
 measure() {
@@ -43,7 +42,7 @@ printf "|---|---|---|---|---|---|---|---|---|\n"
 for pair in $ATTRS; do
     ours=${pair%%:*}; theirs=${pair##*:}
     rm -rf "$WORK/dask_$theirs.zarr" "$WORK/attr_$ours.zarr"
-    read -r dw dm < <(measure "$PY" "$PEER/dask_attr.py" "$theirs" "$VOL" "$WORK/dask_$theirs.zarr" --workers "$WORKERS" --dt 0.004)
+    read -r dw dm < <(measure "$PY" bench/dask_baseline.py "$theirs" "$VOL" "$WORK/dask_$theirs.zarr" --variable amplitude --workers "$WORKERS" --dt 0.004)
     cat > "$WORK/job_$ours.yaml" <<YAML
 input: $VOL
 sample_interval: 4

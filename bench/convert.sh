@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# SEG-Y -> Zarr: `attr convert segy` against the peer's segyio + zarr-python
-# converter (../shared/peer/convert_segyio_zarr.py), side by side in one run,
-# on >= 0.5 GB synthetic files in IEEE (format 5) and IBM (format 1) floats,
+# SEG-Y -> Zarr: `attr convert segy` against the segyio + zarr-python
+# conversion a Python user writes (bench/segyio_to_zarr.py), side by side in
+# one run, on >= 0.5 GB files (`attr synth` exported as SEG-Y) in IEEE
+# (format 5) and IBM (format 1) floats,
 # 128^3 chunks, no compression and zstd level 3 in both. Prints wall time,
 # peak RSS and the ratio. Usage: bench/convert.sh [WORKDIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK=${1:-/tmp/attr-bench-convert}
-PEER=../shared/peer
 mkdir -p "$WORK"
 [ -x .venv/bin/python ] || { python3 -m venv .venv && .venv/bin/pip install -q -r tests/requirements.txt; }
 PY=.venv/bin/python
@@ -22,12 +22,15 @@ measure() {
 printf "%-6s %-6s %22s %22s %8s\n" format codec "attr s / MiB" "segyio+zarr s / MiB" speed-up
 for fmt in 5 1; do
     src="$WORK/syn$fmt.sgy"
-    [ -f "$src" ] || $PY $PEER/gen_synthetic_segy.py "$src" 300 300 1500 $fmt >/dev/null
+    if [ ! -f "$src" ]; then
+        [ -d "$WORK/syn.zarr" ] || $ATTR synth "$WORK/syn.zarr" --shape 300,300,1500 --full --chunks 64,64,1500 -q
+        $ATTR export segy "$WORK/syn.zarr" "$src" --format $fmt
+    fi
     for codec in none zstd; do
         attr_codec=$([ $codec = zstd ] && echo zstd:3 || echo none)
         rm -rf "$WORK/a.zarr" "$WORK/p.zarr"
         read -r ta ma < <(measure $ATTR convert segy "$src" "$WORK/a.zarr" --chunks 128,128,128 --compression "$attr_codec" -q)
-        read -r tp mp < <(measure $PY $PEER/convert_segyio_zarr.py "$src" "$WORK/p.zarr" 128 $codec)
+        read -r tp mp < <(measure $PY bench/segyio_to_zarr.py "$src" "$WORK/p.zarr" 128 $codec)
         # same numbers in both
         $PY - "$WORK/a.zarr" "$WORK/p.zarr" <<'PYEOF'
 import sys, zarr, numpy as np

@@ -7,10 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK=${WORK:-/tmp/attr-bench-kernels}
 mkdir -p "$WORK"
-[ -x .venv/bin/python ] || { python3 -m venv .venv && .venv/bin/pip install -q -r tests/requirements.txt; }
 cargo build --release -q
 vol="$WORK/vol.zarr"
-[ -d "$vol" ] || .venv/bin/python ../shared/peer/make_volume.py "$vol" --shape 256,256,512 --chunks 64,64,128 >/dev/null
+[ -d "$vol" ] || target/release/attr synth "$vol" --shape 256,256,512 --chunks 64,64,128 --full -q
 cat > "$WORK/copy.yaml" <<YAML
 input: $vol
 workers: 1

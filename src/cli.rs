@@ -48,6 +48,10 @@ enum Command {
         noise: f32,
         #[arg(long, value_delimiter = ',', default_value = "64,64,128")]
         chunks: Vec<u64>,
+        /// No outline: every trace live, a plain rectangle (for benchmarks
+        /// and comparisons with tools that do not skip missing traces).
+        #[arg(long)]
+        full: bool,
         #[arg(long)]
         overwrite: bool,
         #[arg(long, short)]
@@ -459,6 +463,7 @@ pub fn main() -> anyhow::Result<()> {
             seed,
             noise,
             chunks,
+            full,
             overwrite,
             quiet,
         } => {
@@ -474,6 +479,7 @@ pub fn main() -> anyhow::Result<()> {
                     chunks: [a, b, c],
                     seed,
                     noise,
+                    full,
                     overwrite,
                     quiet,
                 },

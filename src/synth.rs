@@ -29,6 +29,8 @@ pub struct Options {
     pub chunks: [u64; 3],
     pub seed: u64,
     pub noise: f32,
+    /// No outline: every trace live (a rectangle, as benchmarks want).
+    pub full: bool,
     pub overwrite: bool,
     pub quiet: bool,
 }
@@ -230,8 +232,9 @@ pub fn synth(output: &Path, o: &Options) -> Result<()> {
     attrs.insert(
         "source".into(),
         json!(format!(
-            "attr synth --shape {ni},{nx},{nt} --seed {}",
-            o.seed
+            "attr synth --shape {ni},{nx},{nt} --seed {}{}",
+            o.seed,
+            if o.full { " --full" } else { "" }
         )),
     );
     write_group(&staging, Format::V3, &attrs)?;
@@ -299,7 +302,7 @@ pub fn synth(output: &Path, o: &Options) -> Result<()> {
     )?;
     let store = Arc::new(AtomicFiles::new(staging.clone(), false).map_err(|e| anyhow!(e))?);
     let mask: Vec<u8> = (0..ni * nx)
-        .map(|t| u8::from(model.live(t / nx, t % nx)))
+        .map(|t| u8::from(o.full || model.live(t / nx, t % nx)))
         .collect();
     let vec = |dims: &[usize], v: Vec<i32>| ArrayD::from_shape_vec(IxDyn(dims), v);
     write_whole(

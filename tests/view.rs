@@ -182,7 +182,7 @@ fn segy_and_zarr_views_are_identical() {
     let d = tempfile::tempdir().unwrap();
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let zarr = repo.join("sample-data/f3.zarr");
-    let segy = repo.join("../shared/data/segy/f3.sgy");
+    let segy = repo.join("tests/data/segy/f3.sgy");
     let (a, ..) = view(d.path(), &[zarr.to_str().unwrap(), "--crossline", "880"]);
     let (b, ..) = view(d.path(), &[segy.to_str().unwrap(), "--crossline", "880"]);
     assert_eq!(a.dimensions(), b.dimensions());

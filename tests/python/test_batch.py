@@ -6,7 +6,6 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,10 +13,9 @@ import numpy as np
 import pytest
 import zarr
 
-from conftest import PEER, REPO, attr_bin, run_attr
+from conftest import HPC, attr_bin, cannot_run, needs_root, run_attr, synth
 
 VARS = ("semblance", "envelope", "rms_amplitude")
-HPC = REPO.parent / "shared" / "hpc"
 
 
 def job_text(vol, out, workers=1):
@@ -51,10 +49,7 @@ def verify(job, cwd):
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
     d = tmp_path_factory.mktemp("batch")
-    vol = d / "vol.zarr"
-    p = subprocess.run([sys.executable, str(PEER / "make_volume.py"), str(vol), "--shape", "96,96,256",
-                        "--chunks", "16,16,64", "--workers", "2"], capture_output=True, text=True)
-    assert p.returncode == 0, p.stderr
+    vol = synth(d / "vol.zarr", "96,96,256", "16,16,64")
     ref = d / "ref.zarr"
     job = d / "ref.yaml"
     job.write_text(job_text(vol, ref))
@@ -158,8 +153,10 @@ def wait_jobs(ids, timeout=240):
 
 
 def slurm_env():
+    """The test cluster tests/run.sh started (tests/hpc/slurm.sh), or a skip
+    naming why there is none."""
     if not os.environ.get("SLURM_CONF"):
-        raise RuntimeError("no Slurm cluster: tests/run.sh starts one (../shared/hpc/start-slurm.sh) and sets SLURM_CONF")
+        cannot_run("batch under Slurm and LSF", os.environ.get("ATTR_NO_SLURM", "no Slurm cluster (SLURM_CONF unset)"))
     return Path(os.environ["SLURM_CONF"]).parent.parent
 
 
@@ -190,7 +187,7 @@ def test_slurm_submit_four_shards(tmp_path, setup):
 def test_lsf_code_path_under_slurm(tmp_path, setup):
     slurm_env()
     job, out = fresh_job(tmp_path, setup, workers=0)
-    shim = HPC / "lsf-env-shim.sh"
+    shim = HPC / "lsf-shim.sh"
     a = subprocess.run(["sbatch", "--parsable", "--array=1-4", "-o", str(tmp_path / "lsf-%a.out"),
                         "--wrap", f"{shim} {attr_bin()} run {job}"], capture_output=True, text=True, cwd=tmp_path)
     assert a.returncode == 0, a.stderr
@@ -203,6 +200,7 @@ def test_lsf_code_path_under_slurm(tmp_path, setup):
 def test_full_disk_mid_run_is_resumable(tmp_path, setup):
     """A filesystem that fills up mid-run: one clear error, every chunk on disk
     whole, and after space is freed --resume finishes identically."""
+    needs_root("full disk (mounts a small tmpfs)")
     mnt = tmp_path / "small"
     mnt.mkdir()
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3M", "tmpfs", str(mnt)], check=True)

@@ -1,5 +1,5 @@
-"""`attr convert segy` against the expected cubes of the segyio test data
-(bit for bit, with the listed inlines, crosslines, t0 and dt), and Python
+"""`attr convert segy` against the segyio test data (bit for bit, with the
+inlines, crosslines, t0 and dt segyio reads from the same files), and Python
 reading the result."""
 import json
 
@@ -8,39 +8,43 @@ import pytest
 import xarray as xr
 import zarr
 
-from conftest import REPO, run_attr
+from conftest import run_attr
+from segy_oracle import DATA, LAYOUT, cube_files, expected, keys
 
-DATA = REPO.parent / "shared" / "data" / "segy"
-MANIFEST = json.loads((DATA / "expected" / "MANIFEST.json").read_text())
-# every post-stack file: inline/crossline at byte numbers, or "layout" where
-# the file's rev 2.1 XML trace-header layout says where they are; SU files
-# use bytes 5/21
-POST_STACK = sorted(k for k, v in MANIFEST.items() if v["axes"] == ["inline", "crossline", "sample"])
-PRE_STACK = sorted(k for k, v in MANIFEST.items() if v["axes"] == ["inline", "crossline", "offset", "sample"])
+CUBES = cube_files()
 
 
-def test_covers_the_post_stack_files():
-    assert len(POST_STACK) >= 63 and len(PRE_STACK) >= 11
-    assert sum(MANIFEST[k]["iline_byte"] == "layout" for k in POST_STACK) == 7
+def cube(name):
+    return expected(name).data
 
 
-@pytest.mark.parametrize("name", POST_STACK + PRE_STACK)
+def test_covers_the_test_files():
+    pre = [n for n in CUBES if expected(n).offsets is not None]
+    assert len(CUBES) - len(pre) >= 63 and len(pre) >= 11
+    assert len(LAYOUT & set(CUBES)) == 7
+
+
+@pytest.mark.parametrize("name", CUBES)
 def test_converts_bit_for_bit(tmp_path, name):
-    v = MANIFEST[name]
+    v = expected(name)
     out = tmp_path / "out.zarr"
-    extra = ["--offset-byte", "37"] if "offset" in v["axes"] else []
-    if v["iline_byte"] != "layout":
-        extra += ["--iline-byte", v["iline_byte"], "--xline-byte", v["xline_byte"]]
+    extra = ["--offset-byte", "37"] if v.offsets is not None else []
+    if name not in LAYOUT:
+        il, xl = keys(name)
+        extra += ["--iline-byte", il, "--xline-byte", xl]
     run_attr("convert", "segy", DATA / name, out, "--dtype", "native", "-q", *extra)
     g = zarr.open_group(str(out), mode="r")
-    got, want = g["amplitude"][...], np.load(DATA / v["npy"])
+    got, want = g["amplitude"][...], v.data
     assert got.shape == want.shape
     assert got.dtype == want.dtype and got.tobytes() == want.tobytes()
-    assert list(g["inline"][...]) == v["ilines"] and list(g["crossline"][...]) == v["xlines"]
-    np.testing.assert_allclose(g["time"][...], v["t0_ms"] + np.arange(want.shape[-1]) * v["dt_us"] / 1000)
+    assert list(g["inline"][...]) == v.ilines and list(g["crossline"][...]) == v.xlines
+    t = g["time"][...]
+    np.testing.assert_allclose(np.diff(t), v.dt_us / 1000)
+    if v.t0_ms is not None:
+        assert t[0] == pytest.approx(v.t0_ms)
     assert g["trace_mask"][...].all()
-    if "offset" in v["axes"]:
-        assert list(g["offset"][...]) == v["offsets"]
+    if v.offsets is not None:
+        assert list(g["offset"][...]) == v.offsets
 
 
 def test_float32_dataset_opens_in_xarray_and_runs(tmp_path):
@@ -48,7 +52,7 @@ def test_float32_dataset_opens_in_xarray_and_runs(tmp_path):
     run_attr("convert", "segy", DATA / "f3.sgy", out, "-q")
     ds = xr.open_zarr(out)
     assert ds.amplitude.dims == ("inline", "crossline", "time") and ds.amplitude.dtype == np.float32
-    np.testing.assert_array_equal(ds.amplitude.values, np.load(DATA / "expected" / "f3.npy").astype(np.float32))
+    np.testing.assert_array_equal(ds.amplitude.values, cube("f3.sgy").astype(np.float32))
     assert ds.attrs["sample_interval_ms"] == 4.0 and ds.attrs["t0_ms"] == 4.0
     assert ds.attrs["textual_header"].startswith("C 1 Cropped F3")
     assert ds.trace_headers.shape == (23, 18, 240)
@@ -93,7 +97,7 @@ def test_missing_traces_and_non_unit_steps(tmp_path):
     g = zarr.open_group(str(out), mode="r")
     assert list(g["inline"][...]) == [2, 4, 6, 8, 10]
     a, mask = g["amplitude"][...], g["trace_mask"][...]
-    want = np.load(DATA / "expected" / "small.npy")
+    want = cube("small.sgy")
     assert np.isnan(a[1, 2]).all() and mask[1, 2] == 0 and mask.sum() == 24
     a[1, 2] = want[1, 2]
     assert np.array_equal(a, want)
@@ -111,7 +115,7 @@ def test_info_and_summary(tmp_path):
     ps = run_attr("info", DATA / "small-ps.sgy").stdout
     assert "--offset-byte 37" in ps and "[1, 2]" in ps, ps
     p = run_attr("convert", "segy", DATA / "f3.sgy", tmp_path / "f3.zarr")
-    want = np.load(DATA / "expected" / "f3.npy")
+    want = cube("f3.sgy")
     assert "convert: 414/414 traces (100%)" in p.stderr, p.stderr
     assert "414 live traces" in p.stderr and f"amplitudes {want.min()} .. {want.max()}" in p.stderr, p.stderr
 
@@ -152,7 +156,7 @@ def test_presets_and_extended_headers(tmp_path):
     run_attr("convert", "segy", DATA / "small.su", tmp_path / "b.zarr", "--preset", "su", "-q")
     run_attr("convert", "segy", DATA / "small.su", tmp_path / "c.zarr", "--iline-byte", "5", "--xline-byte", "21", "-q")
     a, b, c = (zarr.open_group(str(tmp_path / n), mode="r")["amplitude"][...] for n in ("a.zarr", "b.zarr", "c.zarr"))
-    assert np.array_equal(a, np.load(DATA / "expected" / "small.npy")) and np.array_equal(a, b) and np.array_equal(a, c)
+    assert np.array_equal(a, cube("small.sgy")) and np.array_equal(a, b) and np.array_equal(a, c)
     run_attr("convert", "segy", DATA / "multi-text.sgy", tmp_path / "m.zarr", "-q")
     ds = xr.open_zarr(tmp_path / "m.zarr")
     ext = ds.attrs["extended_textual_headers"]
@@ -213,7 +217,7 @@ def test_2d_line(tmp_path):
 
 
 def test_sub_volume(tmp_path):
-    want = np.load(DATA / "expected" / "f3.npy")
+    want = cube("f3.sgy")
     out = tmp_path / "s.zarr"
     run_attr("convert", "segy", DATA / "f3.sgy", out, "--inlines", "115:125:2", "--crosslines", "880:890",
              "--time", "100:200", "--dtype", "native", "-q")
@@ -247,7 +251,7 @@ def test_rev2_extended_sample_count_and_interval(tmp_path):
     path.write_bytes(bytes(raw))
     run_attr("convert", "segy", path, tmp_path / "r.zarr", "-q")
     ds = xr.open_zarr(tmp_path / "r.zarr")
-    np.testing.assert_array_equal(ds.amplitude.values, np.load(DATA / "expected" / "tiny.npy"))
+    np.testing.assert_array_equal(ds.amplitude.values, cube("tiny.sgy"))
     np.testing.assert_allclose(ds.time.values, np.arange(4) * 0.2505)
     assert ds.attrs["sample_interval_ms"] == 0.2505
 
@@ -258,7 +262,7 @@ def test_threads_and_zstd_level(tmp_path):
     meta = json.loads((tmp_path / "a.zarr" / "amplitude" / "zarr.json").read_text())
     assert {"name": "zstd", "configuration": {"level": 9, "checksum": False}} in meta["codecs"]
     np.testing.assert_array_equal(xr.open_zarr(tmp_path / "a.zarr").amplitude.values,
-                                  np.load(DATA / "expected" / "f3.npy").astype(np.float32))
+                                  cube("f3.sgy").astype(np.float32))
     p = run_attr("convert", "segy", DATA / "f3.sgy", tmp_path / "b.zarr", "--compression", "zstd:99", check=False)
     assert p.returncode != 0 and "-7 to 22" in p.stderr
 
@@ -310,7 +314,7 @@ def test_sparse_grid_warns_with_its_ratio_and_bad_bytes_are_refused(tmp_path):
 
 
 def test_byte_order_can_be_forced(tmp_path):
-    want = np.load(DATA / "expected" / "small.npy")
+    want = cube("small.sgy")
     run_attr("convert", "segy", DATA / "small-lsb.sgy", tmp_path / "l.zarr", "--byte-order", "little", "-q")
     assert np.array_equal(zarr.open_group(str(tmp_path / "l.zarr"), mode="r")["amplitude"][...], want)
     p = run_attr("convert", "segy", DATA / "small-lsb.sgy", tmp_path / "b.zarr", "--byte-order", "big", check=False)
@@ -325,10 +329,10 @@ def test_f3_geometry_from_other_header_bytes(tmp_path, name, bytes_):
     run_attr("convert", "segy", DATA / name, tmp_path / "a.zarr", "--dtype", "native", "-q",
              "--iline-byte", bytes_[0], "--xline-byte", bytes_[1])
     g = zarr.open_group(str(tmp_path / "a.zarr"), mode="r")
-    want = np.load(DATA / "expected" / "f3.npy")
+    want = cube("f3.sgy")
     assert g["amplitude"][...].tobytes() == want.tobytes()
-    assert list(g["inline"][...]) == MANIFEST["f3.sgy"]["ilines"]
-    assert list(g["crossline"][...]) == MANIFEST["f3.sgy"]["xlines"]
+    assert list(g["inline"][...]) == expected("f3.sgy").ilines
+    assert list(g["crossline"][...]) == expected("f3.sgy").xlines
     assert zarr.open_group(str(tmp_path / "a.zarr"), mode="r").attrs["iline_byte"] == int(bytes_[0])
 
 
@@ -347,7 +351,7 @@ def test_header_field_types_are_configurable(tmp_path):
     path.write_bytes(bytes(raw))
     run_attr("convert", "segy", path, tmp_path / "t.zarr", "--iline-byte", "233:int2", "--xline-byte", "235:uint2", "-q")
     g = zarr.open_group(str(tmp_path / "t.zarr"), mode="r")
-    assert np.array_equal(g["amplitude"][...], np.load(DATA / "expected" / "small.npy"))
+    assert np.array_equal(g["amplitude"][...], cube("small.sgy"))
     assert list(g["inline"][...]) == [1, 2, 3, 4, 5] and list(g["crossline"][...]) == list(range(40020, 40025))
     p = run_attr("convert", "segy", path, tmp_path / "x.zarr", "--iline-byte", "233:ieee32", check=False)
     assert p.returncode != 0 and "int2, int4, int8, uint2, uint4 or uint8" in p.stderr
