@@ -59,7 +59,7 @@ enum Command {
     },
     /// Run a job spec: compute its attributes and write its outputs.
     Run {
-        /// The YAML job spec (see README: "Job spec reference").
+        /// The YAML job spec (docs/job-spec.md).
         job: PathBuf,
         /// Worker threads (default: the job's `workers`, else all cores).
         #[arg(long)]
@@ -96,7 +96,7 @@ enum Command {
         /// Machine-readable output.
         #[arg(long)]
         json: bool,
-        /// The attribute table as Markdown (the README's).
+        /// The attribute table as Markdown (docs/attributes.md).
         #[arg(long, conflicts_with = "json")]
         markdown: bool,
     },
@@ -270,12 +270,12 @@ enum ConvertWhat {
         /// Chunk shape (default 16,256,256).
         #[arg(long, value_delimiter = ',')]
         chunks: Option<Vec<u64>>,
-        /// Zarr format.
-        #[arg(long, default_value_t = 3)]
-        format: u8,
+        /// Zarr format: 3, or 2 for older Python stacks.
+        #[arg(long, default_value = "3")]
+        format: crate::store::Format,
         /// zstd (level 1), zstd:LEVEL, blosc, gzip or none.
         #[arg(long, default_value = "zstd")]
-        compression: String,
+        compression: crate::store::Compression,
         /// Worker threads (default: the cores available to the job).
         #[arg(long)]
         threads: Option<usize>,
@@ -336,12 +336,12 @@ enum ConvertWhat {
         /// enough for FFTs); a 2-D line takes traces,sample (default 1024,128).
         #[arg(long, value_delimiter = ',')]
         chunks: Option<Vec<u64>>,
-        /// Zarr format.
-        #[arg(long, default_value_t = 3)]
-        format: u8,
+        /// Zarr format: 3, or 2 for older Python stacks.
+        #[arg(long, default_value = "3")]
+        format: crate::store::Format,
         /// zstd (level 1), zstd:LEVEL, blosc, gzip or none.
         #[arg(long, default_value = "zstd")]
-        compression: String,
+        compression: crate::store::Compression,
         /// Value for missing traces (default NaN; needed for native integers).
         #[arg(long)]
         fill: Option<f64>,
@@ -354,14 +354,6 @@ enum ConvertWhat {
         #[arg(long, short)]
         quiet: bool,
     },
-}
-
-fn parse_format(f: u8) -> anyhow::Result<crate::store::Format> {
-    match f {
-        2 => Ok(crate::store::Format::V2),
-        3 => Ok(crate::store::Format::V3),
-        f => anyhow::bail!("--format {f}: give 2 or 3"),
-    }
 }
 
 /// Run `f` on a pool of `threads` workers (default: the cores available).
@@ -398,23 +390,6 @@ fn parse_time_range(v: &str) -> Result<(f64, f64), String> {
         return Err(format!("'{v}': the end is before the start"));
     }
     Ok((a, b))
-}
-
-fn parse_compression(c: &str) -> anyhow::Result<crate::store::Compression> {
-    use crate::store::Compression;
-    match c {
-        "zstd" => Ok(Compression::Zstd),
-        c if c.starts_with("zstd:") => match c[5..].parse::<i32>() {
-            Ok(l) if (-7..=22).contains(&l) => Ok(Compression::ZstdLevel(l)),
-            _ => anyhow::bail!(
-                "--compression {c}: the zstd level must be a whole number from -7 to 22"
-            ),
-        },
-        "blosc" => Ok(Compression::Blosc),
-        "gzip" => Ok(Compression::Gzip),
-        "none" => Ok(Compression::None),
-        c => anyhow::bail!("--compression {c}: give zstd, zstd:LEVEL, blosc, gzip or none"),
-    }
 }
 
 pub fn main() -> anyhow::Result<()> {
@@ -538,8 +513,8 @@ pub fn main() -> anyhow::Result<()> {
             let options = crate::images::Options {
                 dims,
                 chunks,
-                format: parse_format(format)?,
-                compression: parse_compression(&compression)?,
+                format,
+                compression,
                 overwrite,
                 quiet,
             };
@@ -573,8 +548,6 @@ pub fn main() -> anyhow::Result<()> {
                 },
         } => {
             use crate::segy::{Field, Keys};
-            let format = parse_format(format)?;
-            let compression = parse_compression(&compression)?;
             let su_file = input
                 .extension()
                 .is_some_and(|e| e.eq_ignore_ascii_case("su"));

@@ -4,7 +4,7 @@
 //! that name the line and column), so a typo never silently falls back to a
 //! default.
 
-use crate::store::{Compression, Dtype};
+use crate::store::{Compression, Dtype, Format};
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -72,7 +72,7 @@ pub struct OutputSpec {
     #[serde(default)]
     pub chunks: Option<Vec<u64>>,
     #[serde(default)]
-    pub format: Option<u8>,
+    pub format: Option<Format>,
     #[serde(default)]
     pub compression: Option<Compression>,
 }
@@ -177,14 +177,6 @@ pub fn parse(text: &str, file: &Path) -> anyhow::Result<JobSpec> {
         }
     }
     for (i, o) in spec.outputs.iter().enumerate() {
-        if let Some(f) = o.format {
-            if f != 2 && f != 3 {
-                anyhow::bail!(
-                    "{}: outputs[{i}].format must be 2 or 3, got {f}",
-                    file.display()
-                );
-            }
-        }
         if let Some(sc) = o.scale {
             if !(sc.is_finite() && sc > 0.0) {
                 anyhow::bail!(
@@ -242,12 +234,31 @@ mod tests {
         )
         .unwrap();
         assert_eq!(spec.boundary, Boundary::Constant(2.5));
-        assert_eq!(spec.outputs[0].format, Some(2));
+        assert_eq!(spec.outputs[0].format, Some(Format::V2));
         assert_eq!(spec.outputs[0].compression, Some(Compression::Blosc));
         assert_eq!(
             spec.outputs[0].params["window"],
             serde_json::json!([3, 3, 9])
         );
+    }
+
+    /// `compression` and `format` take what the command line takes.
+    #[test]
+    fn compression_and_format_read_as_on_the_command_line() {
+        let job = |v: &str| {
+            format!("input: a.zarr\noutputs:\n  - attribute: copy\n    path: o.zarr\n    {v}\n")
+        };
+        let spec = parse(&job("compression: zstd:5"), Path::new("j.yaml")).unwrap();
+        assert_eq!(spec.outputs[0].compression, Some(Compression::ZstdLevel(5)));
+        assert_eq!("zstd:5".parse(), Ok(Compression::ZstdLevel(5)));
+        for (v, needle) in [
+            ("compression: zstd:23", "-7 to 22"),
+            ("compression: lz4", "zstd:LEVEL"),
+            ("format: 4", "2 or 3"),
+        ] {
+            let e = err(&job(v));
+            assert!(e.contains(needle) && e.contains("line 5"), "{v}: {e}");
+        }
     }
 
     #[test]

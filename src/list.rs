@@ -39,8 +39,8 @@ pub fn describe(a: &dyn Attribute) -> Value {
     })
 }
 
-/// The attribute table of the README, generated from the registry (a test
-/// fails when the README's copy differs).
+/// The attribute table of docs/attributes.md, generated from the registry (a test
+/// fails when that copy differs).
 pub fn markdown() -> String {
     let esc = |s: &str| s.replace('|', "\\|");
     let mut out = String::from(

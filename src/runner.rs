@@ -148,10 +148,7 @@ pub fn prepare(
             chunks,
             dtype: o.dtype.unwrap_or(Dtype::Float32),
             scale: o.scale,
-            format: match o.format {
-                Some(2) => Format::V2,
-                _ => Format::V3,
-            },
+            format: o.format.unwrap_or(Format::V3),
             compression: o.compression.unwrap_or(Compression::Zstd),
             unit: attribute.unit(),
         });

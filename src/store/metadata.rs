@@ -8,10 +8,33 @@ use super::Dtype;
 use serde_json::{json, Map, Value};
 use std::path::Path;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The Zarr format of what we write: 3, or 2 for older Python stacks. One
+/// type for the CLI (`--format 2`) and jobs (`format: 2`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(try_from = "u8")]
 pub enum Format {
     V2,
     V3,
+}
+
+impl TryFrom<u8> for Format {
+    type Error = String;
+    fn try_from(f: u8) -> Result<Self, String> {
+        match f {
+            2 => Ok(Format::V2),
+            3 => Ok(Format::V3),
+            f => Err(format!("the Zarr format must be 2 or 3, got {f}")),
+        }
+    }
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        s.parse::<u8>()
+            .map_err(|_| format!("the Zarr format must be 2 or 3, got '{s}'"))?
+            .try_into()
+    }
 }
 
 impl Format {
@@ -23,18 +46,44 @@ impl Format {
     }
 }
 
-/// Compression of output chunks.
+/// Compression of output chunks, written `zstd`, `zstd:LEVEL`, `blosc`,
+/// `gzip` or `none` on the command line and in jobs alike.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(try_from = "String")]
 pub enum Compression {
     /// zstd at level 1: fast, and most of the gain on seismic floats.
     Zstd,
-    /// zstd at a chosen level (`--compression zstd:LEVEL`).
-    #[serde(skip)]
+    /// zstd at a chosen level.
     ZstdLevel(i32),
     Blosc,
     Gzip,
     None,
+}
+
+impl std::str::FromStr for Compression {
+    type Err = String;
+    fn from_str(c: &str) -> Result<Self, String> {
+        match c {
+            "zstd" => Ok(Compression::Zstd),
+            "blosc" => Ok(Compression::Blosc),
+            "gzip" => Ok(Compression::Gzip),
+            "none" => Ok(Compression::None),
+            c => match c.strip_prefix("zstd:").map(str::parse::<i32>) {
+                Some(Ok(l)) if (-7..=22).contains(&l) => Ok(Compression::ZstdLevel(l)),
+                Some(_) => Err(format!(
+                    "'{c}': the zstd level must be a whole number from -7 to 22"
+                )),
+                None => Err(format!("'{c}': give zstd, zstd:LEVEL, blosc, gzip or none")),
+            },
+        }
+    }
+}
+
+impl TryFrom<String> for Compression {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        s.parse()
+    }
 }
 
 /// Description of one array to create.

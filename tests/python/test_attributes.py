@@ -241,9 +241,9 @@ def test_every_attribute_runs_with_defaults_and_documents_itself():
             assert p["valid"] and p["help"], (a["name"], p)
 
 
-def test_readme_table_is_the_registry():
+def test_attribute_table_is_the_registry():
     from conftest import REPO
-    readme = (REPO / "README.md").read_text()
+    readme = (REPO / "docs" / "attributes.md").read_text()
     block = readme.split("<!-- attributes:begin -->\n")[1].split("<!-- attributes:end -->")[0]
     assert block == run_attr("list", "--markdown").stdout, "regenerate with `attr list --markdown`"
 
