@@ -8,7 +8,7 @@ use crate::store::dtype::Sample;
 use crate::store::metadata::{write_array, write_group, ArrayMeta};
 use crate::store::{publish_staged, Compression, Dtype, Format};
 use crate::with_dtype;
-use anyhow::{anyhow, bail, Result};
+use anyhow::{bail, Context, Result};
 use base64::Engine as _;
 use ndarray::{ArrayD, IxDyn};
 use rayon::prelude::*;
@@ -218,10 +218,10 @@ pub(crate) fn write_whole<T: zarrs::array::Element>(
     data: ArrayD<T>,
 ) -> Result<()> {
     let array =
-        Array::open(store.clone(), &format!("/{name}")).map_err(|e| anyhow!("{name}: {e}"))?;
+        Array::open(store.clone(), &format!("/{name}")).with_context(|| name.to_string())?;
     array
         .store_array_subset(&array.subset_all(), data)
-        .map_err(|e| anyhow!("{name}: {e}"))?;
+        .with_context(|| name.to_string())?;
     Ok(())
 }
 
@@ -484,7 +484,7 @@ pub fn segy(input: &Path, output: &Path, o: &Options) -> Result<()> {
     if gathers {
         one("offset", no, Dtype::Int32, None)?;
     }
-    let store = Arc::new(AtomicFiles::new(staging.clone(), false).map_err(|e| anyhow!(e))?);
+    let store = Arc::new(AtomicFiles::new(staging.clone(), false)?);
     write_whole(
         &store,
         key_axis,
@@ -522,9 +522,8 @@ pub fn segy(input: &Path, output: &Path, o: &Options) -> Result<()> {
     write_whole(&store, "cdp_y", ArrayD::from_shape_vec(IxDyn(&sh2u), cy)?)?;
     // the traces, a slab of chunk-thick lines at a time, in parallel: memory
     // is bounded by (threads × slab), never the whole file
-    let amp = Array::open(store.clone(), "/amplitude").map_err(|e| anyhow!("amplitude: {e}"))?;
-    let hdr =
-        Array::open(store.clone(), "/trace_headers").map_err(|e| anyhow!("trace_headers: {e}"))?;
+    let amp = Array::open(store.clone(), "/amplitude").context("amplitude")?;
+    let hdr = Array::open(store.clone(), "/trace_headers").context("trace_headers")?;
     // tasks: columns of chunks (chunk-thick in inline and crossline, all
     // samples), so every chunk is written whole, once
     let tasks: Vec<(usize, usize)> = (0..ni)
@@ -622,11 +621,11 @@ pub fn segy(input: &Path, output: &Path, o: &Options) -> Result<()> {
                     let (subset, shape) = region(ns as u64);
                     debug_assert_eq!(shape.iter().product::<usize>(), data.len());
                     amp.store_array_subset(&subset, &data[..])
-                        .map_err(|e| anyhow!("amplitude: {e}"))?;
+                        .context("amplitude")?;
                 });
                 let (subset, _) = region(240);
                 hdr.store_array_subset(&subset, &headers[..])
-                    .map_err(|e| anyhow!("trace_headers: {e}"))?;
+                    .context("trace_headers")?;
                 // an inline-sorted file read in columns touches each page once
                 // per column: dropping whole-inline spans only when the column
                 // is the last of its row keeps the pages for the next column

@@ -3,7 +3,7 @@
 //! SEG-Y, in IEEE (format 5) or IBM (format 1) floats.
 
 use crate::store::Input;
-use anyhow::{anyhow, bail, Result};
+use anyhow::{bail, Context, Result};
 use base64::Engine as _;
 use std::io::Write;
 use std::path::Path;
@@ -180,7 +180,7 @@ pub fn segy(input_path: &Path, output: &Path, o: &Options) -> Result<()> {
     ));
     let result = (|| -> Result<usize> {
         let file = std::fs::File::create(&tmp)
-            .map_err(|e| anyhow!("cannot create '{}': {e}", tmp.display()))?;
+            .with_context(|| format!("cannot create '{}'", tmp.display()))?;
         let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
         w.write_all(&text)?;
         w.write_all(&binary)?;

@@ -5,7 +5,7 @@
 use crate::store::atomic::AtomicFiles;
 use crate::store::metadata::{write_array, write_group, ArrayMeta};
 use crate::store::{publish_staged, Compression, Dtype, Format};
-use anyhow::{anyhow, bail, Result};
+use anyhow::{bail, Context, Result};
 use ndarray::{ArrayD, IxDyn};
 use rayon::prelude::*;
 use serde_json::{json, Map};
@@ -83,7 +83,7 @@ pub fn expand(inputs: &[String]) -> Result<Vec<PathBuf>> {
             files.extend(v);
         } else if i.contains(['*', '?', '[']) {
             let mut v: Vec<PathBuf> = glob::glob(i)
-                .map_err(|e| anyhow!("bad pattern '{i}': {e}"))?
+                .with_context(|| format!("bad pattern '{i}'"))?
                 .flatten()
                 .filter(|p| is_image(p))
                 .collect();
@@ -130,7 +130,7 @@ fn read_pages(path: &Path) -> Result<Vec<(u32, u32, Page)>> {
         .unwrap_or("")
         .to_ascii_lowercase();
     if ext == "png" {
-        let img = image::open(path).map_err(|e| anyhow!("'{name}': {e}"))?;
+        let img = image::open(path).with_context(|| format!("'{name}'"))?;
         let (w, h) = (img.width(), img.height());
         let page = match img {
             image::DynamicImage::ImageLuma8(b) => Page::U8(b.into_raw()),
@@ -142,13 +142,13 @@ fn read_pages(path: &Path) -> Result<Vec<(u32, u32, Page)>> {
         };
         return Ok(vec![(w, h, page)]);
     }
-    let file = std::fs::File::open(path).map_err(|e| anyhow!("cannot open '{name}': {e}"))?;
+    let file = std::fs::File::open(path).with_context(|| format!("cannot open '{name}'"))?;
     let mut dec = tiff::decoder::Decoder::new(std::io::BufReader::new(file))
-        .map_err(|e| anyhow!("'{name}': {e}"))?;
+        .with_context(|| format!("'{name}'"))?;
     let mut pages = Vec::new();
     loop {
-        let (w, h) = dec.dimensions().map_err(|e| anyhow!("'{name}': {e}"))?;
-        let page = match dec.read_image().map_err(|e| anyhow!("'{name}': {e}"))? {
+        let (w, h) = dec.dimensions().with_context(|| format!("'{name}'"))?;
+        let page = match dec.read_image().with_context(|| format!("'{name}'"))? {
             tiff::decoder::DecodingResult::U8(v) => Page::U8(v),
             tiff::decoder::DecodingResult::U16(v) => Page::U16(v),
             tiff::decoder::DecodingResult::F32(v) => Page::F32(v),
@@ -163,7 +163,7 @@ fn read_pages(path: &Path) -> Result<Vec<(u32, u32, Page)>> {
         if !dec.more_images() {
             break;
         }
-        dec.next_image().map_err(|e| anyhow!("'{name}': {e}"))?;
+        dec.next_image().with_context(|| format!("'{name}'"))?;
     }
     Ok(pages)
 }
@@ -237,8 +237,8 @@ pub fn convert(inputs: &[String], output: &Path, o: &Options) -> Result<()> {
         null_fill: false,
     };
     write_array(&staging.join("image"), o.format, &meta)?;
-    let store = Arc::new(AtomicFiles::new(staging.clone(), false).map_err(|e| anyhow!(e))?);
-    let array = Array::open(store, "/image").map_err(|e| anyhow!("image: {e}"))?;
+    let store = Arc::new(AtomicFiles::new(staging.clone(), false)?);
+    let array = Array::open(store, "/image").context("image")?;
     // slice index of each file's first page
     let mut starts = vec![0usize];
     for c in &counts {
@@ -282,7 +282,7 @@ pub fn convert(inputs: &[String], output: &Path, o: &Options) -> Result<()> {
             Dtype::Uint16 => store!(U16, u16),
             _ => store!(F32, f32),
         }
-        .map_err(|e| anyhow!("writing slices {s0}..{s1}: {e}"))?;
+        .with_context(|| format!("writing slices {s0}..{s1}"))?;
         progress.advance((s1 - s0) as u64, ((s1 - s0) * plane * dtype.size()) as u64);
         Ok(())
     })?;

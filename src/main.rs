@@ -1,6 +1,6 @@
 //! `attr`: seismic attributes on Zarr volumes, block by block, in parallel.
 
-mod cli;
+mod commands;
 mod console;
 mod convert;
 mod engine;
@@ -9,7 +9,6 @@ mod images;
 mod info;
 mod job;
 mod list;
-mod plan;
 mod planview;
 mod progress;
 mod render;
@@ -33,7 +32,7 @@ fn main() -> ExitCode {
     // every chunk is written, even all-zero ones, so that a finished dataset
     // can be verified chunk by chunk
     zarrs::config::global_config_mut().set_store_empty_chunks(true);
-    match cli::main() {
+    match commands::main() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             let msg = format!("{e:#}");

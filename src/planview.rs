@@ -1,7 +1,7 @@
 //! `attr plan`: the work a job will do, without doing it — the numbers come
 //! from the same plan `attr run` executes.
 
-use crate::runner::{chunk_total, prepare, Prepared};
+use crate::job::{chunk_total, prepare, Prepared};
 use crate::shard::task_range;
 use anyhow::{bail, Result};
 use std::collections::HashSet;

@@ -1,25 +1,21 @@
 //! `attr run`: wire a job spec to the store, the planner and the engine.
 
 use crate::engine::{self, ChunkSink, ChunkSource, Target};
-use crate::job::{self, JobSpec};
-use crate::plan::{OutputNeeds, Plan};
+use crate::job::{
+    chunk_total, dataset_paths, fingerprint, prepare, provenance, Prepared, Resolved,
+};
 use crate::progress::Progress;
 use crate::shard::{self, Shard};
 use crate::store::identity::Identity;
-use crate::store::{
-    Compression, Dtype, Format, Input, Opened, OutputDataset, OutputVariable, VariableSpec,
-};
-use anyhow::{anyhow, bail, Result};
-use attributes::{Kernel, Setup};
+use crate::store::{Input, Opened, OutputDataset, OutputVariable, VariableSpec};
+use anyhow::{bail, Context, Result};
 use ndarray::{Array3, ArrayView3};
 use serde_json::{json, Map, Value};
-use std::collections::BTreeMap;
+use std::collections::{HashMap, HashSet};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
-
-/// The most output chunks one job may plan (the plan holds a task each).
-const MAX_TASKS: u64 = 20_000_000;
 
 pub struct RunOptions {
     pub workers: Option<usize>,
@@ -53,262 +49,6 @@ impl ChunkSink for OutputVariable {
     }
 }
 
-/// One output of the job, resolved against the input.
-pub struct Resolved {
-    pub attribute: String,
-    pub name: String,
-    pub path: PathBuf,
-    pub kernel: Box<dyn Kernel>,
-    pub chunks: [u64; 3],
-    pub dtype: Dtype,
-    /// Stored value = round(value × scale), for integer dtypes.
-    pub scale: Option<f64>,
-    pub format: Format,
-    pub compression: Compression,
-    pub unit: &'static str,
-}
-
-/// Everything `attr run` and `attr plan` need before computing.
-pub struct Prepared {
-    pub spec: JobSpec,
-    pub input: Input,
-    pub outputs: Vec<Resolved>,
-    pub plan: Plan,
-    pub workers: usize,
-    pub cache_bytes: u64,
-}
-
-/// Resolve a job against its input. Workers: `cli_workers`, else the job's
-/// `workers` when positive, else `default_workers`.
-pub fn prepare(
-    job_path: &Path,
-    cli_workers: Option<usize>,
-    default_workers: usize,
-) -> Result<Prepared> {
-    let spec = job::load(job_path)?;
-    let mut input = Input::open(&spec.input, spec.variable.as_deref())
-        .map_err(|e| anyhow!("{}: input: {e:#}", job_path.display()))?;
-    input.set_null_value(spec.null_value);
-    let setup = Setup {
-        sample_interval_ms: spec.sample_interval.or_else(|| input.sample_interval_ms()),
-    };
-    let mut outputs = Vec::new();
-    for (i, o) in spec.outputs.iter().enumerate() {
-        let at = |e: String| {
-            anyhow!(
-                "{}: outputs[{i}] ({}): {e}",
-                job_path.display(),
-                o.attribute
-            )
-        };
-        let attribute = attributes::lookup(&o.attribute).map_err(|e| at(e.to_string()))?;
-        // whole numbers hold an amplitude; any other quantity (a ratio, an
-        // angle, a frequency) needs an explicit scale or it rounds to noise
-        if let Some(d) = o.dtype.filter(|d| !d.is_float()) {
-            if o.scale.is_none() && !attribute.unit().starts_with("input amplitude") {
-                return Err(at(format!(
-                    "dtype {}: {} is in {}, which whole numbers cannot hold: give `scale:` (stored value = round(value × scale), e.g. scale: 100 for percent) or a float dtype",
-                    d.v3_name(),
-                    attribute.name(),
-                    attribute.unit()
-                )));
-            }
-        }
-        let kernel = attribute
-            .build(&o.params, &setup)
-            .map_err(|e| at(format!("params: {e}")))?;
-        let chunks = match &o.chunks {
-            None => input.chunks,
-            // a chunk larger than the volume is clipped to it: its memory is
-            // the volume's, not the number's
-            Some(c) if c.len() == input.ndim && input.ndim == 3 => {
-                [0, 1, 2].map(|a| c[a].min(input.shape[a].max(1)))
-            }
-            Some(c) if c.len() == input.ndim => [
-                1,
-                c[0].min(input.shape[1].max(1)),
-                c[1].min(input.shape[2].max(1)),
-            ],
-            Some(c) => {
-                return Err(at(format!(
-                    "chunks has {} values, the input has {} dimensions",
-                    c.len(),
-                    input.ndim
-                )))
-            }
-        };
-        outputs.push(Resolved {
-            attribute: attribute.name().to_string(),
-            name: o
-                .name
-                .clone()
-                .unwrap_or_else(|| attribute.name().to_string()),
-            path: o.path.clone(),
-            kernel,
-            chunks,
-            dtype: o.dtype.unwrap_or(Dtype::Float32),
-            scale: o.scale,
-            format: o.format.unwrap_or(Format::V3),
-            compression: o.compression.unwrap_or(Compression::Zstd),
-            unit: attribute.unit(),
-        });
-    }
-    // outputs sharing a dataset must agree on its format and not collide
-    let mut seen: BTreeMap<&Path, (Format, Vec<&str>)> = BTreeMap::new();
-    for o in &outputs {
-        let e = seen
-            .entry(o.path.as_path())
-            .or_insert((o.format, Vec::new()));
-        if e.0 != o.format {
-            bail!(
-                "{}: outputs writing '{}' ask for different formats: a dataset has one format",
-                job_path.display(),
-                o.path.display()
-            );
-        }
-        if e.1.contains(&o.name.as_str()) {
-            bail!(
-                "{}: two outputs write variable '{}' into '{}': give one a different `name:`",
-                job_path.display(),
-                o.name,
-                o.path.display()
-            );
-        }
-        if input.coords.iter().any(|c| c.name == o.name) {
-            bail!(
-                "{}: output name '{}' is a coordinate of the input: choose another `name:`",
-                job_path.display(),
-                o.name
-            );
-        }
-        e.1.push(&o.name);
-    }
-    for (i, o) in outputs.iter().enumerate() {
-        refuse_aliasing(&spec.input, &o.path)
-            .map_err(|e| anyhow!("{}: outputs[{i}].path: {e}", job_path.display()))?;
-        // a window wider than the volume it slides over is a mistake, and
-        // its halo would make every block the size of the number given
-        for (a, h) in o.kernel.halo().iter().enumerate() {
-            if let attributes::Halo::Depth(d) = h {
-                let n = input.shape[a];
-                if *d as u64 > n {
-                    bail!(
-                        "{}: outputs[{i}] ({}): its window reaches {d} samples beyond each side on axis {a}, but the volume is only {n} long there: give a smaller window",
-                        job_path.display(),
-                        o.attribute
-                    );
-                }
-            }
-        }
-    }
-    // a plan is a list of tasks: bounded before it is made
-    let tasks: u64 = outputs
-        .iter()
-        .map(|o| {
-            (0..3)
-                .map(|a| input.shape[a].div_ceil(o.chunks[a]))
-                .product::<u64>()
-        })
-        .sum();
-    if tasks > MAX_TASKS {
-        bail!(
-            "{}: the job has {tasks} output chunks, more than the {MAX_TASKS} one run plans: give the outputs larger `chunks:`",
-            job_path.display()
-        );
-    }
-    let needs: Vec<OutputNeeds> = outputs
-        .iter()
-        .map(|o| OutputNeeds {
-            chunks: o.chunks,
-            halo: o.kernel.halo(),
-        })
-        .collect();
-    let plan = Plan::new(input.shape, input.chunks, spec.boundary, &needs);
-    // more workers than tasks would only wait
-    let workers = cli_workers
-        .filter(|&w| w > 0)
-        .or(Some(spec.workers).filter(|&w| w > 0))
-        .unwrap_or(default_workers)
-        .min(plan.tasks.len().max(1));
-    let cache_bytes = spec.cache_mb.unwrap_or(1024) << 20;
-    Ok(Prepared {
-        spec,
-        input,
-        outputs,
-        plan,
-        workers,
-        cache_bytes,
-    })
-}
-
-/// What the run took for null: the input's fill values, scaling, the job's
-/// null value and its treatment of dead traces.
-fn nulls_json(p: &Prepared) -> Value {
-    let mut v = p.input.decoding.describe();
-    v["dead_traces"] = json!(format!("{:?}", p.spec.dead_traces).to_lowercase());
-    v["trace_mask"] = json!(p.input.live_traces.is_some());
-    v
-}
-
-fn provenance(p: &Prepared, o: &Resolved) -> Value {
-    json!({
-        "nulls": nulls_json(p),
-        "attribute": o.attribute,
-        "parameters": o.kernel.resolved(),
-        "boundary": p.spec.boundary.to_json(),
-        "engine": format!("attr {}", env!("CARGO_PKG_VERSION")),
-        "input": p.input.path.display().to_string(),
-        "variable": p.input.variable,
-    })
-}
-
-/// The job's fingerprint for the dataset at `path`: what must match for
-/// two processes (or a rerun) to work on the same dataset.
-pub fn fingerprint(p: &Prepared, path: &Path) -> Value {
-    let mut vars = Map::new();
-    for o in p.outputs.iter().filter(|o| o.path == path) {
-        vars.insert(
-            o.name.clone(),
-            json!({
-                "attribute": o.attribute,
-                "parameters": o.kernel.resolved(),
-                "chunks": o.chunks,
-                "dtype": o.dtype.v3_name(),
-                "scale": o.scale,
-                "compression": format!("{:?}", o.compression).to_lowercase(),
-            }),
-        );
-    }
-    let input = std::fs::canonicalize(&p.input.path).unwrap_or_else(|_| p.input.path.clone());
-    json!({
-        "input": input.display().to_string(),
-        "variable": p.input.variable,
-        "nulls": nulls_json(p),
-        "shape": p.input.shape,
-        "boundary": p.spec.boundary.to_json(),
-        "format": p.outputs.iter().find(|o| o.path == path).map(|o| o.format.number()),
-        "variables": vars,
-    })
-}
-
-/// The distinct output dataset paths, in first-mention order.
-pub fn dataset_paths(p: &Prepared) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = Vec::new();
-    for o in &p.outputs {
-        if !v.contains(&o.path) {
-            v.push(o.path.clone());
-        }
-    }
-    v
-}
-
-/// Number of chunks of an output.
-pub fn chunk_total(p: &Prepared, o: &Resolved) -> usize {
-    (0..3)
-        .map(|a| p.input.shape[a].div_ceil(o.chunks[a]) as usize)
-        .product()
-}
-
 fn variable_spec(p: &Prepared, o: &Resolved) -> VariableSpec {
     let mut attributes = carried_attributes(&p.input.array_attributes);
     attributes.insert("long_name".into(), json!(o.attribute));
@@ -330,7 +70,7 @@ fn variable_spec(p: &Prepared, o: &Resolved) -> VariableSpec {
 /// A sink that writes only some chunks (the damaged ones, when repairing).
 struct Only<'a> {
     inner: &'a OutputVariable,
-    chunks: std::collections::HashSet<[u64; 3]>,
+    chunks: HashSet<[u64; 3]>,
 }
 
 impl ChunkSink for Only<'_> {
@@ -367,37 +107,102 @@ pub fn resolve_shard(opts: &RunOptions) -> Result<Option<Shard>> {
     }
 }
 
+/// The chunks to rewrite, per repaired dataset and variable.
+type Repairs = HashMap<PathBuf, HashMap<String, HashSet<[u64; 3]>>>;
+
+/// `attr run`: a few named stages, each below.
 pub fn run(job_path: &Path, opts: &RunOptions) -> Result<()> {
-    // from the start, so that a signal during setup also stops cleanly
+    let stop = stop_on_signals();
+    let shard = resolve_shard(opts)?;
+    let (p, estimate, workers_from) = ready(job_path, opts)?;
+    let resume = opts.resume || shard::requeued(&shard::process_env);
+    let say = |msg: String| {
+        if !opts.quiet {
+            crate::noteln!("attr: {msg}");
+        }
+    };
+    let range = match &shard {
+        Some(s) => shard::task_range(p.plan.tasks.len(), s.index, s.count),
+        None => 0..p.plan.tasks.len(),
+    };
+    announce(&p, shard.as_ref(), &range, &workers_from, &say);
+    if opts.dry_run {
+        print_dry_run(&p);
+        return Ok(());
+    }
+    let paths = dataset_paths(&p);
+    let (datasets, repairs) = open_datasets(&p, &paths, shard.as_ref(), opts, resume, &say)?;
+    if datasets.iter().all(Option::is_none) {
+        return Ok(()); // every output is already complete: nothing to compute
+    }
+    if let Some(s) = &shard {
+        for d in datasets.iter().flatten() {
+            d.ledger.record_shards(s.count);
+        }
+    }
+    let dataset_of = |o: &Resolved| {
+        paths
+            .iter()
+            .position(|q| q == &o.path)
+            .expect("dataset of an output")
+    };
+    let vars = p
+        .outputs
+        .iter()
+        .map(|o| match &datasets[dataset_of(o)] {
+            Some(d) => d.variable(&variable_spec(&p, o), &p.input).map(Some),
+            None => Ok(None),
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let selected = select_tasks(&p, range, &datasets, &dataset_of, &repairs, resume, &say);
+    let stats = match compute(&p, &selected, &datasets, &vars, &repairs, opts.quiet, &stop) {
+        Ok(stats) => stats,
+        Err(e) => return failed(e, &p, &paths, &datasets, &say),
+    };
+    if selected.len() == p.plan.tasks.len() {
+        warn_degenerate(&p, &stats);
+    }
+    let pending = publish(&p, &paths, &datasets, &repairs, shard.is_none(), &say)?;
+    if !opts.quiet {
+        summary(&p, &paths, &stats, estimate, &pending);
+    }
+    Ok(())
+}
+
+/// From the start, so that a signal during setup also stops cleanly: the
+/// first SIGTERM or SIGINT stops between tasks, a second ends the process.
+fn stop_on_signals() -> Arc<AtomicBool> {
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
-        // a second signal ends the process at once
         let _ = signal_hook::flag::register_conditional_shutdown(sig, 130, stop.clone());
         let _ = signal_hook::flag::register(sig, stop.clone());
     }
-    let env = shard::process_env;
-    let shard = resolve_shard(opts)?;
-    let (default_workers, workers_from) = shard::default_workers(&env);
+    stop
+}
+
+/// The job resolved and checked against what this machine can do: dead
+/// traces marked, memory enough, something live to compute. Returns the
+/// memory estimate and where the worker count came from.
+fn ready(job_path: &Path, opts: &RunOptions) -> Result<(Prepared, u64, String)> {
+    let (default_workers, workers_from) = shard::default_workers(&shard::process_env);
     let mut p = prepare(job_path, opts.workers, default_workers)?;
-    if p.spec.dead_traces == job::DeadTraces::Missing {
+    if p.spec.dead_traces == crate::job::DeadTraces::Missing {
         let dead = p
             .input
             .mark_dead_traces_missing(p.workers)
-            .map_err(|e| anyhow!("{}: input: {e:#}", job_path.display()))?;
+            .with_context(|| format!("{}: input", job_path.display()))?;
         if !opts.quiet {
             crate::noteln!(
                 "attr: {dead} dead trace(s) (only zeros) taken as missing (dead_traces: missing)"
             );
         }
     }
-    let estimate = p.plan.memory_estimate(
-        p.workers,
-        p.cache_bytes,
-        &p.outputs
-            .iter()
-            .map(|o| o.kernel.working_copies())
-            .collect::<Vec<_>>(),
-    );
+    let copies: Vec<f32> = p
+        .outputs
+        .iter()
+        .map(|o| o.kernel.working_copies())
+        .collect();
+    let estimate = p.plan.memory_estimate(p.workers, p.cache_bytes, &copies);
     if let Some(available) = crate::available_memory() {
         if estimate > available {
             bail!(
@@ -422,31 +227,30 @@ pub fn run(job_path: &Path, opts: &RunOptions) -> Result<()> {
     } else {
         workers_from
     };
-    let resume = opts.resume || shard::requeued(&env);
-    let paths = dataset_paths(&p);
-    let in_mb = p.input.bytes() as f64 / 1e6;
-    let say = |msg: String| {
-        if !opts.quiet {
-            crate::noteln!("attr: {msg}");
-        }
-    };
+    Ok((p, estimate, workers_from))
+}
+
+/// The first lines of a run: what it reads, computes and with what.
+fn announce(
+    p: &Prepared,
+    shard: Option<&Shard>,
+    range: &Range<usize>,
+    workers_from: &str,
+    say: &dyn Fn(String),
+) {
     say(format!(
         "{} {:?} {} ({:.1} MB), {} output(s), {} task(s), {} worker(s) (from {}), boundary {}",
         p.input.path.display(),
         &p.input.shape[3 - p.input.ndim..],
         p.input.dtype.v3_name(),
-        in_mb,
+        p.input.bytes() as f64 / 1e6,
         p.outputs.len(),
         p.plan.tasks.len(),
         p.workers,
         workers_from,
         p.spec.boundary.describe()
     ));
-    let range = match &shard {
-        Some(s) => crate::shard::task_range(p.plan.tasks.len(), s.index, s.count),
-        None => 0..p.plan.tasks.len(),
-    };
-    if let Some(s) = &shard {
+    if let Some(s) = shard {
         say(format!(
             "shard {} of {} (from {}): tasks {}..{} of {}",
             s.index,
@@ -457,73 +261,77 @@ pub fn run(job_path: &Path, opts: &RunOptions) -> Result<()> {
             p.plan.tasks.len()
         ));
     }
-    if opts.dry_run {
-        crate::outln!("dry run: the job is valid; nothing was written");
-        for o in &p.outputs {
-            crate::outln!(
-                "  {} -> {}/{} chunks {:?} halo {:?}",
-                o.attribute,
-                o.path.display(),
-                o.name,
-                &o.chunks[3 - p.input.ndim..],
-                o.kernel.halo().map(|h| h.describe())
-            );
-        }
-        return Ok(());
+}
+
+fn print_dry_run(p: &Prepared) {
+    crate::outln!("dry run: the job is valid; nothing was written");
+    for o in &p.outputs {
+        crate::outln!(
+            "  {} -> {}/{} chunks {:?} halo {:?}",
+            o.attribute,
+            o.path.display(),
+            o.name,
+            &o.chunks[3 - p.input.ndim..],
+            o.kernel.halo().map(|h| h.describe())
+        );
     }
-    // find or create every dataset
+}
+
+/// Find or create every output dataset: `None` for one already complete
+/// and intact; a published one with damaged chunks is opened for repair
+/// when asked (`--repair`, `--resume`), refused otherwise.
+fn open_datasets(
+    p: &Prepared,
+    paths: &[PathBuf],
+    shard: Option<&Shard>,
+    opts: &RunOptions,
+    resume: bool,
+    say: &dyn Fn(String),
+) -> Result<(Vec<Option<OutputDataset>>, Repairs)> {
     let identity = Identity::of(&p.input.path, p.input.variable.as_deref());
-    // per repaired dataset, per variable: the chunks to rewrite
-    type Chunks = std::collections::HashSet<[u64; 3]>;
-    let mut repairs: std::collections::HashMap<PathBuf, std::collections::HashMap<String, Chunks>> =
-        Default::default();
-    let mut datasets: Vec<Option<OutputDataset>> = Vec::new();
-    for path in &paths {
-        let format = p
-            .outputs
-            .iter()
-            .find(|o| &o.path == path)
-            .expect("path of an output")
-            .format;
+    let mut repairs = Repairs::new();
+    let mut datasets = Vec::new();
+    for path in paths {
+        let outputs: Vec<&Resolved> = p.outputs.iter().filter(|o| &o.path == path).collect();
+        let format = outputs[0].format;
         let mut attrs: Map<String, Value> = p.input.group_attributes.clone();
         if p.input.variable.is_none() {
             attrs.extend(carried_attributes(&p.input.array_attributes));
         }
-        let specs: Vec<VariableSpec> = p
-            .outputs
-            .iter()
-            .filter(|o| &o.path == path)
-            .map(|o| variable_spec(&p, o))
-            .collect();
-        let fp = fingerprint(&p, path);
-        let exclusive = shard.is_none();
-        match OutputDataset::open_or_create(
+        let specs: Vec<VariableSpec> = outputs.iter().map(|o| variable_spec(p, o)).collect();
+        let opened = OutputDataset::open_or_create(
             path,
             format,
             &p.input,
             &attrs,
             &specs,
-            &fp,
+            &fingerprint(p, path),
             &identity,
             opts.overwrite,
-            exclusive,
-        )? {
+            shard.is_none(),
+        )?;
+        match opened {
+            Opened::Created(d) => datasets.push(Some(d)),
+            Opened::Joined(d) => {
+                say(format!("continuing in {}", d.staging.display()));
+                datasets.push(Some(d));
+            }
             Opened::Complete => {
                 // a published output is checked: its chunk files by size
                 // (cheap), or by checksum when asked to repair
                 let full = opts.repair || resume;
-                let mut bad = std::collections::HashMap::new();
-                for o in p.outputs.iter().filter(|o| &o.path == path) {
+                let mut bad = HashMap::new();
+                for o in &outputs {
                     let (_, b) = crate::status::damaged_chunks(path, &o.name, full)?;
                     if !b.is_empty() {
                         bad.insert(o.name.clone(), b);
                     }
                 }
-                if bad.is_empty() {
+                let n: usize = bad.values().map(Vec::len).sum();
+                if n == 0 {
                     say(format!("{} is already complete", path.display()));
                     datasets.push(None);
                 } else if full {
-                    let n: usize = bad.values().map(Vec::len).sum();
                     say(format!(
                         "{}: repairing {n} damaged or missing chunk(s)",
                         path.display()
@@ -536,13 +344,11 @@ pub fn run(job_path: &Path, opts: &RunOptions) -> Result<()> {
                             .collect(),
                     );
                 } else {
-                    let (n, first) = (
-                        bad.values().map(Vec::len).sum::<usize>(),
-                        bad.values()
-                            .next()
-                            .and_then(|v| v.first())
-                            .map(|b| b.1.clone()),
-                    );
+                    let first = bad
+                        .values()
+                        .next()
+                        .and_then(|v| v.first())
+                        .map(|b| b.1.clone());
                     bail!(
                         "'{}' is complete, but {n} chunk(s) are damaged or missing ({}): rerun with --repair",
                         path.display(),
@@ -550,88 +356,91 @@ pub fn run(job_path: &Path, opts: &RunOptions) -> Result<()> {
                     );
                 }
             }
-            Opened::Created(d) => datasets.push(Some(d)),
-            Opened::Joined(d) => {
-                say(format!("continuing in {}", d.staging.display()));
-                datasets.push(Some(d));
-            }
         }
     }
-    if datasets.iter().all(Option::is_none) {
-        return Ok(()); // every output is already complete: nothing to compute
+    Ok((datasets, repairs))
+}
+
+/// The tasks of this shard, less those already done when resuming, and
+/// only those with damaged chunks in a repaired dataset.
+fn select_tasks(
+    p: &Prepared,
+    range: Range<usize>,
+    datasets: &[Option<OutputDataset>],
+    dataset_of: &dyn Fn(&Resolved) -> usize,
+    repairs: &Repairs,
+    resume: bool,
+    say: &dyn Fn(String),
+) -> Vec<usize> {
+    let mut selected: Vec<usize> = range.collect();
+    if !resume && repairs.is_empty() {
+        return selected;
     }
-    if let Some(s) = &shard {
-        for d in datasets.iter().flatten() {
-            d.ledger.record_shards(s.count);
-        }
-    }
-    let dataset_of = |o: &Resolved| {
-        paths
-            .iter()
-            .position(|q| q == &o.path)
-            .expect("dataset of an output")
-    };
-    let mut vars: Vec<Option<OutputVariable>> = Vec::new();
-    for o in &p.outputs {
-        vars.push(match &datasets[dataset_of(o)] {
-            Some(d) => Some(d.variable(&variable_spec(&p, o), &p.input)?),
-            None => None,
-        });
-    }
-    // tasks of this shard, less those already done when resuming, and
-    // only those with damaged chunks in a repaired dataset
-    let mut selected: Vec<usize> = range.clone().collect();
     let bad_of = |o: &Resolved| repairs.get(&o.path).map(|m| m.get(&o.name));
-    if resume || !repairs.is_empty() {
-        let done: Vec<Option<std::collections::HashSet<[u64; 3]>>> = p
-            .outputs
-            .iter()
-            .map(|o| {
-                if bad_of(o).is_some() {
-                    return None;
+    let done: Vec<Option<HashSet<[u64; 3]>>> = p
+        .outputs
+        .iter()
+        .map(|o| {
+            if bad_of(o).is_some() {
+                return None;
+            }
+            datasets[dataset_of(o)].as_ref().map(|d| {
+                if resume {
+                    d.ledger.done(&o.name)
+                } else {
+                    Default::default()
                 }
-                datasets[dataset_of(o)].as_ref().map(|d| {
-                    if resume {
-                        d.ledger.done(&o.name)
-                    } else {
-                        Default::default()
-                    }
-                })
             })
-            .collect();
-        let before = selected.len();
-        selected.retain(|&i| {
-            let t = &p.plan.tasks[i];
-            let g = &p.plan.groups[t.group];
-            !g.outputs.iter().all(|&o| match bad_of(&p.outputs[o]) {
-                Some(bad) => bad.is_none_or(|b| t.chunks().all(|c| !b.contains(&c))),
-                None => done[o]
-                    .as_ref()
-                    .is_none_or(|set| t.chunks().all(|c| set.contains(&c))),
-            })
-        });
-        say(format!(
-            "resuming: {} of {} task(s) already done",
-            before - selected.len(),
-            before
-        ));
-    }
+        })
+        .collect();
+    let before = selected.len();
+    selected.retain(|&i| {
+        let t = &p.plan.tasks[i];
+        let g = &p.plan.groups[t.group];
+        !g.outputs.iter().all(|&o| match bad_of(&p.outputs[o]) {
+            Some(bad) => bad.is_none_or(|b| t.chunks().all(|c| !b.contains(&c))),
+            None => done[o]
+                .as_ref()
+                .is_none_or(|set| t.chunks().all(|c| set.contains(&c))),
+        })
+    });
+    say(format!(
+        "resuming: {} of {} task(s) already done",
+        before - selected.len(),
+        before
+    ));
+    selected
+}
+
+/// The engine over the selected tasks, with progress, while the datasets'
+/// leases are kept fresh.
+fn compute(
+    p: &Prepared,
+    selected: &[usize],
+    datasets: &[Option<OutputDataset>],
+    vars: &[Option<OutputVariable>],
+    repairs: &Repairs,
+    quiet: bool,
+    stop: &AtomicBool,
+) -> Result<engine::Stats> {
     let repair_sinks: Vec<Option<Only>> = p
         .outputs
         .iter()
-        .zip(&vars)
-        .map(|(o, v)| match (bad_of(o), v) {
-            (Some(bad), Some(v)) => Some(Only {
-                inner: v,
-                chunks: bad.cloned().unwrap_or_default(),
-            }),
-            _ => None,
-        })
+        .zip(vars)
+        .map(
+            |(o, v)| match (repairs.get(&o.path).map(|m| m.get(&o.name)), v) {
+                (Some(bad), Some(v)) => Some(Only {
+                    inner: v,
+                    chunks: bad.cloned().unwrap_or_default(),
+                }),
+                _ => None,
+            },
+        )
         .collect();
     let targets: Vec<Target> = p
         .outputs
         .iter()
-        .zip(&vars)
+        .zip(vars)
         .zip(&repair_sinks)
         .map(|((o, v), r)| Target {
             kernel: o.kernel.as_ref(),
@@ -649,87 +458,100 @@ pub fn run(job_path: &Path, opts: &RunOptions) -> Result<()> {
             t.chunk_count() * p.plan.groups[t.group].outputs.len() as u64
         })
         .sum();
-    let progress = Progress::new(total_chunks, "attr run", opts.quiet);
+    let progress = Progress::new(total_chunks, "attr run", quiet);
     let options = engine::Options {
         workers: p.workers,
         cache_bytes: p.cache_bytes,
     };
-    // leases stay fresh while the engine works; the renewer wakes at once
-    // when the work ends (its channel closes)
+    // the renewer wakes at once when the work ends (its channel closes)
     let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
-    let staged_datasets = &datasets;
     let result = std::thread::scope(|scope| {
         scope.spawn(move || {
             while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
                 done_rx.recv_timeout(crate::store::owner::RENEW)
             {
-                staged_datasets
-                    .iter()
-                    .flatten()
-                    .for_each(OutputDataset::renew);
+                datasets.iter().flatten().for_each(OutputDataset::renew);
             }
         });
         let r = engine::run(
-            &p.plan, &selected, &p.input, &targets, &options, &progress, &stop,
+            &p.plan, selected, &p.input, &targets, &options, &progress, stop,
         );
         drop(done_tx);
         r
     });
     progress.finish();
+    result
+}
+
+/// A run that stopped: say where its finished chunks are and how to go on
+/// — unless another process of the same job published the result.
+fn failed(
+    e: anyhow::Error,
+    p: &Prepared,
+    paths: &[PathBuf],
+    datasets: &[Option<OutputDataset>],
+    say: &dyn Fn(String),
+) -> Result<()> {
+    if let Some(s) = e.downcast_ref::<crate::store::Superseded>() {
+        bail!("{s}");
+    }
+    if paths.iter().zip(datasets).all(|(path, d)| {
+        d.as_ref().is_none_or(|d| {
+            !d.staging.exists() && crate::store::published_by(path, &fingerprint(p, path))
+        })
+    }) {
+        say("another process of the same job published the output(s)".into());
+        return Ok(());
+    }
     let staged: Vec<String> = datasets
         .iter()
         .flatten()
         .map(|d| d.staging.display().to_string())
         .collect();
-    let stats = match result {
-        Ok(s) => s,
-        Err(e) => {
-            if let Some(s) = e.downcast_ref::<crate::store::Superseded>() {
-                bail!("{s}");
-            }
-            // the same job finished by another process: its result is ours
-            if paths.iter().zip(&datasets).all(|(path, d)| {
-                d.as_ref().is_none_or(|d| {
-                    !d.staging.exists() && crate::store::published_by(path, &fingerprint(&p, path))
-                })
-            }) {
-                say("another process of the same job published the output(s)".into());
-                return Ok(());
-            }
-            let how = format!(
-                "finished chunks are kept in {}: rerun the same command with --resume to finish",
-                staged.join(", ")
+    let how = format!(
+        "finished chunks are kept in {}: rerun the same command with --resume to finish",
+        staged.join(", ")
+    );
+    if let Some(i) = e.downcast_ref::<engine::Interrupted>() {
+        bail!(
+            "stopped by a signal after writing {} chunk(s); {how}",
+            i.chunks_written
+        );
+    }
+    Err(e.context(format!("run failed; {how}")))
+}
+
+/// A result that is all null or all zero is almost always a mistake.
+fn warn_degenerate(p: &Prepared, stats: &engine::Stats) {
+    for (o, &(finite, nonzero)) in p.outputs.iter().zip(&stats.seen) {
+        if !finite {
+            crate::noteln!(
+                "attr: warning: {} ({}) is null everywhere",
+                o.name,
+                o.attribute
             );
-            if let Some(i) = e.downcast_ref::<engine::Interrupted>() {
-                bail!(
-                    "stopped by a signal after writing {} chunk(s); {how}",
-                    i.chunks_written
-                );
-            }
-            return Err(e.context(format!("run failed; {how}")));
-        }
-    };
-    // a result that is all null or all zero is almost always a mistake
-    if selected.len() == p.plan.tasks.len() {
-        for (o, &(finite, nonzero)) in p.outputs.iter().zip(&stats.seen) {
-            if !finite {
-                crate::noteln!(
-                    "attr: warning: {} ({}) is null everywhere",
-                    o.name,
-                    o.attribute
-                );
-            } else if !nonzero {
-                crate::noteln!(
-                    "attr: warning: {} ({}) is 0 everywhere",
-                    o.name,
-                    o.attribute
-                );
-            }
+        } else if !nonzero {
+            crate::noteln!(
+                "attr: warning: {} ({}) is 0 everywhere",
+                o.name,
+                o.attribute
+            );
         }
     }
-    // publish each dataset whose every chunk is recorded
+}
+
+/// Publish each dataset whose every chunk is recorded; returns those still
+/// waiting for other shards.
+fn publish(
+    p: &Prepared,
+    paths: &[PathBuf],
+    datasets: &[Option<OutputDataset>],
+    repairs: &Repairs,
+    whole_job: bool,
+    say: &dyn Fn(String),
+) -> Result<Vec<String>> {
     let mut pending = Vec::new();
-    for (path, d) in paths.iter().zip(&datasets) {
+    for (path, d) in paths.iter().zip(datasets) {
         let Some(d) = d else { continue };
         if repairs.contains_key(path) {
             // rewritten in place, chunk by chunk: fold the new records in
@@ -740,10 +562,10 @@ pub fn run(job_path: &Path, opts: &RunOptions) -> Result<()> {
         let (mut done, mut total) = (0, 0);
         for o in p.outputs.iter().filter(|o| &o.path == path) {
             done += d.ledger.done(&o.name).len();
-            total += chunk_total(&p, o);
+            total += chunk_total(p, o);
         }
         // (without records, a whole single-process run is complete by construction)
-        if done == total || (crate::store::atomic::unsafe_in_place() && shard.is_none()) {
+        if done == total || (crate::store::atomic::unsafe_in_place() && whole_job) {
             let now = Identity::of(&p.input.path, p.input.variable.as_deref());
             if crate::store::publish(path, &d.staging, d.format, &now)? {
                 say(format!("wrote {}", path.display()));
@@ -755,29 +577,37 @@ pub fn run(job_path: &Path, opts: &RunOptions) -> Result<()> {
             ));
         }
     }
-    if !opts.quiet {
-        let stored: u64 = paths.iter().map(|p| crate::store::stored_bytes(p)).sum();
-        crate::noteln!(
-            "attr: done in {:.2} s: {} chunks written ({} tasks), input {:.1} MB read at {:.0} MB/s, \
-             {} decodes of {} input chunks ({:.2} per chunk), {:.1} MB computed, {:.1} MB stored, peak memory {} (plan: {} MiB)",
-            stats.wall_s,
-            stats.chunks_written,
-            stats.tasks,
-            in_mb,
-            in_mb / stats.wall_s.max(1e-9),
-            stats.decodes,
-            stats.input_chunks_read,
-            stats.decodes_per_chunk(),
-            stats.bytes_written as f64 / 1e6,
-            stored as f64 / 1e6,
-            crate::peak_memory().unwrap_or_else(|| "unknown".into()),
-            estimate >> 20,
-        );
-        for p in &pending {
-            crate::noteln!("attr: this share is done; waiting for other shards to finish {p}");
-        }
+    Ok(pending)
+}
+
+fn summary(
+    p: &Prepared,
+    paths: &[PathBuf],
+    stats: &engine::Stats,
+    estimate: u64,
+    pending: &[String],
+) {
+    let in_mb = p.input.bytes() as f64 / 1e6;
+    let stored: u64 = paths.iter().map(|p| crate::store::stored_bytes(p)).sum();
+    crate::noteln!(
+        "attr: done in {:.2} s: {} chunks written ({} tasks), input {:.1} MB read at {:.0} MB/s, \
+         {} decodes of {} input chunks ({:.2} per chunk), {:.1} MB computed, {:.1} MB stored, peak memory {} (plan: {} MiB)",
+        stats.wall_s,
+        stats.chunks_written,
+        stats.tasks,
+        in_mb,
+        in_mb / stats.wall_s.max(1e-9),
+        stats.decodes,
+        stats.input_chunks_read,
+        stats.decodes_per_chunk(),
+        stats.bytes_written as f64 / 1e6,
+        stored as f64 / 1e6,
+        crate::peak_memory().unwrap_or_else(|| "unknown".into()),
+        estimate >> 20,
+    );
+    for p in pending {
+        crate::noteln!("attr: this share is done; waiting for other shards to finish {p}");
     }
-    Ok(())
 }
 
 /// The input variable's attributes that still hold for a computed variable:
@@ -800,53 +630,4 @@ fn carried_attributes(attrs: &Map<String, Value>) -> Map<String, Value> {
         .filter(|(k, _)| !ENCODING.contains(&k.as_str()))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect()
-}
-
-/// An output may never be its input, lie inside it or contain it: writing
-/// (or `--overwrite` replacing) it would destroy the input. Compared as
-/// resolved paths, symlinks included; a path that does not exist yet is
-/// resolved through its nearest existing ancestor.
-fn refuse_aliasing(input: &Path, output: &Path) -> Result<()> {
-    let resolve = |p: &Path| -> PathBuf {
-        let mut tail = Vec::new();
-        let mut cur = p.to_path_buf();
-        loop {
-            if let Ok(c) = std::fs::canonicalize(&cur) {
-                return tail.iter().rev().fold(c, |acc: PathBuf, t| acc.join(t));
-            }
-            match (cur.file_name().map(|n| n.to_os_string()), cur.parent()) {
-                (Some(n), Some(parent)) => {
-                    tail.push(n);
-                    cur = if parent.as_os_str().is_empty() {
-                        PathBuf::from(".")
-                    } else {
-                        parent.to_path_buf()
-                    };
-                }
-                _ => return p.to_path_buf(),
-            }
-        }
-    };
-    let (i, o) = (resolve(input), resolve(output));
-    if i == o {
-        bail!(
-            "'{}' is the input: an output may not replace its input (write to another path)",
-            output.display()
-        );
-    }
-    if o.starts_with(&i) {
-        bail!(
-            "'{}' lies inside the input '{}': write the output elsewhere",
-            output.display(),
-            input.display()
-        );
-    }
-    if i.starts_with(&o) {
-        bail!(
-            "'{}' contains the input '{}': replacing it would delete the input; write the output elsewhere",
-            output.display(),
-            input.display()
-        );
-    }
-    Ok(())
 }

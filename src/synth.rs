@@ -14,7 +14,7 @@ use crate::progress::Progress;
 use crate::store::atomic::AtomicFiles;
 use crate::store::metadata::{write_array, write_group, ArrayMeta};
 use crate::store::{publish_staged, Compression, Dtype, Format};
-use anyhow::{anyhow, bail, Result};
+use anyhow::{bail, Context, Result};
 use ndarray::{ArrayD, IxDyn};
 use rand::{Rng, SeedableRng};
 use rand_distr::StandardNormal;
@@ -31,6 +31,8 @@ pub struct Options {
     pub noise: f32,
     /// No outline: every trace live (a rectangle, as benchmarks want).
     pub full: bool,
+    pub format: Format,
+    pub compression: Compression,
     pub overwrite: bool,
     pub quiet: bool,
 }
@@ -221,7 +223,7 @@ pub fn synth(output: &Path, o: &Options) -> Result<()> {
     }
     if let Some(parent) = output.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)
-            .map_err(|e| anyhow!("cannot create '{}': {e}", parent.display()))?;
+            .with_context(|| format!("cannot create '{}'", parent.display()))?;
     }
     let model = Model::new(o.shape, o.seed, o.noise);
     let chunks = [0, 1, 2].map(|a| o.chunks[a].clamp(1, o.shape[a] as u64));
@@ -237,7 +239,7 @@ pub fn synth(output: &Path, o: &Options) -> Result<()> {
             if o.full { " --full" } else { "" }
         )),
     );
-    write_group(&staging, Format::V3, &attrs)?;
+    write_group(&staging, o.format, &attrs)?;
     let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     let arr =
         |name: &str, shape: &[u64], chunks: &[u64], dtype: Dtype, dims: &[String], null: bool| {
@@ -247,12 +249,12 @@ pub fn synth(output: &Path, o: &Options) -> Result<()> {
             }
             write_array(
                 &staging.join(name),
-                Format::V3,
+                o.format,
                 &ArrayMeta {
                     shape,
                     chunks,
                     dtype,
-                    compression: Compression::Zstd,
+                    compression: o.compression,
                     dims,
                     attributes: a,
                     null_fill: null,
@@ -300,7 +302,7 @@ pub fn synth(output: &Path, o: &Options) -> Result<()> {
         &names(&["time"]),
         false,
     )?;
-    let store = Arc::new(AtomicFiles::new(staging.clone(), false).map_err(|e| anyhow!(e))?);
+    let store = Arc::new(AtomicFiles::new(staging.clone(), false)?);
     let mask: Vec<u8> = (0..ni * nx)
         .map(|t| u8::from(o.full || model.live(t / nx, t % nx)))
         .collect();
@@ -322,7 +324,7 @@ pub fn synth(output: &Path, o: &Options) -> Result<()> {
     )?;
     let times: Vec<f64> = (0..nt).map(|k| k as f64 * DT_MS).collect();
     write_whole(&store, "time", ArrayD::from_shape_vec(IxDyn(&[nt]), times)?)?;
-    let amp = Array::open(store.clone(), "/amplitude").map_err(|e| anyhow!("amplitude: {e}"))?;
+    let amp = Array::open(store.clone(), "/amplitude").context("amplitude")?;
     // columns of chunks in parallel: memory is a column per worker
     let columns: Vec<(usize, usize)> = (0..ni)
         .step_by(chunks[0] as usize)
@@ -352,7 +354,7 @@ pub fn synth(output: &Path, o: &Options) -> Result<()> {
             &subset,
             ArrayD::from_shape_vec(IxDyn(&[i1 - i0, x1 - x0, nt]), data)?,
         )
-        .map_err(|e| anyhow!("amplitude: {e}"))?;
+        .context("amplitude")?;
         progress.advance(
             ((i1 - i0) * (x1 - x0)) as u64,
             ((i1 - i0) * (x1 - x0) * nt * 4) as u64,
@@ -360,7 +362,7 @@ pub fn synth(output: &Path, o: &Options) -> Result<()> {
         Ok(())
     })?;
     progress.finish();
-    publish_staged(&staging, output, Format::V3)?;
+    publish_staged(&staging, output, o.format)?;
     if !o.quiet {
         let live = mask.iter().filter(|&&m| m == 1).count();
         crate::noteln!(

@@ -4,7 +4,7 @@
 use crate::render::{auto_range, fmt_value, render, Cmap, Panel};
 use crate::segy::Segy;
 use crate::store::{node_kind, Input, NodeKind};
-use anyhow::{anyhow, bail, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use ndarray::{Array2, Axis};
 use std::path::{Path, PathBuf};
 
@@ -294,7 +294,7 @@ pub fn view(req: &Request) -> Result<()> {
     }
     let (img, layout) = render(&panels);
     img.save_with_format(&req.output, image::ImageFormat::Png)
-        .map_err(|e| anyhow!("cannot write '{}': {e}", req.output.display()))?;
+        .with_context(|| format!("cannot write '{}'", req.output.display()))?;
     let [x0, y0, x1, y1] = layout.plots[0];
     crate::outln!(
         "wrote {} ({}x{} px): {position_text}; data at x {x0}..{x1}, y {y0}..{y1}, {}x{} px per cell; range {}",

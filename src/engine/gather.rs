@@ -1,9 +1,8 @@
 //! Gathering a block: the task's region plus halo, from the input chunks,
 //! padded at the volume faces by the boundary mode.
 
+use super::boundary::Boundary;
 use super::cache::ChunkCache;
-use super::pad::source_index;
-use crate::job::Boundary;
 use ndarray::{s, Array3};
 
 /// For one axis: the positions of the block grouped by the input chunk they
@@ -13,7 +12,7 @@ type AxisMap = Vec<(u64, Vec<(usize, usize)>)>;
 fn axis_map(start: i64, end: i64, n: u64, chunk: u64, boundary: Boundary) -> AxisMap {
     let mut groups: AxisMap = Vec::new();
     for (pos, g) in (start..end).enumerate() {
-        let Some(src) = source_index(g, n, boundary) else {
+        let Some(src) = boundary.source(g, n) else {
             continue;
         };
         let (c, local) = (src / chunk, (src % chunk) as usize);
@@ -37,11 +36,7 @@ pub fn gather(
     boundary: Boundary,
 ) -> anyhow::Result<(Array3<f32>, Vec<[u64; 3]>)> {
     let len = [0, 1, 2].map(|a| (end[a] - start[a]) as usize);
-    let fill = match boundary {
-        Boundary::Constant(v) => v,
-        _ => 0.0,
-    };
-    let mut block = Array3::<f32>::from_elem((len[0], len[1], len[2]), fill);
+    let mut block = Array3::<f32>::from_elem((len[0], len[1], len[2]), boundary.fill());
     let maps = [0, 1, 2].map(|a| axis_map(start[a], end[a], shape[a], chunks[a], boundary));
     let mut used = Vec::new();
     for (c0, p0) in &maps[0] {
@@ -194,11 +189,7 @@ mod tests {
                             let s0 = (idx[a] * chunks[a]) as i64;
                             let e0 = (((idx[a] + 1) * chunks[a]).min(shape[a])) as i64;
                             let d = depth[a] as i64;
-                            (start[a], end[a]) = if b == Boundary::None {
-                                ((s0 - d).max(0), (e0 + d).min(shape[a] as i64))
-                            } else {
-                                (s0 - d, e0 + d)
-                            };
+                            (start[a], end[a]) = b.widen(s0, e0, d, shape[a] as i64);
                         }
                         let (got, _) = gather(&cache, shape, chunks, start, end, b).unwrap();
                         let want = match &offsets {

@@ -3,15 +3,18 @@
 //! the chunk cache. It knows kernels only through the `Kernel` trait and
 //! storage only through [`ChunkSource`] and [`ChunkSink`].
 
+use anyhow::Context;
+
+pub mod boundary;
 pub mod cache;
 pub mod gather;
-pub mod pad;
+pub mod plan;
 
-use crate::plan::{Plan, Task};
 use crate::progress::Progress;
 use attributes::{Halo, Kernel, Shared};
 use cache::ChunkCache;
 use ndarray::{s, Array3, ArrayView3};
+use plan::{Plan, Task};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
@@ -113,7 +116,7 @@ pub fn run(
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(workers)
         .build()
-        .map_err(|e| anyhow::anyhow!("cannot start {workers} worker threads: {e}"))?;
+        .with_context(|| format!("cannot start {workers} worker threads"))?;
     // Tasks are taken in plan order from a shared counter (not split
     // recursively), so the workers sweep the volume together and the cache
     // front stays small.

@@ -2,7 +2,7 @@
 //! is encoded, and the SEG-Y rev 2.1 XML trace-header layout (Annex D8) that
 //! a file may carry in an extended textual header stanza `((SEG:Layout))`.
 
-use anyhow::{anyhow, bail, Result};
+use anyhow::{anyhow, bail, Context, Result};
 
 /// How a header value is encoded (the rev 2.1 layout type names map onto these).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -161,7 +161,7 @@ impl Layout {
     /// headers by name later, when their order is known.
     pub fn parse(xml: &str, at: &str) -> Result<Layout> {
         let doc = roxmltree::Document::parse(xml)
-            .map_err(|e| anyhow!("{at}: the XML trace-header layout does not parse: {e}"))?;
+            .with_context(|| format!("{at}: the XML trace-header layout does not parse"))?;
         let root = doc.root_element();
         if root.tag_name().name() != "segy-layout" {
             bail!(

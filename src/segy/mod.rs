@@ -1,7 +1,7 @@
 //! Reading SEG-Y files in place (memory-mapped): headers, sample formats,
 //! byte order, and the inline/crossline geometry from trace headers.
 
-use anyhow::{anyhow, bail, Result};
+use anyhow::{bail, Context, Result};
 use memmap2::Mmap;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -199,11 +199,11 @@ impl Segy {
     /// Open `path` with the geometry in the header fields `keys`.
     pub fn open_keys(path: &Path, keys: &Keys) -> Result<Segy> {
         let file = std::fs::File::open(path)
-            .map_err(|e| anyhow!("cannot open '{}': {e}", path.display()))?;
+            .with_context(|| format!("cannot open '{}'", path.display()))?;
         // SAFETY: the file is only read; a concurrent writer could change
         // the bytes under us, which at worst gives wrong values, as any read would.
         let map = unsafe { Mmap::map(&file) }
-            .map_err(|e| anyhow!("cannot map '{}': {e}", path.display()))?;
+            .with_context(|| format!("cannot map '{}'", path.display()))?;
         let name = path.display();
         let su = path
             .extension()

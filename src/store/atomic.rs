@@ -10,6 +10,7 @@
 //! Syncing to disk is optional: it protects against a machine crash, not a
 //! killed process, and costs a disk flush per chunk.
 
+use anyhow::Context;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -46,8 +47,9 @@ pub struct AtomicFiles {
 }
 
 impl AtomicFiles {
-    pub fn new(root: PathBuf, sync: bool) -> Result<Self, String> {
-        let inner = FilesystemStore::new(&root).map_err(|e| e.to_string())?;
+    pub fn new(root: PathBuf, sync: bool) -> anyhow::Result<Self> {
+        let inner = FilesystemStore::new(&root)
+            .with_context(|| format!("cannot open '{}'", root.display()))?;
         Ok(AtomicFiles {
             inner: Arc::new(inner),
             root,

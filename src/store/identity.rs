@@ -4,7 +4,7 @@
 //! `--resume` and reruns notice an input that changed underneath them and
 //! say which file did, instead of mixing chunks of two inputs.
 
-use anyhow::{anyhow, Result};
+use anyhow::{Context, Result};
 use serde_json::{json, Value};
 use std::path::Path;
 
@@ -69,7 +69,7 @@ impl Identity {
     pub fn record(&self, dir: &Path) -> Result<()> {
         let file = dir.join(super::ledger::DIR).join(FILE);
         std::fs::write(&file, serde_json::to_string(&self.to_json())?)
-            .map_err(|e| anyhow!("cannot write '{}': {e}", file.display()))
+            .with_context(|| format!("cannot write '{}'", file.display()))
     }
 
     /// The identity recorded in the dataset `dir`, if any.

@@ -53,7 +53,7 @@ impl Input {
         let kind = node_kind(path).with_context(|| "input".to_string())?;
         let store = Arc::new(
             FilesystemStore::new(path)
-                .map_err(|e| anyhow!("cannot open '{}': {e}", path.display()))?,
+                .with_context(|| format!("cannot open '{}'", path.display()))?,
         );
         let (format, name, group_attributes) = match kind {
             NodeKind::Array(f) => {
@@ -76,7 +76,7 @@ impl Input {
             None => "/".to_string(),
         };
         let array = Array::open(store.clone(), &array_path)
-            .map_err(|e| anyhow!("cannot open array '{}{}': {e}", path.display(), array_path))?;
+            .with_context(|| format!("cannot open array '{}{}'", path.display(), array_path))?;
         let shown = path.join(name.as_deref().unwrap_or(""));
         let dtype = Dtype::from_zarrs(array.data_type()).ok_or_else(|| {
             anyhow!(
@@ -95,7 +95,7 @@ impl Input {
         let zero = vec![0u64; ndim];
         let chunk_shape: Vec<u64> = array
             .chunk_shape(&zero)
-            .map_err(|e| anyhow!("'{}': {e}", shown.display()))?
+            .with_context(|| format!("'{}'", shown.display()))?
             .iter()
             .map(|c| c.get())
             .collect();
@@ -263,7 +263,7 @@ impl Input {
             let a: ArrayD<T> = self
                 .array
                 .retrieve_chunk(&stored)
-                .map_err(|e| anyhow!("'{}': chunk {:?}: {e}", self.path.display(), stored))?;
+                .with_context(|| format!("'{}': chunk {:?}", self.path.display(), stored))?;
             let origin = [0, 1, 2].map(|x| idx[x] * self.chunks[x]);
             self.to_kernel_values(a, origin)
         })
@@ -276,13 +276,8 @@ impl Input {
         let ranges: Vec<std::ops::Range<u64>> = (lo..3).map(|a| start[a]..end[a]).collect();
         let subset = zarrs::array::ArraySubset::new_with_ranges(&ranges);
         with_dtype!(self.dtype, T, {
-            let a: ArrayD<T> = self.array.retrieve_array_subset(&subset).map_err(|e| {
-                anyhow!(
-                    "'{}': reading {:?}..{:?}: {e}",
-                    self.path.display(),
-                    start,
-                    end
-                )
+            let a: ArrayD<T> = self.array.retrieve_array_subset(&subset).with_context(|| {
+                format!("'{}': reading {:?}..{:?}", self.path.display(), start, end)
             })?;
             let shape = [0, 1, 2].map(|x| (end[x] - start[x]) as usize);
             let a = a.into_shape_with_order(IxDyn(&shape))?;
@@ -394,7 +389,7 @@ pub fn default_dims(ndim: usize) -> Vec<String> {
 fn list_arrays(dir: &Path) -> Result<Vec<(String, usize)>> {
     let mut out = Vec::new();
     let entries =
-        std::fs::read_dir(dir).map_err(|e| anyhow!("cannot list '{}': {e}", dir.display()))?;
+        std::fs::read_dir(dir).with_context(|| format!("cannot list '{}'", dir.display()))?;
     for e in entries.flatten() {
         let p = e.path();
         let name = e.file_name().to_string_lossy().into_owned();
@@ -478,7 +473,7 @@ fn read_group_attributes(path: &Path, format: Format) -> Result<Map<String, Valu
         return Ok(Map::new());
     }
     let v: Value = serde_json::from_str(&std::fs::read_to_string(&file)?)
-        .map_err(|e| anyhow!("'{}' is not valid JSON: {e}", file.display()))?;
+        .with_context(|| format!("'{}' is not valid JSON", file.display()))?;
     let attrs = match format {
         Format::V3 => v.get("attributes").cloned().unwrap_or(Value::Null),
         Format::V2 => v,
@@ -515,7 +510,7 @@ fn read_coordinates(
         let values: Vec<f64> = with_dtype!(dtype, T, {
             let v: Vec<T> = array
                 .retrieve_array_subset(&array.subset_all())
-                .map_err(|e| anyhow!("'{}': coordinate '{dim}': {e}", path.display()))?;
+                .with_context(|| format!("'{}': coordinate '{dim}'", path.display()))?;
             v.into_iter().map(|x| x as f64).collect()
         });
         let mut attributes = array.attributes().clone();
@@ -552,7 +547,7 @@ fn read_trace_mask(
     }
     let shown = dir.display();
     let array = Array::open(store.clone(), "/trace_mask")
-        .map_err(|e| anyhow!("'{shown}': cannot open the trace mask: {e}"))?;
+        .with_context(|| format!("'{shown}': cannot open the trace mask"))?;
     let traces: Vec<u64> = if shape[0] == 1 && array.shape().len() == 1 {
         vec![shape[1]]
     } else {
@@ -570,7 +565,7 @@ fn read_trace_mask(
     let live: Vec<bool> = with_dtype!(dtype, T, {
         let v: Vec<T> = array
             .retrieve_array_subset(&array.subset_all())
-            .map_err(|e| anyhow!("'{shown}': {e}"))?;
+            .with_context(|| format!("'{shown}'"))?;
         v.into_iter().map(|x| x.to_f32() != 0.0).collect()
     });
     Ok(Some(Arc::new(live)))

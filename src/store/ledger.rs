@@ -7,7 +7,7 @@
 //! after its file has been renamed into place, so a rerun knows exactly what
 //! is done. A marker is an empty file: it exists or it does not.
 
-use anyhow::{anyhow, Result};
+use anyhow::{Context, Result};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -48,8 +48,8 @@ impl Ledger {
     pub fn fingerprint(&self) -> Result<Value> {
         let file = self.dir.join("job.json");
         let text = std::fs::read_to_string(&file)
-            .map_err(|e| anyhow!("cannot read '{}': {e}", file.display()))?;
-        serde_json::from_str(&text).map_err(|e| anyhow!("'{}' is damaged: {e}", file.display()))
+            .with_context(|| format!("cannot read '{}'", file.display()))?;
+        serde_json::from_str(&text).with_context(|| format!("'{}' is damaged", file.display()))
     }
 
     /// Record chunk `idx` of `variable` as complete, with the size and
@@ -69,7 +69,7 @@ impl Ledger {
         mkdir(&self.dir.join("done"))
             .and_then(|()| mkdir(&dir))
             .and_then(|()| std::fs::write(&f, text))
-            .map_err(|e| anyhow!("cannot record chunk {idx:?} of '{variable}': {e}"))?;
+            .with_context(|| format!("cannot record chunk {idx:?} of '{variable}'"))?;
         Ok(())
     }
 

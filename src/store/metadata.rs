@@ -4,6 +4,8 @@
 //! zarrs open the result: one code path for both formats, and the files are
 //! what Python users expect to see.
 
+use anyhow::Context;
+
 use super::Dtype;
 use serde_json::{json, Map, Value};
 use std::path::Path;
@@ -165,8 +167,7 @@ fn v2_compressor(compression: Compression) -> Value {
 
 fn write_json(path: &Path, value: &Value) -> anyhow::Result<()> {
     let text = serde_json::to_string_pretty(value)?;
-    std::fs::write(path, text)
-        .map_err(|e| anyhow::anyhow!("cannot write '{}': {e}", path.display()))
+    std::fs::write(path, text).with_context(|| format!("cannot write '{}'", path.display()))
 }
 
 /// Create a group directory with its metadata and attributes.
@@ -175,8 +176,7 @@ pub fn write_group(
     format: Format,
     attributes: &Map<String, Value>,
 ) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir)
-        .map_err(|e| anyhow::anyhow!("cannot create '{}': {e}", dir.display()))?;
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create '{}'", dir.display()))?;
     match format {
         Format::V3 => write_json(
             &dir.join("zarr.json"),
@@ -191,8 +191,7 @@ pub fn write_group(
 
 /// Create an array directory with its metadata (no chunks yet).
 pub fn write_array(dir: &Path, format: Format, meta: &ArrayMeta) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir)
-        .map_err(|e| anyhow::anyhow!("cannot create '{}': {e}", dir.display()))?;
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create '{}'", dir.display()))?;
     match format {
         Format::V3 => write_json(
             &dir.join("zarr.json"),

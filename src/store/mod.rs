@@ -1,6 +1,8 @@
 //! Zarr datasets on a filesystem, through zarrs: opening the input volume
 //! (a plain array or an xarray-style group) and creating output groups.
 
+use anyhow::Context;
+
 pub mod atomic;
 pub mod dtype;
 pub mod identity;
@@ -38,7 +40,7 @@ pub fn node_kind(path: &Path) -> anyhow::Result<NodeKind> {
     if v3.is_file() {
         let text = std::fs::read_to_string(&v3)?;
         let json: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|e| anyhow::anyhow!("'{}' is not valid JSON: {e}", v3.display()))?;
+            .with_context(|| format!("'{}' is not valid JSON", v3.display()))?;
         return match json.get("node_type").and_then(|v| v.as_str()) {
             Some("array") => Ok(NodeKind::Array(Format::V3)),
             Some("group") => Ok(NodeKind::Group(Format::V3)),

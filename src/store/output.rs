@@ -19,7 +19,7 @@ use super::owner::{self, Lease};
 use super::{Compression, Dtype, Format, Input};
 use crate::store::dtype::Sample;
 use crate::with_dtype;
-use anyhow::{anyhow, bail, Result};
+use anyhow::{bail, Context, Result};
 use ndarray::{s, Array3, ArrayView3, IxDyn};
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
@@ -336,9 +336,9 @@ impl OutputDataset {
             }
         }
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|e| {
-                anyhow!(
-                    "cannot create output '{}': its directory '{}': {e}",
+            std::fs::create_dir_all(parent).with_context(|| {
+                format!(
+                    "cannot create output '{}': its directory '{}'",
                     path.display(),
                     parent.display()
                 )
@@ -368,7 +368,7 @@ impl OutputDataset {
             }
             if live.is_empty() && (exclusive || owner::superseded_by(&other).is_none()) {
                 discard(&other)
-                    .map_err(|e| anyhow!("cannot remove stale '{}': {e}", other.display()))?;
+                    .with_context(|| format!("cannot remove stale '{}'", other.display()))?;
             } else {
                 // its writers stop at their next chunk and remove it
                 owner::supersede(&other)?;
@@ -423,8 +423,7 @@ impl OutputDataset {
     }
 
     fn open_staging(staging: &Path, format: Format) -> Result<OutputDataset> {
-        let store = AtomicFiles::new(staging.to_path_buf(), false)
-            .map_err(|e| anyhow!("cannot open '{}': {e}", staging.display()))?;
+        let store = AtomicFiles::new(staging.to_path_buf(), false)?;
         Ok(OutputDataset {
             ledger: Ledger::at(staging),
             staging: staging.to_path_buf(),
@@ -456,7 +455,7 @@ impl OutputDataset {
         fingerprint: &Value,
     ) -> Result<()> {
         write_group(dir, format, attributes)?;
-        let store = Arc::new(AtomicFiles::new(dir.to_path_buf(), false).map_err(|e| anyhow!(e))?);
+        let store = Arc::new(AtomicFiles::new(dir.to_path_buf(), false)?);
         for c in &input.coords {
             write_coordinate(&store, dir, format, c)?;
         }
@@ -500,13 +499,14 @@ impl OutputDataset {
 
     /// Open variable `name` for writing chunks.
     pub fn variable(&self, spec: &VariableSpec, input: &Input) -> Result<OutputVariable> {
-        let array = Array::open(self.store.clone(), &format!("/{}", spec.name)).map_err(|e| {
-            anyhow!(
-                "output variable '{}' of '{}': {e}",
-                spec.name,
-                self.staging.display()
-            )
-        })?;
+        let array =
+            Array::open(self.store.clone(), &format!("/{}", spec.name)).with_context(|| {
+                format!(
+                    "output variable '{}' of '{}'",
+                    spec.name,
+                    self.staging.display()
+                )
+            })?;
         Ok(OutputVariable {
             scale: spec.scale,
             staging: self.staging.clone(),
@@ -576,7 +576,7 @@ pub fn publish(path: &Path, staging: &Path, format: Format, identity: &Identity)
 /// when two publishers race, the last one wins whole.
 fn replace_with(ready: &Path, path: &Path) -> Result<()> {
     for _ in 0..8 {
-        discard(path).map_err(|e| anyhow!("cannot replace '{}': {e}", path.display()))?;
+        discard(path).with_context(|| format!("cannot replace '{}'", path.display()))?;
         match std::fs::rename(ready, path) {
             Ok(()) => return Ok(()),
             // another publisher put its dataset there first: replace it
@@ -655,13 +655,13 @@ fn write_coordinate(
     };
     write_array(&dir.join(&c.name), format, &meta)?;
     let array = Array::open(store.clone(), &format!("/{}", c.name))
-        .map_err(|e| anyhow!("coordinate '{}': {e}", c.name))?;
+        .with_context(|| format!("coordinate '{}'", c.name))?;
     with_dtype!(c.dtype, T, {
         let v: Vec<T> = c.values.iter().map(|&x| x as T).collect();
         let a = ndarray::ArrayD::from_shape_vec(IxDyn(&[v.len()]), v)?;
         array
             .store_array_subset(&array.subset_all(), a)
-            .map_err(|e| anyhow!("coordinate '{}': {e}", c.name))?;
+            .with_context(|| format!("coordinate '{}'", c.name))?;
     });
     Ok(())
 }
@@ -716,7 +716,7 @@ impl OutputVariable {
             let a = ndarray::ArrayD::from_shape_vec(IxDyn(&dims), v)?;
             self.array
                 .store_chunk(&stored_idx, a)
-                .map_err(|e| anyhow!("writing chunk {:?} of '{}': {e}", stored_idx, self.name))?;
+                .with_context(|| format!("writing chunk {:?} of '{}'", stored_idx, self.name))?;
         });
         let key = self.array.chunk_key(&stored_idx);
         let sum = self.store.take_checksum(key.as_str());
@@ -749,13 +749,12 @@ fn write_trace_mask(
         null_fill: false,
     };
     write_array(&dir.join("trace_mask"), format, &meta)?;
-    let array =
-        Array::open(store.clone(), "/trace_mask").map_err(|e| anyhow!("trace_mask: {e}"))?;
+    let array = Array::open(store.clone(), "/trace_mask").context("trace_mask")?;
     let v: Vec<u8> = live.iter().map(|&l| u8::from(l)).collect();
     let dims_usize: Vec<usize> = shape.iter().map(|&d| d as usize).collect();
     let a = ndarray::ArrayD::from_shape_vec(IxDyn(&dims_usize), v)?;
     array
         .store_array_subset(&array.subset_all(), a)
-        .map_err(|e| anyhow!("trace_mask: {e}"))?;
+        .context("trace_mask")?;
     Ok(())
 }

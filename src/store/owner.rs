@@ -12,7 +12,7 @@
 //! pid as well, and are reaped only when provably dead: this host and a
 //! dead pid, or older than [`EXPIRY`] several times over.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -92,7 +92,7 @@ impl Lease {
             .join(super::ledger::DIR)
             .join(format!("lease.{}.{}", tag(), now()));
         std::fs::write(&file, b"")
-            .map_err(|e| anyhow::anyhow!("cannot take a lease in '{}': {e}", dir.display()))?;
+            .with_context(|| format!("cannot take a lease in '{}'", dir.display()))?;
         Ok(Lease { file })
     }
 
@@ -145,7 +145,7 @@ pub fn supersede(dir: &Path) -> Result<()> {
         dir.join(super::ledger::DIR).join(SUPERSEDED),
         format!("{}\n", tag().replace('.', " pid ")),
     )
-    .map_err(|e| anyhow::anyhow!("cannot take over '{}': {e}", dir.display()))
+    .with_context(|| format!("cannot take over '{}'", dir.display()))
 }
 
 /// Who took the staged dataset `dir` over, if someone did.

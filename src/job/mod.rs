@@ -4,11 +4,17 @@
 //! that name the line and column), so a typo never silently falls back to a
 //! default.
 
+use anyhow::Context;
+
+mod resolve;
+
+pub use crate::engine::boundary::Boundary;
 use crate::store::{Compression, Dtype, Format};
-use serde::de::{self, Deserializer, MapAccess, Visitor};
+pub use resolve::{
+    chunk_total, dataset_paths, fingerprint, prepare, provenance, Prepared, Resolved,
+};
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Deserialize)]
@@ -77,79 +83,6 @@ pub struct OutputSpec {
     pub compression: Option<Compression>,
 }
 
-/// Boundary modes, with exactly Dask's `map_overlap` meaning.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub enum Boundary {
-    /// Mirror with the edge sample repeated (numpy's `symmetric`).
-    #[default]
-    Reflect,
-    /// Wrap around.
-    Periodic,
-    /// Repeat the edge sample.
-    Nearest,
-    /// No padding: blocks at the faces are smaller.
-    None,
-    /// Fill with a value.
-    Constant(f32),
-}
-
-impl Boundary {
-    pub fn describe(&self) -> String {
-        match self {
-            Boundary::Reflect => "reflect".into(),
-            Boundary::Periodic => "periodic".into(),
-            Boundary::Nearest => "nearest".into(),
-            Boundary::None => "none".into(),
-            Boundary::Constant(v) => format!("constant {v}"),
-        }
-    }
-
-    pub fn to_json(self) -> Value {
-        match self {
-            Boundary::Constant(v) => serde_json::json!({ "constant": v }),
-            other => Value::String(other.describe()),
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for Boundary {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        const EXPECTED: &str = "reflect, periodic, nearest, none or {constant: VALUE}";
-        impl<'de> Visitor<'de> for V {
-            type Value = Boundary;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str(EXPECTED)
-            }
-            fn visit_str<E: de::Error>(self, s: &str) -> Result<Boundary, E> {
-                match s {
-                    "reflect" => Ok(Boundary::Reflect),
-                    "periodic" => Ok(Boundary::Periodic),
-                    "nearest" => Ok(Boundary::Nearest),
-                    "none" => Ok(Boundary::None),
-                    other => Err(E::custom(format!(
-                        "unknown boundary '{other}': expected {EXPECTED}"
-                    ))),
-                }
-            }
-            fn visit_map<M: MapAccess<'de>>(self, mut m: M) -> Result<Boundary, M::Error> {
-                let key: String = m.next_key()?.ok_or_else(|| de::Error::custom(EXPECTED))?;
-                if key != "constant" {
-                    return Err(de::Error::custom(format!(
-                        "unknown boundary '{key}': expected {EXPECTED}"
-                    )));
-                }
-                let v: f64 = m.next_value()?;
-                if m.next_key::<String>()?.is_some() {
-                    return Err(de::Error::custom("boundary: give only `constant: VALUE`"));
-                }
-                Ok(Boundary::Constant(v as f32))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
 /// Parse a job spec; errors name the file, line and column.
 pub fn parse(text: &str, file: &Path) -> anyhow::Result<JobSpec> {
     let spec: JobSpec = serde_saphyr::from_str(text)
@@ -206,7 +139,7 @@ pub fn parse(text: &str, file: &Path) -> anyhow::Result<JobSpec> {
 /// Read and parse a job file.
 pub fn load(path: &Path) -> anyhow::Result<JobSpec> {
     let text = std::fs::read_to_string(path)
-        .map_err(|e| anyhow::anyhow!("cannot read job file '{}': {e}", path.display()))?;
+        .with_context(|| format!("cannot read job file '{}'", path.display()))?;
     parse(&text, path)
 }
 

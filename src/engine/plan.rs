@@ -5,8 +5,7 @@
 //! of the group needs the whole axis (an FFT over the trace), so such a
 //! kernel runs once per column instead of once per chunk of it.
 
-use crate::engine::pad::source_index;
-use crate::job::Boundary;
+use super::boundary::Boundary;
 use attributes::Halo;
 
 /// A box in volume coordinates: `start..end` per axis.
@@ -198,13 +197,7 @@ impl Plan {
                 self.shape[a] as i64,
                 g.pad[a] as i64,
             );
-            if self.boundary == Boundary::None {
-                start[a] = (s - p).max(0);
-                end[a] = (e + p).min(n);
-            } else {
-                start[a] = s - p;
-                end[a] = e + p;
-            }
+            (start[a], end[a]) = self.boundary.widen(s, e, p, n);
         }
         (start, end)
     }
@@ -214,7 +207,7 @@ impl Plan {
         let (start, end) = self.block_extent(task);
         [0, 1, 2].map(|a| {
             let mut v: Vec<u64> = (start[a]..end[a])
-                .filter_map(|g| source_index(g, self.shape[a], self.boundary))
+                .filter_map(|g| self.boundary.source(g, self.shape[a]))
                 .map(|s| s / self.input_chunks[a])
                 .collect();
             v.dedup();

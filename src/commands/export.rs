@@ -1,0 +1,66 @@
+use std::path::PathBuf;
+
+#[derive(clap::Subcommand)]
+pub enum What {
+    Segy(Segy),
+}
+
+impl What {
+    pub fn execute(self) -> anyhow::Result<()> {
+        match self {
+            What::Segy(a) => a.execute(),
+        }
+    }
+}
+
+/// The sample format of an exported SEG-Y file.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum SegyFormat {
+    /// IBM float (format 1).
+    #[value(name = "1")]
+    Ibm,
+    /// IEEE float (format 5).
+    #[value(name = "5")]
+    Ieee,
+}
+
+/// A 3-D variable of a dataset as SEG-Y, with the original textual,
+/// binary and trace headers when the dataset came from `attr convert
+/// segy` (sample count, interval and format updated); missing traces
+/// (trace_mask) are skipped.
+#[derive(clap::Args)]
+pub struct Segy {
+    input: PathBuf,
+    output: PathBuf,
+    /// The variable to write (default: the dataset's volume).
+    #[arg(long)]
+    variable: Option<String>,
+    /// Sample format: 5 (IEEE float) or 1 (IBM float).
+    #[arg(long, value_enum, default_value = "5")]
+    format: SegyFormat,
+    /// Reuse this SEG-Y file's textual, binary and trace headers (traces
+    /// matched by inline/crossline), e.g. for a dataset made by `attr
+    /// convert images` or another tool.
+    #[arg(long, value_name = "ORIG.sgy")]
+    template: Option<PathBuf>,
+    #[arg(long)]
+    overwrite: bool,
+}
+
+impl Segy {
+    fn execute(self) -> anyhow::Result<()> {
+        crate::export::segy(
+            &self.input,
+            &self.output,
+            &crate::export::Options {
+                variable: self.variable,
+                format: match self.format {
+                    SegyFormat::Ibm => 1,
+                    SegyFormat::Ieee => 5,
+                },
+                overwrite: self.overwrite,
+                template: self.template,
+            },
+        )
+    }
+}

@@ -1,0 +1,15 @@
+use std::path::PathBuf;
+
+/// Describe a SEG-Y file (what the converter would find), or a Zarr array
+/// or dataset: shape, dtype, chunks, codecs, dims, attributes.
+#[derive(clap::Args)]
+pub struct Args {
+    /// A SEG-Y/SU file, or the path of a Zarr array or group.
+    path: PathBuf,
+}
+
+impl Args {
+    pub fn execute(self) -> anyhow::Result<()> {
+        crate::info::print(&self.path)
+    }
+}

@@ -1,0 +1,24 @@
+use std::path::PathBuf;
+
+/// Show the work a job will do, without doing it: chunks, halos, tasks,
+/// bytes to read and write, decodes, memory, and the split into shards.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The job spec.
+    job: PathBuf,
+    /// Workers to plan for (default as `attr run`).
+    #[arg(long)]
+    workers: Option<usize>,
+    /// Show how the work splits over N shards.
+    #[arg(long, value_name = "N")]
+    shards: Option<usize>,
+    /// Draw the block graph: .dot, or .png/.svg/.pdf with Graphviz installed.
+    #[arg(long, value_name = "FILE")]
+    graph: Option<PathBuf>,
+}
+
+impl Args {
+    pub fn execute(self) -> anyhow::Result<()> {
+        crate::planview::print(&self.job, self.workers, self.shards, self.graph.as_deref())
+    }
+}

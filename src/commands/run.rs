@@ -1,0 +1,56 @@
+use std::path::PathBuf;
+
+/// Run a job spec: compute its attributes and write its outputs.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The YAML job spec (docs/job-spec.md).
+    job: PathBuf,
+    /// Worker threads (default: the job's `workers`, else all cores).
+    #[arg(long)]
+    workers: Option<usize>,
+    /// Replace outputs that already exist.
+    #[arg(long)]
+    overwrite: bool,
+    /// Check the job and show the work without writing anything.
+    #[arg(long)]
+    dry_run: bool,
+    /// No progress and no summary.
+    #[arg(long, short)]
+    quiet: bool,
+    /// Compute only shard I of N (0-based). Without it, a Slurm or LSF
+    /// array task takes its shard from the environment.
+    #[arg(long, value_name = "I/N")]
+    shard: Option<String>,
+    /// Number of shards, for an array task whose environment does not
+    /// give it (an LSF array that is not [1-N]).
+    #[arg(long, value_name = "N")]
+    shards: Option<usize>,
+    /// Skip chunks a previous run completed (default when the scheduler
+    /// requeued the job: LSB_RESTART=Y or SLURM_RESTART_COUNT > 0).
+    #[arg(long)]
+    resume: bool,
+    /// Check a published output's chunks against their recorded
+    /// checksums and rewrite those that are damaged or missing
+    /// (`--resume` does the same on a published output).
+    #[arg(long)]
+    repair: bool,
+}
+
+impl Args {
+    pub fn execute(self) -> anyhow::Result<()> {
+        crate::console::keep_going();
+        crate::runner::run(
+            &self.job,
+            &crate::runner::RunOptions {
+                workers: self.workers,
+                overwrite: self.overwrite,
+                dry_run: self.dry_run,
+                quiet: self.quiet,
+                shard: self.shard,
+                shards: self.shards,
+                resume: self.resume,
+                repair: self.repair,
+            },
+        )
+    }
+}

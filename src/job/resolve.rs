@@ -1,0 +1,320 @@
+//! Resolving a job against its input: each output's kernel, chunks, dtype
+//! and dataset, the checks that need the input's shape, the work plan, and
+//! the fingerprint that tells whether two runs do the same work.
+
+use super::JobSpec;
+use crate::engine::plan::{OutputNeeds, Plan};
+use crate::store::{Compression, Dtype, Format, Input};
+use anyhow::{anyhow, bail, Context, Result};
+use attributes::{Kernel, Setup};
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The most output chunks one job may plan (the plan holds a task each).
+const MAX_TASKS: u64 = 20_000_000;
+
+/// One output of the job, resolved against the input.
+pub struct Resolved {
+    pub attribute: String,
+    pub name: String,
+    pub path: PathBuf,
+    pub kernel: Box<dyn Kernel>,
+    pub chunks: [u64; 3],
+    pub dtype: Dtype,
+    /// Stored value = round(value × scale), for integer dtypes.
+    pub scale: Option<f64>,
+    pub format: Format,
+    pub compression: Compression,
+    pub unit: &'static str,
+}
+
+/// Everything `attr run` and `attr plan` need before computing.
+pub struct Prepared {
+    pub spec: JobSpec,
+    pub input: Input,
+    pub outputs: Vec<Resolved>,
+    pub plan: Plan,
+    pub workers: usize,
+    pub cache_bytes: u64,
+}
+
+/// Resolve a job against its input. Workers: `cli_workers`, else the job's
+/// `workers` when positive, else `default_workers`.
+pub fn prepare(
+    job_path: &Path,
+    cli_workers: Option<usize>,
+    default_workers: usize,
+) -> Result<Prepared> {
+    let spec = super::load(job_path)?;
+    let mut input = Input::open(&spec.input, spec.variable.as_deref())
+        .with_context(|| format!("{}: input", job_path.display()))?;
+    input.set_null_value(spec.null_value);
+    let setup = Setup {
+        sample_interval_ms: spec.sample_interval.or_else(|| input.sample_interval_ms()),
+    };
+    let mut outputs = Vec::new();
+    for (i, o) in spec.outputs.iter().enumerate() {
+        let at = |e: String| {
+            anyhow!(
+                "{}: outputs[{i}] ({}): {e}",
+                job_path.display(),
+                o.attribute
+            )
+        };
+        let attribute = attributes::lookup(&o.attribute).map_err(|e| at(e.to_string()))?;
+        // whole numbers hold an amplitude; any other quantity (a ratio, an
+        // angle, a frequency) needs an explicit scale or it rounds to noise
+        if let Some(d) = o.dtype.filter(|d| !d.is_float()) {
+            if o.scale.is_none() && !attribute.unit().starts_with("input amplitude") {
+                return Err(at(format!(
+                    "dtype {}: {} is in {}, which whole numbers cannot hold: give `scale:` (stored value = round(value × scale), e.g. scale: 100 for percent) or a float dtype",
+                    d.v3_name(),
+                    attribute.name(),
+                    attribute.unit()
+                )));
+            }
+        }
+        let kernel = attribute
+            .build(&o.params, &setup)
+            .map_err(|e| at(format!("params: {e}")))?;
+        let chunks = match &o.chunks {
+            None => input.chunks,
+            // a chunk larger than the volume is clipped to it: its memory is
+            // the volume's, not the number's
+            Some(c) if c.len() == input.ndim && input.ndim == 3 => {
+                [0, 1, 2].map(|a| c[a].min(input.shape[a].max(1)))
+            }
+            Some(c) if c.len() == input.ndim => [
+                1,
+                c[0].min(input.shape[1].max(1)),
+                c[1].min(input.shape[2].max(1)),
+            ],
+            Some(c) => {
+                return Err(at(format!(
+                    "chunks has {} values, the input has {} dimensions",
+                    c.len(),
+                    input.ndim
+                )))
+            }
+        };
+        outputs.push(Resolved {
+            attribute: attribute.name().to_string(),
+            name: o
+                .name
+                .clone()
+                .unwrap_or_else(|| attribute.name().to_string()),
+            path: o.path.clone(),
+            kernel,
+            chunks,
+            dtype: o.dtype.unwrap_or(Dtype::Float32),
+            scale: o.scale,
+            format: o.format.unwrap_or(Format::V3),
+            compression: o.compression.unwrap_or(Compression::Zstd),
+            unit: attribute.unit(),
+        });
+    }
+    // outputs sharing a dataset must agree on its format and not collide
+    let mut seen: BTreeMap<&Path, (Format, Vec<&str>)> = BTreeMap::new();
+    for o in &outputs {
+        let e = seen
+            .entry(o.path.as_path())
+            .or_insert((o.format, Vec::new()));
+        if e.0 != o.format {
+            bail!(
+                "{}: outputs writing '{}' ask for different formats: a dataset has one format",
+                job_path.display(),
+                o.path.display()
+            );
+        }
+        if e.1.contains(&o.name.as_str()) {
+            bail!(
+                "{}: two outputs write variable '{}' into '{}': give one a different `name:`",
+                job_path.display(),
+                o.name,
+                o.path.display()
+            );
+        }
+        if input.coords.iter().any(|c| c.name == o.name) {
+            bail!(
+                "{}: output name '{}' is a coordinate of the input: choose another `name:`",
+                job_path.display(),
+                o.name
+            );
+        }
+        e.1.push(&o.name);
+    }
+    for (i, o) in outputs.iter().enumerate() {
+        refuse_aliasing(&spec.input, &o.path)
+            .with_context(|| format!("{}: outputs[{i}].path", job_path.display()))?;
+        // a window wider than the volume it slides over is a mistake, and
+        // its halo would make every block the size of the number given
+        for (a, h) in o.kernel.halo().iter().enumerate() {
+            if let attributes::Halo::Depth(d) = h {
+                let n = input.shape[a];
+                if *d as u64 > n {
+                    bail!(
+                        "{}: outputs[{i}] ({}): its window reaches {d} samples beyond each side on axis {a}, but the volume is only {n} long there: give a smaller window",
+                        job_path.display(),
+                        o.attribute
+                    );
+                }
+            }
+        }
+    }
+    // a plan is a list of tasks: bounded before it is made
+    let tasks: u64 = outputs
+        .iter()
+        .map(|o| {
+            (0..3)
+                .map(|a| input.shape[a].div_ceil(o.chunks[a]))
+                .product::<u64>()
+        })
+        .sum();
+    if tasks > MAX_TASKS {
+        bail!(
+            "{}: the job has {tasks} output chunks, more than the {MAX_TASKS} one run plans: give the outputs larger `chunks:`",
+            job_path.display()
+        );
+    }
+    let needs: Vec<OutputNeeds> = outputs
+        .iter()
+        .map(|o| OutputNeeds {
+            chunks: o.chunks,
+            halo: o.kernel.halo(),
+        })
+        .collect();
+    let plan = Plan::new(input.shape, input.chunks, spec.boundary, &needs);
+    // more workers than tasks would only wait
+    let workers = cli_workers
+        .filter(|&w| w > 0)
+        .or(Some(spec.workers).filter(|&w| w > 0))
+        .unwrap_or(default_workers)
+        .min(plan.tasks.len().max(1));
+    let cache_bytes = spec.cache_mb.unwrap_or(1024) << 20;
+    Ok(Prepared {
+        spec,
+        input,
+        outputs,
+        plan,
+        workers,
+        cache_bytes,
+    })
+}
+
+/// What the run took for null: the input's fill values, scaling, the job's
+/// null value and its treatment of dead traces.
+fn nulls_json(p: &Prepared) -> Value {
+    let mut v = p.input.decoding.describe();
+    v["dead_traces"] = json!(format!("{:?}", p.spec.dead_traces).to_lowercase());
+    v["trace_mask"] = json!(p.input.live_traces.is_some());
+    v
+}
+
+pub fn provenance(p: &Prepared, o: &Resolved) -> Value {
+    json!({
+        "nulls": nulls_json(p),
+        "attribute": o.attribute,
+        "parameters": o.kernel.resolved(),
+        "boundary": p.spec.boundary.to_json(),
+        "engine": format!("attr {}", env!("CARGO_PKG_VERSION")),
+        "input": p.input.path.display().to_string(),
+        "variable": p.input.variable,
+    })
+}
+
+/// The job's fingerprint for the dataset at `path`: what must match for
+/// two processes (or a rerun) to work on the same dataset.
+pub fn fingerprint(p: &Prepared, path: &Path) -> Value {
+    let mut vars = Map::new();
+    for o in p.outputs.iter().filter(|o| o.path == path) {
+        vars.insert(
+            o.name.clone(),
+            json!({
+                "attribute": o.attribute,
+                "parameters": o.kernel.resolved(),
+                "chunks": o.chunks,
+                "dtype": o.dtype.v3_name(),
+                "scale": o.scale,
+                "compression": format!("{:?}", o.compression).to_lowercase(),
+            }),
+        );
+    }
+    let input = std::fs::canonicalize(&p.input.path).unwrap_or_else(|_| p.input.path.clone());
+    json!({
+        "input": input.display().to_string(),
+        "variable": p.input.variable,
+        "nulls": nulls_json(p),
+        "shape": p.input.shape,
+        "boundary": p.spec.boundary.to_json(),
+        "format": p.outputs.iter().find(|o| o.path == path).map(|o| o.format.number()),
+        "variables": vars,
+    })
+}
+
+/// The distinct output dataset paths, in first-mention order.
+pub fn dataset_paths(p: &Prepared) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = Vec::new();
+    for o in &p.outputs {
+        if !v.contains(&o.path) {
+            v.push(o.path.clone());
+        }
+    }
+    v
+}
+
+/// Number of chunks of an output.
+pub fn chunk_total(p: &Prepared, o: &Resolved) -> usize {
+    (0..3)
+        .map(|a| p.input.shape[a].div_ceil(o.chunks[a]) as usize)
+        .product()
+}
+
+/// An output may never be its input, lie inside it or contain it: writing
+/// (or `--overwrite` replacing) it would destroy the input. Compared as
+/// resolved paths, symlinks included; a path that does not exist yet is
+/// resolved through its nearest existing ancestor.
+fn refuse_aliasing(input: &Path, output: &Path) -> Result<()> {
+    let resolve = |p: &Path| -> PathBuf {
+        let mut tail = Vec::new();
+        let mut cur = p.to_path_buf();
+        loop {
+            if let Ok(c) = std::fs::canonicalize(&cur) {
+                return tail.iter().rev().fold(c, |acc: PathBuf, t| acc.join(t));
+            }
+            match (cur.file_name().map(|n| n.to_os_string()), cur.parent()) {
+                (Some(n), Some(parent)) => {
+                    tail.push(n);
+                    cur = if parent.as_os_str().is_empty() {
+                        PathBuf::from(".")
+                    } else {
+                        parent.to_path_buf()
+                    };
+                }
+                _ => return p.to_path_buf(),
+            }
+        }
+    };
+    let (i, o) = (resolve(input), resolve(output));
+    if i == o {
+        bail!(
+            "'{}' is the input: an output may not replace its input (write to another path)",
+            output.display()
+        );
+    }
+    if o.starts_with(&i) {
+        bail!(
+            "'{}' lies inside the input '{}': write the output elsewhere",
+            output.display(),
+            input.display()
+        );
+    }
+    if i.starts_with(&o) {
+        bail!(
+            "'{}' contains the input '{}': replacing it would delete the input; write the output elsewhere",
+            output.display(),
+            input.display()
+        );
+    }
+    Ok(())
+}
