@@ -2,7 +2,7 @@
 //! `attr run`, `attr view` and `xarray.open_zarr` read.
 
 use crate::progress::Progress;
-use crate::segy::{scaled, Keys, Segy};
+use crate::segy::{scaled, Keys, Segy, TraceField};
 use crate::store::atomic::AtomicFiles;
 use crate::store::dtype::Sample;
 use crate::store::metadata::{write_array, write_group, ArrayMeta};
@@ -268,7 +268,11 @@ pub fn segy(input: &Path, output: &Path, o: &Options) -> Result<()> {
     let mut mask = vec![0u8; cells];
     let mut cx = vec![f64::NAN; ni * nx];
     let mut cy = vec![f64::NAN; ni * nx];
-    let (co_scal, cdp_x, cdp_y) = (s.field("co_scal"), s.field("cdp_x"), s.field("cdp_y"));
+    let (co_scal, cdp_x, cdp_y) = (
+        s.field(TraceField::CoordinateScalar),
+        s.field(TraceField::CdpX),
+        s.field(TraceField::CdpY),
+    );
     let mut touched = (usize::MAX, 0usize, 0usize);
     for i in 0..ni {
         for j in 0..nx {
@@ -358,7 +362,7 @@ pub fn segy(input: &Path, output: &Path, o: &Options) -> Result<()> {
     );
     attrs.insert("sample_interval_ms".into(), json!(dt_ms * ssel.step as f64));
     attrs.insert("t0_ms".into(), json!(times[0]));
-    attrs.insert("sample_format".into(), json!(s.format));
+    attrs.insert("sample_format".into(), json!(s.format.code()));
     attrs.insert(
         "byte_order".into(),
         json!(if s.big_endian { "big" } else { "little" }),
@@ -677,7 +681,7 @@ pub fn segy(input: &Path, output: &Path, o: &Options) -> Result<()> {
             if gathers { format!(" × {no} offsets") } else { String::new() },
             dt_ms * ssel.step as f64,
             times[0],
-            s.format,
+            s.format.code(),
             if s.big_endian { "big" } else { "little" },
             live - dead,
             cells - live,

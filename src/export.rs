@@ -2,6 +2,8 @@
 //! as a SEG-Y file, with the original headers when the dataset came from
 //! SEG-Y, in IEEE (format 5) or IBM (format 1) floats.
 
+use crate::segy::writer::{minimal_textual_header, Encoder};
+use crate::segy::{Choice, Keys, SampleFormat, Segy};
 use crate::store::Input;
 use anyhow::{bail, Context, Result};
 use base64::Engine as _;
@@ -16,37 +18,6 @@ pub struct Options {
     /// A SEG-Y file whose textual, binary and trace headers to reuse (traces
     /// matched by inline and crossline), for a dataset that doesn't carry them.
     pub template: Option<std::path::PathBuf>,
-}
-
-/// IEEE single to IBM single: exact for every value that came from IBM.
-fn f32_to_ibm(v: f32) -> u32 {
-    if v == 0.0 || !v.is_finite() {
-        return 0;
-    }
-    let sign = if v < 0.0 { 0x8000_0000 } else { 0 };
-    let mut m = v.abs() as f64;
-    let mut e: i32 = 64;
-    while m >= 1.0 {
-        m /= 16.0;
-        e += 1;
-    }
-    while m < 0.0625 {
-        m *= 16.0;
-        e -= 1;
-    }
-    if e <= 0 {
-        return sign; // underflow
-    }
-    if e > 127 {
-        return sign | 0x7FFF_FFFF;
-    }
-    let frac = (m * 16_777_216.0).round() as u32;
-    let (frac, e) = if frac >= 1 << 24 {
-        (frac >> 4, e + 1)
-    } else {
-        (frac, e)
-    };
-    sign | ((e as u32) << 24) | (frac & 0x00FF_FFFF)
 }
 
 fn attr_b64(input: &Input, key: &str) -> Option<Vec<u8>> {
@@ -80,10 +51,10 @@ pub fn segy(input_path: &Path, output: &Path, o: &Options) -> Result<()> {
         bail!("{ns} samples per trace do not fit a SEG-Y binary header (at most 65535)");
     }
     let template = match &o.template {
-        Some(p) => Some(crate::segy::Segy::open_keys(
-            p,
-            &crate::segy::Keys::default(),
-        )?),
+        Some(p) => {
+            let keys = Keys::resolve(p, &Choice::default()).map_err(anyhow::Error::msg)?;
+            Some(Segy::open_keys(p, &keys)?)
+        }
         None => None,
     };
     let big = match &template {
@@ -108,47 +79,28 @@ pub fn segy(input_path: &Path, output: &Path, o: &Options) -> Result<()> {
         .map_or(4000, |ms| (ms * 1000.0).round() as u16);
     // headers from the dataset when it came from SEG-Y, else minimal ones
     let group = |name: &str| Input::open(input_path, Some(name)).ok();
-    let mut text = match &template {
+    let text = match &template {
         Some(t) => Some(t.textual_header().to_vec()),
         None => attr_b64(&vol, "textual_header_raw_base64"),
     }
-    .filter(|t| t.len() == 3200)
-    .unwrap_or_else(|| vec![0x40; 3200]);
-    if text.iter().all(|&b| b == 0x40) {
-        let card = b"C 1 WRITTEN BY ATTR";
-        // EBCDIC for the few characters used
-        for (i, &c) in card.iter().enumerate() {
-            text[i] = match c {
-                b'A'..=b'I' => 0xC1 + (c - b'A'),
-                b'J'..=b'R' => 0xD1 + (c - b'J'),
-                b'S'..=b'Z' => 0xE2 + (c - b'S'),
-                b'0'..=b'9' => 0xF0 + (c - b'0'),
-                _ => 0x40,
-            };
-        }
-    }
+    .filter(|t| t.len() == 3200 && t.iter().any(|&b| b != 0x40))
+    .unwrap_or_else(minimal_textual_header);
     let original = match &template {
         Some(t) => Some(t.binary_header().to_vec()),
         None => attr_b64(&vol, "binary_header_raw_base64"),
     }
     .filter(|b| b.len() == 400);
     let mut binary = original.clone().unwrap_or_else(|| vec![0; 400]);
-    let put16 = |buf: &mut [u8], at: usize, v: u16| {
-        let b = if big {
-            v.to_be_bytes()
+    let enc = Encoder {
+        big_endian: big,
+        format: if o.format == 1 {
+            SampleFormat::Ibm
         } else {
-            v.to_le_bytes()
-        };
-        buf[at..at + 2].copy_from_slice(&b);
+            SampleFormat::Ieee
+        },
     };
-    let put32 = |buf: &mut [u8], at: usize, v: i32| {
-        let b = if big {
-            v.to_be_bytes()
-        } else {
-            v.to_le_bytes()
-        };
-        buf[at..at + 4].copy_from_slice(&b);
-    };
+    let put16 = |buf: &mut [u8], at: usize, v: u16| enc.put_u16(buf, at, v);
+    let put32 = |buf: &mut [u8], at: usize, v: i32| enc.put_i32(buf, at, v);
     put16(&mut binary, 16, dt_us);
     put16(&mut binary, 20, ns as u16);
     put16(&mut binary, 24, o.format);
@@ -221,20 +173,7 @@ pub fn segy(input_path: &Path, output: &Path, o: &Options) -> Result<()> {
                     put16(&mut trace, 114, ns as u16);
                     put16(&mut trace, 116, dt_us);
                 }
-                for k in 0..ns {
-                    let v = slab[[0, j, k]];
-                    let bits = if o.format == 1 {
-                        f32_to_ibm(v)
-                    } else {
-                        v.to_bits()
-                    };
-                    let b = if big {
-                        bits.to_be_bytes()
-                    } else {
-                        bits.to_le_bytes()
-                    };
-                    trace[240 + 4 * k..244 + 4 * k].copy_from_slice(&b);
-                }
+                enc.samples((0..ns).map(|k| slab[[0, j, k]]), &mut trace[240..]);
                 w.write_all(&trace)?;
                 written += 1;
             }
@@ -258,27 +197,5 @@ pub fn segy(input_path: &Path, output: &Path, o: &Options) -> Result<()> {
             let _ = std::fs::remove_file(&tmp);
             Err(e)
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ibm_encoding_inverts_decoding() {
-        for bits in [
-            0x4110_0000u32,
-            0xC276_A000,
-            0x3F80_0000,
-            0x4280_0000,
-            0x4110_0001,
-            0x6012_3456,
-            0x21F0_0000,
-        ] {
-            let v = crate::segy::ibm_to_f32(bits);
-            assert_eq!(f32_to_ibm(v), bits, "{bits:08x} -> {v}");
-        }
-        assert_eq!(f32_to_ibm(0.0), 0);
     }
 }

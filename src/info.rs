@@ -5,21 +5,16 @@ use std::path::Path;
 
 /// What `attr convert segy` would find in a SEG-Y or SU file.
 fn segy(path: &Path) -> anyhow::Result<()> {
-    use crate::segy::{decode_text, Field, Keys, Segy};
-    let su = path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("su"));
-    let keys = if su {
-        Keys::bytes(5, 21)
-    } else {
-        Keys::default()
-    };
+    use crate::segy::{decode_text, Choice, Keys, Segy, TraceField};
+    let keys = Keys::resolve(path, &Choice::default()).map_err(anyhow::Error::msg)?;
+    // the layout convert would find; failing that, pre-stack gathers, then
+    // a 2-D line keyed by cdp
     let (s, gathers) = match Segy::open_keys(path, &keys) {
         Ok(s) => (s, false),
         Err(e) => match Segy::open_keys(
             path,
             &Keys {
-                offset: Some(Field::int4(37)),
+                offset: Some(TraceField::Offset.standard()),
                 ..keys.clone()
             },
         ) {
@@ -28,7 +23,7 @@ fn segy(path: &Path) -> anyhow::Result<()> {
             _ => match Segy::open_keys(
                 path,
                 &Keys {
-                    iline: Some(Field::int4(21)),
+                    iline: Some(TraceField::Cdp.standard()),
                     line: true,
                     ..Keys::default()
                 },
@@ -60,7 +55,7 @@ fn segy(path: &Path) -> anyhow::Result<()> {
     );
     crate::outln!(
         "    format       {} ({})",
-        s.format,
+        s.format.code(),
         s.native_dtype().v3_name()
     );
     crate::outln!(

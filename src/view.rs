@@ -27,8 +27,8 @@ pub struct Request {
     pub cmap: Option<Cmap>,
     pub clip: f64,
     pub range: Option<(f32, f32)>,
-    pub iline_byte: usize,
-    pub xline_byte: usize,
+    /// Where a SEG-Y file's geometry is.
+    pub keys: crate::segy::Choice,
 }
 
 /// A volume to slice, with its axes.
@@ -52,7 +52,8 @@ fn open_volume(path: &Path, variable: Option<&str>, req: &Request) -> Result<Vol
             .and_then(|e| e.to_str())
             .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "sgy" | "segy"));
     if is_segy {
-        let s = Segy::open(path, req.iline_byte, req.xline_byte)?;
+        let keys = crate::segy::Keys::resolve(path, &req.keys).map_err(anyhow::Error::msg)?;
+        let s = Segy::open_keys(path, &keys)?;
         let coords = [
             s.inlines.iter().map(|&v| v as f64).collect(),
             s.crosslines.iter().map(|&v| v as f64).collect(),

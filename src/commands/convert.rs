@@ -1,7 +1,6 @@
 use super::{with_threads, OutputArgs};
 use crate::convert::Span;
-use crate::segy::{Field, Keys};
-use anyhow::bail;
+use crate::segy::{Choice, Field, Keys, Preset};
 use std::path::PathBuf;
 
 #[derive(clap::Subcommand)]
@@ -16,30 +15,6 @@ impl What {
         match self {
             What::Segy(a) => a.execute(),
             What::Images(a) => a.execute(),
-        }
-    }
-}
-
-/// Where a SEG-Y file keeps its inline and crossline numbers.
-#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Preset {
-    /// Inline at byte 189, crossline at 193 (SEG-Y rev 1).
-    Standard,
-    /// Inline at 5, crossline at 21.
-    Petrel,
-    /// Seismic Unix: inline at 5, crossline at 21.
-    Su,
-    /// A 2-D line keyed by the cdp at byte 21, stored as (cdp, time).
-    Cdp,
-}
-
-impl Preset {
-    /// The inline (or line key) and crossline bytes.
-    fn bytes(self) -> (usize, Option<usize>) {
-        match self {
-            Preset::Standard => (189, Some(193)),
-            Preset::Petrel | Preset::Su => (5, Some(21)),
-            Preset::Cdp => (21, None),
         }
     }
 }
@@ -134,37 +109,19 @@ fn parse_time_range(v: &str) -> Result<(f64, f64), String> {
 }
 
 impl Segy {
-    /// Explicit bytes, else the preset, else (None) the file's XML layout
-    /// or the standard bytes.
-    fn keys(&self) -> anyhow::Result<Keys> {
-        let su_file = self
-            .input
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("su"));
-        let preset = self.preset.or(su_file.then_some(Preset::Su));
-        let (il, xl) = match preset {
-            Some(p) => {
-                let (il, xl) = p.bytes();
-                (Some(il), xl)
-            }
-            None => (None, None),
-        };
-        let line = self.preset == Some(Preset::Cdp);
-        if line && self.xline_byte.is_some() {
-            bail!("--xline-byte: a 2-D line (--preset cdp) has no crossline");
-        }
-        Ok(Keys {
-            iline: self.iline_byte.or(il.map(Field::int4)),
-            xline: self.xline_byte.or(xl.map(Field::int4)),
-            offset: self.offset_byte,
-            line,
-            big_endian: self.byte_order.map(|b| b == ByteOrder::Big),
-        })
-    }
-
     fn execute(self) -> anyhow::Result<()> {
         let options = crate::convert::Options {
-            keys: self.keys()?,
+            keys: Keys::resolve(
+                &self.input,
+                &Choice {
+                    preset: self.preset,
+                    iline: self.iline_byte,
+                    xline: self.xline_byte,
+                    offset: self.offset_byte,
+                    big_endian: self.byte_order.map(|b| b == ByteOrder::Big),
+                },
+            )
+            .map_err(anyhow::Error::msg)?,
             inlines: self.inlines,
             crosslines: self.crosslines,
             samples: self.samples,

@@ -45,12 +45,13 @@ pub struct Args {
     /// PATH:VARIABLE for a variable of a dataset).
     #[arg(long, value_name = "PATH")]
     compare: Vec<PathBuf>,
-    /// SEG-Y inline header byte.
-    #[arg(long, default_value_t = 189)]
-    iline_byte: usize,
-    /// SEG-Y crossline header byte.
-    #[arg(long, default_value_t = 193)]
-    xline_byte: usize,
+    /// SEG-Y inline header byte, BYTE or BYTE:TYPE (default: as `attr
+    /// convert segy` finds it).
+    #[arg(long, value_name = "BYTE[:TYPE]")]
+    iline_byte: Option<crate::segy::Field>,
+    /// SEG-Y crossline header byte, BYTE or BYTE:TYPE.
+    #[arg(long, value_name = "BYTE[:TYPE]")]
+    xline_byte: Option<crate::segy::Field>,
 }
 
 fn parse_range(r: &str) -> Result<(f32, f32), String> {
@@ -117,8 +118,11 @@ impl Args {
             cmap: self.cmap,
             clip: self.clip,
             range: self.range,
-            iline_byte: self.iline_byte,
-            xline_byte: self.xline_byte,
+            keys: crate::segy::Choice {
+                iline: self.iline_byte,
+                xline: self.xline_byte,
+                ..Default::default()
+            },
         })
     }
 }

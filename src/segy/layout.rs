@@ -99,7 +99,7 @@ impl Field {
             Kind::I4 => u as u32 as i32 as f64,
             Kind::I8 => u as i64 as f64,
             Kind::U2 | Kind::U4 | Kind::U8 => u as f64,
-            Kind::Ibm => super::ibm_to_f32(u as u32) as f64,
+            Kind::Ibm => super::format::ibm_to_f32(u as u32) as f64,
             Kind::F32 => f32::from_bits(u as u32) as f64,
             Kind::F64 => f64::from_bits(u),
             Kind::Scale6 => {
@@ -131,6 +131,61 @@ impl std::str::FromStr for Field {
             byte,
             kind,
         })
+    }
+}
+
+/// The trace-header values attr reads, at their rev 1 places unless the
+/// file's XML layout puts them elsewhere.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TraceField {
+    Iline,
+    Xline,
+    Offset,
+    Cdp,
+    CoordinateScalar,
+    DelayTime,
+    SampleInterval,
+    TimeScalar,
+    CdpX,
+    CdpY,
+}
+
+impl TraceField {
+    /// The name rev 2.1 layouts give it (Table D8-2).
+    pub fn layout_name(self) -> &'static str {
+        match self {
+            TraceField::Iline => "iline",
+            TraceField::Xline => "xline",
+            TraceField::Offset => "offset",
+            TraceField::Cdp => "cdp",
+            TraceField::CoordinateScalar => "co_scal",
+            TraceField::DelayTime => "delay",
+            TraceField::SampleInterval => "dt",
+            TraceField::TimeScalar => "tm_scal",
+            TraceField::CdpX => "cdp_x",
+            TraceField::CdpY => "cdp_y",
+        }
+    }
+
+    /// Its place in the standard (rev 1) trace header.
+    pub fn standard(self) -> Field {
+        let (byte, kind) = match self {
+            TraceField::Iline => (189, Kind::I4),
+            TraceField::Xline => (193, Kind::I4),
+            TraceField::Offset => (37, Kind::I4),
+            TraceField::Cdp => (21, Kind::I4),
+            TraceField::CoordinateScalar => (71, Kind::I2),
+            TraceField::DelayTime => (109, Kind::I2),
+            TraceField::SampleInterval => (117, Kind::U2),
+            TraceField::TimeScalar => (215, Kind::I2),
+            TraceField::CdpX => (181, Kind::I4),
+            TraceField::CdpY => (185, Kind::I4),
+        };
+        Field {
+            header: 0,
+            byte,
+            kind,
+        }
     }
 }
 

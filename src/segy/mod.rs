@@ -3,11 +3,20 @@
 
 use anyhow::{bail, Context, Result};
 use memmap2::Mmap;
-use std::collections::BTreeMap;
 use std::path::Path;
 
+pub mod binary;
+pub mod format;
+pub mod geometry;
+pub mod keys;
 pub mod layout;
-pub use layout::{Field, Kind, Layout};
+pub mod writer;
+
+pub use binary::BinaryHeader;
+pub use format::{ibm_to_f32, SampleFormat};
+pub use geometry::Geometry;
+pub use keys::{Choice, Keys, Preset};
+pub use layout::{Field, Layout, TraceField};
 
 const TEXT: usize = 3200;
 const BINARY: usize = 400;
@@ -17,7 +26,7 @@ const TRACE_HEADER: usize = 240;
 pub struct Segy {
     map: Mmap,
     pub big_endian: bool,
-    pub format: u16,
+    pub format: SampleFormat,
     pub samples: usize,
     /// Sample interval, µs (fractional from a rev 2 extended interval).
     pub dt_us: f64,
@@ -38,11 +47,10 @@ pub struct Segy {
     pub xline_field: Option<Field>,
     pub inlines: Vec<i32>,
     pub crosslines: Vec<i32>,
-    /// (inline index, crossline index) -> trace number.
     /// Offsets of a pre-stack file (one 0 for post-stack).
     pub offsets: Vec<i32>,
-    /// (inline index, crossline index, offset index) -> trace number.
-    cells: BTreeMap<(usize, usize, usize), usize>,
+    /// The trace in each cell.
+    grid: Geometry,
 }
 
 /// EBCDIC (code page 037) to ASCII for the printable range; the textual
@@ -100,37 +108,6 @@ pub fn decode_text(raw: &[u8]) -> String {
     }
 }
 
-fn gcd(a: i64, b: i64) -> i64 {
-    if b == 0 {
-        a.abs()
-    } else {
-        gcd(b, a % b)
-    }
-}
-
-fn sample_size(format: u16) -> Option<usize> {
-    Some(match format {
-        // 4 (fixed point with gain) is obsolete; files that carry it hold
-        // IEEE float32 samples, and they are read as such
-        1 | 2 | 4 | 5 | 10 => 4,
-        3 | 11 => 2,
-        6 | 9 | 12 => 8,
-        7 | 15 => 3,
-        8 | 16 => 1,
-        _ => return None,
-    })
-}
-
-pub fn ibm_to_f32(b: u32) -> f32 {
-    // mantissa × 16^(e − 64) / 2^24, exact in f64 (a power of two scale
-    // built from its bits), rounded once to f32
-    let sign = if b >> 31 == 1 { -1.0 } else { 1.0 };
-    let exponent = ((b >> 24) & 0x7f) as i64 - 64;
-    let mantissa = (b & 0x00ff_ffff) as f64;
-    let scale = f64::from_bits(((4 * exponent - 24 + 1023) as u64) << 52);
-    (sign * mantissa * scale) as f32
-}
-
 /// A header value with a SEG-Y scalar applied: a positive scalar
 /// multiplies, a negative one divides, 0 means 1.
 pub fn scaled(v: f64, scalar: f64) -> f64 {
@@ -143,59 +120,7 @@ pub fn scaled(v: f64, scalar: f64) -> f64 {
     }
 }
 
-/// Which header fields hold the geometry. `None` means: from the file's XML
-/// layout when it has one, else the standard bytes (189, 193).
-#[derive(Clone, Debug, Default)]
-pub struct Keys {
-    pub iline: Option<Field>,
-    pub xline: Option<Field>,
-    /// Pre-stack gathers: an offset axis.
-    pub offset: Option<Field>,
-    /// A 2-D line: one key (`iline` names it, e.g. cdp at byte 21), no crossline.
-    pub line: bool,
-    /// Byte order forced (true: big-endian) instead of detected.
-    pub big_endian: Option<bool>,
-}
-
-impl Keys {
-    pub fn bytes(iline: usize, xline: usize) -> Keys {
-        Keys {
-            iline: Some(Field::int4(iline)),
-            xline: Some(Field::int4(xline)),
-            ..Keys::default()
-        }
-    }
-}
-
-/// Standard (rev 1) positions of the fields the converter reads by name.
-fn standard_field(name: &str) -> Field {
-    let (byte, kind) = match name {
-        "iline" => (189, Kind::I4),
-        "xline" => (193, Kind::I4),
-        "offset" => (37, Kind::I4),
-        "cdp" => (21, Kind::I4),
-        "co_scal" => (71, Kind::I2),
-        "delay" => (109, Kind::I2),
-        "dt" => (117, Kind::U2),
-        "tm_scal" => (215, Kind::I2),
-        "cdp_x" => (181, Kind::I4),
-        "cdp_y" => (185, Kind::I4),
-        other => unreachable!("no standard field {other}"),
-    };
-    Field {
-        header: 0,
-        byte,
-        kind,
-    }
-}
-
 impl Segy {
-    /// Open `path` and read its geometry from the trace headers at
-    /// `iline_byte` / `xline_byte` (1-based, 4-byte integers).
-    pub fn open(path: &Path, iline_byte: usize, xline_byte: usize) -> Result<Segy> {
-        Self::open_keys(path, &Keys::bytes(iline_byte, xline_byte))
-    }
-
     /// Open `path` with the geometry in the header fields `keys`.
     pub fn open_keys(path: &Path, keys: &Keys) -> Result<Segy> {
         let file = std::fs::File::open(path)
@@ -209,29 +134,30 @@ impl Segy {
             .extension()
             .and_then(|e| e.to_str())
             .is_some_and(|e| e.eq_ignore_ascii_case("su"));
-        let (big_endian, format, samples, dt_us, data_start, header_len) = if su {
-            Self::su_layout(&map, &name.to_string(), keys.big_endian)?
+        let h = if su {
+            BinaryHeader::su(&map, &name.to_string(), keys.big_endian)?
         } else {
-            Self::segy_layout(&map, &name.to_string(), keys.big_endian)?
+            BinaryHeader::segy(&map, &name.to_string(), keys.big_endian)?
         };
-        let size = sample_size(format).expect("checked format");
-        let trace_len = header_len + samples * size;
+        let (samples, data_start, trace_len) = (h.samples, h.data_start, h.trace_len());
         if samples == 0
             || map.len() < data_start
             || !(map.len() - data_start).is_multiple_of(trace_len)
         {
             bail!(
-                "'{name}' is truncated or inconsistent: {} bytes of traces is not a whole number of {trace_len}-byte traces ({samples} samples of format {format})",
-                map.len().saturating_sub(data_start)
+                "'{name}' is truncated or inconsistent: {} bytes of traces is not a whole number of {trace_len}-byte traces ({samples} samples of format {})",
+                map.len().saturating_sub(data_start),
+                h.format.code()
             );
         }
         let traces = (map.len() - data_start) / trace_len;
+        let header_len = h.header_len;
         let mut seg = Segy {
             map,
-            big_endian,
-            format,
+            big_endian: h.big_endian,
+            format: h.format,
             samples,
-            dt_us,
+            dt_us: h.dt_us,
             t0_ms: 0.0,
             data_start,
             header_len,
@@ -243,7 +169,7 @@ impl Segy {
             inlines: Vec::new(),
             crosslines: Vec::new(),
             offsets: Vec::new(),
-            cells: BTreeMap::new(),
+            grid: Geometry::default(),
         };
         if traces == 0 {
             bail!("'{name}' holds no traces");
@@ -262,9 +188,12 @@ impl Segy {
             l.bind(&names, &at)?;
             seg.layout = Some(l);
         }
-        seg.t0_ms = scaled(seg.value(0, "delay"), seg.value(0, "tm_scal"));
+        seg.t0_ms = scaled(
+            seg.value(0, TraceField::DelayTime),
+            seg.value(0, TraceField::TimeScalar),
+        );
         if seg.dt_us == 0.0 {
-            seg.dt_us = seg.value(0, "dt");
+            seg.dt_us = seg.value(0, TraceField::SampleInterval);
         }
         for f in [&keys.iline, &keys.xline, &keys.offset]
             .into_iter()
@@ -279,11 +208,11 @@ impl Segy {
                 );
             }
         }
-        let iline = keys.iline.unwrap_or_else(|| seg.field("iline").0);
+        let iline = keys.iline.unwrap_or_else(|| seg.field(TraceField::Iline).0);
         let xline = if keys.line {
             None
         } else {
-            Some(keys.xline.unwrap_or_else(|| seg.field("xline").0))
+            Some(keys.xline.unwrap_or_else(|| seg.field(TraceField::Xline).0))
         };
         let key = |t: usize, f: &Field| -> Result<i32> {
             let v = seg.read(t, f);
@@ -308,27 +237,7 @@ impl Segy {
                 seg.release(t - 4095, t);
             }
         }
-        let mut offsets: Vec<i32> = keys3.iter().map(|k| k.2).collect();
-        offsets.sort_unstable();
-        offsets.dedup();
-        // each axis is a regular progression from the smallest value by the
-        // common step of the values present; absent lines are missing traces
-        let axis = |vals: Vec<i32>| -> (i64, i64, usize) {
-            let mut v = vals;
-            v.sort_unstable();
-            v.dedup();
-            let step = v
-                .windows(2)
-                .map(|w| w[1] as i64 - w[0] as i64)
-                .fold(0, gcd)
-                .max(1);
-            let len = ((v[v.len() - 1] as i64 - v[0] as i64) / step + 1) as usize;
-            (v[0] as i64, step, len)
-        };
-        let (il0, ils, nil) = axis(keys3.iter().map(|k| k.0).collect());
-        let (xl0, xls, nxl) = axis(keys3.iter().map(|k| k.1).collect());
-        let cells = nil as f64 * nxl as f64 * offsets.len() as f64;
-        let where_ = match &xline {
+        let at = match &xline {
             Some(x) => format!(
                 "inline at {} / crossline at {}",
                 iline.describe(),
@@ -336,68 +245,39 @@ impl Segy {
             ),
             None => format!("the line's trace key at {}", iline.describe()),
         };
-        let ratio = cells / traces as f64;
-        if cells > 20.0 * traces as f64 + 100.0 {
-            bail!(
-                "'{name}': inline {il0}.. step {ils} × crossline {xl0}.. step {xls} makes a {nil} × {nxl} grid, {ratio:.0}× more cells than the {traces} traces: the geometry is not at {where_}, or the survey is too sparse for a cube"
-            );
-        }
-        if cells > 2.0 * traces as f64 + 100.0 {
-            crate::noteln!(
-                "attr: warning: '{name}' is sparse: a {nil} × {nxl} grid holds {traces} traces ({ratio:.1} cells per trace); the rest are filled as missing"
-            );
-        }
-        for (t, (a, b, c)) in keys3.iter().enumerate() {
-            let cell = (
-                ((*a as i64 - il0) / ils) as usize,
-                ((*b as i64 - xl0) / xls) as usize,
-                offsets.binary_search(c).expect("own key"),
-            );
-            if seg.cells.insert(cell, t).is_some() {
-                let hint = if keys.offset.is_some() {
-                    "check --iline-byte, --xline-byte and --offset-byte".to_string()
-                } else if nil == 1 && nxl == 1 {
-                    format!("every trace has the same inline and crossline ({where_}): a 2-D line? give --preset cdp")
-                } else if keys.line {
-                    format!(
-                        "is the trace key at {}? (--preset cdp reads byte 21)",
-                        iline.describe()
-                    )
-                } else {
-                    format!("pre-stack gathers? give --offset-byte (usually 37); or check the geometry ({where_})")
-                };
-                let what = if keys.line {
-                    format!("trace key {a}")
-                } else {
-                    format!("inline {a} crossline {b}")
-                };
-                bail!("'{name}': {what} offset {c} occurs twice (trace {t}): {hint}");
-            }
-        }
+        let reading = geometry::Reading {
+            name: &name.to_string(),
+            at,
+            key: iline.describe(),
+            line: keys.line,
+            offsets: keys.offset.is_some(),
+        };
+        let mut grid = Geometry::build(&keys3, &reading)?;
         let done = traces / 4096 * 4096;
         if done < traces {
             seg.release(done, traces - 1);
         }
         seg.iline_field = iline;
         seg.xline_field = xline;
-        seg.offsets = offsets;
-        seg.inlines = (0..nil).map(|i| (il0 + i as i64 * ils) as i32).collect();
-        seg.crosslines = (0..nxl).map(|i| (xl0 + i as i64 * xls) as i32).collect();
+        seg.inlines = std::mem::take(&mut grid.inlines);
+        seg.crosslines = std::mem::take(&mut grid.crosslines);
+        seg.offsets = std::mem::take(&mut grid.offsets);
+        seg.grid = grid;
         Ok(seg)
     }
 
     /// The field `name` (from the XML layout when the file has one, else its
     /// standard place), with the extension fields that replace it when non-zero.
-    pub fn field(&self, name: &str) -> (Field, Vec<Field>) {
+    pub fn field(&self, f: TraceField) -> (Field, Vec<Field>) {
         self.layout
             .as_ref()
-            .and_then(|l| l.lookup(name))
-            .unwrap_or_else(|| (standard_field(name), Vec::new()))
+            .and_then(|l| l.lookup(f.layout_name()))
+            .unwrap_or_else(|| (f.standard(), Vec::new()))
     }
 
-    /// The value of the named field in trace `t`'s headers.
-    pub fn value(&self, t: usize, name: &str) -> f64 {
-        self.value_of(t, &self.field(name))
+    /// The value of field `f` in trace `t`'s headers.
+    pub fn value(&self, t: usize, f: TraceField) -> f64 {
+        self.value_of(t, &self.field(f))
     }
 
     /// The value of a field found by [`Segy::field`] (look it up once for
@@ -421,147 +301,8 @@ impl Segy {
         f.decode(&b[..n])
     }
 
-    /// Byte order, format, samples, dt (µs), start of the traces and trace
-    /// header length of a SEG-Y file, from its binary header.
-    fn segy_layout(
-        map: &[u8],
-        name: &str,
-        forced: Option<bool>,
-    ) -> Result<(bool, u16, usize, f64, usize, usize)> {
-        if map.len() < TEXT + BINARY {
-            bail!(
-                "'{name}' is too short to be SEG-Y ({} bytes; the headers alone take 3600)",
-                map.len()
-            );
-        }
-        let bin = &map[TEXT..TEXT + BINARY];
-        let u16_at = |be: bool, o: usize| {
-            let b = [bin[o], bin[o + 1]];
-            if be {
-                u16::from_be_bytes(b)
-            } else {
-                u16::from_le_bytes(b)
-            }
-        };
-        let known = |f: u16| sample_size(f).is_some();
-        let big_endian = match u32::from_be_bytes([bin[296], bin[297], bin[298], bin[299]]) {
-            _ if forced.is_some() => forced.expect("checked"),
-            0x0102_0304 => true,
-            0x0403_0201 => false,
-            _ if known(u16_at(true, 24)) => true,
-            _ if known(u16_at(false, 24)) => false,
-            _ => bail!(
-                "'{name}': sample format code {} is not a SEG-Y format in either byte order (binary header bytes 3225-3226)",
-                u16_at(true, 24)
-            ),
-        };
-        let format = u16_at(big_endian, 24);
-        if !known(format) {
-            let hint = if forced.is_some() {
-                ": is --byte-order right?"
-            } else {
-                ""
-            };
-            bail!("'{name}': unknown sample format code {format} (binary header bytes 3225-3226){hint}");
-        }
-        let mut samples = u16_at(big_endian, 20) as usize;
-        let mut dt_us = u16_at(big_endian, 16) as f64;
-        // rev 2: a non-zero extended sample count (bytes 3269-3272) and
-        // interval (3273-3280, IEEE double) override the 16-bit fields
-        if bin[300] >= 2 {
-            let mut w4 = [bin[68], bin[69], bin[70], bin[71]];
-            let mut w8 = [0u8; 8];
-            w8.copy_from_slice(&bin[72..80]);
-            if !big_endian {
-                w4.reverse();
-                w8.reverse();
-            }
-            let ext_ns = u32::from_be_bytes(w4) as usize;
-            let ext_dt = f64::from_be_bytes(w8);
-            if ext_ns > 0 {
-                samples = ext_ns;
-            }
-            if ext_dt.is_finite() && ext_dt > 0.0 {
-                dt_us = ext_dt;
-            }
-        }
-        // extended textual headers: a count, or -1 for "until ((SEG: EndText))"
-        let ext = u16_at(big_endian, 304) as i16;
-        let ext = if ext >= 0 {
-            ext as usize
-        } else {
-            // stanza names are case- and space-insensitive
-            let ends = |block: &[u8]| {
-                let t: String = decode_text(block)
-                    .chars()
-                    .filter(|c| !c.is_whitespace())
-                    .collect();
-                t.to_ascii_lowercase().contains("((seg:endtext))")
-            };
-            let mut n = 0;
-            loop {
-                let start = TEXT + BINARY + n * TEXT;
-                if start + TEXT > map.len() {
-                    bail!("'{name}': the extended textual headers never end with ((SEG: EndText))");
-                }
-                n += 1;
-                let block = &map[start..start + TEXT];
-                if ends(block) {
-                    break n;
-                }
-            }
-        };
-        // rev 2: additional 240-byte trace headers (bytes 3507-3508)
-        let additional = if bin[300] >= 2 {
-            u16_at(big_endian, 306) as usize
-        } else {
-            0
-        };
-        Ok((
-            big_endian,
-            format,
-            samples,
-            dt_us,
-            TEXT + BINARY + ext * TEXT,
-            TRACE_HEADER * (1 + additional),
-        ))
-    }
-
-    /// The same for a Seismic Unix file: IEEE float traces with 240-byte
-    /// headers, in whichever byte order makes the sample count fit the file.
-    fn su_layout(
-        map: &[u8],
-        name: &str,
-        forced: Option<bool>,
-    ) -> Result<(bool, u16, usize, f64, usize, usize)> {
-        if map.len() < TRACE_HEADER {
-            bail!("'{name}' is too short to be a Seismic Unix file");
-        }
-        let orders: Vec<bool> = match forced {
-            Some(b) => vec![b],
-            None => vec![true, false],
-        };
-        for be in orders {
-            let rd = |o: usize| {
-                let b = [map[o], map[o + 1]];
-                if be {
-                    u16::from_be_bytes(b)
-                } else {
-                    u16::from_le_bytes(b)
-                }
-            };
-            let ns = rd(114) as usize;
-            if ns > 0 && map.len().is_multiple_of(TRACE_HEADER + 4 * ns) {
-                return Ok((be, 5, ns, rd(116) as f64, 0, TRACE_HEADER));
-            }
-        }
-        bail!("'{name}': the sample count (trace header bytes 115-116) does not fit the file size in either byte order")
-    }
-
     fn trace_offset(&self, t: usize) -> usize {
-        self.data_start
-            + t * (self.header_len
-                + self.samples * sample_size(self.format).expect("checked format"))
+        self.data_start + t * (self.header_len + self.samples * self.format.size())
     }
 
     /// Sample `k` of trace `t` as f32.
@@ -572,49 +313,15 @@ impl Segy {
     /// All samples of trace `t` as f64 (exact but for 64-bit integers beyond
     /// 2^53), decoded with the format test outside the loop.
     pub fn trace_f64(&self, t: usize, out: &mut [f64]) {
-        let size = sample_size(self.format).expect("checked format");
         let o = self.trace_offset(t) + self.header_len;
-        let raw = &self.map[o..o + self.samples * size];
-        let be = self.big_endian;
-        macro_rules! decode {
-            ($n:literal, $conv:expr) => {
-                for (v, b) in out.iter_mut().zip(raw.chunks_exact($n)) {
-                    let mut a = [0u8; $n];
-                    a.copy_from_slice(b);
-                    if !be {
-                        a.reverse();
-                    }
-                    *v = $conv(a);
-                }
-            };
-        }
-        match self.format {
-            1 => decode!(4, |a| ibm_to_f32(u32::from_be_bytes(a)) as f64),
-            4 => decode!(4, |a| f32::from_be_bytes(a) as f64),
-            2 => decode!(4, |a| i32::from_be_bytes(a) as f64),
-            3 => decode!(2, |a| i16::from_be_bytes(a) as f64),
-            5 => decode!(4, |a| f32::from_be_bytes(a) as f64),
-            6 => decode!(8, f64::from_be_bytes),
-            7 => decode!(
-                3,
-                |a: [u8; 3]| ((u32::from_be_bytes([a[0], a[1], a[2], 0]) as i32) >> 8) as f64
-            ),
-            8 => decode!(1, |a: [u8; 1]| a[0] as i8 as f64),
-            9 => decode!(8, |a| i64::from_be_bytes(a) as f64),
-            10 => decode!(4, |a| u32::from_be_bytes(a) as f64),
-            11 => decode!(2, |a| u16::from_be_bytes(a) as f64),
-            12 => decode!(8, |a| u64::from_be_bytes(a) as f64),
-            15 => decode!(3, |a: [u8; 3]| u32::from_be_bytes([0, a[0], a[1], a[2]])
-                as f64),
-            16 => decode!(1, |a: [u8; 1]| a[0] as f64),
-            _ => unreachable!("format checked at open"),
-        }
+        let raw = &self.map[o..o + self.samples * self.format.size()];
+        self.format.decode_trace(raw, self.big_endian, out);
     }
 
     /// Trace `t` decoded straight to f32 for the float formats (1, 4, 5);
     /// false, leaving `out` alone, for the others.
     pub fn trace_f32(&self, t: usize, out: &mut [f32]) -> bool {
-        if !matches!(self.format, 1 | 4 | 5) {
+        if !self.format.is_single_float() {
             return false;
         }
         let o = self.trace_offset(t) + self.header_len;
@@ -627,7 +334,7 @@ impl Segy {
             } else {
                 u32::from_le_bytes(w)
             };
-            *v = if self.format == 1 {
+            *v = if self.format == SampleFormat::Ibm {
                 ibm_to_f32(bits)
             } else {
                 f32::from_bits(bits)
@@ -651,7 +358,7 @@ impl Segy {
     /// Sample `k` of trace `t`, exactly for every format but 64-bit
     /// integers beyond 2^53 (see [`Segy::sample_u64_bits`]).
     pub fn sample_f64(&self, t: usize, k: usize) -> f64 {
-        let size = sample_size(self.format).expect("checked format");
+        let size = self.format.size();
         let o = self.trace_offset(t) + self.header_len + k * size;
         let raw = &self.map[o..o + size];
         let mut b = [0u8; 8];
@@ -663,23 +370,7 @@ impl Segy {
                 b[7 - i] = raw[i];
             }
         }
-        let be4 = [b[4], b[5], b[6], b[7]];
-        match self.format {
-            1 => ibm_to_f32(u32::from_be_bytes(be4)) as f64,
-            2 => i32::from_be_bytes(be4) as f64,
-            3 => i16::from_be_bytes([b[6], b[7]]) as f64,
-            4 | 5 => f32::from_be_bytes(be4) as f64,
-            6 => f64::from_be_bytes(b),
-            7 => ((u32::from_be_bytes(be4) << 8) as i32 >> 8) as f64,
-            8 => b[7] as i8 as f64,
-            9 => i64::from_be_bytes(b) as f64,
-            10 => u32::from_be_bytes(be4) as f64,
-            11 => u16::from_be_bytes([b[6], b[7]]) as f64,
-            12 => u64::from_be_bytes(b) as f64,
-            15 => u32::from_be_bytes(be4) as f64,
-            16 => b[7] as f64,
-            _ => unreachable!("format checked at open"),
-        }
+        self.format.decode(b)
     }
 
     /// Drop the mapped pages of traces `first..=last` from this process:
@@ -737,29 +428,17 @@ impl Segy {
 
     /// The file's native sample type.
     pub fn native_dtype(&self) -> crate::store::Dtype {
-        use crate::store::Dtype;
-        match self.format {
-            2 | 7 => Dtype::Int32,
-            3 => Dtype::Int16,
-            8 => Dtype::Int8,
-            10 | 15 => Dtype::Uint32,
-            11 => Dtype::Uint16,
-            16 => Dtype::Uint8,
-            6 => Dtype::Float64,
-            9 => Dtype::Int64,
-            12 => Dtype::Uint64,
-            _ => Dtype::Float32,
-        }
+        self.format.native_dtype()
     }
 
     /// The trace at (inline index, crossline index), if present.
     pub fn trace_at(&self, i: usize, j: usize) -> Option<usize> {
-        self.cells.get(&(i, j, 0)).copied()
+        self.grid.trace_at(i, j, 0)
     }
 
     /// The trace at (inline, crossline, offset) indices, if present.
     pub fn trace_at_offset(&self, i: usize, j: usize, o: usize) -> Option<usize> {
-        self.cells.get(&(i, j, o)).copied()
+        self.grid.trace_at(i, j, o)
     }
 
     /// Times of the samples, ms.
@@ -775,17 +454,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ibm_floats() {
-        assert_eq!(ibm_to_f32(0x4110_0000), 1.0);
-        assert_eq!(ibm_to_f32(0xC276_A000), -118.625);
-        assert_eq!(ibm_to_f32(0), 0.0);
-    }
-
-    #[test]
     fn f3_geometry_and_values() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/segy");
         for name in ["f3.sgy", "f3-lsb.sgy"] {
-            let s = Segy::open(&dir.join(name), 189, 193).unwrap();
+            let s = Segy::open_keys(&dir.join(name), &Keys::bytes(189, 193)).unwrap();
             assert_eq!(
                 (s.inlines.len(), s.crosslines.len(), s.samples),
                 (23, 18, 75)
@@ -794,7 +466,7 @@ mod tests {
                 (s.inlines[0], s.crosslines[0], s.t0_ms, s.dt_us),
                 (111, 875, 4.0, 4000.0)
             );
-            assert_eq!(s.format, 3);
+            assert_eq!(s.format, SampleFormat::Int16);
             // f3 is inline-sorted with every trace present: trace i·18 + j
             // holds int16 samples after its 240-byte header
             let raw = std::fs::read(dir.join(name)).unwrap();
@@ -923,12 +595,12 @@ mod tests {
     #[test]
     fn broken_and_text_files_are_refused() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/segy");
-        let e = Segy::open(&dir.join("broken.sgy"), 189, 193)
+        let e = Segy::open_keys(&dir.join("broken.sgy"), &Keys::bytes(189, 193))
             .err()
             .unwrap()
             .to_string();
         assert!(e.contains("broken.sgy"), "{e}");
-        let e = Segy::open(&dir.join("text.sgy"), 189, 193)
+        let e = Segy::open_keys(&dir.join("text.sgy"), &Keys::bytes(189, 193))
             .err()
             .unwrap()
             .to_string();
