@@ -3,10 +3,8 @@
 
 use crate::progress::Progress;
 use crate::segy::{scaled, Keys, Segy, TraceField};
-use crate::store::atomic::AtomicFiles;
 use crate::store::dtype::Sample;
-use crate::store::metadata::{write_array, write_group, ArrayMeta};
-use crate::store::{publish_staged, Compression, Dtype, Format};
+use crate::store::{ArraySpec, Compression, Dtype, Format, NewDataset};
 use crate::with_dtype;
 use anyhow::{bail, Context, Result};
 use base64::Engine as _;
@@ -14,8 +12,7 @@ use ndarray::{ArrayD, IxDyn};
 use rayon::prelude::*;
 use serde_json::{json, Map, Value};
 use std::path::Path;
-use std::sync::Arc;
-use zarrs::array::{Array, ArraySubset};
+use zarrs::array::ArraySubset;
 
 pub struct Options {
     /// Where the geometry is in the trace headers.
@@ -212,19 +209,6 @@ impl FromSegy for u64 {
     }
 }
 
-pub(crate) fn write_whole<T: zarrs::array::Element>(
-    store: &Arc<AtomicFiles>,
-    name: &str,
-    data: ArrayD<T>,
-) -> Result<()> {
-    let array =
-        Array::open(store.clone(), &format!("/{name}")).with_context(|| name.to_string())?;
-    array
-        .store_array_subset(&array.subset_all(), data)
-        .with_context(|| name.to_string())?;
-    Ok(())
-}
-
 pub fn segy(input: &Path, output: &Path, o: &Options) -> Result<()> {
     let s = Segy::open_keys(input, &o.keys)?;
     let name = input.display().to_string();
@@ -298,12 +282,6 @@ pub fn segy(input: &Path, output: &Path, o: &Options) -> Result<()> {
     }
     let live = mask.iter().filter(|&&m| m == 1).count();
     let key_axis = if line { "cdp" } else { "inline" };
-    if output.exists() && !o.overwrite {
-        bail!(
-            "output '{}' already exists: pass --overwrite to replace it",
-            output.display()
-        );
-    }
     let dtype = if o.native {
         s.native_dtype()
     } else {
@@ -350,9 +328,7 @@ pub fn segy(input: &Path, output: &Path, o: &Options) -> Result<()> {
         v.extend(last.iter().map(|s| s.to_string()));
         v
     };
-    // removed on every way out unless published
-    let private = crate::store::PrivateStaging::new(output);
-    let staging = private.path.clone();
+    let ds = NewDataset::create(output, o.format, o.compression, o.overwrite)?;
     let b64 = base64::engine::general_purpose::STANDARD;
     let dt_ms = s.dt_us / 1000.0;
     let mut attrs = Map::new();
@@ -412,7 +388,7 @@ pub fn segy(input: &Path, output: &Path, o: &Options) -> Result<()> {
                    "samples": [ssel.first, ssel.first + (ssel.count - 1) * ssel.step, ssel.step]}),
         );
     }
-    write_group(&staging, o.format, &attrs)?;
+    ds.group(&attrs)?;
     let (dims3, dims_mask) = (names(&["time"]), names(&[]));
     let dims2: Vec<String> = positions.iter().map(|a| a.0.to_string()).collect();
     let sh2: Vec<u64> = positions.iter().map(|a| a.1).collect();
@@ -427,16 +403,16 @@ pub fn segy(input: &Path, output: &Path, o: &Options) -> Result<()> {
                dtype: Dtype,
                dims: &[String],
                attributes: Map<String, Value>| {
-        let meta = ArrayMeta {
+        let spec = ArraySpec {
             shape,
             chunks,
             dtype,
-            compression: o.compression,
             dims,
             attributes,
             null_fill: false,
+            compression: None,
         };
-        write_array(&staging.join(name), o.format, &meta)
+        ds.array(name, spec)
     };
     arr("amplitude", &sh3, &amp_chunks, dtype, &dims3, amp_attrs)?;
     arr(
@@ -488,46 +464,37 @@ pub fn segy(input: &Path, output: &Path, o: &Options) -> Result<()> {
     if gathers {
         one("offset", no, Dtype::Int32, None)?;
     }
-    let store = Arc::new(AtomicFiles::new(staging.clone(), false)?);
-    write_whole(
-        &store,
+    ds.fill(
         key_axis,
         ArrayD::from_shape_vec(IxDyn(&[ni]), inlines.clone())?,
     )?;
     if !line {
-        write_whole(
-            &store,
+        ds.fill(
             "crossline",
             ArrayD::from_shape_vec(IxDyn(&[nx]), crosslines.clone())?,
         )?;
     }
-    write_whole(
-        &store,
-        "time",
-        ArrayD::from_shape_vec(IxDyn(&[ns]), times.clone())?,
-    )?;
+    ds.fill("time", ArrayD::from_shape_vec(IxDyn(&[ns]), times.clone())?)?;
     if gathers {
-        write_whole(
-            &store,
+        ds.fill(
             "offset",
             ArrayD::from_shape_vec(IxDyn(&[no]), s.offsets.clone())?,
         )?;
     }
     let mask_shape: Vec<usize> = sh_mask.iter().map(|&v| v as usize).collect();
     let sh2u: Vec<usize> = sh2.iter().map(|&v| v as usize).collect();
-    write_whole(
-        &store,
+    ds.fill(
         "trace_mask",
         ArrayD::from_shape_vec(IxDyn(&mask_shape), mask.clone())?,
     )?;
     // traces of zeros found while converting, when they count as missing
     let dead_cells = std::sync::Mutex::new(Vec::<usize>::new());
-    write_whole(&store, "cdp_x", ArrayD::from_shape_vec(IxDyn(&sh2u), cx)?)?;
-    write_whole(&store, "cdp_y", ArrayD::from_shape_vec(IxDyn(&sh2u), cy)?)?;
+    ds.fill("cdp_x", ArrayD::from_shape_vec(IxDyn(&sh2u), cx)?)?;
+    ds.fill("cdp_y", ArrayD::from_shape_vec(IxDyn(&sh2u), cy)?)?;
     // the traces, a slab of chunk-thick lines at a time, in parallel: memory
     // is bounded by (threads × slab), never the whole file
-    let amp = Array::open(store.clone(), "/amplitude").context("amplitude")?;
-    let hdr = Array::open(store.clone(), "/trace_headers").context("trace_headers")?;
+    let amp = ds.open("amplitude")?;
+    let hdr = ds.open("trace_headers")?;
     // tasks: columns of chunks (chunk-thick in inline and crossline, all
     // samples), so every chunk is written whole, once
     let tasks: Vec<(usize, usize)> = (0..ni)
@@ -651,8 +618,7 @@ pub fn segy(input: &Path, output: &Path, o: &Options) -> Result<()> {
         for c in &dead_cells {
             mask[*c] = 0;
         }
-        write_whole(
-            &store,
+        ds.fill(
             "trace_mask",
             ArrayD::from_shape_vec(IxDyn(&mask_shape), mask)?,
         )?;
@@ -661,7 +627,7 @@ pub fn segy(input: &Path, output: &Path, o: &Options) -> Result<()> {
         (f64::INFINITY, f64::NEG_INFINITY, 0f64, 0u64, 0usize),
         |a, b| (a.0.min(b.0), a.1.max(b.1), a.2 + b.2, a.3 + b.3, a.4 + b.4),
     );
-    publish_staged(&staging, output, o.format)?;
+    ds.publish()?;
     if !o.quiet {
         let geometry = if line {
             format!("{ni} traces (cdp {}..{})", inlines[0], inlines[ni - 1])

@@ -2,17 +2,14 @@
 //! multi-page; 8/16-bit grey, 32-bit float TIFF) as one 3-D Zarr volume,
 //! stacked along axis 0 in natural file-name order.
 
-use crate::store::atomic::AtomicFiles;
-use crate::store::metadata::{write_array, write_group, ArrayMeta};
-use crate::store::{publish_staged, Compression, Dtype, Format};
+use crate::store::{ArraySpec, Compression, Dtype, Format, NewDataset};
 use anyhow::{bail, Context, Result};
 use ndarray::{ArrayD, IxDyn};
 use rayon::prelude::*;
 use serde_json::{json, Map};
 use std::cmp::Ordering;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use zarrs::array::{Array, ArraySubset};
+use zarrs::array::ArraySubset;
 
 pub struct Options {
     pub dims: [String; 3],
@@ -215,9 +212,7 @@ pub fn convert(inputs: &[String], output: &Path, o: &Options) -> Result<()> {
         Some(c) => bail!("--chunks {c:?}: give three positive sizes"),
         None => [16.min(shape[0]), 256.min(shape[1]), 256.min(shape[2])],
     };
-    // removed on every way out unless published
-    let private = crate::store::PrivateStaging::new(output);
-    let staging = private.path.clone();
+    let ds = NewDataset::create(output, o.format, o.compression, o.overwrite)?;
     let mut attrs = Map::new();
     attrs.insert(
         "source_files".into(),
@@ -226,19 +221,20 @@ pub fn convert(inputs: &[String], output: &Path, o: &Options) -> Result<()> {
             .map(|f| f.display().to_string())
             .collect::<Vec<_>>()),
     );
-    write_group(&staging, o.format, &attrs)?;
-    let meta = ArrayMeta {
-        shape: &shape,
-        chunks: &chunks,
-        dtype,
-        compression: o.compression,
-        dims: &o.dims,
-        attributes: Map::new(),
-        null_fill: false,
-    };
-    write_array(&staging.join("image"), o.format, &meta)?;
-    let store = Arc::new(AtomicFiles::new(staging.clone(), false)?);
-    let array = Array::open(store, "/image").context("image")?;
+    ds.group(&attrs)?;
+    ds.array(
+        "image",
+        ArraySpec {
+            shape: &shape,
+            chunks: &chunks,
+            dtype,
+            dims: &o.dims,
+            attributes: Map::new(),
+            null_fill: false,
+            compression: None,
+        },
+    )?;
+    let array = ds.open("image")?;
     // slice index of each file's first page
     let mut starts = vec![0usize];
     for c in &counts {
@@ -287,7 +283,7 @@ pub fn convert(inputs: &[String], output: &Path, o: &Options) -> Result<()> {
         Ok(())
     })?;
     progress.finish();
-    publish_staged(&staging, output, o.format)?;
+    ds.publish()?;
     if !o.quiet {
         crate::noteln!(
             "attr: {} files ({n} slices of {w}×{h} {}) -> {}",

@@ -9,11 +9,8 @@
 //! sample's position, so the result is the same whatever the chunks or
 //! threads.
 
-use crate::convert::write_whole;
 use crate::progress::Progress;
-use crate::store::atomic::AtomicFiles;
-use crate::store::metadata::{write_array, write_group, ArrayMeta};
-use crate::store::{publish_staged, Compression, Dtype, Format};
+use crate::store::{ArraySpec, Compression, Dtype, Format, NewDataset};
 use anyhow::{bail, Context, Result};
 use ndarray::{ArrayD, IxDyn};
 use rand::{Rng, SeedableRng};
@@ -21,8 +18,7 @@ use rand_distr::StandardNormal;
 use rayon::prelude::*;
 use serde_json::{json, Map};
 use std::path::Path;
-use std::sync::Arc;
-use zarrs::array::{Array, ArraySubset};
+use zarrs::array::ArraySubset;
 
 pub struct Options {
     pub shape: [usize; 3],
@@ -215,20 +211,9 @@ pub fn synth(output: &Path, o: &Options) -> Result<()> {
     if (ni as u64) * (nx as u64) * (nt as u64) > 1 << 36 {
         bail!("--shape {ni},{nx},{nt}: more than 2^36 samples (256 GiB); make it smaller");
     }
-    if output.exists() && !o.overwrite {
-        bail!(
-            "output '{}' already exists: pass --overwrite to replace it",
-            output.display()
-        );
-    }
-    if let Some(parent) = output.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)
-            .with_context(|| format!("cannot create '{}'", parent.display()))?;
-    }
     let model = Model::new(o.shape, o.seed, o.noise);
     let chunks = [0, 1, 2].map(|a| o.chunks[a].clamp(1, o.shape[a] as u64));
-    let private = crate::store::PrivateStaging::new(output);
-    let staging = private.path.clone();
+    let ds = NewDataset::create(output, o.format, o.compression, o.overwrite)?;
     let mut attrs = Map::new();
     attrs.insert("sample_interval_ms".into(), json!(DT_MS));
     attrs.insert(
@@ -239,92 +224,45 @@ pub fn synth(output: &Path, o: &Options) -> Result<()> {
             if o.full { " --full" } else { "" }
         )),
     );
-    write_group(&staging, o.format, &attrs)?;
+    ds.group(&attrs)?;
     let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-    let arr =
-        |name: &str, shape: &[u64], chunks: &[u64], dtype: Dtype, dims: &[String], null: bool| {
-            let mut a = Map::new();
-            if name == "time" {
-                a.insert("units".into(), json!("ms"));
-            }
-            write_array(
-                &staging.join(name),
-                o.format,
-                &ArrayMeta {
-                    shape,
-                    chunks,
-                    dtype,
-                    compression: o.compression,
-                    dims,
-                    attributes: a,
-                    null_fill: null,
-                },
-            )
-        };
-    let shape = [ni as u64, nx as u64, nt as u64];
-    arr(
+    ds.array(
         "amplitude",
-        &shape,
-        &chunks,
-        Dtype::Float32,
-        &names(&["inline", "crossline", "time"]),
-        true,
+        ArraySpec {
+            shape: &[ni as u64, nx as u64, nt as u64],
+            chunks: &chunks,
+            dtype: Dtype::Float32,
+            dims: &names(&["inline", "crossline", "time"]),
+            attributes: Map::new(),
+            null_fill: true,
+            compression: None,
+        },
     )?;
-    arr(
-        "trace_mask",
-        &shape[..2],
-        &shape[..2],
-        Dtype::Uint8,
-        &names(&["inline", "crossline"]),
-        false,
-    )?;
-    arr(
-        "inline",
-        &shape[..1],
-        &shape[..1],
-        Dtype::Int32,
-        &names(&["inline"]),
-        false,
-    )?;
-    arr(
-        "crossline",
-        &shape[1..2],
-        &shape[1..2],
-        Dtype::Int32,
-        &names(&["crossline"]),
-        false,
-    )?;
-    arr(
-        "time",
-        &shape[2..],
-        &shape[2..],
-        Dtype::Float64,
-        &names(&["time"]),
-        false,
-    )?;
-    let store = Arc::new(AtomicFiles::new(staging.clone(), false)?);
     let mask: Vec<u8> = (0..ni * nx)
         .map(|t| u8::from(o.full || model.live(t / nx, t % nx)))
         .collect();
-    let vec = |dims: &[usize], v: Vec<i32>| ArrayD::from_shape_vec(IxDyn(dims), v);
-    write_whole(
-        &store,
+    ds.whole(
         "trace_mask",
+        Dtype::Uint8,
+        &names(&["inline", "crossline"]),
         ArrayD::from_shape_vec(IxDyn(&[ni, nx]), mask.clone())?,
+        Map::new(),
+        None,
     )?;
-    write_whole(
-        &store,
-        "inline",
-        vec(&[ni], (0..ni as i32).map(|k| 1000 + k).collect())?,
-    )?;
-    write_whole(
-        &store,
+    let numbers = |first: i32, n: usize| (first..first + n as i32).collect::<Vec<_>>();
+    ds.coordinate("inline", Dtype::Int32, numbers(1000, ni), Map::new(), None)?;
+    ds.coordinate(
         "crossline",
-        vec(&[nx], (0..nx as i32).map(|k| 2000 + k).collect())?,
+        Dtype::Int32,
+        numbers(2000, nx),
+        Map::new(),
+        None,
     )?;
+    let mut ms = Map::new();
+    ms.insert("units".into(), json!("ms"));
     let times: Vec<f64> = (0..nt).map(|k| k as f64 * DT_MS).collect();
-    write_whole(&store, "time", ArrayD::from_shape_vec(IxDyn(&[nt]), times)?)?;
-    let amp = Array::open(store.clone(), "/amplitude").context("amplitude")?;
+    ds.coordinate("time", Dtype::Float64, times, ms, None)?;
+    let amp = ds.open("amplitude")?;
     // columns of chunks in parallel: memory is a column per worker
     let columns: Vec<(usize, usize)> = (0..ni)
         .step_by(chunks[0] as usize)
@@ -362,7 +300,7 @@ pub fn synth(output: &Path, o: &Options) -> Result<()> {
         Ok(())
     })?;
     progress.finish();
-    publish_staged(&staging, output, o.format)?;
+    ds.publish()?;
     if !o.quiet {
         let live = mask.iter().filter(|&&m| m == 1).count();
         crate::noteln!(

@@ -4,6 +4,7 @@
 use anyhow::Context;
 
 pub mod atomic;
+mod dataset;
 pub mod dtype;
 pub mod identity;
 mod input;
@@ -13,13 +14,14 @@ pub mod nulls;
 mod output;
 pub mod owner;
 
+pub use dataset::{ArraySpec, NewDataset};
 pub use dtype::Dtype;
 pub use input::{Coordinate, Input};
 pub use ledger::Ledger;
 pub use metadata::{Compression, Format};
 pub use output::{
-    publish, publish_staged, published_by, staging_path, stagings, Opened, OutputDataset,
-    OutputVariable, PrivateStaging, Superseded, VariableSpec,
+    publish, published_by, staging_path, stagings, Opened, OutputDataset, OutputVariable,
+    Superseded, VariableSpec,
 };
 
 use std::path::Path;

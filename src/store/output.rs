@@ -12,9 +12,10 @@
 //!    renames it to `PATH`. Nothing at `PATH` is ever half-written.
 
 use super::atomic::{is_temporary, AtomicFiles};
+use super::dataset::{ArraySpec, DatasetWriter};
 use super::identity::Identity;
 use super::ledger::Ledger;
-use super::metadata::{consolidate, null_fill, write_array, write_group, ArrayMeta};
+use super::metadata::{consolidate, null_fill};
 use super::owner::{self, Lease};
 use super::{Compression, Dtype, Format, Input};
 use crate::store::dtype::Sample;
@@ -445,7 +446,9 @@ impl OutputDataset {
         self.lease.renew();
     }
 
-    /// Write the whole skeleton of the dataset into `dir`.
+    /// Write the whole skeleton of the dataset into `dir`: the group, the
+    /// input's coordinates and trace mask, each variable's metadata, and
+    /// the ledger its chunks will be recorded in.
     fn build(
         dir: &Path,
         format: Format,
@@ -454,10 +457,11 @@ impl OutputDataset {
         variables: &[VariableSpec],
         fingerprint: &Value,
     ) -> Result<()> {
-        write_group(dir, format, attributes)?;
-        let store = Arc::new(AtomicFiles::new(dir.to_path_buf(), false)?);
+        // the variables carry their own compression; coordinates none
+        let w = DatasetWriter::new(dir, format, Compression::None);
+        w.group(attributes)?;
         for c in &input.coords {
-            write_coordinate(&store, dir, format, c)?;
+            write_coordinate(&w, c)?;
         }
         let ndim = input.ndim;
         let stored = |a: [u64; 3]| -> Vec<u64> {
@@ -468,8 +472,6 @@ impl OutputDataset {
             }
         };
         for spec in variables {
-            let shape = stored(input.shape);
-            let chunks = stored(spec.chunks);
             let mut attributes = spec.attributes.clone();
             if !spec.dtype.is_float() {
                 // CF's marker, which xarray masks for V2 and V3 alike
@@ -478,19 +480,34 @@ impl OutputDataset {
                     serde_json::json!(null_fill(spec.dtype)),
                 );
             }
-            let meta = ArrayMeta {
-                shape: &shape,
-                chunks: &chunks,
-                dtype: spec.dtype,
-                compression: spec.compression,
-                dims: &input.dims,
-                attributes,
-                null_fill: true,
-            };
-            write_array(&dir.join(&spec.name), format, &meta)?;
+            w.array(
+                &spec.name,
+                ArraySpec {
+                    shape: &stored(input.shape),
+                    chunks: &stored(spec.chunks),
+                    dtype: spec.dtype,
+                    dims: &input.dims,
+                    attributes,
+                    null_fill: true,
+                    compression: Some(spec.compression),
+                },
+            )?;
         }
         if let Some(live) = &input.live_traces {
-            write_trace_mask(&store, dir, format, input, live)?;
+            // the input's live traces, carried over (uint8, 1 = live)
+            let shape: Vec<usize> = input.shape[3 - ndim..2]
+                .iter()
+                .map(|&n| n as usize)
+                .collect();
+            let v: Vec<u8> = live.iter().map(|&l| u8::from(l)).collect();
+            w.whole(
+                "trace_mask",
+                Dtype::Uint8,
+                &input.dims[..ndim - 1],
+                ndarray::ArrayD::from_shape_vec(IxDyn(&shape), v)?,
+                Map::new(),
+                Some(Compression::Zstd),
+            )?;
         }
         let names: Vec<String> = variables.iter().map(|v| v.name.clone()).collect();
         Ledger::create(dir, fingerprint, &names)?;
@@ -574,7 +591,7 @@ pub fn publish(path: &Path, staging: &Path, format: Format, identity: &Identity)
 /// Move the finished dataset `ready` to `path`, replacing what is there.
 /// Each step is a rename, so `path` is always absent or a whole dataset;
 /// when two publishers race, the last one wins whole.
-fn replace_with(ready: &Path, path: &Path) -> Result<()> {
+pub(super) fn replace_with(ready: &Path, path: &Path) -> Result<()> {
     for _ in 0..8 {
         discard(path).with_context(|| format!("cannot replace '{}'", path.display()))?;
         match std::fs::rename(ready, path) {
@@ -613,13 +630,6 @@ impl Drop for PrivateStaging {
     }
 }
 
-/// Publish a dataset written by one process in `staging` (the converters):
-/// consolidate its metadata and rename it over `output`.
-pub fn publish_staged(staging: &Path, output: &Path, format: Format) -> Result<()> {
-    consolidate(staging, format)?;
-    replace_with(staging, output)
-}
-
 /// Delete temporaries of chunk writes that were interrupted.
 fn remove_temporaries(dir: &Path) {
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -636,31 +646,10 @@ fn remove_temporaries(dir: &Path) {
 }
 
 #[allow(clippy::unnecessary_cast)] // one cast for every dtype, a no-op for f64
-fn write_coordinate(
-    store: &Arc<AtomicFiles>,
-    dir: &Path,
-    format: Format,
-    c: &super::Coordinate,
-) -> Result<()> {
-    let len = c.values.len() as u64;
-    let dims = vec![c.name.clone()];
-    let meta = ArrayMeta {
-        shape: &[len],
-        chunks: &[len.max(1)],
-        dtype: c.dtype,
-        compression: Compression::None,
-        dims: &dims,
-        attributes: c.attributes.clone(),
-        null_fill: false,
-    };
-    write_array(&dir.join(&c.name), format, &meta)?;
-    let array = Array::open(store.clone(), &format!("/{}", c.name))
-        .with_context(|| format!("coordinate '{}'", c.name))?;
+fn write_coordinate(w: &DatasetWriter, c: &super::Coordinate) -> Result<()> {
     with_dtype!(c.dtype, T, {
         let v: Vec<T> = c.values.iter().map(|&x| x as T).collect();
-        let a = ndarray::ArrayD::from_shape_vec(IxDyn(&[v.len()]), v)?;
-        array
-            .store_array_subset(&array.subset_all(), a)
+        w.coordinate(&c.name, c.dtype, v, c.attributes.clone(), None)
             .with_context(|| format!("coordinate '{}'", c.name))?;
     });
     Ok(())
@@ -722,39 +711,4 @@ impl OutputVariable {
         let sum = self.store.take_checksum(key.as_str());
         self.ledger.mark_done(&self.name, idx, sum)
     }
-}
-
-/// The input's live-trace mask, carried to the output as `trace_mask`
-/// (uint8, 1 = live) over the trace dimensions.
-fn write_trace_mask(
-    store: &Arc<AtomicFiles>,
-    dir: &Path,
-    format: Format,
-    input: &Input,
-    live: &[bool],
-) -> Result<()> {
-    let shape: Vec<u64> = if input.ndim == 2 {
-        vec![input.shape[1]]
-    } else {
-        vec![input.shape[0], input.shape[1]]
-    };
-    let dims = input.dims[..input.ndim - 1].to_vec();
-    let meta = ArrayMeta {
-        shape: &shape,
-        chunks: &shape,
-        dtype: Dtype::Uint8,
-        compression: Compression::Zstd,
-        dims: &dims,
-        attributes: Map::new(),
-        null_fill: false,
-    };
-    write_array(&dir.join("trace_mask"), format, &meta)?;
-    let array = Array::open(store.clone(), "/trace_mask").context("trace_mask")?;
-    let v: Vec<u8> = live.iter().map(|&l| u8::from(l)).collect();
-    let dims_usize: Vec<usize> = shape.iter().map(|&d| d as usize).collect();
-    let a = ndarray::ArrayD::from_shape_vec(IxDyn(&dims_usize), v)?;
-    array
-        .store_array_subset(&array.subset_all(), a)
-        .context("trace_mask")?;
-    Ok(())
 }
