@@ -48,7 +48,7 @@ pub fn markdown() -> String {
          |---|---|---|---|---|---|---|---|\n",
     );
     for a in registry() {
-        let d = describe(a.as_ref());
+        let d = describe(a);
         let halo = d["halo_default"]
             .as_array()
             .map(|h| {
@@ -90,14 +90,14 @@ pub fn markdown() -> String {
 }
 
 pub fn print(as_json: bool) -> anyhow::Result<()> {
-    let all = registry();
+    let all: Vec<_> = registry().collect();
     if as_json {
-        let v: Vec<Value> = all.iter().map(|a| describe(a.as_ref())).collect();
+        let v: Vec<Value> = all.iter().map(|a| describe(*a)).collect();
         crate::outln!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(());
     }
     for a in &all {
-        let d = describe(a.as_ref());
+        let d = describe(*a);
         let halo = d["halo_default"]
             .as_array()
             .map(|h| {

@@ -1,11 +1,13 @@
 //! Amplitude attributes over vertical windows.
 
 use crate::nulls;
+use crate::params::{Sigma, Window};
 use crate::window::box_mean_axis;
 use crate::{
     AttrError, Attribute, Halo, Kernel, ParamKind, ParamSpec, Params, Setup, Shared, Spec,
 };
 use ndarray::{Array3, ArrayView3, Zip};
+use serde::Deserialize;
 
 pub struct RmsAmplitude;
 
@@ -26,7 +28,7 @@ impl Attribute for RmsAmplitude {
         "rms_amplitude"
     }
     fn family(&self) -> &'static str {
-        "amplitude"
+        FAMILY
     }
     fn description(&self) -> &'static str {
         "Root mean square of the amplitudes in a centred vertical window: sqrt(Σx²/n), \
@@ -43,9 +45,8 @@ impl Attribute for RmsAmplitude {
         RMS_PARAMS
     }
     fn configure(&self, p: &Params, _: &Setup) -> Result<Box<dyn Kernel>, AttrError> {
-        Ok(Box::new(RmsKernel {
-            window: p.int("window"),
-        }))
+        let Window { window } = p.typed()?;
+        Ok(Box::new(RmsKernel { window }))
     }
 }
 
@@ -67,7 +68,7 @@ impl Kernel for RmsKernel {
 }
 
 const CHOPRA: &str = "Chopra & Marfurt (2007), Seismic Attributes for Prospect Identification, SEG";
-const FAMILY: &str = "amplitude";
+use crate::family::AMPLITUDE as FAMILY;
 
 const WINDOW_PARAMS: &[ParamSpec] = RMS_PARAMS;
 
@@ -94,7 +95,7 @@ fn vertical_mean(
 
 /// A vertical moving mean of `f(x)`.
 fn windowed_mean(p: &Params, f: fn(f32) -> f32) -> Result<Box<dyn Kernel>, AttrError> {
-    let w = p.int("window");
+    let Window { window: w } = p.typed()?;
     crate::masked_kernel(vertical(w), p, move |b, sh| vertical_mean(b, sh, w, f))
 }
 
@@ -141,7 +142,7 @@ pub const MAX_ABSOLUTE_AMPLITUDE: Spec = Spec {
     unit: "input amplitude",
     params: WINDOW_PARAMS,
     build: |p, _| {
-        let w = p.int("window");
+        let Window { window: w } = p.typed()?;
         crate::kernel(vertical(w), p, move |b, _| {
             crate::convolve::extreme_axis(&b.mapv(f32::abs), 2, w, true)
         })
@@ -159,7 +160,7 @@ pub const REFLECTION_INTENSITY: Spec = Spec {
     unit: "amplitude × samples",
     params: WINDOW_PARAMS,
     build: |p, _| {
-        let w = p.int("window");
+        let Window { window: w } = p.typed()?;
         let r = w / 2;
         crate::kernel(vertical(w), p, move |b, _| {
             let mut sum = b.to_owned();
@@ -175,6 +176,19 @@ pub const REFLECTION_INTENSITY: Spec = Spec {
         })
     },
 };
+
+/// `low_cut_window` of the relative acoustic impedance.
+#[derive(Deserialize)]
+struct LowCut {
+    low_cut_window: usize,
+}
+
+/// `volume_statistics`: which statistic, over which window.
+#[derive(Deserialize)]
+struct Statistic {
+    window: [usize; 3],
+    statistic: String,
+}
 
 const AGC_PARAMS: &[ParamSpec] = &[ParamSpec {
     name: "window",
@@ -194,7 +208,7 @@ pub const AGC: Spec = Spec {
     unit: "ratio",
     params: AGC_PARAMS,
     build: |p, _| {
-        let w = p.int("window");
+        let Window { window: w } = p.typed()?;
         crate::masked_kernel(vertical(w), p, move |b, sh| {
             let e = vertical_mean(b, sh, w, |x| x * x);
             ndarray::Zip::from(&b)
@@ -256,7 +270,7 @@ pub const RELATIVE_ACOUSTIC_IMPEDANCE: Spec = Spec {
     unit: "amplitude × samples",
     params: RAI_PARAMS,
     build: |p, _| {
-        let w = p.int("low_cut_window");
+        let LowCut { low_cut_window: w } = p.typed()?;
         crate::kernel(
             [Halo::Depth(0), Halo::Depth(0), Halo::Full],
             p,
@@ -289,11 +303,6 @@ const SIGMA_PARAMS: &[ParamSpec] = &[ParamSpec {
     help: "Gaussian standard deviation per axis",
 }];
 
-/// Halo of Gaussian filters of these sigmas (scipy's truncate 4.0).
-pub(crate) fn gaussian_halo(sigma: &[f64]) -> [Halo; 3] {
-    [0, 1, 2].map(|a| Halo::Depth(crate::convolve::gaussian_radius(sigma[a])))
-}
-
 pub const GRADIENT_MAGNITUDE: Spec = Spec {
     name: "gradient_magnitude",
     family: FAMILY,
@@ -304,9 +313,8 @@ pub const GRADIENT_MAGNITUDE: Spec = Spec {
     unit: "amplitude/sample",
     params: SIGMA_PARAMS,
     build: |p, _| {
-        let s = p.floats("sigma");
-        let sigma = [s[0], s[1], s[2]];
-        crate::masked_kernel(gaussian_halo(&s), p, move |b, sh| {
+        let Sigma { sigma } = p.typed()?;
+        crate::masked_kernel(crate::convolve::gaussian_halo(&sigma), p, move |b, sh| {
             if nulls::has_nulls(b, sh) {
                 let [g0, g1, g2] = nulls::normalized_gradient(b, sigma);
                 return Zip::from(&g0)
@@ -360,12 +368,14 @@ pub const VOLUME_STATISTICS: Spec = Spec {
     unit: "input amplitude (variance: amplitude²)",
     params: STAT_PARAMS,
     build: |p, _| {
-        let window = p.window3("window");
-        let stat = p.word("statistic").to_string();
+        let Statistic {
+            window,
+            statistic: stat,
+        } = p.typed()?;
         let n = window.iter().product::<usize>() as f64;
         crate::masked_kernel(crate::centred(window), p, move |b, sh| {
             if nulls::has_nulls(b, sh) {
-                return masked_statistic(b, window, &stat);
+                return nulls::masked_statistic(b, window, &stat);
             }
             let b = b.to_owned();
             let mean_of = |a: Array3<f32>| {
@@ -409,65 +419,18 @@ pub const VOLUME_STATISTICS: Spec = Spec {
     },
 };
 
-/// `volume_statistics` over the live samples of each window (numpy's
-/// nan-functions: `nanmedian` averages the two middle values of an even
-/// count); NaN where a window holds none.
-pub(crate) fn masked_statistic(b: ArrayView3<f32>, window: [usize; 3], stat: &str) -> Array3<f32> {
-    match stat {
-        "mean" => nulls::masked_box_mean(b, window, |x| x).0,
-        "rms" => nulls::masked_box_mean(b, window, |x| x * x)
-            .0
-            .mapv(|m| m.max(0.0).sqrt()),
-        "sum" => {
-            let n = window.iter().product::<usize>() as f64;
-            let mut s = nulls::zero_filled(b);
-            for (axis, &size) in window.iter().enumerate() {
-                box_mean_axis(&mut s, axis, size);
-            }
-            let (_, frac) = nulls::masked_box_mean(b, window, |x| x);
-            ndarray::Zip::from(&s).and(&frac).map_collect(|&m, &f| {
-                if f > 0.0 {
-                    (m as f64 * n) as f32
-                } else {
-                    f32::NAN
-                }
-            })
-        }
-        _ => crate::convolve::window_map(&b.to_owned(), window, |v| {
-            let mut n = 0;
-            for i in 0..v.len() {
-                if !v[i].is_nan() {
-                    v[n] = v[i];
-                    n += 1;
-                }
-            }
-            let v = &mut v[..n];
-            if v.is_empty() {
-                return f32::NAN;
-            }
-            match stat {
-                "min" => v.iter().copied().fold(f32::INFINITY, f32::min),
-                "max" => v.iter().copied().fold(f32::NEG_INFINITY, f32::max),
-                "median" => {
-                    let mid = n / 2;
-                    let hi = *v.select_nth_unstable_by(mid, f32::total_cmp).1;
-                    if n % 2 == 1 {
-                        hi
-                    } else {
-                        let lo = v[..mid].iter().copied().fold(f32::NEG_INFINITY, f32::max);
-                        0.5 * (lo + hi)
-                    }
-                }
-                _ => {
-                    let m = v.iter().map(|&x| x as f64).sum::<f64>() / n as f64;
-                    let var = v.iter().map(|&x| (x as f64 - m).powi(2)).sum::<f64>() / n as f64;
-                    if stat == "std" {
-                        var.sqrt() as f32
-                    } else {
-                        var as f32
-                    }
-                }
-            }
-        }),
-    }
-}
+/// This family's attributes, in the order `attr list` shows them.
+pub(crate) const ATTRIBUTES: &[&dyn crate::Attribute] = &[
+    &RmsAmplitude,
+    &MEAN_AMPLITUDE,
+    &MEAN_ABSOLUTE_AMPLITUDE,
+    &ENERGY,
+    &MAX_ABSOLUTE_AMPLITUDE,
+    &REFLECTION_INTENSITY,
+    &AGC,
+    &FIRST_DERIVATIVE,
+    &SECOND_DERIVATIVE,
+    &RELATIVE_ACOUSTIC_IMPEDANCE,
+    &GRADIENT_MAGNITUDE,
+    &VOLUME_STATISTICS,
+];

@@ -2,13 +2,14 @@
 //! 3-D Sobel edges and normalised lateral variance.
 
 use crate::convolve::correlate_axis;
+use crate::params::CoherenceWindow;
 use crate::window::{box_mean_axis, symmetric_index};
 use crate::{masked_kernel, nulls, Halo, ParamSpec, Spec};
 use ndarray::{Array3, ArrayView3, Zip};
 
-const FAMILY: &str = "structure";
+use crate::family::STRUCTURE as FAMILY;
 
-const WINDOW: &[ParamSpec] = crate::structure::COHERENCE_PARAMS;
+const WINDOW: &[ParamSpec] = crate::params::COHERENCE_WINDOW;
 
 /// Null where too few traces of the lateral window are live at the sample.
 fn require_live(
@@ -65,8 +66,7 @@ pub const EIGENSTRUCTURE_COHERENCE: Spec = Spec {
     unit: "ratio 0-1",
     params: WINDOW,
     build: |p, _| {
-        let window = p.window3("window");
-        let min_live = p.int("min_live");
+        let CoherenceWindow { window, min_live } = p.typed()?;
         // over the traces present: a missing trace, as zeros, adds a zero
         // row and column to C, which changes neither λ1 nor trace(C)
         masked_kernel(crate::centred(window), p, move |b, sh| {
@@ -198,8 +198,7 @@ pub const VARIANCE_EDGE: Spec = Spec {
     unit: "ratio 0-1",
     params: WINDOW,
     build: |p, _| {
-        let window = p.window3("window");
-        let min_live = p.int("min_live");
+        let CoherenceWindow { window, min_live } = p.typed()?;
         crate::with_copies(
             8.0,
             masked_kernel(crate::centred(window), p, move |b, sh| {
@@ -260,3 +259,7 @@ fn masked_variance(b: ArrayView3<f32>, window: [usize; 3], min_live: usize) -> A
     require_live(&mut out, b, window, min_live);
     out
 }
+
+/// This family's attributes, in the order `attr list` shows them.
+pub(crate) const ATTRIBUTES: &[&dyn crate::Attribute] =
+    &[&EIGENSTRUCTURE_COHERENCE, &SOBEL_EDGE, &VARIANCE_EDGE];

@@ -179,6 +179,11 @@ pub fn window_map(
     out
 }
 
+/// Halo of Gaussian filters of these sigmas (scipy's truncate 4.0).
+pub(crate) fn gaussian_halo(sigma: &[f64]) -> [crate::Halo; 3] {
+    [0, 1, 2].map(|a| crate::Halo::Depth(gaussian_radius(sigma[a])))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,13 +1,14 @@
 //! Smoothing filters: Gaussian, median and mean over a window, and the
 //! dip-steered mean that smooths along the local reflector dip.
 
-use crate::amplitude::gaussian_halo;
 use crate::convolve::{gaussian, gaussian_radius, window_map};
+use crate::gst::Sigmas;
+use crate::params::{Sigma, Window3};
 use crate::window::box_mean_axis;
 use crate::{masked_kernel, nulls, Halo, ParamKind, ParamSpec, Spec};
 use ndarray::Array3;
 
-const FAMILY: &str = "filter";
+use crate::family::FILTER as FAMILY;
 
 pub const GAUSSIAN_SMOOTH: Spec = Spec {
     name: "gaussian_smooth",
@@ -28,9 +29,8 @@ pub const GAUSSIAN_SMOOTH: Spec = Spec {
         help: "standard deviation per axis (0 leaves an axis alone)",
     }],
     build: |p, _| {
-        let s = p.floats("sigma");
-        let sigma = [s[0], s[1], s[2]];
-        masked_kernel(gaussian_halo(&s), p, move |b, sh| {
+        let Sigma { sigma } = p.typed()?;
+        masked_kernel(crate::convolve::gaussian_halo(&sigma), p, move |b, sh| {
             if nulls::has_nulls(b, sh) {
                 return nulls::normalized_gaussian(b, sigma);
             }
@@ -56,10 +56,10 @@ pub const MEDIAN_FILTER: Spec = Spec {
     unit: "input amplitude",
     params: WINDOW,
     build: |p, _| {
-        let window = p.window3("window");
+        let Window3 { window } = p.typed()?;
         masked_kernel(crate::centred(window), p, move |b, sh| {
             if nulls::has_nulls(b, sh) {
-                return crate::amplitude::masked_statistic(b, window, "median");
+                return nulls::masked_statistic(b, window, "median");
             }
             window_map(&b.to_owned(), window, |v| {
                 let mid = v.len() / 2;
@@ -77,7 +77,7 @@ pub const MEAN_FILTER: Spec = Spec {
     unit: "input amplitude",
     params: WINDOW,
     build: |p, _| {
-        let window = p.window3("window");
+        let Window3 { window } = p.typed()?;
         masked_kernel(crate::centred(window), p, move |b, sh| {
             if nulls::has_nulls(b, sh) {
                 return nulls::masked_box_mean(b, window, |v| v).0;
@@ -109,9 +109,18 @@ const STEERED_PARAMS: &[ParamSpec] = &[
         unit: "samples/trace",
         help: "dips are clipped to this, which bounds the vertical reach (and halo)",
     },
-    crate::tensor::SIGMA_GRADIENT,
-    crate::tensor::SIGMA_TENSOR,
+    crate::gst::SIGMA_GRADIENT,
+    crate::gst::SIGMA_TENSOR,
 ];
+
+/// The lateral window, the dip clip and the tensor's sigmas.
+#[derive(serde::Deserialize)]
+struct Steered {
+    window: [usize; 2],
+    max_dip: f64,
+    #[serde(flatten)]
+    sigmas: Sigmas,
+}
 
 pub const DIP_STEERED_MEAN: Spec = Spec {
     name: "dip_steered_mean",
@@ -126,10 +135,17 @@ pub const DIP_STEERED_MEAN: Spec = Spec {
     unit: "input amplitude",
     params: STEERED_PARAMS,
     build: |p, _| {
-        let w = p.ints("window");
-        let (ri, rx) = ((w[0] / 2) as isize, (w[1] / 2) as isize);
-        let max_dip = p.float("max_dip").expect("has default") as f32;
-        let (sg, st) = crate::tensor::sigmas(p);
+        let Steered {
+            window: [wi, wx],
+            max_dip,
+            sigmas:
+                Sigmas {
+                    sigma_gradient: sg,
+                    sigma_tensor: st,
+                },
+        } = p.typed()?;
+        let (ri, rx) = ((wi / 2) as isize, (wx / 2) as isize);
+        let max_dip = max_dip as f32;
         let tensor = gaussian_radius(sg) + gaussian_radius(st);
         let reach = (max_dip as f64 * (ri + rx) as f64).ceil() as usize + 1;
         let halo = [
@@ -142,7 +158,7 @@ pub const DIP_STEERED_MEAN: Spec = Spec {
             masked_kernel(halo, p, move |b, sh| {
                 let masked = nulls::has_nulls(b, sh);
                 // the same tensor as the structure family's, shared per block
-                let g = crate::tensor::shared_gst(b, sh, sg, st);
+                let g = crate::gst::shared_gst(b, sh, sg, st);
                 let (n0, n1, n2) = b.dim();
                 let count = ((2 * ri + 1) * (2 * rx + 1)) as f32;
                 Array3::from_shape_fn((n0, n1, n2), |(i, x, k)| {
@@ -184,3 +200,11 @@ pub const DIP_STEERED_MEAN: Spec = Spec {
         )
     },
 };
+
+/// This family's attributes, in the order `attr list` shows them.
+pub(crate) const ATTRIBUTES: &[&dyn crate::Attribute] = &[
+    &GAUSSIAN_SMOOTH,
+    &MEDIAN_FILTER,
+    &MEAN_FILTER,
+    &DIP_STEERED_MEAN,
+];

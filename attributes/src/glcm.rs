@@ -10,7 +10,7 @@ use crate::window::symmetric_index;
 use crate::{masked_kernel, AttrError, Halo, ParamKind, ParamSpec, Params, Spec};
 use ndarray::Array3;
 
-const FAMILY: &str = "texture";
+use crate::family::TEXTURE as FAMILY;
 const REFERENCE: &str = "Haralick, Shanmugam & Dinstein (1973), Textural features for image \
                          classification, IEEE SMC-3(6); Chopra & Alexeev (2006), Applications \
                          of texture attribute analysis to 3D seismic data, The Leading Edge 25(8)";
@@ -68,11 +68,23 @@ pub enum Prop {
 /// skimage's offsets for distance 1: (row, column) = (sample, crossline).
 const OFFSETS: [(isize, isize); 4] = [(0, 1), (-1, 1), (-1, 0), (-1, -1)];
 
+/// The texture window, grey levels, directions and quantisation range.
+#[derive(serde::Deserialize)]
+struct Glcm {
+    window: [usize; 2],
+    levels: usize,
+    directions: String,
+    amplitude_range: Option<[f64; 2]>,
+}
+
 fn build(p: &Params, prop: Prop) -> Result<Box<dyn crate::Kernel>, AttrError> {
-    let w = p.ints("window");
-    let (wx, wt) = (w[0], w[1]);
-    let levels = p.int("levels");
-    let dirs: Vec<(isize, isize)> = match p.word("directions") {
+    let Glcm {
+        window: [wx, wt],
+        levels,
+        directions,
+        amplitude_range,
+    } = p.typed()?;
+    let dirs: Vec<(isize, isize)> = match directions.as_str() {
         "all" => OFFSETS.to_vec(),
         d => vec![
             OFFSETS[["0", "45", "90", "135"]
@@ -81,7 +93,7 @@ fn build(p: &Params, prop: Prop) -> Result<Box<dyn crate::Kernel>, AttrError> {
                 .expect("validated")],
         ],
     };
-    let range = match p.floats_opt("amplitude_range") {
+    let range = match amplitude_range {
         Some(r) => {
             let (lo, hi) = (r[0], r[1]);
             if hi <= lo {
@@ -333,6 +345,18 @@ glcm!(
     "GLCM correlation Σ P(i,j)(i − μ)(j − μ)/σ²: linear dependence of neighbouring grey \
        levels (1 where the window is uniform, as skimage has it)."
 );
+
+/// This family's attributes, in the order `attr list` shows them.
+pub(crate) const ATTRIBUTES: &[&dyn crate::Attribute] = &[
+    &GLCM_CONTRAST,
+    &GLCM_DISSIMILARITY,
+    &GLCM_HOMOGENEITY,
+    &GLCM_ENERGY,
+    &GLCM_ENTROPY,
+    &GLCM_MEAN,
+    &GLCM_VARIANCE,
+    &GLCM_CORRELATION,
+];
 
 #[cfg(test)]
 mod tests {

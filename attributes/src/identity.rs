@@ -13,7 +13,7 @@ impl Attribute for Copy {
         "copy"
     }
     fn family(&self) -> &'static str {
-        "identity"
+        crate::family::IDENTITY
     }
     fn description(&self) -> &'static str {
         "The input unchanged (converted to the output dtype): re-chunk, re-compress or change \
@@ -47,3 +47,6 @@ impl Kernel for CopyKernel {
         1.0
     }
 }
+
+/// This family's attributes, in the order `attr list` shows them.
+pub(crate) const ATTRIBUTES: &[&dyn crate::Attribute] = &[&Copy];

@@ -2,7 +2,9 @@
 //! trace z = x + i·H[x] and its spectral derivatives (shared per block with
 //! the rest of the family, see `complex_trace`).
 
-use crate::complex_trace::{envelope, rates, shared_quadrature, FAMILY, HALO, REFERENCE};
+use crate::analytic::{envelope, rates, shared_quadrature, HALO, TANER as REFERENCE};
+use crate::family::COMPLEX_TRACE as FAMILY;
+use crate::params::Window;
 use crate::window::box_mean_axis;
 use crate::{kernel, sample_interval, ParamKind, ParamSpec, Spec, SAMPLE_INTERVAL};
 use ndarray::{Array3, Zip};
@@ -66,7 +68,11 @@ pub const PHASE_ROTATION: Spec = Spec {
     unit: "input amplitude",
     params: ROTATION_PARAMS,
     build: |p, _| {
-        let t = p.float("angle").expect("has default").to_radians();
+        #[derive(serde::Deserialize)]
+        struct Rotation {
+            angle: f64,
+        }
+        let t = p.typed::<Rotation>()?.angle.to_radians();
         let (c, s) = (t.cos() as f32, t.sin() as f32);
         kernel(HALO, p, move |b, sh| {
             let q = shared_quadrature(b, sh);
@@ -153,7 +159,11 @@ pub const SWEETNESS: Spec = Spec {
     params: SWEETNESS_PARAMS,
     build: |p, setup| {
         let hz = (1000.0 / sample_interval(p, setup)?) as f32;
-        let floor = p.float("min_frequency").expect("has default") as f32;
+        #[derive(serde::Deserialize)]
+        struct Floor {
+            min_frequency: f64,
+        }
+        let floor = p.typed::<Floor>()?.min_frequency as f32;
         kernel(HALO, p, move |b, sh| {
             let a = envelope(b, sh);
             let (f, _) = rates(b, sh);
@@ -206,7 +216,7 @@ pub const ENVELOPE_WEIGHTED_FREQUENCY: Spec = Spec {
     params: WEIGHTED_PARAMS,
     build: |p, setup| {
         let hz = (1000.0 / sample_interval(p, setup)?) as f32;
-        let window = p.int("window");
+        let Window { window } = p.typed()?;
         kernel(HALO, p, move |b, sh| {
             weighted_frequency(b, sh, window, hz).0
         })
@@ -224,10 +234,23 @@ pub const THIN_BED_INDICATOR: Spec = Spec {
     params: WEIGHTED_PARAMS,
     build: |p, setup| {
         let hz = (1000.0 / sample_interval(p, setup)?) as f32;
-        let window = p.int("window");
+        let Window { window } = p.typed()?;
         kernel(HALO, p, move |b, sh| {
             let (w, f) = weighted_frequency(b, sh, window, hz);
             f - w
         })
     },
 };
+
+/// This family's attributes, in the order `attr list` shows them.
+pub(crate) const ATTRIBUTES: &[&dyn crate::Attribute] = &[
+    &COSINE_OF_PHASE,
+    &QUADRATURE,
+    &PHASE_ROTATION,
+    &INSTANTANEOUS_BANDWIDTH,
+    &DOMINANT_FREQUENCY,
+    &RELATIVE_AMPLITUDE_CHANGE,
+    &SWEETNESS,
+    &ENVELOPE_WEIGHTED_FREQUENCY,
+    &THIN_BED_INDICATOR,
+];

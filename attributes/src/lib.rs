@@ -5,16 +5,20 @@
 //! nothing about files, Zarr or threads: the engine gathers a block plus the
 //! halo each kernel declares, calls [`Kernel::compute`], and trims the halo.
 //!
-//! Adding an attribute means one file (or one item in a family file), one line
-//! in [`registry`], and one reference test.
+//! Adding an attribute means one item in its family's file (the `Spec` and a
+//! line in that file's `ATTRIBUTES`) and one reference test. Intermediates
+//! several attributes share per block (the analytic trace, the structure
+//! tensor) live in their own modules, which families depend on downwards.
 
 mod amplitude;
+mod analytic;
 mod coherence;
 mod complex_trace;
 pub mod convolve;
 mod dsp;
 mod filters;
 mod glcm;
+mod gst;
 mod identity;
 mod instantaneous;
 pub mod nulls;
@@ -29,6 +33,17 @@ pub mod window;
 use ndarray::{Array3, ArrayView3};
 
 pub use params::{ParamKind, ParamSpec, Params};
+
+/// The families `attr list` groups attributes in.
+pub(crate) mod family {
+    pub const IDENTITY: &str = "identity";
+    pub const COMPLEX_TRACE: &str = "complex_trace";
+    pub const AMPLITUDE: &str = "amplitude";
+    pub const FREQUENCY: &str = "frequency";
+    pub const STRUCTURE: &str = "structure";
+    pub const FILTER: &str = "filter";
+    pub const TEXTURE: &str = "texture";
+}
 pub use shared::Shared;
 
 /// How much context a kernel needs around the output region on one axis.
@@ -195,7 +210,8 @@ where
 
 /// The sample interval (ms): the `sample_interval` parameter, else the input's.
 pub(crate) fn sample_interval(p: &Params, setup: &Setup) -> Result<f64, AttrError> {
-    p.float("sample_interval")
+    p.typed::<params::SampleInterval>()?
+        .sample_interval
         .or(setup.sample_interval_ms)
         .ok_or_else(|| AttrError::BadParam {
             param: "sample_interval".into(),
@@ -275,83 +291,32 @@ pub fn with_copies(
 }
 
 /// All attributes, in the order `attr list` shows them.
-pub fn registry() -> Vec<Box<dyn Attribute>> {
-    vec![
-        Box::new(identity::Copy),
-        Box::new(complex_trace::Envelope),
-        Box::new(complex_trace::InstantaneousPhase),
-        Box::new(complex_trace::InstantaneousFrequency),
-        Box::new(instantaneous::COSINE_OF_PHASE),
-        Box::new(instantaneous::QUADRATURE),
-        Box::new(instantaneous::PHASE_ROTATION),
-        Box::new(instantaneous::INSTANTANEOUS_BANDWIDTH),
-        Box::new(instantaneous::DOMINANT_FREQUENCY),
-        Box::new(instantaneous::RELATIVE_AMPLITUDE_CHANGE),
-        Box::new(instantaneous::SWEETNESS),
-        Box::new(response::APPARENT_POLARITY),
-        Box::new(response::RESPONSE_PHASE),
-        Box::new(response::RESPONSE_FREQUENCY),
-        Box::new(instantaneous::ENVELOPE_WEIGHTED_FREQUENCY),
-        Box::new(instantaneous::THIN_BED_INDICATOR),
-        Box::new(amplitude::RmsAmplitude),
-        Box::new(amplitude::MEAN_AMPLITUDE),
-        Box::new(amplitude::MEAN_ABSOLUTE_AMPLITUDE),
-        Box::new(amplitude::ENERGY),
-        Box::new(amplitude::MAX_ABSOLUTE_AMPLITUDE),
-        Box::new(amplitude::REFLECTION_INTENSITY),
-        Box::new(amplitude::AGC),
-        Box::new(amplitude::FIRST_DERIVATIVE),
-        Box::new(amplitude::SECOND_DERIVATIVE),
-        Box::new(amplitude::RELATIVE_ACOUSTIC_IMPEDANCE),
-        Box::new(amplitude::GRADIENT_MAGNITUDE),
-        Box::new(amplitude::VOLUME_STATISTICS),
-        Box::new(spectral::BANDPASS),
-        Box::new(spectral::LOWPASS),
-        Box::new(spectral::HIGHPASS),
-        Box::new(spectral::SPECTRAL_DECOMPOSITION),
-        Box::new(spectral::PEAK_FREQUENCY),
-        Box::new(spectral::PEAK_AMPLITUDE),
-        Box::new(structure::Semblance),
-        Box::new(coherence::EIGENSTRUCTURE_COHERENCE),
-        Box::new(tensor::GST_PLANARITY),
-        Box::new(tensor::GST_LINEARITY),
-        Box::new(tensor::CHAOS),
-        Box::new(tensor::INLINE_DIP),
-        Box::new(tensor::CROSSLINE_DIP),
-        Box::new(tensor::DIP_ANGLE),
-        Box::new(tensor::DIP_AZIMUTH),
-        Box::new(tensor::CURVATURE_MEAN),
-        Box::new(tensor::CURVATURE_GAUSSIAN),
-        Box::new(tensor::CURVATURE_MAXIMUM),
-        Box::new(tensor::CURVATURE_MINIMUM),
-        Box::new(tensor::CURVATURE_MOST_POSITIVE),
-        Box::new(tensor::CURVATURE_MOST_NEGATIVE),
-        Box::new(tensor::SHAPE_INDEX),
-        Box::new(tensor::CURVEDNESS),
-        Box::new(coherence::SOBEL_EDGE),
-        Box::new(coherence::VARIANCE_EDGE),
-        Box::new(filters::GAUSSIAN_SMOOTH),
-        Box::new(filters::MEDIAN_FILTER),
-        Box::new(filters::MEAN_FILTER),
-        Box::new(filters::DIP_STEERED_MEAN),
-        Box::new(glcm::GLCM_CONTRAST),
-        Box::new(glcm::GLCM_DISSIMILARITY),
-        Box::new(glcm::GLCM_HOMOGENEITY),
-        Box::new(glcm::GLCM_ENERGY),
-        Box::new(glcm::GLCM_ENTROPY),
-        Box::new(glcm::GLCM_MEAN),
-        Box::new(glcm::GLCM_VARIANCE),
-        Box::new(glcm::GLCM_CORRELATION),
-    ]
+/// Every family's attributes: a family lists its own, in its file.
+const FAMILIES: &[&[&dyn Attribute]] = &[
+    identity::ATTRIBUTES,
+    complex_trace::ATTRIBUTES,
+    instantaneous::ATTRIBUTES,
+    response::ATTRIBUTES,
+    amplitude::ATTRIBUTES,
+    spectral::ATTRIBUTES,
+    structure::ATTRIBUTES,
+    coherence::ATTRIBUTES,
+    tensor::ATTRIBUTES,
+    filters::ATTRIBUTES,
+    glcm::ATTRIBUTES,
+];
+
+/// All attributes, in the order `attr list` shows them.
+pub fn registry() -> impl Iterator<Item = &'static dyn Attribute> {
+    FAMILIES.iter().flat_map(|f| f.iter().copied())
 }
 
 /// Look an attribute up by name; the error suggests the closest names.
-pub fn lookup(name: &str) -> Result<Box<dyn Attribute>, AttrError> {
-    let all = registry();
-    let names: Vec<&'static str> = all.iter().map(|a| a.name()).collect();
-    if let Some(i) = names.iter().position(|n| *n == name) {
-        return Ok(all.into_iter().nth(i).expect("index from position"));
+pub fn lookup(name: &str) -> Result<&'static dyn Attribute, AttrError> {
+    if let Some(a) = registry().find(|a| a.name() == name) {
+        return Ok(a);
     }
+    let names: Vec<&'static str> = registry().map(|a| a.name()).collect();
     let hint = match params::closest(name, &names) {
         Some(s) => format!(" (did you mean '{s}'? `attr list` shows them all)"),
         None => " (`attr list` shows the available attributes)".to_string(),
@@ -360,4 +325,32 @@ pub fn lookup(name: &str) -> Result<Box<dyn Attribute>, AttrError> {
         name: name.to_string(),
         hint,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every family's list reaches the registry once, and every attribute
+    /// deserialises its defaults into its typed parameters.
+    #[test]
+    fn every_attribute_builds_from_its_defaults() {
+        let setup = Setup {
+            sample_interval_ms: Some(4.0),
+        };
+        let mut names: Vec<&str> = registry().map(|a| a.name()).collect();
+        let n = names.len();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!((n, names.len()), (65, 65));
+        for a in registry() {
+            let k = a
+                .build(&serde_json::Map::new(), &setup)
+                .unwrap_or_else(|e| panic!("{}: {e}", a.name()));
+            assert!(k.resolved().is_object(), "{}", a.name());
+            assert!(lookup(a.name()).is_ok());
+        }
+        let e = lookup("envelop").err().expect("no such attribute");
+        assert!(e.to_string().contains("'envelope'"), "{e}");
+    }
 }

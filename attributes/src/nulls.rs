@@ -192,6 +192,69 @@ pub fn live_traces(block: ArrayView3<f32>, wi: usize, wx: usize) -> Array3<f32> 
     m
 }
 
+/// `volume_statistics` over the live samples of each window (numpy's
+/// nan-functions: `nanmedian` averages the two middle values of an even
+/// count); NaN where a window holds none.
+pub(crate) fn masked_statistic(b: ArrayView3<f32>, window: [usize; 3], stat: &str) -> Array3<f32> {
+    match stat {
+        "mean" => masked_box_mean(b, window, |x| x).0,
+        "rms" => masked_box_mean(b, window, |x| x * x)
+            .0
+            .mapv(|m| m.max(0.0).sqrt()),
+        "sum" => {
+            let n = window.iter().product::<usize>() as f64;
+            let mut s = zero_filled(b);
+            for (axis, &size) in window.iter().enumerate() {
+                crate::window::box_mean_axis(&mut s, axis, size);
+            }
+            let (_, frac) = masked_box_mean(b, window, |x| x);
+            ndarray::Zip::from(&s).and(&frac).map_collect(|&m, &f| {
+                if f > 0.0 {
+                    (m as f64 * n) as f32
+                } else {
+                    f32::NAN
+                }
+            })
+        }
+        _ => crate::convolve::window_map(&b.to_owned(), window, |v| {
+            let mut n = 0;
+            for i in 0..v.len() {
+                if !v[i].is_nan() {
+                    v[n] = v[i];
+                    n += 1;
+                }
+            }
+            let v = &mut v[..n];
+            if v.is_empty() {
+                return f32::NAN;
+            }
+            match stat {
+                "min" => v.iter().copied().fold(f32::INFINITY, f32::min),
+                "max" => v.iter().copied().fold(f32::NEG_INFINITY, f32::max),
+                "median" => {
+                    let mid = n / 2;
+                    let hi = *v.select_nth_unstable_by(mid, f32::total_cmp).1;
+                    if n % 2 == 1 {
+                        hi
+                    } else {
+                        let lo = v[..mid].iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                        0.5 * (lo + hi)
+                    }
+                }
+                _ => {
+                    let m = v.iter().map(|&x| x as f64).sum::<f64>() / n as f64;
+                    let var = v.iter().map(|&x| (x as f64 - m).powi(2)).sum::<f64>() / n as f64;
+                    if stat == "std" {
+                        var.sqrt() as f32
+                    } else {
+                        var as f32
+                    }
+                }
+            }
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,8 @@
 //! Parameter declarations and their validation.
 
 use crate::AttrError;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 /// The type and valid range of a parameter.
@@ -119,49 +121,16 @@ impl Params {
         Ok(Params { values })
     }
 
-    pub fn int(&self, name: &str) -> usize {
-        self.values[name].as_u64().expect("validated integer") as usize
-    }
-
-    pub fn ints(&self, name: &str) -> Vec<usize> {
-        self.values[name]
-            .as_array()
-            .expect("validated list")
-            .iter()
-            .map(|v| v.as_u64().expect("validated integer") as usize)
-            .collect()
-    }
-
-    pub fn float(&self, name: &str) -> Option<f64> {
-        self.values[name].as_f64()
-    }
-
-    /// A validated list of three odd sizes (inline, crossline, sample).
-    pub fn window3(&self, name: &str) -> [usize; 3] {
-        let w = self.ints(name);
-        [w[0], w[1], w[2]]
-    }
-
-    /// A number list whose default is null (none given).
-    pub fn floats_opt(&self, name: &str) -> Option<Vec<f64>> {
-        (!self.values[name].is_null()).then(|| self.floats(name))
-    }
-
-    pub fn floats(&self, name: &str) -> Vec<f64> {
-        self.values[name]
-            .as_array()
-            .expect("validated list")
-            .iter()
-            .map(|v| v.as_f64().expect("validated number"))
-            .collect()
-    }
-
-    pub fn word(&self, name: &str) -> &str {
-        self.values[name].as_str().expect("validated choice")
-    }
-
-    pub fn bool(&self, name: &str) -> bool {
-        self.values[name].as_bool().expect("validated bool")
+    /// The parameters as an attribute's own typed struct, deserialised
+    /// once from the validated values (defaults filled in).
+    pub fn typed<T: DeserializeOwned>(&self) -> Result<T, AttrError> {
+        serde_json::from_value(self.to_json()).map_err(|e| {
+            AttrError::Other(format!(
+                "parameters {} do not fit {}: {e}",
+                self.to_json(),
+                std::any::type_name::<T>()
+            ))
+        })
     }
 
     pub fn to_json(&self) -> Value {
@@ -237,6 +206,62 @@ fn check(spec: &ParamSpec, v: &Value) -> Result<(), AttrError> {
         },
     }
 }
+
+/// A centred window of one length (vertical windows).
+#[derive(Deserialize)]
+pub(crate) struct Window {
+    pub window: usize,
+}
+
+/// A centred window: inlines × crosslines × samples.
+#[derive(Deserialize)]
+pub(crate) struct Window3 {
+    pub window: [usize; 3],
+}
+
+/// A Gaussian standard deviation per axis.
+#[derive(Deserialize)]
+pub(crate) struct Sigma {
+    pub sigma: [f64; 3],
+}
+
+/// The window of a coherence attribute and its least count of live traces.
+#[derive(Deserialize)]
+pub(crate) struct CoherenceWindow {
+    pub window: [usize; 3],
+    pub min_live: usize,
+}
+
+/// The `sample_interval` parameter of attributes in Hz or ms.
+#[derive(Deserialize)]
+pub(crate) struct SampleInterval {
+    pub sample_interval: Option<f64>,
+}
+
+/// The least number of live traces a coherence window must hold.
+const MIN_LIVE: ParamSpec = ParamSpec {
+    name: "min_live",
+    kind: ParamKind::Int {
+        min: 1,
+        max: 1 << 20,
+    },
+    default: "2",
+    unit: "traces",
+    help:
+        "fewer live traces in the window (at the sample) give null; capped at the window's traces",
+};
+
+/// The window and `min_live` of every coherence attribute.
+pub(crate) const COHERENCE_WINDOW: &[ParamSpec] = &[
+    ParamSpec {
+        name: "window",
+        kind: ParamKind::OddIntList { len: 3 },
+        default: "[3, 3, 9]",
+        unit: "traces, traces, samples",
+        help: "analysis window: inlines × crosslines × samples",
+    },
+    MIN_LIVE,
+];
 
 /// The candidate closest to `name` by edit distance, if reasonably close.
 pub fn closest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {

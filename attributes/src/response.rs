@@ -1,7 +1,8 @@
 //! Response attributes (Bodine 1984): a value taken at each envelope peak
 //! and held over its lobe, from the envelope trough above to the trough below.
 
-use crate::complex_trace::{envelope, rates, shared_quadrature, FAMILY, HALO};
+use crate::analytic::{envelope, rates, shared_quadrature, HALO};
+use crate::family::COMPLEX_TRACE as FAMILY;
 use crate::{kernel, sample_interval, Spec, SAMPLE_INTERVAL};
 use ndarray::{Array3, Axis};
 
@@ -131,6 +132,10 @@ pub const RESPONSE_FREQUENCY: Spec = Spec {
         })
     },
 };
+
+/// This family's attributes, in the order `attr list` shows them.
+pub(crate) const ATTRIBUTES: &[&dyn crate::Attribute] =
+    &[&APPARENT_POLARITY, &RESPONSE_PHASE, &RESPONSE_FREQUENCY];
 
 #[cfg(test)]
 mod tests {

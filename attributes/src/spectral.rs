@@ -10,7 +10,7 @@ use ndarray::{Array3, ArrayView3, Axis};
 use realfft::num_complex::Complex;
 use realfft::RealFftPlanner;
 
-const FAMILY: &str = "frequency";
+use crate::family::FREQUENCY as FAMILY;
 const FULL: [Halo; 3] = [Halo::Depth(0), Halo::Depth(0), Halo::Full];
 
 /// The Ormsby trapezoid through corners f1 ≤ f2 ≤ f3 ≤ f4 (Hz): 0 outside
@@ -74,7 +74,11 @@ fn ormsby(
     full: fn(&[f64]) -> [f64; 4],
 ) -> Result<Box<dyn crate::Kernel>, AttrError> {
     let dt = sample_interval(p, setup)?;
-    let c = p.floats("corners");
+    #[derive(serde::Deserialize)]
+    struct Corners {
+        corners: Vec<f64>,
+    }
+    let c = p.typed::<Corners>()?.corners;
     if c.windows(2).any(|w| w[1] < w[0]) {
         return Err(AttrError::BadParam {
             param: "corners".into(),
@@ -260,6 +264,15 @@ fn local_amplitude(block: ArrayView3<f32>, w: &[f64], omega: f64) -> Array3<f32>
     out
 }
 
+/// One frequency's analysis: its window and how it is shaped.
+#[derive(serde::Deserialize)]
+struct Decomposition {
+    frequency: f64,
+    method: String,
+    window: usize,
+    cycles: f64,
+}
+
 pub const SPECTRAL_DECOMPOSITION: Spec = Spec {
     name: "spectral_decomposition",
     family: FAMILY,
@@ -275,7 +288,12 @@ pub const SPECTRAL_DECOMPOSITION: Spec = Spec {
     params: DECOMP_PARAMS,
     build: |p, setup| {
         let dt = sample_interval(p, setup)?;
-        let freq = p.float("frequency").expect("has default");
+        let Decomposition {
+            frequency: freq,
+            method,
+            window,
+            cycles,
+        } = p.typed()?;
         let nyquist = 500.0 / dt;
         if freq > nyquist {
             return Err(AttrError::BadParam {
@@ -283,9 +301,7 @@ pub const SPECTRAL_DECOMPOSITION: Spec = Spec {
                 message: format!("{freq} Hz is above the Nyquist frequency {nyquist} Hz"),
             });
         }
-        let method = p.word("method").to_string();
-        let cycles = p.float("cycles").expect("has default");
-        let w = analysis_window(&method, p.int("window"), cycles, freq, dt);
+        let w = analysis_window(&method, window, cycles, freq, dt);
         let omega = 2.0 * std::f64::consts::PI * freq * dt / 1000.0;
         kernel(
             [Halo::Depth(0), Halo::Depth(0), Halo::Depth(w.len() / 2)],
@@ -383,7 +399,7 @@ fn peak_kernel(
     amplitude: bool,
 ) -> Result<Box<dyn crate::Kernel>, AttrError> {
     let dt = sample_interval(p, setup)?;
-    let window = p.int("window");
+    let crate::params::Window { window } = p.typed()?;
     kernel(
         [Halo::Depth(0), Halo::Depth(0), Halo::Depth(window / 2)],
         p,
@@ -424,3 +440,13 @@ pub const PEAK_AMPLITUDE: Spec = Spec {
     params: PEAK_PARAMS,
     build: |p, setup| peak_kernel(p, setup, true),
 };
+
+/// This family's attributes, in the order `attr list` shows them.
+pub(crate) const ATTRIBUTES: &[&dyn crate::Attribute] = &[
+    &BANDPASS,
+    &LOWPASS,
+    &HIGHPASS,
+    &SPECTRAL_DECOMPOSITION,
+    &PEAK_FREQUENCY,
+    &PEAK_AMPLITUDE,
+];

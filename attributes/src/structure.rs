@@ -1,7 +1,7 @@
 //! Structural and discontinuity attributes (lateral windows).
 
 use crate::window::box_mean_axis;
-use crate::{AttrError, Attribute, Halo, Kernel, ParamKind, ParamSpec, Params, Setup, Shared};
+use crate::{AttrError, Attribute, Halo, Kernel, ParamSpec, Params, Setup, Shared};
 use ndarray::{Array3, ArrayView3, Zip};
 
 pub struct Semblance;
@@ -11,37 +11,12 @@ struct SemblanceKernel {
     min_live: usize,
 }
 
-/// The least number of live traces a coherence window must hold.
-const MIN_LIVE: ParamSpec = ParamSpec {
-    name: "min_live",
-    kind: ParamKind::Int {
-        min: 1,
-        max: 1 << 20,
-    },
-    default: "2",
-    unit: "traces",
-    help:
-        "fewer live traces in the window (at the sample) give null; capped at the window's traces",
-};
-
-/// The window and `min_live` of every coherence attribute.
-pub(crate) const COHERENCE_PARAMS: &[ParamSpec] = &[
-    ParamSpec {
-        name: "window",
-        kind: ParamKind::OddIntList { len: 3 },
-        default: "[3, 3, 9]",
-        unit: "traces, traces, samples",
-        help: "analysis window: inlines × crosslines × samples",
-    },
-    MIN_LIVE,
-];
-
 impl Attribute for Semblance {
     fn name(&self) -> &'static str {
         "semblance"
     }
     fn family(&self) -> &'static str {
-        "structure"
+        crate::family::STRUCTURE
     }
     fn description(&self) -> &'static str {
         "Zero-dip semblance coherence: Σ_t(Σ_j x)² / (J·Σ_t Σ_j x²) over J = inlines × crosslines \
@@ -56,14 +31,11 @@ impl Attribute for Semblance {
         "ratio 0-1"
     }
     fn params(&self) -> &'static [ParamSpec] {
-        COHERENCE_PARAMS
+        crate::params::COHERENCE_WINDOW
     }
     fn configure(&self, p: &Params, _: &Setup) -> Result<Box<dyn Kernel>, AttrError> {
-        let w = p.ints("window");
-        Ok(Box::new(SemblanceKernel {
-            window: [w[0], w[1], w[2]],
-            min_live: p.int("min_live"),
-        }))
+        let crate::params::CoherenceWindow { window, min_live } = p.typed()?;
+        Ok(Box::new(SemblanceKernel { window, min_live }))
     }
 }
 
@@ -135,3 +107,6 @@ fn masked_semblance(block: ArrayView3<f32>, window: [usize; 3], min_live: usize)
     crate::nulls::null_below(&mut num, &count, min_live, wi * wx);
     num
 }
+
+/// This family's attributes, in the order `attr list` shows them.
+pub(crate) const ATTRIBUTES: &[&dyn crate::Attribute] = &[&Semblance];
