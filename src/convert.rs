@@ -209,135 +209,241 @@ impl FromSegy for u64 {
     }
 }
 
-pub fn segy(input: &Path, output: &Path, o: &Options) -> Result<()> {
-    let s = Segy::open_keys(input, &o.keys)?;
-    let name = input.display().to_string();
-    // the sub-volume: indices into the file's axes
-    let pick = |span: &Option<Span>, values: &[i32], what: &str| -> Result<Vec<usize>> {
-        let all: Vec<usize> = (0..values.len()).collect();
-        let Some(sp) = span else { return Ok(all) };
-        let v = sp.select(values);
-        if v.is_empty() {
-            bail!(
-                "--{what} {}:{}:{} selects none of '{name}'s {what} ({}..{})",
-                sp.first,
-                sp.last,
-                sp.step,
-                values[0],
-                values[values.len() - 1]
-            );
+/// What of the file goes into the dataset: the lines, samples and offsets
+/// selected, as indices into the file's axes and as their values.
+struct Selection {
+    isel: Vec<usize>,
+    xsel: Vec<usize>,
+    samples: Samples,
+    inlines: Vec<i32>,
+    crosslines: Vec<i32>,
+    times: Vec<f64>,
+    /// Offsets per cell (1 for post-stack).
+    offsets: usize,
+    /// Pre-stack: an offset axis between crossline and sample.
+    gathers: bool,
+    /// A 2-D line keyed by cdp: no crossline axis.
+    line: bool,
+}
+
+impl Selection {
+    fn new(s: &Segy, o: &Options, name: &str) -> Result<Selection> {
+        let pick = |span: &Option<Span>, values: &[i32], what: &str| -> Result<Vec<usize>> {
+            let Some(sp) = span else {
+                return Ok((0..values.len()).collect());
+            };
+            let v = sp.select(values);
+            if v.is_empty() {
+                bail!(
+                    "--{what} {}:{}:{} selects none of '{name}'s {what} ({}..{})",
+                    sp.first,
+                    sp.last,
+                    sp.step,
+                    values[0],
+                    values[values.len() - 1]
+                );
+            }
+            Ok(v)
+        };
+        if s.line && o.crosslines.is_some() {
+            bail!("--crosslines: a 2-D line has no crosslines; select traces with --inlines (the trace key)");
         }
-        Ok(v)
-    };
-    if s.line && o.crosslines.is_some() {
-        bail!("--crosslines: a 2-D line has no crosslines; select traces with --inlines (the trace key)");
+        let isel = pick(&o.inlines, &s.inlines, "inlines")?;
+        let xsel = pick(&o.crosslines, &s.crosslines, "crosslines")?;
+        let samples = sample_selection(s, o, name)?;
+        let all_times = s.times();
+        Ok(Selection {
+            inlines: isel.iter().map(|&i| s.inlines[i]).collect(),
+            crosslines: xsel.iter().map(|&j| s.crosslines[j]).collect(),
+            times: (0..samples.count)
+                .map(|k| all_times[samples.first + k * samples.step])
+                .collect(),
+            isel,
+            xsel,
+            samples,
+            offsets: s.offsets.len(),
+            gathers: o.keys.offset.is_some(),
+            line: s.line,
+        })
     }
-    let isel = pick(&o.inlines, &s.inlines, "inlines")?;
-    let xsel = pick(&o.crosslines, &s.crosslines, "crosslines")?;
-    let ssel = sample_selection(&s, o, &name)?;
-    let inlines: Vec<i32> = isel.iter().map(|&i| s.inlines[i]).collect();
-    let crosslines: Vec<i32> = xsel.iter().map(|&j| s.crosslines[j]).collect();
-    let all_times = s.times();
-    let times: Vec<f64> = (0..ssel.count)
-        .map(|k| all_times[ssel.first + k * ssel.step])
-        .collect();
-    let (ni, nx, ns) = (inlines.len(), crosslines.len(), ssel.count);
-    // pre-stack: an offset axis between crossline and sample
-    let gathers = o.keys.offset.is_some();
-    let line = s.line;
-    let no = s.offsets.len();
-    let cells = ni * nx * no;
-    let trace = |i: usize, j: usize, k: usize| s.trace_at_offset(isel[i], xsel[j], k);
-    // per trace: mask, coordinates (with the coordinate scalar: 0 means 1), headers
-    let mut mask = vec![0u8; cells];
-    let mut cx = vec![f64::NAN; ni * nx];
-    let mut cy = vec![f64::NAN; ni * nx];
-    let (co_scal, cdp_x, cdp_y) = (
-        s.field(TraceField::CoordinateScalar),
-        s.field(TraceField::CdpX),
-        s.field(TraceField::CdpY),
-    );
-    let mut touched = (usize::MAX, 0usize, 0usize);
-    for i in 0..ni {
-        for j in 0..nx {
-            for k in (0..no).rev() {
-                if let Some(t) = trace(i, j, k) {
-                    // release the header pages read, a few thousand at a time
-                    touched = (touched.0.min(t), touched.1.max(t), touched.2 + 1);
+
+    fn shape(&self) -> (usize, usize, usize) {
+        (
+            self.inlines.len(),
+            self.crosslines.len(),
+            self.samples.count,
+        )
+    }
+
+    fn cells(&self) -> usize {
+        self.inlines.len() * self.crosslines.len() * self.offsets
+    }
+
+    /// The trace at (inline, crossline, offset) of the selection, if present.
+    fn trace(&self, s: &Segy, i: usize, j: usize, k: usize) -> Option<usize> {
+        s.trace_at_offset(self.isel[i], self.xsel[j], k)
+    }
+
+    fn key_axis(&self) -> &'static str {
+        if self.line {
+            "cdp"
+        } else {
+            "inline"
+        }
+    }
+
+    /// Whole traces, unsubsampled: decoded straight into the output.
+    fn whole_trace(&self, s: &Segy) -> bool {
+        self.samples.first == 0 && self.samples.step == 1 && self.samples.count == s.samples
+    }
+}
+
+/// Per cell: whether a trace is there; per position: its coordinates
+/// (with the coordinate scalar; a gather's from its first offset present).
+struct TraceTable {
+    mask: Vec<u8>,
+    cdp_x: Vec<f64>,
+    cdp_y: Vec<f64>,
+}
+
+impl TraceTable {
+    fn read(s: &Segy, sel: &Selection) -> TraceTable {
+        let (ni, nx, _) = sel.shape();
+        let no = sel.offsets;
+        let mut t = TraceTable {
+            mask: vec![0u8; sel.cells()],
+            cdp_x: vec![f64::NAN; ni * nx],
+            cdp_y: vec![f64::NAN; ni * nx],
+        };
+        let (co_scal, cdp_x, cdp_y) = (
+            s.field(TraceField::CoordinateScalar),
+            s.field(TraceField::CdpX),
+            s.field(TraceField::CdpY),
+        );
+        // release the header pages read, a few thousand at a time
+        let mut touched = (usize::MAX, 0usize, 0usize);
+        for i in 0..ni {
+            for j in 0..nx {
+                for k in (0..no).rev() {
+                    let Some(tr) = sel.trace(s, i, j, k) else {
+                        continue;
+                    };
+                    touched = (touched.0.min(tr), touched.1.max(tr), touched.2 + 1);
                     if touched.2 == 4096 {
                         s.release(touched.0, touched.1);
                         touched = (usize::MAX, 0, 0);
                     }
-                    let sc = s.value_of(t, &co_scal);
-                    // a gather's position: from its first offset present
-                    mask[(i * nx + j) * no + k] = 1;
-                    cx[i * nx + j] = scaled(s.value_of(t, &cdp_x), sc);
-                    cy[i * nx + j] = scaled(s.value_of(t, &cdp_y), sc);
+                    let sc = s.value_of(tr, &co_scal);
+                    t.mask[(i * nx + j) * no + k] = 1;
+                    t.cdp_x[i * nx + j] = scaled(s.value_of(tr, &cdp_x), sc);
+                    t.cdp_y[i * nx + j] = scaled(s.value_of(tr, &cdp_y), sc);
                 }
             }
         }
-    }
-    if touched.2 > 0 {
-        s.release(touched.0, touched.1);
-    }
-    let live = mask.iter().filter(|&&m| m == 1).count();
-    let key_axis = if line { "cdp" } else { "inline" };
-    let dtype = if o.native {
-        s.native_dtype()
-    } else {
-        Dtype::Float32
-    };
-    if o.fill.is_none() && !dtype.is_float() && live < cells {
-        bail!("'{name}' has missing traces and native integer samples: give --fill VALUE for them");
-    }
-    let fill = o.fill.unwrap_or(f64::NAN);
-    // chunks per (key axis, crossline, sample); a line has no crossline
-    let chunks: [u64; 3] = match (&o.chunks, line) {
-        (Some(c), false) if c.len() == 3 && !c.contains(&0) => [c[0], c[1], c[2]],
-        (Some(c), true) if c.len() == 2 && !c.contains(&0) => [c[0], 1, c[1]],
-        (Some(c), false) => {
-            bail!("--chunks {c:?}: give three positive sizes, e.g. --chunks 64,64,128")
+        if touched.2 > 0 {
+            s.release(touched.0, touched.1);
         }
-        (Some(c), true) => {
-            bail!("--chunks {c:?}: a 2-D line takes two positive sizes (traces, samples), e.g. --chunks 1024,128")
+        t
+    }
+
+    fn live(&self) -> usize {
+        self.mask.iter().filter(|&&m| m == 1).count()
+    }
+}
+
+/// The dataset's grid: the axes ahead of the samples (name, length, chunk)
+/// and the chunk shape per (key axis, crossline, sample).
+struct Grid {
+    lead: Vec<(&'static str, u64, u64)>,
+    /// Trace positions: the lead axes without the offset.
+    positions: usize,
+    chunks: [u64; 3],
+}
+
+impl Grid {
+    fn new(o: &Options, sel: &Selection) -> Result<Grid> {
+        let (ni, nx, ns) = sel.shape();
+        let chunks: [u64; 3] = match (&o.chunks, sel.line) {
+            (Some(c), false) if c.len() == 3 && !c.contains(&0) => [c[0], c[1], c[2]],
+            (Some(c), true) if c.len() == 2 && !c.contains(&0) => [c[0], 1, c[1]],
+            (Some(c), false) => {
+                bail!("--chunks {c:?}: give three positive sizes, e.g. --chunks 64,64,128")
+            }
+            (Some(c), true) => {
+                bail!("--chunks {c:?}: a 2-D line takes two positive sizes (traces, samples), e.g. --chunks 1024,128")
+            }
+            (None, false) => [64, 64, 128],
+            (None, true) => [1024, 1, 128],
+        };
+        let chunks = [
+            chunks[0].min(ni as u64),
+            chunks[1].min(nx as u64),
+            chunks[2].min(ns as u64),
+        ];
+        let mut lead = vec![(sel.key_axis(), ni as u64, chunks[0])];
+        if !sel.line {
+            lead.push(("crossline", nx as u64, chunks[1]));
         }
-        (None, false) => [64, 64, 128],
-        (None, true) => [1024, 1, 128],
-    };
-    let chunks = [
-        chunks[0].min(ni as u64),
-        chunks[1].min(nx as u64),
-        chunks[2].min(ns as u64),
-    ];
-    // the grid axes ahead of the samples: (name, length, chunk)
-    let mut lead: Vec<(&str, u64, u64)> = vec![(key_axis, ni as u64, chunks[0])];
-    if !line {
-        lead.push(("crossline", nx as u64, chunks[1]));
+        let positions = lead.len();
+        if sel.gathers {
+            lead.push(("offset", sel.offsets as u64, sel.offsets as u64));
+        }
+        Ok(Grid {
+            lead,
+            positions,
+            chunks,
+        })
     }
-    let positions = lead.clone();
-    if gathers {
-        lead.push(("offset", no as u64, no as u64));
-    }
-    let grid = |inner: &[u64]| -> Vec<u64> {
-        let mut v: Vec<u64> = lead.iter().map(|a| a.1).collect();
+
+    /// The lead axes' lengths, then `inner`.
+    fn shape(&self, inner: &[u64]) -> Vec<u64> {
+        let mut v: Vec<u64> = self.lead.iter().map(|a| a.1).collect();
         v.extend_from_slice(inner);
         v
-    };
-    let names = |last: &[&str]| -> Vec<String> {
-        let mut v: Vec<String> = lead.iter().map(|a| a.0.to_string()).collect();
+    }
+
+    /// The lead axes' names, then `last`.
+    fn dims(&self, last: &[&str]) -> Vec<String> {
+        let mut v: Vec<String> = self.lead.iter().map(|a| a.0.to_string()).collect();
         v.extend(last.iter().map(|s| s.to_string()));
         v
-    };
-    let ds = NewDataset::create(output, o.format, o.compression, o.overwrite)?;
+    }
+
+    /// The lead axes' chunks, then `inner`.
+    fn chunks(&self, inner: u64) -> Vec<u64> {
+        let mut v: Vec<u64> = self.lead.iter().map(|a| a.2).collect();
+        v.push(inner);
+        v
+    }
+
+    fn position_shape(&self) -> Vec<u64> {
+        self.lead[..self.positions].iter().map(|a| a.1).collect()
+    }
+
+    fn position_dims(&self) -> Vec<String> {
+        self.lead[..self.positions]
+            .iter()
+            .map(|a| a.0.to_string())
+            .collect()
+    }
+}
+
+/// The dataset's attributes: where it came from, the SEG-Y headers as
+/// text and raw, and how the geometry was read.
+fn attributes(s: &Segy, input: &Path, sel: &Selection) -> Map<String, Value> {
     let b64 = base64::engine::general_purpose::STANDARD;
-    let dt_ms = s.dt_us / 1000.0;
+    let (ni, nx, _) = sel.shape();
+    let ssel = &sel.samples;
     let mut attrs = Map::new();
     attrs.insert(
         "source_file".into(),
         json!(input.file_name().map(|n| n.to_string_lossy().into_owned())),
     );
-    attrs.insert("sample_interval_ms".into(), json!(dt_ms * ssel.step as f64));
-    attrs.insert("t0_ms".into(), json!(times[0]));
+    attrs.insert(
+        "sample_interval_ms".into(),
+        json!(s.dt_us / 1000.0 * ssel.step as f64),
+    );
+    attrs.insert("t0_ms".into(), json!(sel.times[0]));
     attrs.insert("sample_format".into(), json!(s.format.code()));
     attrs.insert(
         "byte_order".into(),
@@ -368,7 +474,7 @@ pub fn segy(input: &Path, output: &Path, o: &Options) -> Result<()> {
         );
     }
     attrs.insert(
-        if line { "cdp_byte" } else { "iline_byte" }.into(),
+        if sel.line { "cdp_byte" } else { "iline_byte" }.into(),
         json!(s.iline_field.byte),
     );
     if let Some(x) = s.xline_field {
@@ -380,23 +486,27 @@ pub fn segy(input: &Path, output: &Path, o: &Options) -> Result<()> {
             json!("SEG-Y rev 2.1 XML layout"),
         );
     }
-    if isel.len() < s.inlines.len() || xsel.len() < s.crosslines.len() || ssel.count < s.samples {
+    if ni < s.inlines.len() || nx < s.crosslines.len() || ssel.count < s.samples {
         attrs.insert(
             "subvolume".into(),
-            json!({"inlines": [inlines[0], inlines[ni - 1]],
-                   "crosslines": [crosslines[0], crosslines[nx - 1]],
+            json!({"inlines": [sel.inlines[0], sel.inlines[ni - 1]],
+                   "crosslines": [sel.crosslines[0], sel.crosslines[nx - 1]],
                    "samples": [ssel.first, ssel.first + (ssel.count - 1) * ssel.step, ssel.step]}),
         );
     }
-    ds.group(&attrs)?;
-    let (dims3, dims_mask) = (names(&["time"]), names(&[]));
-    let dims2: Vec<String> = positions.iter().map(|a| a.0.to_string()).collect();
-    let sh2: Vec<u64> = positions.iter().map(|a| a.1).collect();
-    let (sh3, sh_mask) = (grid(&[ns as u64]), grid(&[]));
-    let mut amp_chunks: Vec<u64> = lead.iter().map(|a| a.2).collect();
-    amp_chunks.push(chunks[2]);
-    let mut amp_attrs = Map::new();
-    amp_attrs.insert("long_name".into(), json!("amplitude"));
+    attrs
+}
+
+/// Declare the arrays and write the small ones: axes, mask, coordinates.
+fn write_skeleton(
+    ds: &NewDataset,
+    s: &Segy,
+    sel: &Selection,
+    grid: &Grid,
+    table: &TraceTable,
+    dtype: Dtype,
+) -> Result<()> {
+    let (ni, nx, ns) = sel.shape();
     let arr = |name: &str,
                shape: &[u64],
                chunks: &[u64],
@@ -414,96 +524,107 @@ pub fn segy(input: &Path, output: &Path, o: &Options) -> Result<()> {
         };
         ds.array(name, spec)
     };
-    arr("amplitude", &sh3, &amp_chunks, dtype, &dims3, amp_attrs)?;
+    let mut amp_attrs = Map::new();
+    amp_attrs.insert("long_name".into(), json!("amplitude"));
     arr(
-        "trace_mask",
-        &sh_mask,
-        &sh_mask,
-        Dtype::Uint8,
-        &dims_mask,
-        Map::new(),
+        "amplitude",
+        &grid.shape(&[ns as u64]),
+        &grid.chunks(grid.chunks[2]),
+        dtype,
+        &grid.dims(&["time"]),
+        amp_attrs,
     )?;
-    for c in ["cdp_x", "cdp_y"] {
-        arr(c, &sh2, &sh2, Dtype::Float64, &dims2, Map::new())?;
-    }
-    let hdr_dims = names(&["header_byte"]);
     let mut hdr_attrs = Map::new();
     hdr_attrs.insert(
         "description".into(),
         json!("the 240-byte trace headers as stored in the file (byte order as the file)"),
     );
-    let mut hdr_chunks = amp_chunks.clone();
-    *hdr_chunks.last_mut().expect("non-empty") = 240;
     arr(
         "trace_headers",
-        &grid(&[240]),
-        &hdr_chunks,
+        &grid.shape(&[240]),
+        &grid.chunks(240),
         Dtype::Uint8,
-        &hdr_dims,
+        &grid.dims(&["header_byte"]),
         hdr_attrs,
     )?;
-    let one = |name: &str, len: usize, dtype: Dtype, units: Option<&str>| {
-        let mut a = Map::new();
-        if let Some(u) = units {
-            a.insert("units".into(), json!(u));
-        }
-        arr(
-            name,
-            &[len as u64],
-            &[len.max(1) as u64],
-            dtype,
-            &[name.to_string()],
-            a,
-        )
-    };
-    one(key_axis, ni, Dtype::Int32, None)?;
-    if !line {
-        one("crossline", nx, Dtype::Int32, None)?;
-    }
-    one("time", ns, Dtype::Float64, Some("ms"))?;
-    if gathers {
-        one("offset", no, Dtype::Int32, None)?;
-    }
-    ds.fill(
-        key_axis,
-        ArrayD::from_shape_vec(IxDyn(&[ni]), inlines.clone())?,
-    )?;
-    if !line {
-        ds.fill(
-            "crossline",
-            ArrayD::from_shape_vec(IxDyn(&[nx]), crosslines.clone())?,
-        )?;
-    }
-    ds.fill("time", ArrayD::from_shape_vec(IxDyn(&[ns]), times.clone())?)?;
-    if gathers {
-        ds.fill(
-            "offset",
-            ArrayD::from_shape_vec(IxDyn(&[no]), s.offsets.clone())?,
-        )?;
-    }
-    let mask_shape: Vec<usize> = sh_mask.iter().map(|&v| v as usize).collect();
-    let sh2u: Vec<usize> = sh2.iter().map(|&v| v as usize).collect();
-    ds.fill(
+    let usize_shape = |v: Vec<u64>| v.iter().map(|&n| n as usize).collect::<Vec<_>>();
+    let mask_shape = grid.shape(&[]);
+    ds.whole(
         "trace_mask",
-        ArrayD::from_shape_vec(IxDyn(&mask_shape), mask.clone())?,
+        Dtype::Uint8,
+        &grid.dims(&[]),
+        ArrayD::from_shape_vec(IxDyn(&usize_shape(mask_shape)), table.mask.clone())?,
+        Map::new(),
+        None,
     )?;
-    // traces of zeros found while converting, when they count as missing
-    let dead_cells = std::sync::Mutex::new(Vec::<usize>::new());
-    ds.fill("cdp_x", ArrayD::from_shape_vec(IxDyn(&sh2u), cx)?)?;
-    ds.fill("cdp_y", ArrayD::from_shape_vec(IxDyn(&sh2u), cy)?)?;
-    // the traces, a slab of chunk-thick lines at a time, in parallel: memory
-    // is bounded by (threads × slab), never the whole file
+    let positions = IxDyn(&usize_shape(grid.position_shape()));
+    for (name, v) in [("cdp_x", &table.cdp_x), ("cdp_y", &table.cdp_y)] {
+        let data = ArrayD::from_shape_vec(positions.clone(), v.clone())?;
+        ds.whole(
+            name,
+            Dtype::Float64,
+            &grid.position_dims(),
+            data,
+            Map::new(),
+            None,
+        )?;
+    }
+    ds.coordinate(
+        sel.key_axis(),
+        Dtype::Int32,
+        sel.inlines.clone(),
+        Map::new(),
+        None,
+    )?;
+    if !sel.line {
+        ds.coordinate(
+            "crossline",
+            Dtype::Int32,
+            sel.crosslines.clone(),
+            Map::new(),
+            None,
+        )?;
+    }
+    let mut ms = Map::new();
+    ms.insert("units".into(), json!("ms"));
+    ds.coordinate("time", Dtype::Float64, sel.times.clone(), ms, None)?;
+    if sel.gathers {
+        ds.coordinate("offset", Dtype::Int32, s.offsets.clone(), Map::new(), None)?;
+    }
+    debug_assert_eq!(ni * nx * sel.offsets, table.mask.len());
+    Ok(())
+}
+
+/// Amplitude range, sum and count of the live samples, and dead traces.
+type TraceSummary = (f64, f64, f64, u64, usize);
+
+/// The traces, a column of chunks at a time, in parallel: memory is
+/// bounded by (threads × column), never the whole file. Returns the summary
+/// and, with `--dead-as-missing`, the cells whose traces held only zeros.
+fn write_traces(
+    ds: &NewDataset,
+    s: &Segy,
+    o: &Options,
+    sel: &Selection,
+    grid: &Grid,
+    dtype: Dtype,
+    fill: f64,
+) -> Result<(TraceSummary, Vec<usize>)> {
+    let (ni, nx, ns) = sel.shape();
+    let no = sel.offsets;
+    let chunks = grid.chunks;
     let amp = ds.open("amplitude")?;
     let hdr = ds.open("trace_headers")?;
+    let dead_cells = std::sync::Mutex::new(Vec::<usize>::new());
     // tasks: columns of chunks (chunk-thick in inline and crossline, all
     // samples), so every chunk is written whole, once
     let tasks: Vec<(usize, usize)> = (0..ni)
         .step_by(chunks[0] as usize)
         .flat_map(|i0| (0..nx).step_by(chunks[1] as usize).map(move |j0| (i0, j0)))
         .collect();
-    let progress = Progress::counting(cells as u64, "convert", o.quiet, "traces");
-    let whole_trace = ssel.first == 0 && ssel.step == 1 && ssel.count == s.samples;
-    // amplitude summary per task: min, max, sum, count, dead (all-zero) traces
+    let progress = Progress::counting(sel.cells() as u64, "convert", o.quiet, "traces");
+    let whole_trace = sel.whole_trace(s);
+    let ssel = &sel.samples;
     // each worker reuses its buffers: fresh ones cost a page fault and a
     // zeroed page per 4 KiB, a sizeable share of a conversion
     type Buffers = (Option<Box<dyn std::any::Any + Send>>, Vec<u8>);
@@ -511,7 +632,7 @@ pub fn segy(input: &Path, output: &Path, o: &Options) -> Result<()> {
         .par_iter()
         .map_init(
             || -> Buffers { (None, Vec::new()) },
-            |(typed, headers), &(i0, j0)| -> Result<(f64, f64, f64, u64, usize)> {
+            |(typed, headers), &(i0, j0)| -> Result<TraceSummary> {
                 let mut st = (f64::INFINITY, f64::NEG_INFINITY, 0f64, 0u64, 0usize);
                 let i1 = (i0 + chunks[0] as usize).min(ni);
                 let j1 = (j0 + chunks[1] as usize).min(nx);
@@ -521,12 +642,12 @@ pub fn segy(input: &Path, output: &Path, o: &Options) -> Result<()> {
                 let (mut first, mut last) = (usize::MAX, 0);
                 // the task's region and shape, with `inner` values per trace
                 let region = |inner: u64| -> (ArraySubset, Vec<usize>) {
-                    let mut shape = grid(&[inner]);
+                    let mut shape = grid.shape(&[inner]);
                     let mut ranges: Vec<std::ops::Range<u64>> =
                         shape.iter().map(|&n| 0..n).collect();
                     shape[0] = rows as u64;
                     ranges[0] = i0 as u64..i1 as u64;
-                    if !line {
+                    if !sel.line {
                         shape[1] = cols as u64;
                         ranges[1] = j0 as u64..j1 as u64;
                     }
@@ -553,39 +674,38 @@ pub fn segy(input: &Path, output: &Path, o: &Options) -> Result<()> {
                             for k in 0..no {
                                 let cell = ((i - i0) * cols + (j - j0)) * no + k;
                                 let base = cell * ns;
-                                match trace(i, j, k) {
-                                    Some(t) => {
-                                        first = first.min(t);
-                                        last = last.max(t);
-                                        let out = &mut data[base..base + ns];
-                                        if whole_trace {
-                                            T::trace(&s, t, &mut scratch, out);
-                                        } else {
-                                            T::trace(&s, t, &mut scratch, &mut full);
-                                            for (q, v) in out.iter_mut().enumerate() {
-                                                *v = full[ssel.first + q * ssel.step];
-                                            }
-                                        }
-                                        let (lo, hi, sum, n, zero) = trace_stats(out);
-                                        if zero && o.dead_as_missing {
-                                            out.fill(fill as T);
-                                            dead_cells
-                                                .lock()
-                                                .expect("dead cells")
-                                                .push(((i * nx + j) * no) + k);
-                                        }
-                                        st = (
-                                            st.0.min(lo as f64),
-                                            st.1.max(hi as f64),
-                                            st.2 + sum,
-                                            st.3 + n,
-                                            st.4 + usize::from(zero),
-                                        );
-                                        headers[cell * 240..(cell + 1) * 240]
-                                            .copy_from_slice(s.trace_header(t));
+                                let Some(t) = sel.trace(s, i, j, k) else {
+                                    data[base..base + ns].fill(fill as T);
+                                    continue;
+                                };
+                                first = first.min(t);
+                                last = last.max(t);
+                                let out = &mut data[base..base + ns];
+                                if whole_trace {
+                                    T::trace(s, t, &mut scratch, out);
+                                } else {
+                                    T::trace(s, t, &mut scratch, &mut full);
+                                    for (q, v) in out.iter_mut().enumerate() {
+                                        *v = full[ssel.first + q * ssel.step];
                                     }
-                                    None => data[base..base + ns].fill(fill as T),
                                 }
+                                let (lo, hi, sum, n, zero) = trace_stats(out);
+                                if zero && o.dead_as_missing {
+                                    out.fill(fill as T);
+                                    dead_cells
+                                        .lock()
+                                        .expect("dead cells")
+                                        .push(((i * nx + j) * no) + k);
+                                }
+                                st = (
+                                    st.0.min(lo as f64),
+                                    st.1.max(hi as f64),
+                                    st.2 + sum,
+                                    st.3 + n,
+                                    st.4 + usize::from(zero),
+                                );
+                                headers[cell * 240..(cell + 1) * 240]
+                                    .copy_from_slice(s.trace_header(t));
                             }
                         }
                     }
@@ -612,41 +732,67 @@ pub fn segy(input: &Path, output: &Path, o: &Options) -> Result<()> {
         )
         .collect::<Result<Vec<_>>>()?;
     progress.finish();
-    let dead_cells = dead_cells.into_inner().expect("dead cells");
-    if !dead_cells.is_empty() {
-        let mut mask = mask;
-        for c in &dead_cells {
-            mask[*c] = 0;
-        }
-        ds.fill(
-            "trace_mask",
-            ArrayD::from_shape_vec(IxDyn(&mask_shape), mask)?,
-        )?;
-    }
-    let (lo, hi, sum, n, dead) = stats.iter().fold(
+    let summary = stats.iter().fold(
         (f64::INFINITY, f64::NEG_INFINITY, 0f64, 0u64, 0usize),
         |a, b| (a.0.min(b.0), a.1.max(b.1), a.2 + b.2, a.3 + b.3, a.4 + b.4),
     );
+    Ok((summary, dead_cells.into_inner().expect("dead cells")))
+}
+
+/// `attr convert segy`: open, select, lay out, write, publish, summarise.
+pub fn segy(input: &Path, output: &Path, o: &Options) -> Result<()> {
+    let s = Segy::open_keys(input, &o.keys)?;
+    let name = input.display().to_string();
+    let sel = Selection::new(&s, o, &name)?;
+    let mut table = TraceTable::read(&s, &sel);
+    let live = table.live();
+    let cells = sel.cells();
+    let dtype = if o.native {
+        s.native_dtype()
+    } else {
+        Dtype::Float32
+    };
+    if o.fill.is_none() && !dtype.is_float() && live < cells {
+        bail!("'{name}' has missing traces and native integer samples: give --fill VALUE for them");
+    }
+    let fill = o.fill.unwrap_or(f64::NAN);
+    let grid = Grid::new(o, &sel)?;
+    let ds = NewDataset::create(output, o.format, o.compression, o.overwrite)?;
+    ds.group(&attributes(&s, input, &sel))?;
+    write_skeleton(&ds, &s, &sel, &grid, &table, dtype)?;
+    let ((lo, hi, sum, n, dead), dead_cells) = write_traces(&ds, &s, o, &sel, &grid, dtype, fill)?;
+    if !dead_cells.is_empty() {
+        for c in &dead_cells {
+            table.mask[*c] = 0;
+        }
+        let shape: Vec<usize> = grid.shape(&[]).iter().map(|&n| n as usize).collect();
+        ds.fill(
+            "trace_mask",
+            ArrayD::from_shape_vec(IxDyn(&shape), table.mask)?,
+        )?;
+    }
     ds.publish()?;
     if !o.quiet {
-        let geometry = if line {
-            format!("{ni} traces (cdp {}..{})", inlines[0], inlines[ni - 1])
+        let (ni, nx, ns) = sel.shape();
+        let (inl, xl) = (&sel.inlines, &sel.crosslines);
+        let geometry = if sel.line {
+            format!("{ni} traces (cdp {}..{})", inl[0], inl[ni - 1])
         } else {
             format!(
                 "{ni} inlines ({}..{}) × {nx} crosslines ({}..{})",
-                inlines[0],
-                inlines[ni - 1],
-                crosslines[0],
-                crosslines[nx - 1]
+                inl[0],
+                inl[ni - 1],
+                xl[0],
+                xl[nx - 1]
             )
         };
         crate::noteln!(
             "attr: {} -> {}: {geometry}{} × {ns} samples ({} ms from {} ms), format {} ({} endian), {} live traces, {dead} dead (all zero), {} missing; amplitudes {lo} .. {hi}, mean {:.6}; stored as {}",
             input.display(),
             output.display(),
-            if gathers { format!(" × {no} offsets") } else { String::new() },
-            dt_ms * ssel.step as f64,
-            times[0],
+            if sel.gathers { format!(" × {} offsets", sel.offsets) } else { String::new() },
+            s.dt_us / 1000.0 * sel.samples.step as f64,
+            sel.times[0],
             s.format.code(),
             if s.big_endian { "big" } else { "little" },
             live - dead,
