@@ -7,17 +7,18 @@ use crate::segy::{Choice, Keys, SampleFormat, Segy};
 use crate::store::Input;
 use anyhow::{bail, Context, Result};
 use base64::Engine as _;
+use ndarray::Array3;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 pub struct Options {
     pub variable: Option<String>,
-    /// 5 (IEEE float) or 1 (IBM float).
-    pub format: u16,
+    /// [`SampleFormat::Ieee`] or [`SampleFormat::Ibm`].
+    pub format: SampleFormat,
     pub overwrite: bool,
     /// A SEG-Y file whose textual, binary and trace headers to reuse (traces
     /// matched by inline and crossline), for a dataset that doesn't carry them.
-    pub template: Option<std::path::PathBuf>,
+    pub template: Option<PathBuf>,
 }
 
 fn attr_b64(input: &Input, key: &str) -> Option<Vec<u8>> {
@@ -25,12 +26,190 @@ fn attr_b64(input: &Input, key: &str) -> Option<Vec<u8>> {
     base64::engine::general_purpose::STANDARD.decode(s).ok()
 }
 
-#[allow(clippy::needless_range_loop)] // i and j index the grid and its coordinates alike
+/// The volume to write and its grid.
+struct Volume {
+    data: Input,
+    path: PathBuf,
+    ilines: Vec<i32>,
+    xlines: Vec<i32>,
+    samples: usize,
+    dt_us: u16,
+}
+
+impl Volume {
+    fn open(path: &Path, variable: Option<&str>) -> Result<Volume> {
+        let data = Input::open(path, variable)?;
+        if data.ndim != 3 {
+            bail!(
+                "'{}': export writes 3-D volumes (inline, crossline, sample)",
+                path.display()
+            );
+        }
+        let [ni, nx, ns] = data.shape.map(|v| v as usize);
+        if ns > u16::MAX as usize {
+            bail!("{ns} samples per trace do not fit a SEG-Y binary header (at most 65535)");
+        }
+        let coord = |name: &str, n: usize| -> Vec<i32> {
+            data.coords
+                .iter()
+                .find(|c| c.name == name)
+                .map(|c| c.values.iter().map(|&v| v as i32).collect())
+                .unwrap_or_else(|| (1..=n as i32).collect())
+        };
+        let (ilines, xlines) = (coord(&data.dims[0], ni), coord(&data.dims[1], nx));
+        let dt_us = data
+            .sample_interval_ms()
+            .map_or(4000, |ms| (ms * 1000.0).round() as u16);
+        Ok(Volume {
+            path: path.to_path_buf(),
+            ilines,
+            xlines,
+            samples: ns,
+            dt_us,
+            data,
+        })
+    }
+
+    /// Another variable of the same dataset (trace headers, mask), if there.
+    fn sibling(&self, name: &str) -> Option<Input> {
+        Input::open(&self.path, Some(name)).ok()
+    }
+}
+
+/// The textual and binary headers: the template's, or those the dataset
+/// kept from SEG-Y, with the sample count, interval and format updated;
+/// minimal ones otherwise. Also whether the kept trace headers still fit.
+fn file_headers(vol: &Volume, template: Option<&Segy>, enc: &Encoder) -> (Vec<u8>, Vec<u8>, bool) {
+    let text = match template {
+        Some(t) => Some(t.textual_header().to_vec()),
+        None => attr_b64(&vol.data, "textual_header_raw_base64"),
+    }
+    .filter(|t| t.len() == 3200 && t.iter().any(|&b| b != 0x40))
+    .unwrap_or_else(minimal_textual_header);
+    let original = match template {
+        Some(t) => Some(t.binary_header().to_vec()),
+        None => attr_b64(&vol.data, "binary_header_raw_base64"),
+    }
+    .filter(|b| b.len() == 400);
+    let mut binary = original.clone().unwrap_or_else(|| vec![0; 400]);
+    enc.put_u16(&mut binary, 16, vol.dt_us);
+    enc.put_u16(&mut binary, 20, vol.samples as u16);
+    enc.put_u16(&mut binary, 24, enc.format.code());
+    enc.put_u16(&mut binary, 304, 0); // no extended textual headers are written
+    if binary[300] >= 2 {
+        enc.put_u16(&mut binary, 306, 0); // nor additional trace headers
+    }
+    // kept trace headers are rewritten only where the layout changed
+    let same_layout = original
+        .as_ref()
+        .is_some_and(|b| b[16..18] == binary[16..18] && b[20..22] == binary[20..22]);
+    (text, binary, same_layout)
+}
+
+/// Where each trace's header comes from: the template's trace at the same
+/// inline and crossline, the dataset's kept headers, or a minimal one.
+struct TraceHeaders<'a> {
+    template: Option<&'a Segy>,
+    kept: Option<Input>,
+    same_layout: bool,
+}
+
+impl TraceHeaders<'_> {
+    /// Fill `out` (240 bytes) for trace `j` of inline `i`; `kept` is the
+    /// inline's slab of kept headers, `n` the trace's number in the file.
+    #[allow(clippy::too_many_arguments)]
+    fn fill(
+        &self,
+        out: &mut [u8],
+        vol: &Volume,
+        enc: &Encoder,
+        kept: Option<&Array3<f32>>,
+        i: usize,
+        j: usize,
+        n: usize,
+    ) {
+        let from_template = self.template.and_then(|t| {
+            let a = t.inlines.binary_search(&vol.ilines[i]).ok()?;
+            let b = t.crosslines.binary_search(&vol.xlines[j]).ok()?;
+            t.trace_at(a, b).map(|n| t.trace_header(n))
+        });
+        let minimal = match (from_template, kept) {
+            (Some(h), _) => {
+                out.copy_from_slice(h);
+                false
+            }
+            (None, Some(h)) => {
+                for (k, b) in out.iter_mut().enumerate() {
+                    *b = h[[0, j, k]] as u8;
+                }
+                false
+            }
+            (None, None) => {
+                out.fill(0);
+                enc.put_i32(out, 188, vol.ilines[i]);
+                enc.put_i32(out, 192, vol.xlines[j]);
+                enc.put_i32(out, 0, (n + 1) as i32);
+                true
+            }
+        };
+        if minimal || !self.same_layout {
+            enc.put_u16(out, 114, vol.samples as u16);
+            enc.put_u16(out, 116, vol.dt_us);
+        }
+    }
+}
+
+/// Write every live trace, an inline at a time, into `file`; returns the
+/// number written.
+fn write_traces(
+    file: std::fs::File,
+    vol: &Volume,
+    enc: &Encoder,
+    (text, binary): (&[u8], &[u8]),
+    headers: &TraceHeaders,
+) -> Result<usize> {
+    let [ni, nx, ns] = vol.data.shape.map(|v| v as usize);
+    let mask = vol
+        .sibling("trace_mask")
+        .filter(|m| m.ndim == 2 && m.shape[1..] == [ni as u64, nx as u64]);
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
+    w.write_all(text)?;
+    w.write_all(binary)?;
+    let mut written = 0;
+    let mut trace = vec![0u8; 240 + 4 * ns];
+    for i in 0..ni {
+        let (i0, i1) = (i as u64, i as u64 + 1);
+        let slab = vol
+            .data
+            .read_region([i0, 0, 0], [i1, nx as u64, ns as u64])?;
+        let kept = match &headers.kept {
+            Some(h) => Some(h.read_region([i0, 0, 0], [i1, nx as u64, 240])?),
+            None => None,
+        };
+        let live = match &mask {
+            Some(m) => Some(m.read_region([0, i0, 0], [1, i1, nx as u64])?),
+            None => None,
+        };
+        for j in 0..nx {
+            if live.as_ref().is_some_and(|m| m[[0, 0, j]] == 0.0) {
+                continue;
+            }
+            headers.fill(&mut trace[..240], vol, enc, kept.as_ref(), i, j, written);
+            enc.samples((0..ns).map(|k| slab[[0, j, k]]), &mut trace[240..]);
+            w.write_all(&trace)?;
+            written += 1;
+        }
+    }
+    w.flush()?;
+    w.get_ref().sync_all()?;
+    Ok(written)
+}
+
 pub fn segy(input_path: &Path, output: &Path, o: &Options) -> Result<()> {
-    if o.format != 1 && o.format != 5 {
+    if !matches!(o.format, SampleFormat::Ibm | SampleFormat::Ieee) {
         bail!(
             "--format {}: give 5 (IEEE float) or 1 (IBM float)",
-            o.format
+            o.format.code()
         );
     }
     if output.exists() && !o.overwrite {
@@ -39,17 +218,7 @@ pub fn segy(input_path: &Path, output: &Path, o: &Options) -> Result<()> {
             output.display()
         );
     }
-    let vol = Input::open(input_path, o.variable.as_deref())?;
-    if vol.ndim != 3 {
-        bail!(
-            "'{}': export writes 3-D volumes (inline, crossline, sample)",
-            input_path.display()
-        );
-    }
-    let [ni, nx, ns] = vol.shape.map(|v| v as usize);
-    if ns > u16::MAX as usize {
-        bail!("{ns} samples per trace do not fit a SEG-Y binary header (at most 65535)");
-    }
+    let vol = Volume::open(input_path, o.variable.as_deref())?;
     let template = match &o.template {
         Some(p) => {
             let keys = Keys::resolve(p, &Choice::default()).map_err(anyhow::Error::msg)?;
@@ -57,72 +226,30 @@ pub fn segy(input_path: &Path, output: &Path, o: &Options) -> Result<()> {
         }
         None => None,
     };
-    let big = match &template {
+    let big_endian = match &template {
         Some(t) => t.big_endian,
         None => {
-            vol.group_attributes
+            vol.data
+                .group_attributes
                 .get("byte_order")
                 .and_then(|v| v.as_str())
                 != Some("little")
         }
     };
-    let coord = |name: &str, n: usize| -> Vec<i32> {
-        vol.coords
-            .iter()
-            .find(|c| c.name == name)
-            .map(|c| c.values.iter().map(|&v| v as i32).collect())
-            .unwrap_or_else(|| (1..=n as i32).collect())
-    };
-    let (ilines, xlines) = (coord(&vol.dims[0], ni), coord(&vol.dims[1], nx));
-    let dt_us = vol
-        .sample_interval_ms()
-        .map_or(4000, |ms| (ms * 1000.0).round() as u16);
-    // headers from the dataset when it came from SEG-Y, else minimal ones
-    let group = |name: &str| Input::open(input_path, Some(name)).ok();
-    let text = match &template {
-        Some(t) => Some(t.textual_header().to_vec()),
-        None => attr_b64(&vol, "textual_header_raw_base64"),
-    }
-    .filter(|t| t.len() == 3200 && t.iter().any(|&b| b != 0x40))
-    .unwrap_or_else(minimal_textual_header);
-    let original = match &template {
-        Some(t) => Some(t.binary_header().to_vec()),
-        None => attr_b64(&vol, "binary_header_raw_base64"),
-    }
-    .filter(|b| b.len() == 400);
-    let mut binary = original.clone().unwrap_or_else(|| vec![0; 400]);
     let enc = Encoder {
-        big_endian: big,
-        format: if o.format == 1 {
-            SampleFormat::Ibm
-        } else {
-            SampleFormat::Ieee
-        },
+        big_endian,
+        format: o.format,
     };
-    let put16 = |buf: &mut [u8], at: usize, v: u16| enc.put_u16(buf, at, v);
-    let put32 = |buf: &mut [u8], at: usize, v: i32| enc.put_i32(buf, at, v);
-    put16(&mut binary, 16, dt_us);
-    put16(&mut binary, 20, ns as u16);
-    put16(&mut binary, 24, o.format);
-    put16(&mut binary, 304, 0); // no extended textual headers are written
-    if binary[300] >= 2 {
-        put16(&mut binary, 306, 0); // nor additional trace headers
-    }
-    let headers = group("trace_headers")
-        .filter(|h| template.is_none() && h.shape == [ni as u64, nx as u64, 240]);
-    // the template's trace at the output's (inline, crossline), if any
-    let template_trace = |i: usize, j: usize| -> Option<&[u8]> {
-        let t = template.as_ref()?;
-        let a = t.inlines.binary_search(&ilines[i]).ok()?;
-        let b = t.crosslines.binary_search(&xlines[j]).ok()?;
-        t.trace_at(a, b).map(|n| t.trace_header(n))
+    let (text, binary, same_layout) = file_headers(&vol, template.as_ref(), &enc);
+    let [ni, nx, _] = vol.data.shape;
+    let headers = TraceHeaders {
+        template: template.as_ref(),
+        kept: vol
+            .sibling("trace_headers")
+            .filter(|h| template.is_none() && h.shape == [ni, nx, 240]),
+        same_layout,
     };
-    // kept trace headers are rewritten only where the layout changed
-    let same_layout = original
-        .as_ref()
-        .is_some_and(|b| b[16..18] == binary[16..18] && b[20..22] == binary[20..22]);
-    let mask =
-        group("trace_mask").filter(|m| m.ndim == 2 && m.shape[1..] == [ni as u64, nx as u64]);
+    // written beside the output and renamed over it only when complete
     let tmp = output.with_file_name(format!(
         "{}.partial",
         output
@@ -130,66 +257,17 @@ pub fn segy(input_path: &Path, output: &Path, o: &Options) -> Result<()> {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default()
     ));
-    let result = (|| -> Result<usize> {
-        let file = std::fs::File::create(&tmp)
-            .with_context(|| format!("cannot create '{}'", tmp.display()))?;
-        let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
-        w.write_all(&text)?;
-        w.write_all(&binary)?;
-        let mut written = 0;
-        let mut trace = vec![0u8; 240 + 4 * ns];
-        for i in 0..ni {
-            let slab = vol.read_region([i as u64, 0, 0], [i as u64 + 1, nx as u64, ns as u64])?;
-            let hdr = match &headers {
-                Some(h) => Some(h.read_region([i as u64, 0, 0], [i as u64 + 1, nx as u64, 240])?),
-                None => None,
-            };
-            let live = match &mask {
-                Some(m) => Some(m.read_region([0, i as u64, 0], [1, i as u64 + 1, nx as u64])?),
-                None => None,
-            };
-            for j in 0..nx {
-                if live.as_ref().is_some_and(|m| m[[0, 0, j]] == 0.0) {
-                    continue;
-                }
-                let from_template = template_trace(i, j);
-                match &hdr {
-                    _ if from_template.is_some() => {
-                        trace[..240].copy_from_slice(from_template.expect("checked"));
-                    }
-                    Some(h) => {
-                        for (k, b) in trace[..240].iter_mut().enumerate() {
-                            *b = h[[0, j, k]] as u8;
-                        }
-                    }
-                    None => {
-                        trace[..240].fill(0);
-                        put32(&mut trace, 188, ilines[i]);
-                        put32(&mut trace, 192, xlines[j]);
-                        put32(&mut trace, 0, (written + 1) as i32);
-                    }
-                }
-                if (hdr.is_none() && from_template.is_none()) || !same_layout {
-                    put16(&mut trace, 114, ns as u16);
-                    put16(&mut trace, 116, dt_us);
-                }
-                enc.samples((0..ns).map(|k| slab[[0, j, k]]), &mut trace[240..]);
-                w.write_all(&trace)?;
-                written += 1;
-            }
-        }
-        w.flush()?;
-        w.get_ref().sync_all()?;
-        Ok(written)
-    })();
-    match result {
+    let file = std::fs::File::create(&tmp)
+        .with_context(|| format!("cannot create '{}'", tmp.display()))?;
+    match write_traces(file, &vol, &enc, (&text, &binary), &headers) {
         Ok(n) => {
             std::fs::rename(&tmp, output)?;
             crate::noteln!(
-                "attr: wrote {}: {n} traces of {ns} samples, format {} ({} endian)",
+                "attr: wrote {}: {n} traces of {} samples, format {} ({} endian)",
                 output.display(),
-                o.format,
-                if big { "big" } else { "little" }
+                vol.samples,
+                o.format.code(),
+                if big_endian { "big" } else { "little" }
             );
             Ok(())
         }

@@ -55,8 +55,8 @@ impl Segy {
             &crate::export::Options {
                 variable: self.variable,
                 format: match self.format {
-                    SegyFormat::Ibm => 1,
-                    SegyFormat::Ieee => 5,
+                    SegyFormat::Ibm => crate::segy::SampleFormat::Ibm,
+                    SegyFormat::Ieee => crate::segy::SampleFormat::Ieee,
                 },
                 overwrite: self.overwrite,
                 template: self.template,

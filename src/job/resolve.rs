@@ -2,7 +2,7 @@
 //! and dataset, the checks that need the input's shape, the work plan, and
 //! the fingerprint that tells whether two runs do the same work.
 
-use super::JobSpec;
+use super::{JobSpec, OutputSpec};
 use crate::engine::plan::{OutputNeeds, Plan};
 use crate::store::{Compression, Dtype, Format, Input};
 use anyhow::{anyhow, bail, Context, Result};
@@ -39,84 +39,87 @@ pub struct Prepared {
     pub cache_bytes: u64,
 }
 
-/// Resolve a job against its input. Workers: `cli_workers`, else the job's
-/// `workers` when positive, else `default_workers`.
-pub fn prepare(
+/// Output `i` of the job, resolved against the input: its kernel built
+/// from its parameters, its chunks, dtype, format and compression.
+fn resolve_output(
     job_path: &Path,
-    cli_workers: Option<usize>,
-    default_workers: usize,
-) -> Result<Prepared> {
-    let spec = super::load(job_path)?;
-    let mut input = Input::open(&spec.input, spec.variable.as_deref())
-        .with_context(|| format!("{}: input", job_path.display()))?;
-    input.set_null_value(spec.null_value);
-    let setup = Setup {
-        sample_interval_ms: spec.sample_interval.or_else(|| input.sample_interval_ms()),
+    i: usize,
+    o: &OutputSpec,
+    input: &Input,
+    setup: &Setup,
+) -> Result<Resolved> {
+    let at = |e: String| {
+        anyhow!(
+            "{}: outputs[{i}] ({}): {e}",
+            job_path.display(),
+            o.attribute
+        )
     };
-    let mut outputs = Vec::new();
-    for (i, o) in spec.outputs.iter().enumerate() {
-        let at = |e: String| {
-            anyhow!(
-                "{}: outputs[{i}] ({}): {e}",
-                job_path.display(),
-                o.attribute
-            )
-        };
-        let attribute = attributes::lookup(&o.attribute).map_err(|e| at(e.to_string()))?;
-        // whole numbers hold an amplitude; any other quantity (a ratio, an
-        // angle, a frequency) needs an explicit scale or it rounds to noise
-        if let Some(d) = o.dtype.filter(|d| !d.is_float()) {
-            if o.scale.is_none() && !attribute.unit().starts_with("input amplitude") {
-                return Err(at(format!(
-                    "dtype {}: {} is in {}, which whole numbers cannot hold: give `scale:` (stored value = round(value × scale), e.g. scale: 100 for percent) or a float dtype",
-                    d.v3_name(),
-                    attribute.name(),
-                    attribute.unit()
-                )));
-            }
+    let attribute = attributes::lookup(&o.attribute).map_err(|e| at(e.to_string()))?;
+    // whole numbers hold an amplitude; any other quantity (a ratio, an
+    // angle, a frequency) needs an explicit scale or it rounds to noise
+    if let Some(d) = o.dtype.filter(|d| !d.is_float()) {
+        if o.scale.is_none() && !attribute.unit().starts_with("input amplitude") {
+            return Err(at(format!(
+                "dtype {}: {} is in {}, which whole numbers cannot hold: give `scale:` (stored value = round(value × scale), e.g. scale: 100 for percent) or a float dtype",
+                d.v3_name(),
+                attribute.name(),
+                attribute.unit()
+            )));
         }
-        let kernel = attribute
-            .build(&o.params, &setup)
-            .map_err(|e| at(format!("params: {e}")))?;
-        let chunks = match &o.chunks {
-            None => input.chunks,
-            // a chunk larger than the volume is clipped to it: its memory is
-            // the volume's, not the number's
-            Some(c) if c.len() == input.ndim && input.ndim == 3 => {
-                [0, 1, 2].map(|a| c[a].min(input.shape[a].max(1)))
-            }
-            Some(c) if c.len() == input.ndim => [
-                1,
-                c[0].min(input.shape[1].max(1)),
-                c[1].min(input.shape[2].max(1)),
-            ],
-            Some(c) => {
-                return Err(at(format!(
-                    "chunks has {} values, the input has {} dimensions",
-                    c.len(),
-                    input.ndim
-                )))
-            }
-        };
-        outputs.push(Resolved {
-            attribute: attribute.name().to_string(),
-            name: o
-                .name
-                .clone()
-                .unwrap_or_else(|| attribute.name().to_string()),
-            path: o.path.clone(),
-            kernel,
-            chunks,
-            dtype: o.dtype.unwrap_or(Dtype::Float32),
-            scale: o.scale,
-            format: o.format.unwrap_or(Format::V3),
-            compression: o.compression.unwrap_or(Compression::Zstd),
-            unit: attribute.unit(),
-        });
     }
+    let kernel = attribute
+        .build(&o.params, setup)
+        .map_err(|e| at(format!("params: {e}")))?;
+    let chunks = match &o.chunks {
+        None => input.chunks,
+        // a chunk larger than the volume is clipped to it: its memory is
+        // the volume's, not the number's
+        Some(c) if c.len() == input.ndim && input.ndim == 3 => {
+            [0, 1, 2].map(|a| c[a].min(input.shape[a].max(1)))
+        }
+        Some(c) if c.len() == input.ndim => [
+            1,
+            c[0].min(input.shape[1].max(1)),
+            c[1].min(input.shape[2].max(1)),
+        ],
+        Some(c) => {
+            return Err(at(format!(
+                "chunks has {} values, the input has {} dimensions",
+                c.len(),
+                input.ndim
+            )))
+        }
+    };
+    Ok(Resolved {
+        attribute: attribute.name().to_string(),
+        name: o
+            .name
+            .clone()
+            .unwrap_or_else(|| attribute.name().to_string()),
+        path: o.path.clone(),
+        kernel,
+        chunks,
+        dtype: o.dtype.unwrap_or(Dtype::Float32),
+        scale: o.scale,
+        format: o.format.unwrap_or(Format::V3),
+        compression: o.compression.unwrap_or(Compression::Zstd),
+        unit: attribute.unit(),
+    })
+}
+
+/// What must hold of the outputs together: one format per dataset, no
+/// two variables of one name, none named as an input coordinate, none at
+/// the input's path, windows no wider than the volume, a bounded plan.
+fn check_outputs(
+    job_path: &Path,
+    spec: &JobSpec,
+    input: &Input,
+    outputs: &[Resolved],
+) -> Result<()> {
     // outputs sharing a dataset must agree on its format and not collide
     let mut seen: BTreeMap<&Path, (Format, Vec<&str>)> = BTreeMap::new();
-    for o in &outputs {
+    for o in outputs {
         let e = seen
             .entry(o.path.as_path())
             .or_insert((o.format, Vec::new()));
@@ -177,6 +180,30 @@ pub fn prepare(
             job_path.display()
         );
     }
+    Ok(())
+}
+
+/// Resolve a job against its input. Workers: `cli_workers`, else the job's
+/// `workers` when positive, else `default_workers`.
+pub fn prepare(
+    job_path: &Path,
+    cli_workers: Option<usize>,
+    default_workers: usize,
+) -> Result<Prepared> {
+    let spec = super::load(job_path)?;
+    let mut input = Input::open(&spec.input, spec.variable.as_deref())
+        .with_context(|| format!("{}: input", job_path.display()))?;
+    input.set_null_value(spec.null_value);
+    let setup = Setup {
+        sample_interval_ms: spec.sample_interval.or_else(|| input.sample_interval_ms()),
+    };
+    let outputs = spec
+        .outputs
+        .iter()
+        .enumerate()
+        .map(|(i, o)| resolve_output(job_path, i, o, &input, &setup))
+        .collect::<Result<Vec<_>>>()?;
+    check_outputs(job_path, &spec, &input, &outputs)?;
     let needs: Vec<OutputNeeds> = outputs
         .iter()
         .map(|o| OutputNeeds {
