@@ -123,21 +123,37 @@ pub fn scaled(v: f64, scalar: f64) -> f64 {
 impl Segy {
     /// Open `path` with the geometry in the header fields `keys`.
     pub fn open_keys(path: &Path, keys: &Keys) -> Result<Segy> {
+        let mut seg = Self::map(path, keys)?;
+        let name = path.display().to_string();
+        seg.bind_layout(&name)?;
+        seg.t0_ms = scaled(
+            seg.value(0, TraceField::DelayTime),
+            seg.value(0, TraceField::TimeScalar),
+        );
+        if seg.dt_us == 0.0 {
+            seg.dt_us = seg.value(0, TraceField::SampleInterval);
+        }
+        seg.read_geometry(&name, keys)?;
+        Ok(seg)
+    }
+
+    /// Map the file and read what its binary header says; no geometry yet.
+    fn map(path: &Path, keys: &Keys) -> Result<Segy> {
         let file = std::fs::File::open(path)
             .with_context(|| format!("cannot open '{}'", path.display()))?;
         // SAFETY: the file is only read; a concurrent writer could change
         // the bytes under us, which at worst gives wrong values, as any read would.
         let map = unsafe { Mmap::map(&file) }
             .with_context(|| format!("cannot map '{}'", path.display()))?;
-        let name = path.display();
+        let name = path.display().to_string();
         let su = path
             .extension()
             .and_then(|e| e.to_str())
             .is_some_and(|e| e.eq_ignore_ascii_case("su"));
         let h = if su {
-            BinaryHeader::su(&map, &name.to_string(), keys.big_endian)?
+            BinaryHeader::su(&map, &name, keys.big_endian)?
         } else {
-            BinaryHeader::segy(&map, &name.to_string(), keys.big_endian)?
+            BinaryHeader::segy(&map, &name, keys.big_endian)?
         };
         let (samples, data_start, trace_len) = (h.samples, h.data_start, h.trace_len());
         if samples == 0
@@ -150,9 +166,10 @@ impl Segy {
                 h.format.code()
             );
         }
-        let traces = (map.len() - data_start) / trace_len;
-        let header_len = h.header_len;
-        let mut seg = Segy {
+        if map.len() == data_start {
+            bail!("'{name}' holds no traces");
+        }
+        Ok(Segy {
             map,
             big_endian: h.big_endian,
             format: h.format,
@@ -160,7 +177,7 @@ impl Segy {
             dt_us: h.dt_us,
             t0_ms: 0.0,
             data_start,
-            header_len,
+            header_len: h.header_len,
             su,
             layout: None,
             line: keys.line,
@@ -170,31 +187,38 @@ impl Segy {
             crosslines: Vec::new(),
             offsets: Vec::new(),
             grid: Geometry::default(),
+        })
+    }
+
+    fn traces(&self) -> usize {
+        (self.map.len() - self.data_start) / (self.header_len + self.samples * self.format.size())
+    }
+
+    /// The file's rev 2.1 XML trace-header layout, if it carries one, bound
+    /// to the extension headers by their names in the first trace.
+    fn bind_layout(&mut self, name: &str) -> Result<()> {
+        let Some(xml) = layout::find_stanza(self.extended_headers()) else {
+            return Ok(());
         };
-        if traces == 0 {
-            bail!("'{name}' holds no traces");
-        }
-        if let Some(xml) = layout::find_stanza(seg.extended_headers()) {
-            let at = format!("'{name}'");
-            let mut l = Layout::parse(&xml, &at)?;
-            let names: Vec<[u8; 8]> = (1..header_len / TRACE_HEADER)
-                .map(|k| {
-                    let o = seg.trace_offset(0) + k * TRACE_HEADER + 232;
-                    let mut n = [0u8; 8];
-                    n.copy_from_slice(&seg.map[o..o + 8]);
-                    n
-                })
-                .collect();
-            l.bind(&names, &at)?;
-            seg.layout = Some(l);
-        }
-        seg.t0_ms = scaled(
-            seg.value(0, TraceField::DelayTime),
-            seg.value(0, TraceField::TimeScalar),
-        );
-        if seg.dt_us == 0.0 {
-            seg.dt_us = seg.value(0, TraceField::SampleInterval);
-        }
+        let at = format!("'{name}'");
+        let mut l = Layout::parse(&xml, &at)?;
+        let names: Vec<[u8; 8]> = (1..self.header_len / TRACE_HEADER)
+            .map(|k| {
+                let o = self.trace_offset(0) + k * TRACE_HEADER + 232;
+                let mut n = [0u8; 8];
+                n.copy_from_slice(&self.map[o..o + 8]);
+                n
+            })
+            .collect();
+        l.bind(&names, &at)?;
+        self.layout = Some(l);
+        Ok(())
+    }
+
+    /// Every trace's (inline, crossline, offset) from the fields `keys`
+    /// name (else the layout's or the standard ones), and the grid they
+    /// make.
+    fn read_geometry(&mut self, name: &str, keys: &Keys) -> Result<()> {
         for f in [&keys.iline, &keys.xline, &keys.offset]
             .into_iter()
             .flatten()
@@ -208,14 +232,19 @@ impl Segy {
                 );
             }
         }
-        let iline = keys.iline.unwrap_or_else(|| seg.field(TraceField::Iline).0);
+        let iline = keys
+            .iline
+            .unwrap_or_else(|| self.field(TraceField::Iline).0);
         let xline = if keys.line {
             None
         } else {
-            Some(keys.xline.unwrap_or_else(|| seg.field(TraceField::Xline).0))
+            Some(
+                keys.xline
+                    .unwrap_or_else(|| self.field(TraceField::Xline).0),
+            )
         };
         let key = |t: usize, f: &Field| -> Result<i32> {
-            let v = seg.read(t, f);
+            let v = self.read(t, f);
             if v.fract() != 0.0 || v < i32::MIN as f64 || v > i32::MAX as f64 {
                 bail!(
                     "'{name}': trace {t} has {v} at {}, which is not a line or offset number; check the header bytes",
@@ -226,6 +255,7 @@ impl Segy {
         };
         // a page per trace header: give them back as the scan goes, so
         // resident memory doesn't grow with the file
+        let traces = self.traces();
         let mut keys3: Vec<(i32, i32, i32)> = Vec::with_capacity(traces);
         for t in 0..traces {
             keys3.push((
@@ -234,8 +264,12 @@ impl Segy {
                 keys.offset.as_ref().map_or(Ok(0), |f| key(t, f))?,
             ));
             if t % 4096 == 4095 {
-                seg.release(t - 4095, t);
+                self.release(t - 4095, t);
             }
+        }
+        let done = traces / 4096 * 4096;
+        if done < traces {
+            self.release(done, traces - 1);
         }
         let at = match &xline {
             Some(x) => format!(
@@ -246,24 +280,20 @@ impl Segy {
             None => format!("the line's trace key at {}", iline.describe()),
         };
         let reading = geometry::Reading {
-            name: &name.to_string(),
+            name,
             at,
             key: iline.describe(),
             line: keys.line,
             offsets: keys.offset.is_some(),
         };
         let mut grid = Geometry::build(&keys3, &reading)?;
-        let done = traces / 4096 * 4096;
-        if done < traces {
-            seg.release(done, traces - 1);
-        }
-        seg.iline_field = iline;
-        seg.xline_field = xline;
-        seg.inlines = std::mem::take(&mut grid.inlines);
-        seg.crosslines = std::mem::take(&mut grid.crosslines);
-        seg.offsets = std::mem::take(&mut grid.offsets);
-        seg.grid = grid;
-        Ok(seg)
+        self.iline_field = iline;
+        self.xline_field = xline;
+        self.inlines = std::mem::take(&mut grid.inlines);
+        self.crosslines = std::mem::take(&mut grid.crosslines);
+        self.offsets = std::mem::take(&mut grid.offsets);
+        self.grid = grid;
+        Ok(())
     }
 
     /// The field `name` (from the XML layout when the file has one, else its
