@@ -1,5 +1,6 @@
 //! `attr`: seismic attributes on Zarr volumes, block by block, in parallel.
 
+mod classify;
 mod commands;
 mod console;
 mod convert;

@@ -112,6 +112,16 @@ type Repairs = HashMap<PathBuf, HashMap<String, HashSet<[u64; 3]>>>;
 
 /// `attr run`: a few named stages, each below.
 pub fn run(job_path: &Path, opts: &RunOptions) -> Result<()> {
+    let spec = crate::job::load(job_path)?;
+    if let Some(c) = &spec.classify {
+        let (default_workers, _) = shard::default_workers(&shard::process_env);
+        let workers = opts
+            .workers
+            .filter(|&w| w > 0)
+            .or(Some(spec.workers).filter(|&w| w > 0))
+            .unwrap_or(default_workers);
+        return crate::classify::run(job_path, &spec, c, workers, opts.overwrite, opts.quiet);
+    }
     let stop = stop_on_signals();
     let shard = resolve_shard(opts)?;
     let (p, estimate, workers_from) = ready(job_path, opts)?;

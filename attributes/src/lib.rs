@@ -32,7 +32,7 @@ pub mod window;
 
 use ndarray::{Array3, ArrayView3};
 
-pub use params::{ParamKind, ParamSpec, Params};
+pub use params::{closest, ParamKind, ParamSpec, Params};
 
 /// The families `attr list` groups attributes in.
 pub(crate) mod family {

@@ -44,7 +44,138 @@ pub struct JobSpec {
     /// Whether live traces holding only zeros are data or missing.
     #[serde(default)]
     pub dead_traces: DeadTraces,
+    /// Attributes to compute (or, instead, a `classify` section).
+    #[serde(default)]
     pub outputs: Vec<OutputSpec>,
+    /// Facies classification of the input's variables.
+    #[serde(default)]
+    pub classify: Option<ClassifySpec>,
+}
+
+/// `classify:`: k-means facies of feature variables on one grid, fitted
+/// here or taken from an earlier result (`model`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClassifySpec {
+    /// Variables of the input, or `{path, variable}` on the same grid.
+    #[serde(default)]
+    pub features: Vec<Feature>,
+    #[serde(default)]
+    pub method: Method,
+    #[serde(default)]
+    pub clusters: Option<usize>,
+    #[serde(default = "standard")]
+    pub scaler: crate::classify::ScalerKind,
+    /// Training samples drawn from the live ones, or `all`.
+    #[serde(default)]
+    pub sample: SampleSize,
+    #[serde(default)]
+    pub seed: u64,
+    #[serde(default)]
+    pub init: Init,
+    #[serde(default = "max_iter")]
+    pub max_iter: usize,
+    #[serde(default = "tol")]
+    pub tol: f64,
+    /// Restarts from k-means++; the lowest inertia is kept.
+    #[serde(default = "one")]
+    pub n_init: usize,
+    /// A classification written before: its features, scaler and centres.
+    #[serde(default)]
+    pub model: Option<PathBuf>,
+    /// The output dataset.
+    pub path: PathBuf,
+    #[serde(default)]
+    pub chunks: Option<Vec<u64>>,
+    #[serde(default)]
+    pub format: Option<Format>,
+    #[serde(default)]
+    pub compression: Option<Compression>,
+}
+
+fn standard() -> crate::classify::ScalerKind {
+    crate::classify::ScalerKind::Standard
+}
+fn max_iter() -> usize {
+    300
+}
+fn tol() -> f64 {
+    1e-4
+}
+fn one() -> usize {
+    1
+}
+
+/// A feature: a variable of the input, or of another dataset on its grid.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum Feature {
+    Name(String),
+    Source { path: PathBuf, variable: String },
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Method {
+    #[default]
+    Kmeans,
+}
+
+/// How many training samples: a number, or every live sample.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SampleSize {
+    Count(usize),
+    All,
+}
+
+impl Default for SampleSize {
+    fn default() -> Self {
+        SampleSize::Count(1_000_000)
+    }
+}
+
+impl<'de> Deserialize<'de> for SampleSize {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            N(u64),
+            Word(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::N(n) if n > 0 => Ok(SampleSize::Count(n as usize)),
+            Raw::Word(w) if w == "all" => Ok(SampleSize::All),
+            _ => Err(serde::de::Error::custom(
+                "sample: give a positive number of samples or `all`",
+            )),
+        }
+    }
+}
+
+/// The initial centres: k-means++ from the seed, or given (scaled units).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum Init {
+    #[default]
+    KMeansPlusPlus,
+    Centres(Vec<Vec<f64>>),
+}
+
+impl<'de> Deserialize<'de> for Init {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Word(String),
+            Centres(Vec<Vec<f64>>),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Word(w) if w == "k-means++" => Ok(Init::KMeansPlusPlus),
+            Raw::Centres(c) if !c.is_empty() => Ok(Init::Centres(c)),
+            _ => Err(serde::de::Error::custom(
+                "init: give `k-means++` or the centres, [[...], [...], ...]",
+            )),
+        }
+    }
 }
 
 /// What a trace of zeros is: Petrel and other exports pad a survey's
@@ -87,11 +218,16 @@ pub struct OutputSpec {
 pub fn parse(text: &str, file: &Path) -> anyhow::Result<JobSpec> {
     let spec: JobSpec = serde_saphyr::from_str(text)
         .map_err(|e| anyhow::anyhow!("{}: {}", file.display(), one_line(&e.to_string())))?;
-    if spec.outputs.is_empty() {
-        anyhow::bail!(
-            "{}: `outputs` is empty: name at least one attribute to compute",
+    match (&spec.classify, spec.outputs.is_empty()) {
+        (Some(_), false) => anyhow::bail!(
+            "{}: give `outputs` (attributes) or `classify` (facies), not both",
             file.display()
-        );
+        ),
+        (None, true) => anyhow::bail!(
+            "{}: `outputs` is empty: name at least one attribute to compute (or give `classify`)",
+            file.display()
+        ),
+        _ => {}
     }
     if let Some(v) = spec.null_value {
         if !v.is_finite() {

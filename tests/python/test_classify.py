@@ -1,0 +1,230 @@
+"""`classify:` jobs against scikit-learn: StandardScaler + KMeans (lloyd) on
+the same samples, predict with a fitted model, nulls never counted, the
+same bytes whatever the workers or chunking, and one clear line for each
+bad input."""
+import numpy as np
+import pytest
+import xarray as xr
+import zarr
+from sklearn.cluster import KMeans
+from sklearn.metrics import adjusted_rand_score
+from sklearn.preprocessing import RobustScaler, StandardScaler
+
+from conftest import F3, run_job
+
+FEATURES = ["envelope", "semblance", "instantaneous_frequency"]
+
+
+@pytest.fixture(scope="module")
+def f3_features(tmp_path_factory):
+    """Three attributes of the real F3 sample, one dataset."""
+    d = tmp_path_factory.mktemp("features")
+    out = d / "attrs.zarr"
+    run_job(d, {"input": str(F3), "outputs": [{"attribute": a, "path": str(out)} for a in FEATURES]}, "-q")
+    return out
+
+
+def matrix(ds_path, names=FEATURES):
+    ds = xr.open_zarr(ds_path)
+    cols = [ds[n].values.astype(np.float64).ravel() for n in names]
+    return np.stack(cols, axis=1)
+
+
+def classify(tmp_path, features_path, out, **kw):
+    spec = {"input": str(features_path), "classify": {"features": FEATURES, "path": str(out), **kw}}
+    return run_job(tmp_path, spec, "-q")
+
+
+def test_matches_scikit_learn_from_the_same_centres(tmp_path, f3_features):
+    x = matrix(f3_features)
+    scaler = StandardScaler().fit(x)
+    xs = scaler.transform(x)
+    init = xs[[10, 4000, 9000, 20000, 30000]]
+    out = tmp_path / "facies.zarr"
+    classify(tmp_path, f3_features, out, sample="all", init=init.tolist(), max_iter=300, tol=1e-4)
+    km = KMeans(n_clusters=5, init=init, n_init=1, algorithm="lloyd", max_iter=300, tol=1e-4).fit(xs)
+    ds = xr.open_zarr(out)
+    np.testing.assert_allclose(ds.attrs["scaler"]["centre"], scaler.mean_, rtol=1e-12)
+    np.testing.assert_allclose(ds.attrs["scaler"]["scale"], scaler.scale_, rtol=1e-12)
+    np.testing.assert_allclose(np.array(ds.attrs["centres_scaled"]), km.cluster_centers_, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(np.array(ds.attrs["centres"]), scaler.inverse_transform(km.cluster_centers_),
+                               rtol=1e-4, atol=1e-6)
+    labels = ds.facies.values.ravel()
+    assert (labels == km.labels_).mean() >= 0.999
+    assert ds.attrs["inertia"] == pytest.approx(km.inertia_, rel=1e-6)
+    # distance and match from the centres written
+    c = np.array(ds.attrs["centres_scaled"])
+    d = np.sqrt(((xs[:, None, :] - c[None]) ** 2).sum(-1))
+    d.sort(axis=1)
+    np.testing.assert_allclose(ds.distance.values.ravel(), d[:, 0], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(ds["match"].values.ravel(), 1 - d[:, 0] / d[:, 1], rtol=1e-4, atol=1e-5)
+    assert ds.facies.dtype == np.int16 and ds.attrs["features"] == FEATURES
+    assert list(ds.facies.dims) == ["inline", "crossline", "time"] and "inline" in ds.coords
+
+
+def test_robust_scaler_is_scikit_learns(tmp_path, f3_features):
+    x = matrix(f3_features)
+    out = tmp_path / "r.zarr"
+    classify(tmp_path, f3_features, out, sample="all", clusters=3, scaler="robust")
+    r = RobustScaler().fit(x)
+    s = xr.open_zarr(out).attrs["scaler"]
+    np.testing.assert_allclose(s["centre"], r.center_, rtol=1e-12)
+    np.testing.assert_allclose(s["scale"], r.scale_, rtol=1e-12)
+
+
+def test_real_f3_inertia_near_scikit_learns_best_of_ten(tmp_path, f3_features):
+    xs = StandardScaler().fit_transform(matrix(f3_features))
+    best = min(KMeans(n_clusters=6, n_init=1, random_state=r, algorithm="lloyd").fit(xs).inertia_ for r in range(10))
+    out = tmp_path / "f.zarr"
+    classify(tmp_path, f3_features, out, sample="all", clusters=6, n_init=10, seed=3)
+    ours = xr.open_zarr(out).attrs["inertia"]
+    print(f"inertia: attr {ours:.3f}, scikit-learn best of 10 {best:.3f}")
+    assert ours <= best * 1.01
+
+
+def test_separable_facies_are_found(tmp_path):
+    rng = np.random.default_rng(1)
+    shape = (24, 20, 40)
+    truth = np.zeros(shape, int)
+    truth[12:, :10] = 1
+    truth[:, 10:, :20] = 2
+    truth[:12, :10, 25:] = 3
+    centres = np.array([[0, 0, 0], [4, 0, 1], [0, 5, -2], [3, 3, 3]], float)
+    path = tmp_path / "feat.zarr"
+    g = zarr.open_group(str(path), mode="w")
+    for j, name in enumerate(["a", "b", "c"]):
+        v = centres[truth, j] + rng.normal(0, 0.3, shape)
+        g.create_array(name, data=v.astype(np.float32), chunks=(8, 8, 16), dimension_names=["inline", "crossline", "time"])
+    out = tmp_path / "f.zarr"
+    run_job(tmp_path, {"input": str(path), "classify": {"features": ["a", "b", "c"], "clusters": 4, "sample": 5000,
+                                                           "n_init": 4, "path": str(out)}}, "-q")
+    labels = xr.open_zarr(out).facies.values
+    assert adjusted_rand_score(truth.ravel(), labels.ravel()) >= 0.95
+    assert xr.open_zarr(out).attrs["sample"]["used"] == 5000
+
+
+def test_same_bytes_whatever_the_workers_and_chunks(tmp_path, f3_features):
+    # the same features, stored with other chunks
+    other = tmp_path / "rechunked.zarr"
+    src = zarr.open_group(str(f3_features), mode="r")
+    g = zarr.open_group(str(other), mode="w")
+    for n in FEATURES:
+        g.create_array(n, data=src[n][...], chunks=(5, 7, 11), dimension_names=["inline", "crossline", "time"])
+    runs = []
+    for i, (feat, workers) in enumerate([(f3_features, 1), (f3_features, 2), (other, 2), (f3_features, 2)]):
+        out = tmp_path / f"o{i}.zarr"
+        run_job(tmp_path, {"input": str(feat), "workers": workers,
+                           "classify": {"features": FEATURES, "clusters": 5, "sample": 8000, "seed": 11,
+                                        "path": str(out), "chunks": [8, 8, 32]}}, "-q")
+        runs.append(out)
+    first = zarr.open_group(str(runs[0]), mode="r")
+    for r in runs[1:]:
+        other_g = zarr.open_group(str(r), mode="r")
+        assert other_g.attrs["centres"] == first.attrs["centres"]
+        for v in ("facies", "distance", "match"):
+            a = (runs[0] / v)
+            b = (r / v)
+            fa = {str(f.relative_to(a)): f.read_bytes() for f in a.rglob("*") if f.is_file()}
+            fb = {str(f.relative_to(b)): f.read_bytes() for f in b.rglob("*") if f.is_file()}
+            assert fa == fb, (r, v)
+
+
+def test_a_fitted_model_classifies_another_volume_as_scikit_learn_predicts(tmp_path, f3_features):
+    model = tmp_path / "model.zarr"
+    classify(tmp_path, f3_features, model, sample="all", clusters=5, seed=2)
+    # another volume on its own grid: the features shifted and scaled
+    other = tmp_path / "other.zarr"
+    src = zarr.open_group(str(f3_features), mode="r")
+    g = zarr.open_group(str(other), mode="w")
+    rng = np.random.default_rng(5)
+    for n in FEATURES:
+        v = src[n][:12, :9, :40] * 1.1 + rng.normal(0, 0.01, (12, 9, 40)).astype(np.float32)
+        g.create_array(n, data=v.astype(np.float32), chunks=(4, 4, 16), dimension_names=["inline", "crossline", "time"])
+    out = tmp_path / "applied.zarr"
+    run_job(tmp_path, {"input": str(other), "classify": {"model": str(model), "path": str(out)}}, "-q")
+    m = xr.open_zarr(model).attrs
+    x = matrix(other)
+    xs = (x - np.array(m["scaler"]["centre"])) / np.array(m["scaler"]["scale"])
+    km = KMeans(n_clusters=5, init=np.array(m["centres_scaled"]), n_init=1, max_iter=1)
+    km.fit(np.array(m["centres_scaled"]))      # a model whose centres are exactly those
+    km.cluster_centers_ = np.array(m["centres_scaled"])
+    want = km.predict(xs)
+    got = xr.open_zarr(out)
+    assert (got.facies.values.ravel() == want).all()
+    assert got.attrs["features"] == FEATURES and got.attrs["centres"] == m["centres"]
+
+
+def test_missing_traces_and_nulls_are_never_counted(tmp_path, f3_features):
+    src = zarr.open_group(str(f3_features), mode="r")
+    path = tmp_path / "gappy.zarr"
+    g = zarr.open_group(str(path), mode="w")
+    mask = np.ones((23, 18), np.uint8)
+    mask[3:9, 4:7] = 0
+    for n in FEATURES:
+        v = src[n][...].copy()
+        v[3:9, 4:7] = 1e6            # garbage under missing traces
+        if n == "semblance":
+            v[15:20, :, 30:40] = np.nan   # a null zone in one feature
+        g.create_array(n, data=v, chunks=(8, 8, 32), dimension_names=["inline", "crossline", "time"])
+    g.create_array("trace_mask", data=mask, dimension_names=["inline", "crossline"])
+    out = tmp_path / "f.zarr"
+    run_job(tmp_path, {"input": str(path), "classify": {"features": FEATURES, "clusters": 4, "sample": "all",
+                                                           "seed": 1, "path": str(out)}}, "-q")
+    ds = xr.open_zarr(out)
+    fac, dist = ds.facies.values, ds.distance.values
+    null = np.zeros(fac.shape, bool)
+    null[3:9, 4:7] = True
+    null[15:20, :, 30:40] = True
+    assert (fac[null] == -1).all() and np.isnan(dist[null]).all()
+    assert (fac[~null] >= 0).all() and np.isfinite(dist[~null]).all()
+    assert ds.attrs["sample"]["live"] == (~null).sum() == ds.attrs["sample"]["used"]
+    # the fit saw only live samples: its scaler is theirs
+    x = matrix(path)[~null.ravel()]
+    np.testing.assert_allclose(ds.attrs["scaler"]["centre"], x.mean(axis=0), rtol=1e-9)
+    assert (ds.trace_mask.values == mask).all()
+
+
+@pytest.mark.parametrize("change,needle", [
+    ({"features": ["envelope", "semblence"]}, "did you mean 'semblance'"),
+    ({"clusters": 1}, "at least 2"),
+    ({"clusters": 40000}, "training samples"),
+    ({"clusters": None}, "give `clusters`"),
+    ({"init": [[0, 0]]}, "clusters is 3"),
+])
+def test_bad_input_gets_one_line_and_writes_nothing(tmp_path, f3_features, change, needle):
+    c = {"features": FEATURES, "clusters": 3, "sample": "all", "path": str(tmp_path / "x.zarr"), **change}
+    c = {k: v for k, v in c.items() if v is not None}
+    p = run_job(tmp_path, {"input": str(f3_features), "classify": c}, check=False)
+    err = [l for l in p.stderr.splitlines() if l.startswith("error")]
+    assert p.returncode != 0 and len(err) == 1 and needle in err[0], p.stderr
+    assert not (tmp_path / "x.zarr").exists()
+
+
+def test_other_bad_inputs(tmp_path, f3_features):
+    out = tmp_path / "x.zarr"
+    # features on different grids
+    other = tmp_path / "small.zarr"
+    zarr.open_group(str(other), mode="w").create_array("v", data=np.zeros((3, 3, 3), np.float32))
+    p = run_job(tmp_path, {"input": str(f3_features), "classify": {
+        "features": ["envelope", {"path": str(other), "variable": "v"}], "clusters": 2, "path": str(out)}}, check=False)
+    assert p.returncode != 0 and "one grid" in p.stderr and not out.exists()
+    # a model fitted on other features
+    model = tmp_path / "m.zarr"
+    classify(tmp_path, f3_features, model, sample=2000, clusters=3)
+    p = run_job(tmp_path, {"input": str(f3_features), "classify": {
+        "features": ["envelope", "semblance"], "model": str(model), "path": str(out)}}, check=False)
+    assert p.returncode != 0 and "fitted on features" in p.stderr and not out.exists()
+    # all-null features
+    empty = tmp_path / "empty.zarr"
+    zarr.open_group(str(empty), mode="w").create_array("v", data=np.full((4, 4, 8), np.nan, np.float32))
+    p = run_job(tmp_path, {"input": str(empty), "classify": {"features": ["v"], "clusters": 2, "path": str(out)}},
+                check=False)
+    assert p.returncode != 0 and "no live sample" in p.stderr and not out.exists()
+    # a sample larger than the live samples: all of them, with a warning
+    p = run_job(tmp_path, {"input": str(f3_features), "classify": {
+        "features": FEATURES, "clusters": 3, "sample": 10**8, "path": str(out)}})
+    assert "warning" in p.stderr and xr.open_zarr(out).attrs["sample"]["used"] == 23 * 18 * 75
+    # outputs and classify together
+    p = run_job(tmp_path, {"input": str(f3_features), "outputs": [{"attribute": "copy", "path": str(tmp_path / "c")}],
+                           "classify": {"features": FEATURES, "clusters": 2, "path": str(out)}}, check=False)
+    assert p.returncode != 0 and "not both" in p.stderr
