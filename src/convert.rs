@@ -521,6 +521,7 @@ fn write_skeleton(
             attributes,
             null_fill: false,
             compression: None,
+            fill: None,
         };
         ds.array(name, spec)
     };

@@ -232,6 +232,7 @@ pub fn convert(inputs: &[String], output: &Path, o: &Options) -> Result<()> {
             attributes: Map::new(),
             null_fill: false,
             compression: None,
+            fill: None,
         },
     )?;
     let array = ds.open("image")?;

@@ -59,6 +59,10 @@ pub fn print(
     shards: Option<usize>,
     graph: Option<&Path>,
 ) -> Result<()> {
+    let spec = crate::job::load(job)?;
+    if let Some(c) = &spec.classify {
+        return crate::classify::plan(job, &spec, c, shards);
+    }
     let (default_workers, _) = crate::shard::default_workers(&crate::shard::process_env);
     let p = prepare(job, workers, default_workers)?;
     let inp = &p.input;

@@ -64,6 +64,7 @@ fn variable_spec(p: &Prepared, o: &Resolved) -> VariableSpec {
         chunks: o.chunks,
         compression: o.compression,
         attributes,
+        fill: None,
     }
 }
 
@@ -120,7 +121,14 @@ pub fn run(job_path: &Path, opts: &RunOptions) -> Result<()> {
             .filter(|&w| w > 0)
             .or(Some(spec.workers).filter(|&w| w > 0))
             .unwrap_or(default_workers);
-        return crate::classify::run(job_path, &spec, c, workers, opts.overwrite, opts.quiet);
+        let run = crate::classify::Run {
+            workers,
+            overwrite: opts.overwrite,
+            quiet: opts.quiet,
+            shard: resolve_shard(opts)?,
+            resume: opts.resume || shard::requeued(&shard::process_env),
+        };
+        return crate::classify::run(job_path, &spec, c, &run);
     }
     let stop = stop_on_signals();
     let shard = resolve_shard(opts)?;

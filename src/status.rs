@@ -96,6 +96,9 @@ fn print_verify(dataset: &Path, variable: &str) -> Result<bool> {
 }
 
 fn job_report(job: &Path, verify: bool, shards: Option<usize>) -> Result<bool> {
+    if let Some(c) = crate::job::load(job)?.classify {
+        return dataset_report(&c.path, verify);
+    }
     let p: Prepared = prepare(job, Some(1), 1)?;
     let mut all_ok = true;
     for path in dataset_paths(&p) {

@@ -236,6 +236,7 @@ pub fn synth(output: &Path, o: &Options) -> Result<()> {
             attributes: Map::new(),
             null_fill: true,
             compression: None,
+            fill: None,
         },
     )?;
     let mask: Vec<u8> = (0..ni * nx)

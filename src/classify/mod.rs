@@ -14,14 +14,16 @@ pub use kmeans::ScalerKind;
 
 use crate::job::{ClassifySpec, Feature, Init, JobSpec, SampleSize};
 use crate::progress::Progress;
-use crate::store::{ArraySpec, Compression, Dtype, Format, Input, NewDataset};
+use crate::store::identity::Identity;
+use crate::store::{
+    Compression, Dtype, Format, Input, Opened, OutputDataset, OutputVariable, VariableSpec,
+};
 use anyhow::{bail, Context, Result};
 use kmeans::{kmeans_plus_plus, lloyd, nearest_two, Scaler};
-use ndarray::{ArrayD, IxDyn};
+use ndarray::Array3;
 use rayon::prelude::*;
 use serde_json::{json, Map, Value};
 use std::path::Path;
-use zarrs::array::ArraySubset;
 
 /// A fitted model: what the output records and another job can reuse.
 struct Model {
@@ -331,32 +333,42 @@ fn read_model(job_path: &Path, path: &Path) -> Result<Model> {
     })
 }
 
-/// Label every sample: write `facies`, `distance` and `match`.
+/// One output chunk: its index on the grid and its region.
+type Task = ([u64; 3], [u64; 3], [u64; 3]);
+
+/// The output chunks, in grid order.
+fn tasks(shape: [u64; 3], chunks: [u64; 3]) -> Vec<Task> {
+    regions(shape, chunks)
+        .into_iter()
+        .map(|(start, end)| ([0, 1, 2].map(|a| start[a] / chunks[a]), start, end))
+        .collect()
+}
+
+/// Label every sample of the selected chunks: `facies` (−1 where null),
+/// `distance` and `match` (NaN where null), each chunk recorded when written.
 fn predict(
-    ds: &NewDataset,
     feats: &Features,
     m: &Model,
-    chunks: [u64; 3],
+    vars: &[OutputVariable; 3],
+    selected: &[Task],
     quiet: bool,
 ) -> Result<()> {
-    let shape = feats.shape();
-    let ndim = feats.first().ndim;
     let f = m.features.len();
-    let arrays = ["facies", "distance", "match"].map(|n| ds.open(n));
-    let [facies, distance, matched] = arrays;
-    let (facies, distance, matched) = (facies?, distance?, matched?);
-    let regs = regions(shape, chunks);
-    let total = shape.iter().product::<u64>();
+    let total: u64 = selected
+        .iter()
+        .map(|t| (0..3).map(|a| t.2[a] - t.1[a]).product::<u64>())
+        .sum();
     let progress = Progress::counting(total, "classify", quiet, "samples");
-    regs.par_iter()
-        .try_for_each(|&(start, end)| -> Result<()> {
+    selected
+        .par_iter()
+        .try_for_each(|&(idx, start, end)| -> Result<()> {
             let data = feats.read(start, end)?;
-            let dims = data[0].dim();
-            let len = dims.0 * dims.1 * dims.2;
-            let (mut lab, mut dist, mut mat) =
-                (vec![-1i16; len], vec![f32::NAN; len], vec![f32::NAN; len]);
+            let dims = data[0].raw_dim();
+            let mut lab = Array3::<f32>::from_elem(dims, -1.0);
+            let mut dist = Array3::<f32>::from_elem(dims, f32::NAN);
+            let mut mat = Array3::<f32>::from_elem(dims, f32::NAN);
             let mut row = vec![0.0; f];
-            for (q, ((i, j, k), _)) in data[0].indexed_iter().enumerate() {
+            for ((i, j, k), _) in data[0].indexed_iter() {
                 for (r, d) in row.iter_mut().zip(&data) {
                     *r = d[[i, j, k]] as f64;
                 }
@@ -365,62 +377,49 @@ fn predict(
                 }
                 m.scaler.apply(&mut row);
                 let (c, d1, d2) = nearest_two(&row, &m.centres, f);
-                lab[q] = c as i16;
-                dist[q] = d1 as f32;
-                mat[q] = if d2 > 0.0 {
+                lab[[i, j, k]] = c as f32;
+                dist[[i, j, k]] = d1 as f32;
+                mat[[i, j, k]] = if d2 > 0.0 {
                     (1.0 - d1 / d2) as f32
                 } else {
                     0.0
                 };
             }
-            let lo = 3 - ndim;
-            let ranges: Vec<std::ops::Range<u64>> = (lo..3).map(|a| start[a]..end[a]).collect();
-            let subset = ArraySubset::new_with_ranges(&ranges);
-            let stored: Vec<usize> = [dims.0, dims.1, dims.2][lo..].to_vec();
-            facies.store_array_subset(&subset, ArrayD::from_shape_vec(IxDyn(&stored), lab)?)?;
-            distance.store_array_subset(&subset, ArrayD::from_shape_vec(IxDyn(&stored), dist)?)?;
-            matched.store_array_subset(&subset, ArrayD::from_shape_vec(IxDyn(&stored), mat)?)?;
-            progress.advance(len as u64, (len * 10) as u64);
+            for (v, a) in vars.iter().zip([&lab, &dist, &mat]) {
+                v.write_chunk(idx, a.view())?;
+            }
+            progress.advance(lab.len() as u64, (lab.len() * 10) as u64);
             Ok(())
         })?;
     progress.finish();
     Ok(())
 }
 
-/// Run a `classify:` job.
-pub fn run(
-    job_path: &Path,
-    spec: &JobSpec,
-    c: &ClassifySpec,
-    workers: usize,
-    overwrite: bool,
-    quiet: bool,
-) -> Result<()> {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(workers.max(1))
-        .build()
-        .context("cannot start the worker threads")?;
-    pool.install(|| classify(job_path, spec, c, overwrite, quiet))
+/// How this process runs the job: its share, and whether it resumes.
+pub struct Run {
+    pub workers: usize,
+    pub overwrite: bool,
+    pub quiet: bool,
+    pub shard: Option<crate::shard::Shard>,
+    pub resume: bool,
 }
 
-fn classify(
-    job_path: &Path,
-    spec: &JobSpec,
-    c: &ClassifySpec,
-    overwrite: bool,
-    quiet: bool,
-) -> Result<()> {
+/// Run a `classify:` job.
+pub fn run(job_path: &Path, spec: &JobSpec, c: &ClassifySpec, run: &Run) -> Result<()> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(run.workers.max(1))
+        .build()
+        .context("cannot start the worker threads")?;
+    pool.install(|| classify(job_path, spec, c, run))
+}
+
+fn classify(job_path: &Path, spec: &JobSpec, c: &ClassifySpec, run: &Run) -> Result<()> {
+    let quiet = run.quiet;
     let say = |msg: String| {
         if !quiet {
             crate::noteln!("attr: {msg}");
         }
     };
-    if c.path.exists() && !overwrite {
-        bail!(
-            "output '{}' already exists: pass --overwrite to replace it",
-            c.path.display()
-        );
-    }
     let earlier = match &c.model {
         Some(p) => Some(read_model(job_path, p)?),
         None => None,
@@ -482,12 +481,7 @@ fn classify(
     };
     let f = model.features.len();
     let format = c.format.unwrap_or(Format::V3);
-    let ds = NewDataset::create(
-        &c.path,
-        format,
-        c.compression.unwrap_or(Compression::Zstd),
-        overwrite,
-    )?;
+    let compression = c.compression.unwrap_or(Compression::Zstd);
     let centres_scaled: Vec<Vec<f64>> = model.centres.chunks(f).map(|r| r.to_vec()).collect();
     let centres: Vec<Vec<f64>> = centres_scaled
         .iter()
@@ -497,9 +491,13 @@ fn classify(
             r
         })
         .collect();
-    let mut attrs: Map<String, Value> = feats.first().group_attributes.clone();
+    let first = feats.first();
+    let mut attrs: Map<String, Value> = first.group_attributes.clone();
     attrs.insert("features".into(), json!(model.features));
-    attrs.insert("method".into(), json!(format!("{:?}", c.method).to_lowercase()));
+    attrs.insert(
+        "method".into(),
+        json!(format!("{:?}", c.method).to_lowercase()),
+    );
     attrs.insert("clusters".into(), json!(centres.len()));
     attrs.insert("centres".into(), json!(centres));
     attrs.insert("centres_scaled".into(), json!(centres_scaled));
@@ -518,14 +516,11 @@ fn classify(
         "provenance".into(),
         json!({
             "engine": format!("attr {}", env!("CARGO_PKG_VERSION")),
-            "job": job_path.display().to_string(),
             "inputs": feats.volumes.iter().map(|v| format!("{}/{}", v.path.display(), v.variable.clone().unwrap_or_default())).collect::<Vec<_>>(),
             "model": c.model.as_ref().map(|p| p.display().to_string()),
             "max_iter": c.max_iter, "tol": c.tol, "n_init": c.n_init,
         }),
     );
-    ds.group(&attrs)?;
-    let first = feats.first();
     let ndim = first.ndim;
     let chunks: [u64; 3] = match &c.chunks {
         None => first.chunks,
@@ -539,72 +534,230 @@ fn classify(
             job_path.display()
         ),
     };
-    let stored = |a: [u64; 3]| a[3 - ndim..].to_vec();
-    let var = |name: &str, dtype: Dtype, null: bool, long: &str, units: &str| -> Result<()> {
+    let spec_of = |name: &str, dtype: Dtype, fill: Option<f64>, long: &str, units: &str| {
         let mut a = Map::new();
         a.insert("long_name".into(), json!(long));
         a.insert("units".into(), json!(units));
-        ds.array(
-            name,
-            ArraySpec {
-                shape: &stored(shape),
-                chunks: &stored(chunks),
-                dtype,
-                dims: &first.dims,
-                attributes: a,
-                null_fill: null,
-                compression: None,
-            },
-        )
+        VariableSpec {
+            name: name.into(),
+            dtype,
+            scale: None,
+            chunks,
+            compression,
+            attributes: a,
+            fill,
+        }
     };
-    var(
-        "facies",
-        Dtype::Int16,
-        false,
-        "facies class (-1: null)",
-        "class",
-    )?;
-    var(
-        "distance",
-        Dtype::Float32,
-        true,
-        "distance to the nearest centre",
-        "scaled units",
-    )?;
-    var(
-        "match",
-        Dtype::Float32,
-        true,
-        "1 - d1/d2 to the two nearest centres",
-        "ratio 0-1",
-    )?;
-    for co in &first.coords {
-        crate::with_dtype!(co.dtype, T, {
-            #[allow(clippy::unnecessary_cast)]
-            let v: Vec<T> = co.values.iter().map(|&x| x as T).collect();
-            ds.coordinate(
-                &co.name,
-                co.dtype,
-                v,
-                co.attributes.clone(),
-                Some(Compression::None),
-            )?;
-        });
-    }
-    if let Some(live) = &first.live_traces {
-        let sh: Vec<usize> = shape[3 - ndim..2].iter().map(|&n| n as usize).collect();
-        let v: Vec<u8> = live.iter().map(|&l| u8::from(l)).collect();
-        ds.whole(
-            "trace_mask",
-            Dtype::Uint8,
-            &first.dims[..ndim - 1],
-            ArrayD::from_shape_vec(IxDyn(&sh), v)?,
-            Map::new(),
+    let specs = [
+        spec_of("facies", Dtype::Int16, Some(-1.0), "facies class", "class"),
+        spec_of(
+            "distance",
+            Dtype::Float32,
             None,
-        )?;
+            "distance to the nearest centre",
+            "scaled units",
+        ),
+        spec_of(
+            "match",
+            Dtype::Float32,
+            None,
+            "1 - d1/d2 to the two nearest centres",
+            "ratio 0-1",
+        ),
+    ];
+    // every shard fits the same model from the same data and seed: the
+    // model is part of what the shards must agree on
+    let fingerprint = json!({
+        "classify": {"features": model.features, "centres_scaled": centres_scaled,
+                     "scaler": attrs["scaler"], "chunks": chunks,
+                     "compression": format!("{compression:?}").to_lowercase(), "format": format.number()},
+        "inputs": attrs["provenance"]["inputs"],
+        "shape": shape,
+    });
+    let identity = Identity::of(&first.path, first.variable.as_deref());
+    let opened = OutputDataset::open_or_create(
+        &c.path,
+        format,
+        first,
+        &attrs,
+        &specs,
+        &fingerprint,
+        &identity,
+        run.overwrite,
+        run.shard.is_none(),
+    )?;
+    let d = match opened {
+        Opened::Complete => {
+            say(format!("{} is already complete", c.path.display()));
+            return Ok(());
+        }
+        Opened::Created(d) => d,
+        Opened::Joined(d) => {
+            say(format!("continuing in {}", d.staging.display()));
+            d
+        }
+    };
+    if let Some(s) = &run.shard {
+        d.ledger.record_shards(s.count);
     }
-    predict(&ds, &feats, &model, chunks, quiet)?;
-    ds.publish()?;
-    say(format!("wrote {}", c.path.display()));
+    let vars = [
+        d.variable(&specs[0], first)?,
+        d.variable(&specs[1], first)?,
+        d.variable(&specs[2], first)?,
+    ];
+    let all = tasks(shape, chunks);
+    let range = match &run.shard {
+        Some(s) => crate::shard::task_range(all.len(), s.index, s.count),
+        None => 0..all.len(),
+    };
+    let mut selected: Vec<Task> = all[range].to_vec();
+    if run.resume {
+        let done: Vec<_> = specs.iter().map(|s| d.ledger.done(&s.name)).collect();
+        let before = selected.len();
+        selected.retain(|t| !done.iter().all(|set| set.contains(&t.0)));
+        say(format!(
+            "resuming: {} of {before} chunk(s) already done",
+            before - selected.len()
+        ));
+    }
+    // the lease stays fresh while the work goes on
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    let staged = &d;
+    let result = std::thread::scope(|scope| {
+        scope.spawn(move || {
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                done_rx.recv_timeout(crate::store::owner::RENEW)
+            {
+                staged.renew();
+            }
+        });
+        let r = predict(&feats, &model, &vars, &selected, quiet);
+        drop(done_tx);
+        r
+    });
+    if let Err(e) = result {
+        return Err(e.context(format!(
+            "classification stopped; finished chunks are kept in {}: rerun with --resume to finish",
+            d.staging.display()
+        )));
+    }
+    let complete = specs
+        .iter()
+        .all(|s| d.ledger.done(&s.name).len() == all.len());
+    if complete {
+        if crate::store::publish(&c.path, &d.staging, format, &identity)? {
+            say(format!("wrote {}", c.path.display()));
+        }
+    } else {
+        say(format!(
+            "this share is done; waiting for other shards to finish {}",
+            d.staging.display()
+        ));
+    }
+    Ok(())
+}
+
+/// Check a `classify:` job without running it (for `attr submit`): the
+/// features open and share a grid, the model reads, the counts make sense.
+pub fn check(job_path: &Path, spec: &JobSpec, c: &ClassifySpec) -> Result<()> {
+    let model = match &c.model {
+        Some(p) => Some(read_model(job_path, p)?),
+        None => None,
+    };
+    let list: Vec<Feature> = match (&model, c.features.is_empty()) {
+        (Some(m), true) => m.features.iter().cloned().map(Feature::Name).collect(),
+        _ => c.features.clone(),
+    };
+    open_features(job_path, spec, &list)?;
+    if model.is_none() && c.clusters.is_none() && c.init == Init::KMeansPlusPlus {
+        bail!(
+            "{}: classify: give `clusters` (the number of facies)",
+            job_path.display()
+        );
+    }
+    if c.clusters.is_some_and(|k| k < 2) {
+        bail!(
+            "{}: classify: clusters must be at least 2",
+            job_path.display()
+        );
+    }
+    Ok(())
+}
+
+/// `attr plan` for a `classify:` job: the fit pass and the predict pass.
+pub fn plan(
+    job_path: &Path,
+    spec: &JobSpec,
+    c: &ClassifySpec,
+    shards: Option<usize>,
+) -> Result<()> {
+    check(job_path, spec, c)?;
+    let list: Vec<Feature> = match (&c.model, c.features.is_empty()) {
+        (Some(p), true) => read_model(job_path, p)?
+            .features
+            .into_iter()
+            .map(Feature::Name)
+            .collect(),
+        _ => c.features.clone(),
+    };
+    let feats = open_features(job_path, spec, &list)?;
+    let first = feats.first();
+    let shape = feats.shape();
+    let nd = first.ndim;
+    let samples: u64 = shape.iter().product();
+    let read_mb = feats.volumes.iter().map(|v| v.bytes()).sum::<u64>() as f64 / 1e6;
+    let f = feats.names.len();
+    crate::outln!(
+        "features  {} on {:?} (chunks {:?})",
+        feats.names.join(", "),
+        &shape[3 - nd..],
+        &first.chunks[3 - nd..]
+    );
+    match &c.model {
+        Some(p) => crate::outln!("fit       none: the model of {}", p.display()),
+        None => {
+            let n = match c.sample {
+                SampleSize::Count(n) => (n as u64).min(samples),
+                SampleSize::All => samples,
+            };
+            let k = match &c.init {
+                Init::Centres(cs) => cs.len(),
+                Init::KMeansPlusPlus => c.clusters.unwrap_or(0),
+            };
+            crate::outln!(
+                "fit       one pass over {} chunks reading {read_mb:.1} MB: a sample of up to {n} live samples (seed {}), {:?} scaler, {k} clusters, {} x {} Lloyd iterations at most (tol {}); about {:.1} MB in memory; every shard fits the same model",
+                first.grid().iter().product::<u64>(),
+                c.seed,
+                c.scaler,
+                if c.init == Init::KMeansPlusPlus { c.n_init } else { 1 },
+                c.max_iter,
+                c.tol,
+                (n as f64) * (f as f64 + 2.0) * 8.0 / 1e6
+            );
+        }
+    }
+    let chunks = match &c.chunks {
+        Some(v) if v.len() == nd => {
+            let mut ch = [1u64; 3];
+            ch[3 - nd..].copy_from_slice(v);
+            ch
+        }
+        _ => first.chunks,
+    };
+    let t = tasks(shape, chunks);
+    crate::outln!(
+        "predict   {} chunks of {:?} (a task each), reading {read_mb:.1} MB; writes facies (int16), distance and match (float32): {:.1} MB",
+        t.len(),
+        &chunks[3 - nd..],
+        samples as f64 * 10.0 / 1e6
+    );
+    if let Some(n) = shards.filter(|&n| n > 0) {
+        crate::outln!("shards    {n}:");
+        for i in 0..n {
+            let r = crate::shard::task_range(t.len(), i, n);
+            crate::outln!("  shard {i}: chunks {}..{} ({})", r.start, r.end, r.len());
+        }
+    }
+    crate::outln!("output    {}", c.path.display());
     Ok(())
 }

@@ -40,7 +40,11 @@ pub struct Args {
 impl Args {
     pub fn execute(self) -> anyhow::Result<()> {
         // refuse a bad job now, not in N array elements later
-        crate::job::prepare(&self.job, Some(1), 1)?;
+        let spec = crate::job::load(&self.job)?;
+        match &spec.classify {
+            Some(c) => crate::classify::check(&self.job, &spec, c)?,
+            None => drop(crate::job::prepare(&self.job, Some(1), 1)?),
+        }
         let name = self
             .job
             .file_stem()

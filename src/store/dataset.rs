@@ -26,6 +26,8 @@ pub struct ArraySpec<'a> {
     pub null_fill: bool,
     /// Instead of the dataset's compression.
     pub compression: Option<Compression>,
+    /// A fill value of its own (see [`ArrayMeta`]).
+    pub fill: Option<f64>,
 }
 
 /// Writes into one dataset directory.
@@ -69,6 +71,7 @@ impl DatasetWriter {
             dims: spec.dims,
             attributes: spec.attributes,
             null_fill: spec.null_fill,
+            fill: spec.fill,
         };
         write_array(&self.dir.join(name), self.format, &meta)
     }
@@ -119,6 +122,7 @@ impl DatasetWriter {
                 attributes,
                 null_fill: false,
                 compression,
+                fill: None,
             },
         )?;
         self.fill(name, data)

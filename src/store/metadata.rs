@@ -100,6 +100,8 @@ pub struct ArrayMeta<'a> {
     /// that readers mask nulls; otherwise 0 (V3) or none (V2), so that a
     /// real zero or a full-scale pixel is never taken for missing.
     pub null_fill: bool,
+    /// A fill value of its own instead (e.g. -1 for "no class").
+    pub fill: Option<f64>,
 }
 
 /// The value written where an output is null: NaN for floats, the most
@@ -120,6 +122,13 @@ pub fn null_fill(dtype: Dtype) -> f64 {
 
 /// The fill value metadata writes: [`null_fill`] or a plain zero.
 fn fill_value(meta: &ArrayMeta, v2: bool) -> Value {
+    if let Some(f) = meta.fill {
+        return if meta.dtype.is_float() {
+            json!(f)
+        } else {
+            json!(f as i64)
+        };
+    }
     if !meta.null_fill {
         return match (v2, meta.dtype.is_float()) {
             (true, _) => Value::Null,

@@ -36,6 +36,9 @@ pub struct VariableSpec {
     pub chunks: [u64; 3],
     pub compression: Compression,
     pub attributes: Map<String, Value>,
+    /// The value stored for null, declared as the fill value (default: the
+    /// type's null, see [`null_fill`]).
+    pub fill: Option<f64>,
 }
 
 pub struct OutputDataset {
@@ -477,7 +480,7 @@ impl OutputDataset {
                 // CF's marker, which xarray masks for V2 and V3 alike
                 attributes.insert(
                     "_FillValue".into(),
-                    serde_json::json!(null_fill(spec.dtype)),
+                    serde_json::json!(spec.fill.map_or(null_fill(spec.dtype), |f| f)),
                 );
             }
             w.array(
@@ -490,6 +493,7 @@ impl OutputDataset {
                     attributes,
                     null_fill: true,
                     compression: Some(spec.compression),
+                    fill: spec.fill,
                 },
             )?;
         }

@@ -2,6 +2,8 @@
 the same samples, predict with a fitted model, nulls never counted, the
 same bytes whatever the workers or chunking, and one clear line for each
 bad input."""
+import json
+
 import numpy as np
 import pytest
 import xarray as xr
@@ -30,6 +32,11 @@ def matrix(ds_path, names=FEATURES):
     return np.stack(cols, axis=1)
 
 
+def facies(out):
+    """The stored labels, -1 where null (xarray masks them as NaN)."""
+    return zarr.open_group(str(out), mode="r")["facies"][...]
+
+
 def classify(tmp_path, features_path, out, **kw):
     spec = {"input": str(features_path), "classify": {"features": FEATURES, "path": str(out), **kw}}
     return run_job(tmp_path, spec, "-q")
@@ -49,7 +56,7 @@ def test_matches_scikit_learn_from_the_same_centres(tmp_path, f3_features):
     np.testing.assert_allclose(np.array(ds.attrs["centres_scaled"]), km.cluster_centers_, rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(np.array(ds.attrs["centres"]), scaler.inverse_transform(km.cluster_centers_),
                                rtol=1e-4, atol=1e-6)
-    labels = ds.facies.values.ravel()
+    labels = facies(out).ravel()
     assert (labels == km.labels_).mean() >= 0.999
     assert ds.attrs["inertia"] == pytest.approx(km.inertia_, rel=1e-6)
     # distance and match from the centres written
@@ -58,7 +65,7 @@ def test_matches_scikit_learn_from_the_same_centres(tmp_path, f3_features):
     d.sort(axis=1)
     np.testing.assert_allclose(ds.distance.values.ravel(), d[:, 0], rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(ds["match"].values.ravel(), 1 - d[:, 0] / d[:, 1], rtol=1e-4, atol=1e-5)
-    assert ds.facies.dtype == np.int16 and ds.attrs["features"] == FEATURES
+    assert facies(out).dtype == np.int16 and ds.attrs["features"] == FEATURES
     assert list(ds.facies.dims) == ["inline", "crossline", "time"] and "inline" in ds.coords
 
 
@@ -98,7 +105,7 @@ def test_separable_facies_are_found(tmp_path):
     out = tmp_path / "f.zarr"
     run_job(tmp_path, {"input": str(path), "classify": {"features": ["a", "b", "c"], "clusters": 4, "sample": 5000,
                                                            "n_init": 4, "path": str(out)}}, "-q")
-    labels = xr.open_zarr(out).facies.values
+    labels = facies(out)
     assert adjusted_rand_score(truth.ravel(), labels.ravel()) >= 0.95
     assert xr.open_zarr(out).attrs["sample"]["used"] == 5000
 
@@ -150,7 +157,7 @@ def test_a_fitted_model_classifies_another_volume_as_scikit_learn_predicts(tmp_p
     km.cluster_centers_ = np.array(m["centres_scaled"])
     want = km.predict(xs)
     got = xr.open_zarr(out)
-    assert (got.facies.values.ravel() == want).all()
+    assert (facies(out).ravel() == want).all()
     assert got.attrs["features"] == FEATURES and got.attrs["centres"] == m["centres"]
 
 
@@ -171,11 +178,12 @@ def test_missing_traces_and_nulls_are_never_counted(tmp_path, f3_features):
     run_job(tmp_path, {"input": str(path), "classify": {"features": FEATURES, "clusters": 4, "sample": "all",
                                                            "seed": 1, "path": str(out)}}, "-q")
     ds = xr.open_zarr(out)
-    fac, dist = ds.facies.values, ds.distance.values
+    fac, dist = facies(out), ds.distance.values
     null = np.zeros(fac.shape, bool)
     null[3:9, 4:7] = True
     null[15:20, :, 30:40] = True
     assert (fac[null] == -1).all() and np.isnan(dist[null]).all()
+    assert np.isnan(ds.facies.values[null]).all(), "xarray masks the declared fill -1"
     assert (fac[~null] >= 0).all() and np.isfinite(dist[~null]).all()
     assert ds.attrs["sample"]["live"] == (~null).sum() == ds.attrs["sample"]["used"]
     # the fit saw only live samples: its scaler is theirs
@@ -228,3 +236,60 @@ def test_other_bad_inputs(tmp_path, f3_features):
     p = run_job(tmp_path, {"input": str(f3_features), "outputs": [{"attribute": "copy", "path": str(tmp_path / "c")}],
                            "classify": {"features": FEATURES, "clusters": 2, "path": str(out)}}, check=False)
     assert p.returncode != 0 and "not both" in p.stderr
+
+
+def stored(ds):
+    """Chunk and metadata files of a dataset (no run records)."""
+    return {str(p.relative_to(ds)): p.read_bytes() for p in sorted(ds.rglob("*"))
+            if p.is_file() and ".attr" not in p.parts}
+
+
+def test_shards_resume_status_and_plan(tmp_path):
+    import shutil
+    import signal
+    import subprocess
+    import time
+    from conftest import attr_bin, run_attr, synth
+    vol = synth(tmp_path / "vol.zarr", "64,64,256", "16,16,64")
+    def job(name, out):
+        p = tmp_path / name
+        p.write_text(json.dumps({"input": str(vol), "workers": 2, "classify": {
+            "features": ["amplitude"], "clusters": 3, "sample": 20000, "seed": 4, "path": str(out)}}))
+        return p
+    ref = tmp_path / "ref.zarr"
+    run_attr("run", job("ref.yaml", ref), "-q")
+    assert "already complete" in run_attr("run", job("ref.yaml", ref)).stderr
+    plan = run_attr("plan", job("ref.yaml", ref), "--shards", "3").stdout
+    assert "fit " in plan and "predict " in plan and "shard 2" in plan, plan
+    # three shards, one after another, into one dataset: the same bytes
+    sharded = tmp_path / "sharded.zarr"
+    j = job("s.yaml", sharded)
+    for i in range(3):
+        run_attr("run", j, "--shard", f"{i}/3", "-q")
+    assert stored(sharded) == stored(ref)
+    assert run_attr("status", j, "--verify").returncode == 0
+    # killed mid-run (the first sleep that leaves it unpublished), then
+    # resumed: the same bytes
+    big = synth(tmp_path / "big.zarr", "128,128,512", "32,32,128", full=True)
+    def big_job(name, out):
+        p = tmp_path / name
+        p.write_text(json.dumps({"input": str(big), "workers": 2, "classify": {
+            "features": ["amplitude"], "clusters": 3, "sample": 20000, "seed": 4, "path": str(out)}}))
+        return p
+    big_ref = tmp_path / "big_ref.zarr"
+    run_attr("run", big_job("br.yaml", big_ref), "-q")
+    killed = tmp_path / "killed.zarr"
+    j = big_job("k.yaml", killed)
+    for pause in (0.5, 0.3, 0.15, 0.05):
+        p = subprocess.Popen([attr_bin(), "run", str(j), "-q"], stderr=subprocess.PIPE)
+        time.sleep(pause)
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+        if not killed.exists():
+            break
+        shutil.rmtree(killed)
+    assert not killed.exists(), "every run finished before the kill"
+    assert run_attr("status", j, "--verify", check=False).returncode != 0
+    run_attr("run", j, "--resume", "-q")
+    assert stored(killed) == stored(big_ref)
+    assert run_attr("status", j, "--verify").returncode == 0
