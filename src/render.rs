@@ -29,6 +29,8 @@ pub enum Cmap {
     Plasma,
     Cividis,
     Turbo,
+    /// Distinct colours for class numbers (facies), with a legend.
+    Classes,
 }
 
 impl Cmap {
@@ -47,6 +49,18 @@ impl Cmap {
             Cmap::Plasma => colorous::PLASMA.eval_continuous(t),
             Cmap::Cividis => colorous::CIVIDIS.eval_continuous(t),
             Cmap::Turbo => colorous::TURBO.eval_continuous(t),
+            Cmap::Classes => colorous::TABLEAU10[(t * 9.0).round() as usize % 10],
+        };
+        [c.r, c.g, c.b]
+    }
+
+    /// The colour of class `k`: Tableau 10, then Set 3 beyond ten classes.
+    fn class_color(k: i64) -> [u8; 3] {
+        let k = k.rem_euclid(22) as usize;
+        let c = if k < 10 {
+            colorous::TABLEAU10[k]
+        } else {
+            colorous::SET3[k - 10]
         };
         [c.r, c.g, c.b]
     }
@@ -143,6 +157,9 @@ pub fn render(panels: &[Panel]) -> (RgbaImage, Layout) {
         for ((r, c), &v) in panel.data.indexed_iter() {
             let px = if v.is_nan() {
                 Rgba([0, 0, 0, 0])
+            } else if panel.cmap == Cmap::Classes {
+                let [cr, cg, cb] = Cmap::class_color(v.round() as i64);
+                Rgba([cr, cg, cb, 255])
             } else {
                 let [cr, cg, cb] = panel.cmap.color((v - lo) as f64 / span);
                 Rgba([cr, cg, cb, 255])
@@ -204,8 +221,32 @@ pub fn render(panels: &[Panel]) -> (RgbaImage, Layout) {
             6,
             &panel.title,
         );
-        // colour bar: high at the top
         let bx = x0 + pw + BAR_GAP;
+        if panel.cmap == Cmap::Classes {
+            // a legend: a swatch and the number of each class
+            let first = lo.round() as i64;
+            let classes = ((hi.round() as i64 - first + 1).max(1) as u32).min(ph / 14);
+            for n in 0..classes {
+                let k = first + n as i64;
+                let [cr, cg, cb] = Cmap::class_color(k);
+                let y = y0 + n * 14;
+                for yy in y..y + 10 {
+                    for x in bx..bx + BAR_W {
+                        img.put_pixel(x, yy, Rgba([cr, cg, cb, 255]));
+                    }
+                }
+                text(
+                    &mut img,
+                    (bx + BAR_W + 4) as i64,
+                    y as i64 + 1,
+                    &format!("class {k}"),
+                );
+            }
+            layout.plots.push([x0, y0, x0 + pw, y0 + ph]);
+            layout.bars.push([bx, y0, bx + BAR_W, y0 + classes * 14]);
+            continue;
+        }
+        // colour bar: high at the top
         for y in 0..ph {
             let t = 1.0 - y as f64 / (ph.max(2) - 1) as f64;
             let [cr, cg, cb] = panel.cmap.color(t);

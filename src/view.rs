@@ -34,6 +34,8 @@ pub struct Request {
 /// A volume to slice, with its axes.
 struct Volume {
     name: String,
+    /// Class numbers (a facies volume): drawn with distinct colours.
+    classes: bool,
     dims: [String; 3],
     coords: [Vec<f64>; 3],
     units: [String; 3],
@@ -61,6 +63,7 @@ fn open_volume(path: &Path, variable: Option<&str>, req: &Request) -> Result<Vol
         ];
         return Ok(Volume {
             name: "amplitude".into(),
+            classes: false,
             dims: ["inline".into(), "crossline".into(), "time".into()],
             coords,
             units: [String::new(), String::new(), "ms".into()],
@@ -108,8 +111,10 @@ fn open_volume(path: &Path, variable: Option<&str>, req: &Request) -> Result<Vol
     } else {
         None
     };
+    let classes = input.array_attributes.get("units").and_then(|u| u.as_str()) == Some("class");
     Ok(Volume {
         name: input.variable.clone().unwrap_or_else(|| "array".into()),
+        classes,
         dims,
         coords: [c0, c1, c2],
         units: [u0, u1, u2],
@@ -274,14 +279,24 @@ pub fn view(req: &Request) -> Result<()> {
         }
         let data = read_slice(v, req.axis, index)?;
         let symmetric = data.iter().any(|x| *x < 0.0) && data.iter().any(|x| *x > 0.0);
-        let cmap = req.cmap.unwrap_or(if symmetric {
+        let cmap = req.cmap.unwrap_or(if v.classes {
+            Cmap::Classes
+        } else if symmetric {
             Cmap::Seismic
         } else {
             Cmap::Viridis
         });
-        let range = req
-            .range
-            .unwrap_or_else(|| auto_range(&data, req.clip, symmetric));
+        let range = match (req.range, cmap) {
+            (Some(r), _) => r,
+            // every class present, whatever the clip
+            (None, Cmap::Classes) => data
+                .iter()
+                .filter(|x| x.is_finite())
+                .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &x| {
+                    (a.min(x), b.max(x))
+                }),
+            (None, _) => auto_range(&data, req.clip, symmetric),
+        };
         panels.push(Panel {
             data,
             title: format!("{}, {position_text}", v.name),

@@ -725,10 +725,10 @@ pub fn plan(
                 Init::KMeansPlusPlus => c.clusters.unwrap_or(0),
             };
             crate::outln!(
-                "fit       one pass over {} chunks reading {read_mb:.1} MB: a sample of up to {n} live samples (seed {}), {:?} scaler, {k} clusters, {} x {} Lloyd iterations at most (tol {}); about {:.1} MB in memory; every shard fits the same model",
+                "fit       one pass over {} chunks reading {read_mb:.1} MB: a sample of up to {n} live samples (seed {}), {} scaler, {k} clusters, {} x {} Lloyd iterations at most (tol {}); about {:.1} MB in memory; every shard fits the same model",
                 first.grid().iter().product::<u64>(),
                 c.seed,
-                c.scaler,
+                format!("{:?}", c.scaler).to_lowercase(),
                 if c.init == Init::KMeansPlusPlus { c.n_init } else { 1 },
                 c.max_iter,
                 c.tol,

@@ -293,3 +293,20 @@ def test_shards_resume_status_and_plan(tmp_path):
     run_attr("run", j, "--resume", "-q")
     assert stored(killed) == stored(big_ref)
     assert run_attr("status", j, "--verify").returncode == 0
+
+
+def test_view_draws_classes_with_a_legend(tmp_path, f3_features):
+    from PIL import Image
+    from conftest import run_attr
+    out = tmp_path / "f.zarr"
+    classify(tmp_path, f3_features, out, sample="all", clusters=4, seed=0)
+    png = tmp_path / "f.png"
+    p = run_attr("view", out, "--variable", "facies,match", "--inline", "120", "-o", png)
+    img = np.asarray(Image.open(png).convert("RGBA"))
+    # the facies panel: as many distinct colours as classes on the slice
+    import re
+    x0, x1, y0, y1 = map(int, re.search(r"data at x (\d+)\.\.(\d+), y (\d+)\.\.(\d+)", p.stdout).groups())
+    plot = img[y0:y1, x0:x1].reshape(-1, 4)
+    colours = {tuple(c) for c in plot if c[3] == 255}
+    classes = np.unique(facies(out)[list(xr.open_zarr(out).inline.values).index(120)])
+    assert len(colours) == len(classes[classes >= 0])
