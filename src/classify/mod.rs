@@ -12,6 +12,8 @@ mod kmeans;
 
 pub use kmeans::ScalerKind;
 
+use crate::engine::plan::{OutputNeeds, Plan};
+use crate::engine::{ChunkSink, Target};
 use crate::job::{ClassifySpec, Feature, Init, JobSpec, SampleSize};
 use crate::progress::Progress;
 use crate::store::identity::Identity;
@@ -20,10 +22,13 @@ use crate::store::{
 };
 use anyhow::{bail, Context, Result};
 use kmeans::{kmeans_plus_plus, lloyd, nearest_two, Scaler};
-use ndarray::Array3;
+use ndarray::{Array3, ArrayView3};
 use rayon::prelude::*;
 use serde_json::{json, Map, Value};
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
+use std::sync::atomic::AtomicBool;
+use std::sync::Mutex;
 
 /// A fitted model: what the output records and another job can reuse.
 struct Model {
@@ -34,27 +39,209 @@ struct Model {
     centres: Vec<f64>,
 }
 
-/// The feature volumes, by name, on one grid.
+/// Where a feature's values come from.
+enum Source {
+    /// A variable stored on the grid.
+    Stored(Box<Input>),
+    /// An attribute of the input volume, computed block by block.
+    Computed(Box<dyn attributes::Kernel>),
+}
+
+/// The features, by name, on one grid.
 struct Features {
     names: Vec<String>,
-    volumes: Vec<Input>,
+    sources: Vec<Source>,
+    /// The grid: the input volume when features are computed from it,
+    /// else the first stored feature.
+    grid: Input,
+    boundary: crate::engine::boundary::Boundary,
+    workers: usize,
 }
 
 impl Features {
     fn shape(&self) -> [u64; 3] {
-        self.volumes[0].shape
+        self.grid.shape
     }
 
     fn first(&self) -> &Input {
-        &self.volumes[0]
+        &self.grid
     }
 
-    /// Each feature's values over a region, NaN where null or missing.
-    fn read(&self, start: [u64; 3], end: [u64; 3]) -> Result<Vec<ndarray::Array3<f32>>> {
-        self.volumes
+    fn computed(&self) -> usize {
+        self.sources
             .iter()
-            .map(|v| v.read_region(start, end))
+            .filter(|s| matches!(s, Source::Computed(_)))
+            .count()
+    }
+
+    /// Where each feature comes from, in words (provenance).
+    fn describe(&self) -> Vec<String> {
+        self.names
+            .iter()
+            .zip(&self.sources)
+            .map(|(n, s)| match s {
+                Source::Stored(v) => format!("{}/{n}", v.path.display()),
+                Source::Computed(k) => format!(
+                    "{n} of {} computed with {}",
+                    self.grid.path.display(),
+                    k.resolved()
+                ),
+            })
             .collect()
+    }
+
+    /// Bytes read per pass.
+    fn bytes(&self) -> u64 {
+        let stored: u64 = self
+            .sources
+            .iter()
+            .map(|s| match s {
+                Source::Stored(v) => v.bytes(),
+                Source::Computed(_) => 0,
+            })
+            .sum();
+        stored
+            + if self.computed() > 0 {
+                self.grid.bytes()
+            } else {
+                0
+            }
+    }
+
+    /// Call `f` with every feature over each output chunk (`wanted`, or
+    /// all), in parallel. Stored features are read; computed ones come from
+    /// the engine, which gathers each block with its halo once for all of
+    /// them.
+    fn for_each_chunk<F>(
+        &self,
+        chunks: [u64; 3],
+        wanted: Option<&HashSet<[u64; 3]>>,
+        progress: &Progress,
+        f: F,
+    ) -> Result<()>
+    where
+        F: Fn([u64; 3], [u64; 3], [u64; 3], Vec<Array3<f32>>) -> Result<()> + Sync,
+    {
+        let shape = self.shape();
+        let region = |idx: [u64; 3]| {
+            let start = [0, 1, 2].map(|a| idx[a] * chunks[a]);
+            let end = [0, 1, 2].map(|a| (start[a] + chunks[a]).min(shape[a]));
+            (start, end)
+        };
+        let read = |start, end, computed: &mut dyn Iterator<Item = Array3<f32>>| {
+            self.sources
+                .iter()
+                .map(|s| match s {
+                    Source::Stored(v) => v.read_region(start, end),
+                    Source::Computed(_) => Ok(computed.next().expect("one per computed feature")),
+                })
+                .collect::<Result<Vec<_>>>()
+        };
+        if self.computed() == 0 {
+            let all: Vec<[u64; 3]> = tasks(shape, chunks)
+                .into_iter()
+                .map(|t| t.0)
+                .filter(|i| wanted.is_none_or(|w| w.contains(i)))
+                .collect();
+            return all.par_iter().try_for_each(|&idx| {
+                let (start, end) = region(idx);
+                let data = read(start, end, &mut std::iter::empty())?;
+                progress.advance((0..3).map(|a| end[a] - start[a]).product(), 0);
+                f(idx, start, end, data)
+            });
+        }
+        let kernels: Vec<&dyn attributes::Kernel> = self
+            .sources
+            .iter()
+            .filter_map(|s| match s {
+                Source::Computed(k) => Some(k.as_ref()),
+                Source::Stored(_) => None,
+            })
+            .collect();
+        let needs: Vec<OutputNeeds> = kernels
+            .iter()
+            .map(|k| OutputNeeds {
+                chunks,
+                halo: k.halo(),
+            })
+            .collect();
+        let plan = Plan::new(shape, self.grid.chunks, self.boundary, &needs);
+        let selected: Vec<usize> = (0..plan.tasks.len())
+            .filter(|&i| wanted.is_none_or(|w| plan.tasks[i].chunks().any(|c| w.contains(&c))))
+            .collect();
+        let on_chunk = |idx: [u64; 3], computed: Vec<Array3<f32>>| -> Result<()> {
+            if wanted.is_some_and(|w| !w.contains(&idx)) {
+                return Ok(());
+            }
+            let (start, end) = region(idx);
+            let data = read(start, end, &mut computed.into_iter())?;
+            f(idx, start, end, data)
+        };
+        let collector = Collector {
+            pending: Mutex::new(HashMap::new()),
+            slots: kernels.len(),
+            done: &on_chunk,
+        };
+        let sinks: Vec<Slot> = (0..kernels.len())
+            .map(|slot| Slot {
+                collector: &collector,
+                slot,
+            })
+            .collect();
+        let targets: Vec<Target> = kernels
+            .iter()
+            .zip(&sinks)
+            .map(|(k, s)| Target {
+                kernel: *k,
+                sink: s as &dyn ChunkSink,
+            })
+            .collect();
+        let options = crate::engine::Options {
+            workers: self.workers,
+            cache_bytes: 1 << 30,
+        };
+        let never = AtomicBool::new(false);
+        crate::engine::run(
+            &plan, &selected, &self.grid, &targets, &options, progress, &never,
+        )?;
+        Ok(())
+    }
+}
+
+/// Computed features of chunks still waiting for the others.
+type Pending = HashMap<[u64; 3], Vec<Option<Array3<f32>>>>;
+
+/// Gathers the computed features of an output chunk from the engine's
+/// sinks, and hands the chunk on when all are there.
+struct Collector<'a> {
+    pending: Mutex<Pending>,
+    slots: usize,
+    done: &'a (dyn Fn([u64; 3], Vec<Array3<f32>>) -> Result<()> + Sync),
+}
+
+/// One computed feature's sink.
+struct Slot<'a> {
+    collector: &'a Collector<'a>,
+    slot: usize,
+}
+
+impl ChunkSink for Slot<'_> {
+    fn write_chunk(&self, idx: [u64; 3], data: ArrayView3<f32>) -> Result<()> {
+        let c = self.collector;
+        let ready = {
+            let mut p = c.pending.lock().expect("pending chunks");
+            let e = p.entry(idx).or_insert_with(|| vec![None; c.slots]);
+            e[self.slot] = Some(data.to_owned());
+            if e.iter().all(Option::is_some) {
+                p.remove(&idx)
+            } else {
+                None
+            }
+        };
+        match ready {
+            Some(v) => (c.done)(idx, v.into_iter().map(|a| a.expect("all there")).collect()),
+            None => Ok(()),
+        }
     }
 }
 
@@ -72,57 +259,102 @@ fn variables(group: &Path) -> Vec<String> {
     v
 }
 
-fn open_features(job_path: &Path, spec: &JobSpec, list: &[Feature]) -> Result<Features> {
-    let mut names = Vec::new();
-    let mut volumes: Vec<Input> = Vec::new();
-    for f in list {
-        let (path, name) = match f {
-            Feature::Name(n) => (spec.input.clone(), n.clone()),
-            Feature::Source { path, variable } => (path.clone(), variable.clone()),
-        };
-        let have = variables(&path);
-        if !have.contains(&name) {
-            let names: Vec<&str> = have.iter().map(String::as_str).collect();
-            let hint = match attributes::closest(&name, &names) {
-                Some(c) => format!(" (did you mean '{c}'?)"),
-                None => format!(" (it has: {})", names.join(", ")),
-            };
-            bail!(
-                "{}: classify.features: '{name}' is not a variable of '{}'{hint}",
-                job_path.display(),
-                path.display()
-            );
-        }
-        let mut v = Input::open(&path, Some(&name))
-            .with_context(|| format!("{}: classify.features: '{name}'", job_path.display()))?;
+fn open_features(
+    job_path: &Path,
+    spec: &JobSpec,
+    list: &[Feature],
+    workers: usize,
+) -> Result<Features> {
+    let at = |m: String| anyhow::anyhow!("{}: classify.features: {m}", job_path.display());
+    let mut names: Vec<String> = Vec::new();
+    let mut sources: Vec<Source> = Vec::new();
+    let computing = list.iter().any(|f| matches!(f, Feature::Attribute { .. }));
+    // the volume computed features come from
+    let volume = if computing {
+        let mut v = Input::open(&spec.input, spec.variable.as_deref())
+            .with_context(|| format!("{}: input", job_path.display()))?;
         v.set_null_value(spec.null_value);
-        if let Some(first) = volumes.first() {
-            if v.shape != first.shape || v.ndim != first.ndim {
-                bail!(
-                    "{}: classify.features: '{name}' is {:?} but '{}' is {:?}: features must share one grid",
-                    job_path.display(),
-                    &v.shape[3 - v.ndim..],
-                    names[0],
-                    &first.shape[3 - first.ndim..]
-                );
+        Some(v)
+    } else {
+        None
+    };
+    for f in list {
+        let (name, source) = match f {
+            Feature::Attribute { attribute, params } => {
+                let v = volume.as_ref().expect("opened for computed features");
+                let a = attributes::lookup(attribute).map_err(|e| at(e.to_string()))?;
+                let setup = attributes::Setup {
+                    sample_interval_ms: spec.sample_interval.or_else(|| v.sample_interval_ms()),
+                };
+                let k = a
+                    .build(params, &setup)
+                    .map_err(|e| at(format!("{attribute}: {e}")))?;
+                (attribute.clone(), Source::Computed(k))
             }
-        }
+            Feature::Name(_) | Feature::Source { .. } => {
+                let (path, name) = match f {
+                    Feature::Source { path, variable } => (path.clone(), variable.clone()),
+                    Feature::Name(n) => (spec.input.clone(), n.clone()),
+                    Feature::Attribute { .. } => unreachable!("matched above"),
+                };
+                let have = variables(&path);
+                if !have.contains(&name) {
+                    let known: Vec<&str> = have.iter().map(String::as_str).collect();
+                    let hint = match attributes::closest(&name, &known) {
+                        Some(c) => format!(" (did you mean '{c}'?)"),
+                        None => format!(" (it has: {})", known.join(", ")),
+                    };
+                    return Err(at(format!(
+                        "'{name}' is not a variable of '{}'{hint}",
+                        path.display()
+                    )));
+                }
+                let mut v = Input::open(&path, Some(&name)).with_context(|| {
+                    format!("{}: classify.features: '{name}'", job_path.display())
+                })?;
+                v.set_null_value(spec.null_value);
+                (name, Source::Stored(Box::new(v)))
+            }
+        };
         if names.contains(&name) {
-            bail!(
-                "{}: classify.features: '{name}' is named twice",
-                job_path.display()
-            );
+            return Err(at(format!("'{name}' is named twice")));
         }
         names.push(name);
-        volumes.push(v);
+        sources.push(source);
     }
     if names.is_empty() {
-        bail!(
-            "{}: classify.features: name at least one variable",
-            job_path.display()
-        );
+        return Err(at("name at least one variable".into()));
     }
-    Ok(Features { names, volumes })
+    // one grid: the computed features' volume, or the first stored one
+    let grid = match volume {
+        Some(v) => v,
+        None => {
+            let Source::Stored(v) = &sources[0] else {
+                unreachable!("no computed feature")
+            };
+            let mut g = Input::open(&v.path, v.variable.as_deref())?;
+            g.set_null_value(spec.null_value);
+            g
+        }
+    };
+    for (n, s) in names.iter().zip(&sources) {
+        if let Source::Stored(v) = s {
+            if v.shape != grid.shape || v.ndim != grid.ndim {
+                return Err(at(format!(
+                    "'{n}' is {:?} but the grid is {:?}: features must share one grid",
+                    &v.shape[3 - v.ndim..],
+                    &grid.shape[3 - grid.ndim..]
+                )));
+            }
+        }
+    }
+    Ok(Features {
+        names,
+        sources,
+        grid,
+        boundary: spec.boundary,
+        workers,
+    })
 }
 
 /// The regions of a chunk grid over `shape`.
@@ -163,54 +395,54 @@ fn keep_smallest(mut v: Drawn, n: usize) -> Drawn {
 }
 
 /// The training sample, position-ordered, and the count of live samples.
-fn draw(feats: &Features, size: SampleSize, seed: u64, quiet: bool) -> Result<(Vec<f64>, usize)> {
+fn draw(
+    feats: &Features,
+    chunks: [u64; 3],
+    size: SampleSize,
+    seed: u64,
+    quiet: bool,
+) -> Result<(Vec<f64>, usize)> {
     let shape = feats.shape();
     let n = match size {
         SampleSize::Count(n) => n,
         SampleSize::All => usize::MAX,
     };
-    let regs = regions(shape, feats.first().chunks);
     let total = shape.iter().product::<u64>();
     let progress = Progress::counting(total, "classify: sample", quiet, "samples");
-    let (drawn, live) = regs
-        .par_iter()
-        .map(|&(start, end)| -> Result<(Drawn, usize)> {
-            let data = feats.read(start, end)?;
-            let (n0, n1, n2) = data[0].dim();
-            let mut out = Drawn::new();
-            let mut live = 0;
-            for i in 0..n0 {
-                for j in 0..n1 {
-                    for k in 0..n2 {
-                        let v: Vec<f64> = data.iter().map(|d| d[[i, j, k]] as f64).collect();
-                        if v.iter().any(|x| !x.is_finite()) {
-                            continue;
-                        }
-                        live += 1;
-                        let g = ((start[0] + i as u64) * shape[1] + start[1] + j as u64) * shape[2]
-                            + start[2]
-                            + k as u64;
-                        out.push((key(g, seed), g, v));
-                        // bounded: never more than twice the sample per region
-                        if n != usize::MAX && out.len() >= 2 * n {
-                            out = keep_smallest(out, n);
-                        }
+    let kept: Mutex<(Drawn, usize)> = Mutex::new((Drawn::new(), 0));
+    feats.for_each_chunk(chunks, None, &progress, |_, start, _, data| {
+        let (n0, n1, n2) = data[0].dim();
+        let mut out = Drawn::new();
+        let mut live = 0;
+        for i in 0..n0 {
+            for j in 0..n1 {
+                for k in 0..n2 {
+                    let v: Vec<f64> = data.iter().map(|d| d[[i, j, k]] as f64).collect();
+                    if v.iter().any(|x| !x.is_finite()) {
+                        continue;
                     }
+                    live += 1;
+                    let g = ((start[0] + i as u64) * shape[1] + start[1] + j as u64) * shape[2]
+                        + start[2]
+                        + k as u64;
+                    out.push((key(g, seed), g, v));
                 }
             }
-            progress.advance((n0 * n1 * n2) as u64, 0);
-            Ok((keep_smallest(out, n), live))
-        })
-        .try_reduce(
-            || (Drawn::new(), 0),
-            |a, b| {
-                let mut v = a.0;
-                v.extend(b.0);
-                Ok((keep_smallest(v, n), a.1 + b.1))
-            },
-        )?;
+        }
+        let out = keep_smallest(out, n);
+        let mut all = kept.lock().expect("sample");
+        all.0.extend(out);
+        all.1 += live;
+        // bounded: never more than twice the sample
+        if n != usize::MAX && all.0.len() >= 2 * n {
+            let v = std::mem::take(&mut all.0);
+            all.0 = keep_smallest(v, n);
+        }
+        Ok(())
+    })?;
     progress.finish();
-    let mut drawn = drawn;
+    let (drawn, live) = kept.into_inner().expect("sample");
+    let mut drawn = keep_smallest(drawn, n);
     drawn.sort_unstable_by_key(|d| d.1);
     let x: Vec<f64> = drawn.into_iter().flat_map(|d| d.2).collect();
     Ok((x, live))
@@ -344,55 +576,75 @@ fn tasks(shape: [u64; 3], chunks: [u64; 3]) -> Vec<Task> {
         .collect()
 }
 
-/// Label every sample of the selected chunks: `facies` (−1 where null),
+/// Label every sample of the chunks `wanted`: `facies` (−1 where null),
 /// `distance` and `match` (NaN where null), each chunk recorded when written.
 fn predict(
     feats: &Features,
     m: &Model,
     vars: &[OutputVariable; 3],
-    selected: &[Task],
+    chunks: [u64; 3],
+    wanted: &HashSet<[u64; 3]>,
     quiet: bool,
 ) -> Result<()> {
     let f = m.features.len();
-    let total: u64 = selected
+    let total: u64 = wanted
         .iter()
-        .map(|t| (0..3).map(|a| t.2[a] - t.1[a]).product::<u64>())
+        .map(|&idx| {
+            (0..3)
+                .map(|a| {
+                    (idx[a] * chunks[a] + chunks[a]).min(feats.shape()[a]) - idx[a] * chunks[a]
+                })
+                .product::<u64>()
+        })
         .sum();
     let progress = Progress::counting(total, "classify", quiet, "samples");
-    selected
-        .par_iter()
-        .try_for_each(|&(idx, start, end)| -> Result<()> {
-            let data = feats.read(start, end)?;
-            let dims = data[0].raw_dim();
-            let mut lab = Array3::<f32>::from_elem(dims, -1.0);
-            let mut dist = Array3::<f32>::from_elem(dims, f32::NAN);
-            let mut mat = Array3::<f32>::from_elem(dims, f32::NAN);
-            let mut row = vec![0.0; f];
-            for ((i, j, k), _) in data[0].indexed_iter() {
-                for (r, d) in row.iter_mut().zip(&data) {
-                    *r = d[[i, j, k]] as f64;
-                }
-                if row.iter().any(|v| !v.is_finite()) {
-                    continue;
-                }
-                m.scaler.apply(&mut row);
-                let (c, d1, d2) = nearest_two(&row, &m.centres, f);
-                lab[[i, j, k]] = c as f32;
-                dist[[i, j, k]] = d1 as f32;
-                mat[[i, j, k]] = if d2 > 0.0 {
-                    (1.0 - d1 / d2) as f32
-                } else {
-                    0.0
-                };
+    feats.for_each_chunk(chunks, Some(wanted), &progress, |idx, _, _, data| {
+        let dims = data[0].raw_dim();
+        let mut lab = Array3::<f32>::from_elem(dims, -1.0);
+        let mut dist = Array3::<f32>::from_elem(dims, f32::NAN);
+        let mut mat = Array3::<f32>::from_elem(dims, f32::NAN);
+        let mut row = vec![0.0; f];
+        for ((i, j, k), _) in data[0].indexed_iter() {
+            for (r, d) in row.iter_mut().zip(&data) {
+                *r = d[[i, j, k]] as f64;
             }
-            for (v, a) in vars.iter().zip([&lab, &dist, &mat]) {
-                v.write_chunk(idx, a.view())?;
+            if row.iter().any(|v| !v.is_finite()) {
+                continue;
             }
-            progress.advance(lab.len() as u64, (lab.len() * 10) as u64);
-            Ok(())
-        })?;
+            m.scaler.apply(&mut row);
+            let (c, d1, d2) = nearest_two(&row, &m.centres, f);
+            lab[[i, j, k]] = c as f32;
+            dist[[i, j, k]] = d1 as f32;
+            mat[[i, j, k]] = if d2 > 0.0 {
+                (1.0 - d1 / d2) as f32
+            } else {
+                0.0
+            };
+        }
+        for (v, a) in vars.iter().zip([&lab, &dist, &mat]) {
+            v.write_chunk(idx, a.view())?;
+        }
+        Ok(())
+    })?;
     progress.finish();
     Ok(())
+}
+
+/// The output chunks: the job's, else the grid's.
+fn output_chunks(job_path: &Path, c: &ClassifySpec, grid: &Input) -> Result<[u64; 3]> {
+    let nd = grid.ndim;
+    Ok(match &c.chunks {
+        None => grid.chunks,
+        Some(v) if v.len() == nd && !v.contains(&0) => {
+            let mut ch = [1u64; 3];
+            ch[3 - nd..].copy_from_slice(v);
+            [0, 1, 2].map(|a| ch[a].min(grid.shape[a].max(1)))
+        }
+        Some(v) => bail!(
+            "{}: classify.chunks {v:?}: give {nd} positive sizes",
+            job_path.display()
+        ),
+    })
 }
 
 /// How this process runs the job: its share, and whether it resumes.
@@ -428,7 +680,8 @@ fn classify(job_path: &Path, spec: &JobSpec, c: &ClassifySpec, run: &Run) -> Res
         (Some(m), true) => m.features.iter().cloned().map(Feature::Name).collect(),
         _ => c.features.clone(),
     };
-    let feats = open_features(job_path, spec, &list)?;
+    let feats = open_features(job_path, spec, &list, run.workers)?;
+    let chunks = output_chunks(job_path, c, feats.first())?;
     if let Some(m) = &earlier {
         if m.features != feats.names {
             bail!(
@@ -450,7 +703,7 @@ fn classify(job_path: &Path, spec: &JobSpec, c: &ClassifySpec, run: &Run) -> Res
             (m, None, Value::Null)
         }
         None => {
-            let (x, live) = draw(&feats, c.sample, c.seed, quiet)?;
+            let (x, live) = draw(&feats, chunks, c.sample, c.seed, quiet)?;
             if live == 0 {
                 bail!(
                     "{}: classify: the features hold no live sample (every trace missing or a feature null everywhere)",
@@ -516,24 +769,11 @@ fn classify(job_path: &Path, spec: &JobSpec, c: &ClassifySpec, run: &Run) -> Res
         "provenance".into(),
         json!({
             "engine": format!("attr {}", env!("CARGO_PKG_VERSION")),
-            "inputs": feats.volumes.iter().map(|v| format!("{}/{}", v.path.display(), v.variable.clone().unwrap_or_default())).collect::<Vec<_>>(),
+            "inputs": feats.describe(),
             "model": c.model.as_ref().map(|p| p.display().to_string()),
             "max_iter": c.max_iter, "tol": c.tol, "n_init": c.n_init,
         }),
     );
-    let ndim = first.ndim;
-    let chunks: [u64; 3] = match &c.chunks {
-        None => first.chunks,
-        Some(v) if v.len() == ndim && !v.contains(&0) => {
-            let mut ch = [1u64; 3];
-            ch[3 - ndim..].copy_from_slice(v);
-            [0, 1, 2].map(|a| ch[a].min(shape[a].max(1)))
-        }
-        Some(v) => bail!(
-            "{}: classify.chunks {v:?}: give {ndim} positive sizes",
-            job_path.display()
-        ),
-    };
     let spec_of = |name: &str, dtype: Dtype, fill: Option<f64>, long: &str, units: &str| {
         let mut a = Map::new();
         a.insert("long_name".into(), json!(long));
@@ -631,7 +871,8 @@ fn classify(job_path: &Path, spec: &JobSpec, c: &ClassifySpec, run: &Run) -> Res
                 staged.renew();
             }
         });
-        let r = predict(&feats, &model, &vars, &selected, quiet);
+        let wanted: HashSet<[u64; 3]> = selected.iter().map(|t| t.0).collect();
+        let r = predict(&feats, &model, &vars, chunks, &wanted, quiet);
         drop(done_tx);
         r
     });
@@ -668,7 +909,7 @@ pub fn check(job_path: &Path, spec: &JobSpec, c: &ClassifySpec) -> Result<()> {
         (Some(m), true) => m.features.iter().cloned().map(Feature::Name).collect(),
         _ => c.features.clone(),
     };
-    open_features(job_path, spec, &list)?;
+    open_features(job_path, spec, &list, 1)?;
     if model.is_none() && c.clusters.is_none() && c.init == Init::KMeansPlusPlus {
         bail!(
             "{}: classify: give `clusters` (the number of facies)",
@@ -700,12 +941,12 @@ pub fn plan(
             .collect(),
         _ => c.features.clone(),
     };
-    let feats = open_features(job_path, spec, &list)?;
+    let feats = open_features(job_path, spec, &list, 1)?;
     let first = feats.first();
     let shape = feats.shape();
     let nd = first.ndim;
     let samples: u64 = shape.iter().product();
-    let read_mb = feats.volumes.iter().map(|v| v.bytes()).sum::<u64>() as f64 / 1e6;
+    let read_mb = feats.bytes() as f64 / 1e6;
     let f = feats.names.len();
     crate::outln!(
         "features  {} on {:?} (chunks {:?})",

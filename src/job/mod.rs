@@ -111,7 +111,16 @@ fn one() -> usize {
 #[serde(untagged)]
 pub enum Feature {
     Name(String),
-    Source { path: PathBuf, variable: String },
+    Source {
+        path: PathBuf,
+        variable: String,
+    },
+    /// An attribute of the input volume, computed on the fly.
+    Attribute {
+        attribute: String,
+        #[serde(default)]
+        params: Map<String, Value>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]

@@ -310,3 +310,27 @@ def test_view_draws_classes_with_a_legend(tmp_path, f3_features):
     colours = {tuple(c) for c in plot if c[3] == 255}
     classes = np.unique(facies(out)[list(xr.open_zarr(out).inline.values).index(120)])
     assert len(colours) == len(classes[classes >= 0])
+
+
+def test_features_computed_on_the_fly_equal_stored_ones(tmp_path, f3_features):
+    stored_out = tmp_path / "stored.zarr"
+    classify(tmp_path, f3_features, stored_out, sample=9000, clusters=4, seed=5)
+    fly = tmp_path / "fly.zarr"
+    run_job(tmp_path, {"input": str(F3), "classify": {
+        "features": [{"attribute": "envelope"}, {"attribute": "semblance", "params": {"window": [3, 3, 9]}},
+                     {"attribute": "instantaneous_frequency"}],
+        "clusters": 4, "sample": 9000, "seed": 5, "path": str(fly)}}, "-q")
+    a, b = xr.open_zarr(stored_out), xr.open_zarr(fly)
+    assert a.attrs["centres"] == b.attrs["centres"] and a.attrs["features"] == b.attrs["features"]
+    assert (facies(stored_out) == facies(fly)).all()
+    np.testing.assert_array_equal(a.distance.values, b.distance.values)
+    assert "computed with" in b.attrs["provenance"]["inputs"][0]
+    # and a model fitted that way classifies the same features
+    again = tmp_path / "again.zarr"
+    run_job(tmp_path, {"input": str(F3), "classify": {
+        "features": [{"attribute": "envelope"}, {"attribute": "semblance"}, {"attribute": "instantaneous_frequency"}],
+        "model": str(fly), "path": str(again)}}, "-q")
+    assert (facies(again) == facies(fly)).all()
+    p = run_job(tmp_path, {"input": str(F3), "classify": {
+        "features": [{"attribute": "envelop"}], "clusters": 2, "path": str(tmp_path / "x.zarr")}}, check=False)
+    assert p.returncode != 0 and "did you mean 'envelope'" in p.stderr
