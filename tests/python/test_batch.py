@@ -184,6 +184,30 @@ def test_slurm_submit_four_shards(tmp_path, setup):
     print(f"slurm 4 shards: {wall:.1f} s wall (submit to finalize), single process {setup['duration']:.1f} s")
 
 
+def test_slurm_submit_classification(tmp_path, setup):
+    """A classify job as a 3-element array: every element fits the same
+    model, predicts its share; the finalize job verifies; the same bytes as
+    one process."""
+    sdir = slurm_env()
+    import json
+    def job(name, out):
+        p = tmp_path / name
+        p.write_text(json.dumps({"input": str(setup["ref"]), "classify": {
+            "features": list(VARS), "clusters": 4, "sample": 20000, "seed": 3, "path": str(out)}}))
+        return p
+    ref = tmp_path / "facies_ref.zarr"
+    run_attr("run", job("ref.yaml", ref), "-q", cwd=tmp_path)
+    out = tmp_path / "facies.zarr"
+    p = run_attr("submit", job("f.yaml", out), "--scheduler", "slurm", "--shards", "3", "--cores", "1",
+                 "--walltime", "00:10", cwd=tmp_path)
+    ids = [l.split()[2] for l in p.stdout.splitlines() if l.startswith(("array job", "finalize job"))]
+    wait_jobs(ids)
+    fin = completed(sdir, ids[1])
+    logs = "\n".join(f.read_text() for f in (tmp_path / "logs").glob("*"))
+    assert fin and "JobState=COMPLETED" in fin[-1], (fin, logs)
+    assert files(out) == files(ref)
+
+
 def test_lsf_code_path_under_slurm(tmp_path, setup):
     slurm_env()
     job, out = fresh_job(tmp_path, setup, workers=0)
