@@ -146,7 +146,8 @@ impl Features {
             return all.par_iter().try_for_each(|&idx| {
                 let (start, end) = region(idx);
                 let data = read(start, end, &mut std::iter::empty())?;
-                progress.advance((0..3).map(|a| end[a] - start[a]).product(), 0);
+                let n: u64 = (0..3).map(|a| end[a] - start[a]).product();
+                progress.advance(n, n * 4 * data.len() as u64);
                 f(idx, start, end, data)
             });
         }
@@ -175,6 +176,8 @@ impl Features {
             }
             let (start, end) = region(idx);
             let data = read(start, end, &mut computed.into_iter())?;
+            let n: u64 = (0..3).map(|a| end[a] - start[a]).product();
+            progress.advance(n, n * 4 * data.len() as u64);
             f(idx, start, end, data)
         };
         let collector = Collector {
@@ -201,8 +204,10 @@ impl Features {
             cache_bytes: 1 << 30,
         };
         let never = AtomicBool::new(false);
+        // the engine counts chunks; the caller's progress counts samples
+        let silent = Progress::new(0, "", true);
         crate::engine::run(
-            &plan, &selected, &self.grid, &targets, &options, progress, &never,
+            &plan, &selected, &self.grid, &targets, &options, &silent, &never,
         )?;
         Ok(())
     }
@@ -703,7 +708,8 @@ fn classify(job_path: &Path, spec: &JobSpec, c: &ClassifySpec, run: &Run) -> Res
             (m, None, Value::Null)
         }
         None => {
-            let (x, live) = draw(&feats, chunks, c.sample, c.seed, quiet)?;
+            let size = c.sample.unwrap_or_default();
+            let (x, live) = draw(&feats, chunks, size, c.seed, quiet)?;
             if live == 0 {
                 bail!(
                     "{}: classify: the features hold no live sample (every trace missing or a feature null everywhere)",
@@ -711,7 +717,8 @@ fn classify(job_path: &Path, spec: &JobSpec, c: &ClassifySpec, run: &Run) -> Res
                 );
             }
             let used = x.len() / feats.names.len();
-            if let SampleSize::Count(n) = c.sample {
+            // a size given that the volume cannot fill
+            if let Some(SampleSize::Count(n)) = c.sample {
                 if n > live {
                     crate::noteln!(
                         "attr: warning: sample {n} is more than the {live} live samples: fitting on all of them"
@@ -728,7 +735,7 @@ fn classify(job_path: &Path, spec: &JobSpec, c: &ClassifySpec, run: &Run) -> Res
             (
                 m,
                 Some(fit),
-                json!({"requested": match c.sample { SampleSize::Count(n) => json!(n), SampleSize::All => json!("all") }, "used": used, "live": live}),
+                json!({"requested": match size { SampleSize::Count(n) => json!(n), SampleSize::All => json!("all") }, "used": used, "live": live}),
             )
         }
     };
@@ -957,7 +964,7 @@ pub fn plan(
     match &c.model {
         Some(p) => crate::outln!("fit       none: the model of {}", p.display()),
         None => {
-            let n = match c.sample {
+            let n = match c.sample.unwrap_or_default() {
                 SampleSize::Count(n) => (n as u64).min(samples),
                 SampleSize::All => samples,
             };

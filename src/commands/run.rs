@@ -1,6 +1,7 @@
 use std::path::PathBuf;
 
-/// Run a job spec: compute its attributes and write its outputs.
+/// Run a job spec: compute its attributes and write its outputs, or
+/// classify facies (a job with a `classify:` section).
 #[derive(clap::Args)]
 pub struct Args {
     /// The YAML job spec (docs/job-spec.md).

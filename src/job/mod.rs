@@ -66,9 +66,10 @@ pub struct ClassifySpec {
     pub clusters: Option<usize>,
     #[serde(default = "standard")]
     pub scaler: crate::classify::ScalerKind,
-    /// Training samples drawn from the live ones, or `all`.
+    /// Training samples drawn from the live ones, or `all` (default:
+    /// 1,000,000, or every live sample when there are fewer).
     #[serde(default)]
-    pub sample: SampleSize,
+    pub sample: Option<SampleSize>,
     #[serde(default)]
     pub seed: u64,
     #[serde(default)]
