@@ -387,16 +387,66 @@ fn key(position: u64, seed: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// Drawn samples: (key, position, values).
-type Drawn = Vec<(u64, u64, Vec<f64>)>;
+/// Drawn samples: (key, position, slot) and each slot's feature values,
+/// flat, so that a sample costs its values and 24 bytes.
+struct Drawn {
+    f: usize,
+    entries: Vec<(u64, u64, usize)>,
+    values: Vec<f32>,
+}
 
-/// Keep the `n` smallest keys (ties by position), in bounded memory.
-fn keep_smallest(mut v: Drawn, n: usize) -> Drawn {
-    if v.len() > n {
-        v.select_nth_unstable_by(n, |a, b| (a.0, a.1).cmp(&(b.0, b.1)));
-        v.truncate(n);
+impl Drawn {
+    fn new(f: usize) -> Drawn {
+        Drawn {
+            f,
+            entries: Vec::new(),
+            values: Vec::new(),
+        }
     }
-    v
+
+    fn push(&mut self, key: u64, position: u64, row: &[f32]) {
+        self.entries
+            .push((key, position, self.values.len() / self.f));
+        self.values.extend_from_slice(row);
+    }
+
+    fn append(&mut self, other: Drawn) {
+        let base = self.values.len() / self.f;
+        self.entries
+            .extend(other.entries.into_iter().map(|(k, p, s)| (k, p, s + base)));
+        self.values.extend(other.values);
+    }
+
+    /// Keep the `n` smallest keys (ties by position), in bounded memory.
+    fn keep_smallest(mut self, n: usize) -> Drawn {
+        if self.entries.len() > n {
+            self.entries
+                .select_nth_unstable_by(n, |a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+            self.entries.truncate(n);
+            let f = self.f;
+            let mut values = Vec::with_capacity(n * f);
+            for e in self.entries.iter_mut() {
+                values.extend_from_slice(&self.values[e.2 * f..(e.2 + 1) * f]);
+                e.2 = values.len() / f - 1;
+            }
+            self.values = values;
+        }
+        self
+    }
+
+    /// The rows in position order, as f64.
+    fn into_rows(mut self) -> Vec<f64> {
+        self.entries.sort_unstable_by_key(|e| e.1);
+        let f = self.f;
+        self.entries
+            .iter()
+            .flat_map(|e| {
+                self.values[e.2 * f..(e.2 + 1) * f]
+                    .iter()
+                    .map(|&v| v as f64)
+            })
+            .collect()
+    }
 }
 
 /// The training sample, position-ordered, and the count of live samples.
@@ -408,49 +458,50 @@ fn draw(
     quiet: bool,
 ) -> Result<(Vec<f64>, usize)> {
     let shape = feats.shape();
+    let f = feats.names.len();
     let n = match size {
         SampleSize::Count(n) => n,
         SampleSize::All => usize::MAX,
     };
     let total = shape.iter().product::<u64>();
     let progress = Progress::counting(total, "classify: sample", quiet, "samples");
-    let kept: Mutex<(Drawn, usize)> = Mutex::new((Drawn::new(), 0));
+    let kept: Mutex<(Drawn, usize)> = Mutex::new((Drawn::new(f), 0));
     feats.for_each_chunk(chunks, None, &progress, |_, start, _, data| {
         let (n0, n1, n2) = data[0].dim();
-        let mut out = Drawn::new();
+        let mut out = Drawn::new(f);
         let mut live = 0;
+        let mut row = vec![0f32; f];
         for i in 0..n0 {
             for j in 0..n1 {
                 for k in 0..n2 {
-                    let v: Vec<f64> = data.iter().map(|d| d[[i, j, k]] as f64).collect();
-                    if v.iter().any(|x| !x.is_finite()) {
+                    for (r, d) in row.iter_mut().zip(&data) {
+                        *r = d[[i, j, k]];
+                    }
+                    if row.iter().any(|x| !x.is_finite()) {
                         continue;
                     }
                     live += 1;
                     let g = ((start[0] + i as u64) * shape[1] + start[1] + j as u64) * shape[2]
                         + start[2]
                         + k as u64;
-                    out.push((key(g, seed), g, v));
+                    out.push(key(g, seed), g, &row);
                 }
             }
         }
-        let out = keep_smallest(out, n);
+        let out = out.keep_smallest(n);
         let mut all = kept.lock().expect("sample");
-        all.0.extend(out);
+        all.0.append(out);
         all.1 += live;
         // bounded: never more than twice the sample
-        if n != usize::MAX && all.0.len() >= 2 * n {
-            let v = std::mem::take(&mut all.0);
-            all.0 = keep_smallest(v, n);
+        if n != usize::MAX && all.0.entries.len() >= 2 * n {
+            let v = std::mem::replace(&mut all.0, Drawn::new(f));
+            all.0 = v.keep_smallest(n);
         }
         Ok(())
     })?;
     progress.finish();
     let (drawn, live) = kept.into_inner().expect("sample");
-    let mut drawn = keep_smallest(drawn, n);
-    drawn.sort_unstable_by_key(|d| d.1);
-    let x: Vec<f64> = drawn.into_iter().flat_map(|d| d.2).collect();
-    Ok((x, live))
+    Ok((drawn.keep_smallest(n).into_rows(), live))
 }
 
 /// Fit the scaler and k-means on the training sample.
