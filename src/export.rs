@@ -249,14 +249,9 @@ pub fn segy(input_path: &Path, output: &Path, o: &Options) -> Result<()> {
             .filter(|h| template.is_none() && h.shape == [ni, nx, 240]),
         same_layout,
     };
-    // written beside the output and renamed over it only when complete
-    let tmp = output.with_file_name(format!(
-        "{}.partial",
-        output
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default()
-    ));
+    // written beside the output under this process's own name, and
+    // renamed over it only when complete: two exports never mix
+    let tmp = crate::store::private_sibling(output, "exporting");
     let file = std::fs::File::create(&tmp)
         .with_context(|| format!("cannot create '{}'", tmp.display()))?;
     match write_traces(file, &vol, &enc, (&text, &binary), &headers) {

@@ -74,6 +74,17 @@ impl Features {
             .count()
     }
 
+    /// `dead_traces: missing`: traces of only zeros, in any volume read,
+    /// are missing there (one read of each). Returns those of the grid.
+    fn mark_dead_traces(&mut self, workers: usize) -> Result<usize> {
+        for s in &mut self.sources {
+            if let Source::Stored(v) = s {
+                v.mark_dead_traces_missing(workers)?;
+            }
+        }
+        self.grid.mark_dead_traces_missing(workers)
+    }
+
     /// Where each feature comes from, in words (provenance).
     fn describe(&self) -> Vec<String> {
         self.names
@@ -360,6 +371,36 @@ fn open_features(
         boundary: spec.boundary,
         workers,
     })
+}
+
+/// The model a job reuses, if any, and its features: those the job names,
+/// else the model's; they must be the model's.
+fn resolve(
+    job_path: &Path,
+    spec: &JobSpec,
+    c: &ClassifySpec,
+    workers: usize,
+) -> Result<(Option<Model>, Features)> {
+    let model = match &c.model {
+        Some(p) => Some(read_model(job_path, p)?),
+        None => None,
+    };
+    let list: Vec<Feature> = match (&model, c.features.is_empty()) {
+        (Some(m), true) => m.features.iter().cloned().map(Feature::Name).collect(),
+        _ => c.features.clone(),
+    };
+    let feats = open_features(job_path, spec, &list, workers)?;
+    if let Some(m) = &model {
+        if m.features != feats.names {
+            bail!(
+                "{}: classify.model: the model was fitted on features {:?}, this job gives {:?}",
+                job_path.display(),
+                m.features,
+                feats.names
+            );
+        }
+    }
+    Ok((model, feats))
 }
 
 /// The regions of a chunk grid over `shape`.
@@ -728,26 +769,14 @@ fn classify(job_path: &Path, spec: &JobSpec, c: &ClassifySpec, run: &Run) -> Res
             crate::noteln!("attr: {msg}");
         }
     };
-    let earlier = match &c.model {
-        Some(p) => Some(read_model(job_path, p)?),
-        None => None,
-    };
-    let list: Vec<Feature> = match (&earlier, c.features.is_empty()) {
-        (Some(m), true) => m.features.iter().cloned().map(Feature::Name).collect(),
-        _ => c.features.clone(),
-    };
-    let feats = open_features(job_path, spec, &list, run.workers)?;
-    let chunks = output_chunks(job_path, c, feats.first())?;
-    if let Some(m) = &earlier {
-        if m.features != feats.names {
-            bail!(
-                "{}: classify.model: the model was fitted on features {:?}, this job gives {:?}",
-                job_path.display(),
-                m.features,
-                feats.names
-            );
-        }
+    let (earlier, mut feats) = resolve(job_path, spec, c, run.workers)?;
+    if spec.dead_traces == crate::job::DeadTraces::Missing {
+        let dead = feats.mark_dead_traces(run.workers)?;
+        say(format!(
+            "{dead} dead trace(s) (only zeros) taken as missing (dead_traces: missing)"
+        ));
     }
+    let chunks = output_chunks(job_path, c, feats.first())?;
     let shape = feats.shape();
     let (model, fitted, sample_info) = match earlier {
         Some(m) => {
@@ -959,15 +988,7 @@ fn classify(job_path: &Path, spec: &JobSpec, c: &ClassifySpec, run: &Run) -> Res
 /// Check a `classify:` job without running it (for `attr submit`): the
 /// features open and share a grid, the model reads, the counts make sense.
 pub fn check(job_path: &Path, spec: &JobSpec, c: &ClassifySpec) -> Result<()> {
-    let model = match &c.model {
-        Some(p) => Some(read_model(job_path, p)?),
-        None => None,
-    };
-    let list: Vec<Feature> = match (&model, c.features.is_empty()) {
-        (Some(m), true) => m.features.iter().cloned().map(Feature::Name).collect(),
-        _ => c.features.clone(),
-    };
-    open_features(job_path, spec, &list, 1)?;
+    let (model, _) = resolve(job_path, spec, c, 1)?;
     if model.is_none() && c.clusters.is_none() && c.init == Init::KMeansPlusPlus {
         bail!(
             "{}: classify: give `clusters` (the number of facies)",
@@ -991,15 +1012,7 @@ pub fn plan(
     shards: Option<usize>,
 ) -> Result<()> {
     check(job_path, spec, c)?;
-    let list: Vec<Feature> = match (&c.model, c.features.is_empty()) {
-        (Some(p), true) => read_model(job_path, p)?
-            .features
-            .into_iter()
-            .map(Feature::Name)
-            .collect(),
-        _ => c.features.clone(),
-    };
-    let feats = open_features(job_path, spec, &list, 1)?;
+    let (_, feats) = resolve(job_path, spec, c, 1)?;
     let first = feats.first();
     let shape = feats.shape();
     let nd = first.ndim;

@@ -20,8 +20,8 @@ pub use input::{Coordinate, Input};
 pub use ledger::Ledger;
 pub use metadata::{Compression, Format};
 pub use output::{
-    publish, published_by, staging_path, stagings, Opened, OutputDataset, OutputVariable,
-    Superseded, VariableSpec,
+    private_sibling, publish, published_by, staging_path, stagings, Opened, OutputDataset,
+    OutputVariable, Superseded, VariableSpec,
 };
 
 use std::path::Path;

@@ -120,7 +120,7 @@ fn sibling(path: &Path, suffix: &str) -> PathBuf {
 }
 
 /// A private name beside `path` for this process: `NAME.KIND.host.pid.nanos`.
-fn private_sibling(path: &Path, kind: &str) -> PathBuf {
+pub fn private_sibling(path: &Path, kind: &str) -> PathBuf {
     sibling(
         path,
         &format!(

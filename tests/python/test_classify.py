@@ -334,3 +334,37 @@ def test_features_computed_on_the_fly_equal_stored_ones(tmp_path, f3_features):
     p = run_job(tmp_path, {"input": str(F3), "classify": {
         "features": [{"attribute": "envelop"}], "clusters": 2, "path": str(tmp_path / "x.zarr")}}, check=False)
     assert p.returncode != 0 and "did you mean 'envelope'" in p.stderr
+
+
+def test_dead_traces_are_missing_when_the_job_says_so(tmp_path, f3_features):
+    src = zarr.open_group(str(f3_features), mode="r")
+    path = tmp_path / "dead.zarr"
+    g = zarr.open_group(str(path), mode="w")
+    for n in FEATURES:
+        v = src[n][...].copy()
+        v[2:5, 3:6] = 0.0            # traces of only zeros, as Petrel pads an outline
+        g.create_array(n, data=v, chunks=(8, 8, 32), dimension_names=["inline", "crossline", "time"])
+    dead = np.zeros((23, 18, 75), bool)
+    dead[2:5, 3:6] = True
+    for mode, expect_null in [("data", False), ("missing", True)]:
+        out = tmp_path / f"{mode}.zarr"
+        run_job(tmp_path, {"input": str(path), "dead_traces": mode, "classify": {
+            "features": FEATURES, "clusters": 3, "sample": "all", "seed": 1, "path": str(out)}}, "-q")
+        fac = facies(out)
+        assert ((fac[dead] == -1).all()) == expect_null
+        live = xr.open_zarr(out).attrs["sample"]["live"]
+        assert live == dead.size - (dead.sum() if expect_null else 0)
+
+
+def test_computed_features_keep_the_survey_outline(tmp_path):
+    from conftest import synth
+    vol = synth(tmp_path / "v.zarr", "40,32,96", "16,16,48")
+    out = tmp_path / "f.zarr"
+    run_job(tmp_path, {"input": str(vol), "classify": {
+        "features": [{"attribute": "envelope"}, {"attribute": "semblance"}], "clusters": 3,
+        "sample": "all", "path": str(out)}}, "-q")
+    mask = zarr.open_group(str(vol), mode="r")["trace_mask"][...].astype(bool)
+    fac = facies(out)
+    assert (~mask).any() and (fac[~mask] == -1).all() and (fac[mask] >= 0).all()
+    assert (zarr.open_group(str(out), mode="r")["trace_mask"][...] == mask).all()
+    assert xr.open_zarr(out).attrs["sample"]["live"] == mask.sum() * 96

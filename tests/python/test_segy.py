@@ -127,6 +127,7 @@ def test_round_trip_is_identical(tmp_path, name, fmt):
     run_attr("convert", "segy", DATA / name, tmp_path / "rt.zarr", "-q")
     run_attr("export", "segy", tmp_path / "rt.zarr", tmp_path / "rt.sgy", "--format", fmt)
     assert (tmp_path / "rt.sgy").read_bytes() == (DATA / name).read_bytes()
+    assert not list(tmp_path.glob("rt.sgy.*")), "the export's private file was left behind"
 
 
 @pytest.mark.parametrize("fmt", [5, 1])
