@@ -57,12 +57,15 @@ fn main() {
             Halo::Full => CORE[ax],
         });
         let block = synthetic(shape);
+        let core: attributes::Region =
+            [0, 1, 2].map(|ax| (shape[ax] - CORE[ax]) / 2..(shape[ax] + CORE[ax]) / 2);
         let mut best = f64::INFINITY;
         let started = Instant::now();
         let mut runs = 0;
         while runs < 2 || (started.elapsed().as_secs_f64() < 1.0 && runs < 10) {
             let t = Instant::now();
-            let out = k.compute(block.view(), &mut Shared::new());
+            // the core the engine keeps, as it asks for it
+            let out = k.compute_region(block.view(), &core, &mut Shared::new());
             best = best.min(t.elapsed().as_secs_f64());
             std::hint::black_box(out);
             runs += 1;

@@ -316,7 +316,8 @@ pub const GRADIENT_MAGNITUDE: Spec = Spec {
         let Sigma { sigma } = p.typed()?;
         crate::masked_kernel(crate::convolve::gaussian_halo(&sigma), p, move |b, sh| {
             if nulls::has_nulls(b, sh) {
-                let [g0, g1, g2] = nulls::normalized_gradient(b, sigma);
+                let [g0, g1, g2] =
+                    nulls::normalized_gradient(b, sigma, &crate::convolve::whole(b.dim()));
                 return Zip::from(&g0)
                     .and(&g1)
                     .and(&g2)

@@ -5,7 +5,7 @@ use crate::convolve::{gaussian, gaussian_radius, window_map};
 use crate::gst::Sigmas;
 use crate::params::{Sigma, Window3};
 use crate::window::box_mean_axis;
-use crate::{masked_kernel, nulls, Halo, ParamKind, ParamSpec, Spec};
+use crate::{masked_kernel, nulls, region_kernel, Halo, ParamKind, ParamSpec, Spec};
 use ndarray::Array3;
 
 use crate::family::FILTER as FAMILY;
@@ -155,15 +155,18 @@ pub const DIP_STEERED_MEAN: Spec = Spec {
         ];
         crate::with_copies(
             28.0,
-            masked_kernel(halo, p, move |b, sh| {
+            region_kernel(halo, p, move |b, core, sh| {
                 let masked = nulls::has_nulls(b, sh);
                 // the same tensor as the structure family's, shared per block
-                let g = crate::gst::shared_gst(b, sh, sg, st);
+                let g = crate::gst::shared_gst(b, sh, sg, st, core);
                 let (n0, n1, n2) = b.dim();
                 let count = ((2 * ri + 1) * (2 * rx + 1)) as f32;
-                Array3::from_shape_fn((n0, n1, n2), |(i, x, k)| {
-                    let pi = g.p_inline[[i, x, k]].clamp(-max_dip, max_dip);
-                    let px = g.p_crossline[[i, x, k]].clamp(-max_dip, max_dip);
+                let [o0, o1, o2] = g.origin;
+                let (dip_i, dip_x) = (g.p_inline(), g.p_crossline());
+                Array3::from_shape_fn(g.l1.raw_dim(), |(gi, gx, gk)| {
+                    let (i, x, k) = (gi + o0, gx + o1, gk + o2);
+                    let pi = dip_i[[gi, gx, gk]].clamp(-max_dip, max_dip);
+                    let px = dip_x[[gi, gx, gk]].clamp(-max_dip, max_dip);
                     let mut sum = 0f32;
                     let mut live = 0u32;
                     for di in -ri..=ri {

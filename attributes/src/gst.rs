@@ -5,63 +5,130 @@
 //! shared: the structure attributes and the dip-steered filters depend on
 //! this module, not on each other.
 
-use crate::convolve::{gaussian, gaussian_radius};
+use crate::convolve::{
+    crop, dilate, gaussian_radius, gaussian_range, gaussian_region, origin, shift, Region,
+};
 use crate::{AttrError, Halo, ParamKind, ParamSpec, Params, Shared};
 use ndarray::{Array3, ArrayView3};
+use std::sync::OnceLock;
 
 /// Dips are limited to this many samples per trace (near-vertical normals).
 const MAX_DIP: f32 = 100.0;
 
-/// Eigen-decomposition of the smoothed structure tensor, per sample.
+/// Eigen-decomposition of the smoothed structure tensor, per sample of a
+/// region of the block. The eigenvalues are computed at once; the dips
+/// (from the principal eigenvector) on first use, so that a job of
+/// eigenvalue attributes alone never pays for the vectors.
 pub struct Gst {
+    /// Where the region starts in the block: field index `[i, j, k]` is
+    /// block sample `origin + [i, j, k]`.
+    pub origin: [usize; 3],
     pub l1: Array3<f32>,
     pub l2: Array3<f32>,
     pub l3: Array3<f32>,
-    /// Dips from the principal eigenvector: samples per trace along the
-    /// inline and crossline axes (t grows by p per trace).
-    pub p_inline: Array3<f32>,
-    pub p_crossline: Array3<f32>,
+    /// The six tensor components and λ1 in full precision, for the dips.
+    tensor: Vec<Array3<f32>>,
+    lambda1: Vec<f64>,
+    /// The live mask of the region, where the block has nulls.
+    live: Option<Array3<f32>>,
+    dips: OnceLock<[Array3<f32>; 2]>,
 }
 
 impl Gst {
-    fn zeros(shape: ndarray::Ix3) -> Gst {
+    /// Dips from the principal eigenvector: samples per trace along the
+    /// inline axis (t grows by p per trace).
+    pub fn p_inline(&self) -> &Array3<f32> {
+        &self.dips()[0]
+    }
+
+    /// Dips along the crossline axis, as [`Gst::p_inline`].
+    pub fn p_crossline(&self) -> &Array3<f32> {
+        &self.dips()[1]
+    }
+
+    fn dips(&self) -> &[Array3<f32>; 2] {
+        self.dips.get_or_init(|| {
+            let mut d = dips(&self.tensor, &self.lambda1, self.l1.raw_dim());
+            if let Some(m) = &self.live {
+                for field in &mut d {
+                    field.zip_mut_with(m, |v, &live| {
+                        if live == 0.0 {
+                            *v = f32::NAN
+                        }
+                    });
+                }
+            }
+            d
+        })
+    }
+
+    /// A tensor with given eigenvalues and dips.
+    #[cfg(test)]
+    pub fn planted(l: [Array3<f32>; 3], p: [Array3<f32>; 2]) -> Gst {
+        let [l1, l2, l3] = l;
         Gst {
-            l1: Array3::zeros(shape),
-            l2: Array3::zeros(shape),
-            l3: Array3::zeros(shape),
-            p_inline: Array3::zeros(shape),
-            p_crossline: Array3::zeros(shape),
+            origin: [0; 3],
+            l1,
+            l2,
+            l3,
+            tensor: Vec::new(),
+            lambda1: Vec::new(),
+            live: None,
+            dips: OnceLock::from(p),
         }
     }
 }
 
+/// The six distinct components of the symmetric tensor.
+const PAIRS: [(usize, usize); 6] = [(0, 0), (1, 1), (2, 2), (0, 1), (0, 2), (1, 2)];
+
+/// The tensor of the whole block.
+#[cfg(test)]
 pub fn structure_tensor(block: ArrayView3<f32>, sg: f64, st: f64) -> Gst {
-    let b = block.to_owned();
-    let s = [sg; 3];
-    let g: Vec<Array3<f32>> = (0..3)
-        .map(|a| {
-            let mut order = [0; 3];
-            order[a] = 1;
-            gaussian(&b, s, order)
-        })
-        .collect();
-    let pairs = [(0, 0), (1, 1), (2, 2), (0, 1), (0, 2), (1, 2)];
-    let t: Vec<Array3<f32>> = pairs
+    structure_tensor_in(block, sg, st, &crate::convolve::whole(block.dim()))
+}
+
+/// The tensor at `region` of the block only. The gradients are needed on
+/// the region widened by the tensor's smoothing radius, and each separable
+/// pass computes only what the next one reads: with a deep halo this is
+/// less than half the work of filtering the whole block.
+pub fn structure_tensor_in(block: ArrayView3<f32>, sg: f64, st: f64, region: &Region) -> Gst {
+    let gr = dilate(region, [gaussian_radius(st); 3], block.dim());
+    let g = gradients(block, sg, &gr);
+    let inner = shift(region, origin(&gr));
+    let t: Vec<Array3<f32>> = PAIRS
         .iter()
-        .map(|&(a, c)| gaussian(&(&g[a] * &g[c]), [st; 3], [0; 3]))
+        .map(|&(a, c)| gaussian_region((&g[a] * &g[c]).view(), [st; 3], [0; 3], &inner))
         .collect();
-    let mut out = Gst::zeros(b.raw_dim());
-    decompose(&t, &mut out);
-    out
+    decompose(origin(region), t, None)
+}
+
+/// The three Gaussian-derivative gradients at `region`, sharing passes:
+/// ∂x = D₀G₁G₂, ∂y = G₀D₁G₂ and ∂z = G₀G₁D₂ have only two distinct passes
+/// along the sample axis (which read the whole block).
+fn gradients(block: ArrayView3<f32>, sg: f64, region: &Region) -> [Array3<f32>; 3] {
+    let pass = |a: ArrayView3<f32>, axis: usize, order: usize| {
+        gaussian_range(a, axis, sg, order, region[axis].clone())
+    };
+    let smooth2 = pass(block, 2, 0);
+    let d2 = pass(block, 2, 1);
+    let smooth21 = pass(smooth2.view(), 1, 0);
+    let gx = pass(smooth21.view(), 0, 1);
+    let gy = pass(pass(smooth2.view(), 1, 1).view(), 0, 0);
+    let gz = pass(pass(d2.view(), 1, 0).view(), 0, 0);
+    [gx, gy, gz]
 }
 
 /// The tensor of a block with null samples: the gradients of the
 /// normalised smoothing of the live samples, themselves smoothed over the
 /// live samples only (normalised convolution G(m·∇x∇xᵀ)/G(m)). NaN at the
-/// null samples themselves.
-pub fn structure_tensor_masked(block: ArrayView3<f32>, sg: f64, st: f64) -> Gst {
-    let m = crate::nulls::live(block);
-    let g: Vec<Array3<f32>> = crate::nulls::normalized_gradient(block, [sg; 3])
+/// null samples themselves. Only `region` is computed, as for
+/// [`structure_tensor_in`].
+pub fn structure_tensor_masked(block: ArrayView3<f32>, sg: f64, st: f64, region: &Region) -> Gst {
+    let gr = dilate(region, [gaussian_radius(st); 3], block.dim());
+    let m_block = crate::nulls::live(block);
+    let m = crop(m_block.view(), &gr).to_owned();
+    let g: Vec<Array3<f32>> = crate::nulls::normalized_gradient(block, [sg; 3], &gr)
         .into_iter()
         .map(|mut d| {
             d.zip_mut_with(&m, |v, &live| {
@@ -72,22 +139,17 @@ pub fn structure_tensor_masked(block: ArrayView3<f32>, sg: f64, st: f64) -> Gst 
             d
         })
         .collect();
-    let g_m = gaussian(&m, [st; 3], [0; 3]);
-    let pairs = [(0, 0), (1, 1), (2, 2), (0, 1), (0, 2), (1, 2)];
-    let t: Vec<Array3<f32>> = pairs
+    let inner = shift(region, origin(&gr));
+    let g_m = gaussian_region(m.view(), [st; 3], [0; 3], &inner);
+    let t: Vec<Array3<f32>> = PAIRS
         .iter()
-        .map(|&(a, c)| crate::nulls::normalized_with(&(&g[a] * &g[c]), &m, &g_m, st))
+        .map(|&(a, c)| crate::nulls::normalized_with(&(&g[a] * &g[c]), &m, &g_m, st, &inner))
         .collect();
-    let mut out = Gst::zeros(block.raw_dim());
-    decompose(&t, &mut out);
-    for field in [
-        &mut out.l1,
-        &mut out.l2,
-        &mut out.l3,
-        &mut out.p_inline,
-        &mut out.p_crossline,
-    ] {
-        field.zip_mut_with(&m, |v, &live| {
+    let m = crop(m_block.view(), region).to_owned();
+    let mut out = decompose(origin(region), t, Some(m));
+    let m = out.live.as_ref().expect("given");
+    for field in [&mut out.l1, &mut out.l2, &mut out.l3] {
+        field.zip_mut_with(m, |v, &live| {
             if live == 0.0 {
                 *v = f32::NAN
             }
@@ -96,29 +158,68 @@ pub fn structure_tensor_masked(block: ArrayView3<f32>, sg: f64, st: f64) -> Gst 
     out
 }
 
-/// Eigenvalues and dips of the six tensor components, sample by sample.
-fn decompose(t: &[Array3<f32>], out: &mut Gst) {
-    let t: Vec<&[f32]> = t
+/// The tensor's eigenvalues, sample by sample.
+fn decompose(origin: [usize; 3], t: Vec<Array3<f32>>, live: Option<Array3<f32>>) -> Gst {
+    let shape = t[0].raw_dim();
+    let (mut l1, mut l2, mut l3) = (
+        Array3::zeros(shape),
+        Array3::zeros(shape),
+        Array3::zeros(shape),
+    );
+    let mut lambda1 = vec![0f64; l1.len()];
+    {
+        let c: Vec<&[f32]> = t
+            .iter()
+            .map(|a| a.as_slice().expect("standard layout"))
+            .collect();
+        let o1 = l1.as_slice_mut().expect("standard layout");
+        let o2 = l2.as_slice_mut().expect("standard layout");
+        let o3 = l3.as_slice_mut().expect("standard layout");
+        for q in 0..o1.len() {
+            let Some(a) = matrix(&c, q) else { continue };
+            let lam = eigenvalues3(a);
+            lambda1[q] = lam[0];
+            o1[q] = lam[0].max(0.0) as f32;
+            o2[q] = lam[1].max(0.0) as f32;
+            o3[q] = lam[2].max(0.0) as f32;
+        }
+    }
+    Gst {
+        origin,
+        l1,
+        l2,
+        l3,
+        tensor: t,
+        lambda1,
+        live,
+        dips: OnceLock::new(),
+    }
+}
+
+/// The tensor at sample `q`, or `None` where the window is dead (or NaN,
+/// where the tensor is unknown).
+fn matrix(c: &[&[f32]], q: usize) -> Option<[[f64; 3]; 3]> {
+    let (xx, yy, zz) = (c[0][q] as f64, c[1][q] as f64, c[2][q] as f64);
+    let (xy, xz, yz) = (c[3][q] as f64, c[4][q] as f64, c[5][q] as f64);
+    let energy = xx + yy + zz;
+    if energy.is_nan() || energy <= 0.0 {
+        return None;
+    }
+    Some([[xx, xy, xz], [xy, yy, yz], [xz, yz, zz]])
+}
+
+/// The dips of the principal eigenvector, sample by sample.
+fn dips(t: &[Array3<f32>], lambda1: &[f64], shape: ndarray::Ix3) -> [Array3<f32>; 2] {
+    let (mut pi, mut px) = (Array3::zeros(shape), Array3::zeros(shape));
+    let c: Vec<&[f32]> = t
         .iter()
         .map(|a| a.as_slice().expect("standard layout"))
         .collect();
-    let l1 = out.l1.as_slice_mut().expect("standard layout");
-    let l2 = out.l2.as_slice_mut().expect("standard layout");
-    let l3 = out.l3.as_slice_mut().expect("standard layout");
-    let pi = out.p_inline.as_slice_mut().expect("standard layout");
-    let px = out.p_crossline.as_slice_mut().expect("standard layout");
-    for q in 0..l1.len() {
-        let (xx, yy, zz) = (t[0][q] as f64, t[1][q] as f64, t[2][q] as f64);
-        let (xy, xz, yz) = (t[3][q] as f64, t[4][q] as f64, t[5][q] as f64);
-        // a dead window, or NaN where the tensor is unknown
-        let energy = xx + yy + zz;
-        if energy.is_nan() || energy <= 0.0 {
-            continue;
-        }
-        let (lam, n) = eigen3([[xx, xy, xz], [xy, yy, yz], [xz, yz, zz]]);
-        l1[q] = lam[0].max(0.0) as f32;
-        l2[q] = lam[1].max(0.0) as f32;
-        l3[q] = lam[2].max(0.0) as f32;
+    let oi = pi.as_slice_mut().expect("standard layout");
+    let ox = px.as_slice_mut().expect("standard layout");
+    for q in 0..oi.len() {
+        let Some(a) = matrix(&c, q) else { continue };
+        let n = principal_vector(a, lambda1[q]);
         let (ni, nx, nt) = (n[0] as f32, n[1] as f32, n[2] as f32);
         // a near-vertical normal (a vertical event) has an unbounded dip
         let nt = if nt.abs() < 1e-6 {
@@ -126,9 +227,10 @@ fn decompose(t: &[Array3<f32>], out: &mut Gst) {
         } else {
             nt
         };
-        pi[q] = (-ni / nt).clamp(-MAX_DIP, MAX_DIP);
-        px[q] = (-nx / nt).clamp(-MAX_DIP, MAX_DIP);
+        oi[q] = (-ni / nt).clamp(-MAX_DIP, MAX_DIP);
+        ox[q] = (-nx / nt).clamp(-MAX_DIP, MAX_DIP);
     }
+    [pi, px]
 }
 
 /// Eigenvalues (descending) of a symmetric 3 × 3 matrix in closed form
@@ -136,27 +238,41 @@ fn decompose(t: &[Array3<f32>], out: &mut Gst) {
 /// the unit eigenvector of the largest as the longest cross product of two
 /// rows of A − λ1·I. Some 20× faster than an iterative solver, which made
 /// the decomposition most of the family's cost.
+#[cfg(test)]
 pub fn eigen3(a: [[f64; 3]; 3]) -> ([f64; 3], [f64; 3]) {
+    let lam = eigenvalues3(a);
+    (lam, principal_vector(a, lam[0]))
+}
+
+/// The eigenvalues of [`eigen3`], descending.
+pub fn eigenvalues3(a: [[f64; 3]; 3]) -> [f64; 3] {
     let p1 = a[0][1] * a[0][1] + a[0][2] * a[0][2] + a[1][2] * a[1][2];
     let q = (a[0][0] + a[1][1] + a[2][2]) / 3.0;
     let d = [a[0][0] - q, a[1][1] - q, a[2][2] - q];
     let p2 = d[0] * d[0] + d[1] * d[1] + d[2] * d[2] + 2.0 * p1;
     let p = (p2 / 6.0).sqrt();
-    let lam = if p == 0.0 {
+    if p == 0.0 {
         [q; 3]
     } else {
         let b = |i: usize, j: usize| (a[i][j] - if i == j { q } else { 0.0 }) / p;
         let det = b(0, 0) * (b(1, 1) * b(2, 2) - b(1, 2) * b(2, 1))
             - b(0, 1) * (b(1, 0) * b(2, 2) - b(1, 2) * b(2, 0))
             + b(0, 2) * (b(1, 0) * b(2, 1) - b(1, 1) * b(2, 0));
+        // φ in [0, π/3]; cos(φ + 2π/3) = −(cos φ + √3 sin φ)/2, so one
+        // sincos serves both roots
         let phi = (det / 2.0).clamp(-1.0, 1.0).acos() / 3.0;
-        let e1 = q + 2.0 * p * phi.cos();
-        let e3 = q + 2.0 * p * (phi + 2.0 * std::f64::consts::PI / 3.0).cos();
+        let (sin, cos) = phi.sin_cos();
+        let e1 = q + 2.0 * p * cos;
+        let e3 = q - p * (cos + 3f64.sqrt() * sin);
         [e1, 3.0 * q - e1 - e3, e3]
-    };
+    }
+}
+
+/// The unit eigenvector of eigenvalue `l1` (the largest) of [`eigen3`].
+pub fn principal_vector(a: [[f64; 3]; 3], l1: f64) -> [f64; 3] {
     let r = [0, 1, 2].map(|i| {
         let mut row = a[i];
-        row[i] -= lam[0];
+        row[i] -= l1;
         row
     });
     let cross = |u: [f64; 3], v: [f64; 3]| {
@@ -172,7 +288,7 @@ pub fn eigen3(a: [[f64; 3]; 3]) -> ([f64; 3], [f64; 3]) {
         .max_by(|u, v| norm2(*u).total_cmp(&norm2(*v)))
         .expect("three candidates");
     let n = norm2(best).sqrt();
-    let v = if n > 0.0 {
+    if n > 0.0 {
         best.map(|c| c / n)
     } else {
         // λ1 is repeated: every vector of its plane is an eigenvector; the
@@ -183,8 +299,7 @@ pub fn eigen3(a: [[f64; 3]; 3]) -> ([f64; 3], [f64; 3]) {
         let mut e = [0.0; 3];
         e[k] = 1.0;
         e
-    };
-    (lam, v)
+    }
 }
 
 pub(crate) const SIGMA_GRADIENT: ParamSpec = ParamSpec {
@@ -221,14 +336,20 @@ pub(crate) fn sigmas(p: &Params) -> Result<(f64, f64), AttrError> {
     Ok((s.sigma_gradient, s.sigma_tensor))
 }
 
-/// The block's tensor for these sigmas, once per block.
-pub(crate) fn shared_gst<'a>(b: ArrayView3<f32>, sh: &'a mut Shared, sg: f64, st: f64) -> &'a Gst {
+/// The block's tensor for these sigmas at `region`, once per block.
+pub(crate) fn shared_gst<'a>(
+    b: ArrayView3<f32>,
+    sh: &'a mut Shared,
+    sg: f64,
+    st: f64,
+    region: &Region,
+) -> &'a Gst {
     let masked = crate::nulls::has_nulls(b, sh);
-    sh.get_or_insert(&format!("gst:{sg}:{st}"), || {
+    sh.get_or_insert(&format!("gst:{sg}:{st}:{region:?}"), || {
         if masked {
-            structure_tensor_masked(b, sg, st)
+            structure_tensor_masked(b, sg, st, region)
         } else {
-            structure_tensor(b, sg, st)
+            structure_tensor_in(b, sg, st, region)
         }
     })
 }

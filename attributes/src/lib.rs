@@ -32,6 +32,7 @@ pub mod window;
 
 use ndarray::{Array3, ArrayView3};
 
+pub use convolve::Region;
 pub use params::{closest, ParamKind, ParamSpec, Params};
 
 /// The families `attr list` groups attributes in.
@@ -208,6 +209,57 @@ where
     }))
 }
 
+/// A null-aware kernel that computes only the core it is asked for (see
+/// [`Kernel::compute_region`]): `f` returns an array of the core's shape.
+struct RegionKernel<F> {
+    halo: [Halo; 3],
+    resolved: serde_json::Value,
+    f: F,
+}
+
+impl<F> Kernel for RegionKernel<F>
+where
+    F: Fn(ArrayView3<f32>, &Region, &mut Shared) -> Array3<f32> + Send + Sync,
+{
+    fn halo(&self) -> [Halo; 3] {
+        self.halo
+    }
+    fn compute(&self, block: ArrayView3<f32>, shared: &mut Shared) -> Array3<f32> {
+        (self.f)(block, &convolve::whole(block.dim()), shared)
+    }
+    fn compute_region(
+        &self,
+        block: ArrayView3<f32>,
+        core: &Region,
+        shared: &mut Shared,
+    ) -> (Array3<f32>, [usize; 3]) {
+        ((self.f)(block, core, shared), convolve::origin(core))
+    }
+    fn resolved(&self) -> serde_json::Value {
+        self.resolved.clone()
+    }
+    fn null_aware(&self) -> bool {
+        true
+    }
+}
+
+/// Box a closure of (block, core, shared) as a null-aware kernel that
+/// computes only the core.
+pub fn region_kernel<F>(
+    halo: [Halo; 3],
+    resolved: &Params,
+    f: F,
+) -> Result<Box<dyn Kernel>, AttrError>
+where
+    F: Fn(ArrayView3<f32>, &Region, &mut Shared) -> Array3<f32> + Send + Sync + 'static,
+{
+    Ok(Box::new(RegionKernel {
+        halo,
+        resolved: resolved.to_json(),
+        f,
+    }))
+}
+
 /// The sample interval (ms): the `sample_interval` parameter, else the input's.
 pub(crate) fn sample_interval(p: &Params, setup: &Setup) -> Result<f64, AttrError> {
     p.typed::<params::SampleInterval>()?
@@ -239,6 +291,20 @@ pub trait Kernel: Send + Sync {
     /// same shape. `shared` holds intermediates computed by other kernels of
     /// the same family on this same block.
     fn compute(&self, block: ArrayView3<f32>, shared: &mut Shared) -> Array3<f32>;
+    /// Compute at least `core` of `block` (the output region the caller
+    /// keeps). Returns the values and the block index of their first
+    /// sample. The default computes the whole block; a kernel with a deep
+    /// halo computes only the core, which is most of the saving a halo
+    /// allows.
+    fn compute_region(
+        &self,
+        block: ArrayView3<f32>,
+        core: &Region,
+        shared: &mut Shared,
+    ) -> (Array3<f32>, [usize; 3]) {
+        let _ = core;
+        (self.compute(block, shared), [0; 3])
+    }
     /// The parameters as resolved (defaults filled in), for provenance.
     fn resolved(&self) -> serde_json::Value;
     /// How the kernel takes null samples (missing traces, muted zones).
@@ -270,6 +336,14 @@ impl Kernel for Heavy {
     }
     fn compute(&self, block: ArrayView3<f32>, shared: &mut Shared) -> Array3<f32> {
         self.inner.compute(block, shared)
+    }
+    fn compute_region(
+        &self,
+        block: ArrayView3<f32>,
+        core: &Region,
+        shared: &mut Shared,
+    ) -> (Array3<f32>, [usize; 3]) {
+        self.inner.compute_region(block, core, shared)
     }
     fn resolved(&self) -> serde_json::Value {
         self.inner.resolved()

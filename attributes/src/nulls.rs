@@ -7,7 +7,7 @@
 //! a null sample contributes nothing, and a window is computed over the live
 //! samples it holds (normalised convolution: filter(x·m) / filter(m)).
 
-use crate::convolve::{gaussian, gaussian_axis};
+use crate::convolve::{gaussian, gaussian_region, Region};
 use crate::window::box_mean_axis;
 use crate::Shared;
 use ndarray::{Array3, ArrayView3, Zip};
@@ -80,21 +80,26 @@ pub fn normalized_gaussian(block: ArrayView3<f32>, sigma: [f64; 3]) -> Array3<f3
 /// radius keeps it independent of the chunking, and it equals the plain
 /// Gaussian derivative where the reach holds no null. NaN where the reach
 /// holds no live sample. An axis of zero sigma is not differentiated (as
-/// scipy skips it): its component is S itself.
-pub fn normalized_gradient(block: ArrayView3<f32>, sigma: [f64; 3]) -> [Array3<f32>; 3] {
+/// scipy skips it): its component is S itself. Only `region` is computed.
+pub fn normalized_gradient(
+    block: ArrayView3<f32>,
+    sigma: [f64; 3],
+    region: &Region,
+) -> [Array3<f32>; 3] {
     let m = live(block);
     let x = zero_filled(block);
-    let gx = gaussian(&x, sigma, [0; 3]);
-    let gm = gaussian(&m, sigma, [0; 3]);
+    let smooth = |a: &Array3<f32>, order| gaussian_region(a.view(), sigma, order, region);
+    let gx = smooth(&x, [0; 3]);
+    let gm = smooth(&m, [0; 3]);
     [0, 1, 2].map(|a| {
         if sigma[a] <= 1e-15 {
             return ratio_or_null(&gx, &gm);
         }
         let mut order = [0; 3];
         order[a] = 1;
-        let dx = gaussian(&x, sigma, order);
-        let dm = gaussian(&m, sigma, order);
-        let mut out = Array3::<f32>::zeros(block.raw_dim());
+        let dx = smooth(&x, order);
+        let dm = smooth(&m, order);
+        let mut out = Array3::<f32>::zeros(gx.raw_dim());
         Zip::from(&mut out)
             .and(&dx)
             .and(&dm)
@@ -131,17 +136,15 @@ pub fn masked_sobel(block: ArrayView3<f32>, axis: usize) -> Array3<f32> {
 }
 
 /// Gaussian smoothing of a field known only where `m` is 1 (a normalised
-/// convolution with a precomputed G(m)).
+/// convolution with a precomputed G(m)), at `region` of the field.
 pub fn normalized_with(
     field: &Array3<f32>,
     m: &Array3<f32>,
     g_m: &Array3<f32>,
     sigma: f64,
+    region: &Region,
 ) -> Array3<f32> {
-    let mut fm = field * m;
-    for axis in 0..3 {
-        fm = gaussian_axis(&fm, axis, sigma, 0);
-    }
+    let fm = gaussian_region((field * m).view(), [sigma; 3], [0; 3], region);
     ratio_or_null(&fm, g_m)
 }
 

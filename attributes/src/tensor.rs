@@ -9,10 +9,10 @@
 //! trace with time in samples (multiply by the sample interval and trace
 //! spacing for physical units).
 
-use crate::convolve::correlate_axis;
+use crate::convolve::{correlate_axis, crop, dilate, shift, Region};
 use crate::family::STRUCTURE as FAMILY;
 use crate::gst::{gst_halo, shared_gst, sigmas, Gst, SIGMA_GRADIENT, SIGMA_TENSOR};
-use crate::{masked_kernel, AttrError, ParamSpec, Params, Setup, Shared, Spec};
+use crate::{region_kernel, AttrError, ParamSpec, Params, Setup, Shared, Spec};
 
 use ndarray::{Array3, ArrayView3, Zip};
 
@@ -32,8 +32,8 @@ fn from_gst(p: &Params, f: fn(&Gst) -> Array3<f32>) -> Result<Box<dyn crate::Ker
     // gradients, six tensor components, eigenvalues and dips
     crate::with_copies(
         25.0,
-        masked_kernel(gst_halo(sg, st, 0), p, move |b, sh| {
-            f(shared_gst(b, sh, sg, st))
+        region_kernel(gst_halo(sg, st, 0), p, move |b, core, sh| {
+            f(shared_gst(b, sh, sg, st, core))
         }),
     )
 }
@@ -98,7 +98,7 @@ gst_attribute!(
     "Reflector dip along the inline axis, −n_i/n_t from the principal eigenvector n of the \
      structure tensor: how many samples the reflector moves down per trace of increasing \
      inline number (limited to ±100).",
-    |g| g.p_inline.clone()
+    |g| g.p_inline().clone()
 );
 gst_attribute!(
     CROSSLINE_DIP,
@@ -106,7 +106,7 @@ gst_attribute!(
     "samples/trace",
     "Reflector dip along the crossline axis, −n_x/n_t from the principal eigenvector n of the \
      structure tensor, samples per trace of increasing crossline number.",
-    |g| g.p_crossline.clone()
+    |g| g.p_crossline().clone()
 );
 gst_attribute!(
     DIP_ANGLE,
@@ -114,8 +114,8 @@ gst_attribute!(
     "degrees",
     "True dip angle atan(√(p_i² + p_x²)) in degrees, from the inline and crossline dips in \
      index units (one sample per trace is 45°).",
-    |g| Zip::from(&g.p_inline)
-        .and(&g.p_crossline)
+    |g| Zip::from(g.p_inline())
+        .and(g.p_crossline())
         .map_collect(|&a, &b| a.hypot(b).atan().to_degrees())
 );
 gst_attribute!(
@@ -125,8 +125,8 @@ gst_attribute!(
     "Azimuth of steepest descent, atan2(p_x, p_i) in degrees over the full 0–360° range: 0° \
      is down-dip towards increasing inline, 90° towards increasing crossline. 0 on flat \
      reflectors.",
-    |g| Zip::from(&g.p_inline)
-        .and(&g.p_crossline)
+    |g| Zip::from(g.p_inline())
+        .and(g.p_crossline())
         .map_collect(|&a, &b| {
             if a == 0.0 && b == 0.0 {
                 0.0
@@ -140,7 +140,7 @@ gst_attribute!(
 /// b = ½∂q/∂x, c = ½(∂p/∂x + ∂q/∂i), d = p, e = q (central differences;
 /// where the dips are null, from the dips that exist).
 fn quadric(g: &Gst) -> [Array3<f32>; 5] {
-    let masked = g.p_inline.iter().any(|v| v.is_nan());
+    let masked = g.p_inline().iter().any(|v| v.is_nan());
     let d = |a: &Array3<f32>, axis| {
         if masked {
             crate::nulls::masked_difference(a, axis)
@@ -148,10 +148,10 @@ fn quadric(g: &Gst) -> [Array3<f32>; 5] {
             correlate_axis(a, axis, &[-0.5, 0.0, 0.5])
         }
     };
-    let a = d(&g.p_inline, 0).mapv(|v| v * 0.5);
-    let b = d(&g.p_crossline, 1).mapv(|v| v * 0.5);
-    let c = (d(&g.p_inline, 1) + d(&g.p_crossline, 0)).mapv(|v| v * 0.5);
-    [a, b, c, g.p_inline.clone(), g.p_crossline.clone()]
+    let a = d(g.p_inline(), 0).mapv(|v| v * 0.5);
+    let b = d(g.p_crossline(), 1).mapv(|v| v * 0.5);
+    let c = (d(g.p_inline(), 1) + d(g.p_crossline(), 0)).mapv(|v| v * 0.5);
+    [a, b, c, g.p_inline().clone(), g.p_crossline().clone()]
 }
 
 /// All eight curvatures of one sample from its coefficients.
@@ -177,17 +177,23 @@ pub fn curvatures(a: f32, b: f32, c: f32, d: f32, e: f32) -> [f32; 8] {
     [mean, gauss, kmax, kmin, kpos, kneg, shape, curvedness].map(|v| v as f32)
 }
 
+/// The eight curvatures at `core`, from the tensor's dips one trace around
+/// it (the lateral derivatives read them).
 fn shared_curvatures<'a>(
     b: ArrayView3<f32>,
     sh: &'a mut Shared,
     sg: f64,
     st: f64,
+    core: &Region,
 ) -> &'a Vec<Array3<f32>> {
-    let key = format!("curvature:{sg}:{st}");
+    let key = format!("curvature:{sg}:{st}:{core:?}");
     if sh.get::<Vec<Array3<f32>>>(&key).is_none() {
-        let [qa, qb, qc, qd, qe] = quadric(shared_gst(b, sh, sg, st));
-        let mut out: Vec<Array3<f32>> = (0..8).map(|_| Array3::zeros(qa.raw_dim())).collect();
-        let q: Vec<&[f32]> = [&qa, &qb, &qc, &qd, &qe]
+        let around = dilate(core, [1, 1, 0], b.dim());
+        let g = shared_gst(b, sh, sg, st, &around);
+        let at = shift(core, g.origin);
+        let q = quadric(g).map(|a| crop(a.view(), &at).to_owned());
+        let mut out: Vec<Array3<f32>> = (0..8).map(|_| Array3::zeros(q[0].raw_dim())).collect();
+        let q: Vec<&[f32]> = q
             .iter()
             .map(|a| a.as_slice().expect("standard layout"))
             .collect();
@@ -210,8 +216,8 @@ fn curvature_kernel(p: &Params, which: usize) -> Result<Box<dyn crate::Kernel>, 
     let (sg, st) = sigmas(p)?;
     crate::with_copies(
         28.0,
-        masked_kernel(gst_halo(sg, st, 1), p, move |b, sh| {
-            shared_curvatures(b, sh, sg, st)[which].clone()
+        region_kernel(gst_halo(sg, st, 1), p, move |b, core, sh| {
+            shared_curvatures(b, sh, sg, st, core)[which].clone()
         }),
     )
 }
@@ -329,7 +335,7 @@ mod tests {
         // t = 20 + 0.5·i − 0.3·x
         let v = reflector(21, 48, |i, x| 20.0 + 0.5 * i - 0.3 * x);
         let g = structure_tensor(v.view(), 1.0, 2.0);
-        let (pi, px) = (g.p_inline[[10, 10, 20]], g.p_crossline[[10, 10, 20]]);
+        let (pi, px) = (g.p_inline()[[10, 10, 20]], g.p_crossline()[[10, 10, 20]]);
         assert!(
             (pi - 0.5).abs() < 0.02 && (px + 0.3).abs() < 0.02,
             "{pi} {px}"
@@ -413,7 +419,7 @@ mod tests {
     #[test]
     fn dead_blocks_give_zeros() {
         let g = structure_tensor(Array3::<f32>::zeros((5, 5, 9)).view(), 1.0, 1.0);
-        assert!(g.l1.iter().chain(g.p_inline.iter()).all(|v| *v == 0.0));
+        assert!(g.l1.iter().chain(g.p_inline().iter()).all(|v| *v == 0.0));
     }
 }
 
@@ -427,15 +433,13 @@ mod sharing {
         // plant a tensor with known eigenvalues under the key the family
         // uses: every GST attribute must compute from it, not recompute
         let block = Array3::<f32>::from_elem((4, 4, 8), 1.0);
-        let planted = Gst {
-            l1: Array3::from_elem((4, 4, 8), 4.0),
-            l2: Array3::from_elem((4, 4, 8), 2.0),
-            l3: Array3::from_elem((4, 4, 8), 1.0),
-            p_inline: Array3::from_elem((4, 4, 8), 0.25),
-            p_crossline: Array3::zeros((4, 4, 8)),
-        };
+        let planted = Gst::planted(
+            [4.0, 2.0, 1.0].map(|v| Array3::from_elem((4, 4, 8), v)),
+            [Array3::from_elem((4, 4, 8), 0.25), Array3::zeros((4, 4, 8))],
+        );
         let mut shared = Shared::new();
-        shared.get_or_insert("gst:1:2", || planted);
+        let key = format!("gst:1:2:{:?}", crate::convolve::whole(block.dim()));
+        shared.get_or_insert(&key, || planted);
         let run = |name: &str, shared: &mut Shared| {
             crate::lookup(name)
                 .unwrap()

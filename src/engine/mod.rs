@@ -238,16 +238,19 @@ fn run_task(
                 shared.len() - 1
             }
         };
-        let mut result = kernel.compute(view, &mut shared[slot].2);
-        debug_assert_eq!(result.shape(), view.shape());
-        // trim to the task's region
+        // the task's region, within the view
         let off = [0, 1, 2]
             .map(|a| (task.region.start[a] as i64 - (bstart[a] + ranges[a].0 as i64)) as usize);
         let len = task.region.len();
+        let core: attributes::Region = [0, 1, 2].map(|a| off[a]..off[a] + len[a]);
+        let (mut result, origin) = kernel.compute_region(view, &core, &mut shared[slot].2);
+        // trim to the task's region
+        let at = [0, 1, 2].map(|a| off[a] - origin[a]);
+        debug_assert!((0..3).all(|a| at[a] + len[a] <= result.shape()[a]));
         let core_range = s![
-            off[0]..off[0] + len[0],
-            off[1]..off[1] + len[1],
-            off[2]..off[2] + len[2]
+            at[0]..at[0] + len[0],
+            at[1]..at[1] + len[1],
+            at[2]..at[2] + len[2]
         ];
         if has_nulls {
             // null in, null out
@@ -257,7 +260,12 @@ fn run_task(
                 ranges[2].0..ranges[2].1
             ]);
             let mut core = result.slice_mut(core_range);
-            core.zip_mut_with(&input.slice(core_range), |o, &i| {
+            let input_core = s![
+                off[0]..off[0] + len[0],
+                off[1]..off[1] + len[1],
+                off[2]..off[2] + len[2]
+            ];
+            core.zip_mut_with(&input.slice(input_core), |o, &i| {
                 if i.is_nan() {
                     *o = f32::NAN;
                 }
