@@ -90,53 +90,133 @@ fn parity(w: &[f32]) -> Parity {
     }
 }
 
-/// `dst = Σ_m w[m]·row(m)`, over tiles short enough that the accumulator
-/// stays in the L1 cache while every tap passes over it; the inner loops
-/// are plain slices, which the compiler vectorises, for the widest vector
-/// unit the processor has (chosen at run time). Multiplies and adds stay
-/// separate (no fused multiply-add), so every version rounds alike.
+/// Appends `Σ_m w[m]·row_m` to `out`, where row m is
+/// `base[offs[m]..offs[m] + len]`. Output-stationary: each group of
+/// [`LANES`] outputs is summed over every tap in registers and written
+/// once (no zeroed array to fill in later, no accumulator traffic). The
+/// fixed-width inner loops vectorise for the widest vector unit the
+/// processor has (chosen at run time). Multiplies and adds stay separate
+/// (no fused multiply-add), so every version rounds alike.
 #[multiversion::multiversion(targets("x86_64+avx512f+avx512vl", "x86_64+avx2", "aarch64+neon"))]
-fn combine<'a>(dst: &mut [f32], row: impl Fn(usize) -> &'a [f32], w: &[f32], parity: Parity) {
-    const TILE: usize = 1024;
+fn combine(
+    out: &mut Vec<f32>,
+    base: &[f32],
+    offs: &[usize],
+    len: usize,
+    w: &[f32],
+    parity: Parity,
+) {
+    let mut k = 0;
+    while k + LANES <= len {
+        let mut acc = [0f32; LANES];
+        let row = |m: usize| -> &[f32; LANES] {
+            base[offs[m] + k..offs[m] + k + LANES]
+                .try_into()
+                .expect("LANES long")
+        };
+        accumulate(&mut acc, row, w, parity);
+        out.extend_from_slice(&acc);
+        k += LANES;
+    }
+    if k < len {
+        let rest = len - k;
+        let mut acc = [0f32; LANES];
+        let row = |m: usize| -> [f32; LANES] {
+            let mut v = [0f32; LANES];
+            v[..rest].copy_from_slice(&base[offs[m] + k..offs[m] + len]);
+            v
+        };
+        accumulate(&mut acc, row, w, parity);
+        out.extend_from_slice(&acc[..rest]);
+    }
+}
+
+/// Outputs summed per group in [`combine`].
+const LANES: usize = 32;
+
+/// `acc = Σ_m w[m]·row(m)`, pairing mirrored taps where the filter allows.
+#[inline(always)]
+fn accumulate<R: std::borrow::Borrow<[f32; LANES]>>(
+    acc: &mut [f32; LANES],
+    row: impl Fn(usize) -> R,
+    w: &[f32],
+    parity: Parity,
+) {
     let taps = w.len();
     let r = taps / 2;
-    let mut t0 = 0;
-    while t0 < dst.len() {
-        let t1 = (t0 + TILE).min(dst.len());
-        let d = &mut dst[t0..t1];
-        match parity {
-            Parity::Even => {
-                let wc = w[r];
-                for (x, &v) in d.iter_mut().zip(&row(r)[t0..t1]) {
-                    *x = wc * v;
-                }
-                for (m, &wm) in w.iter().enumerate().take(r) {
-                    let (p, q) = (&row(m)[t0..t1], &row(taps - 1 - m)[t0..t1]);
-                    for ((x, &u), &v) in d.iter_mut().zip(p).zip(q) {
-                        *x += wm * (u + v);
-                    }
-                }
+    match parity {
+        Parity::Even => {
+            let (wc, c) = (w[r], row(r));
+            for (x, &v) in acc.iter_mut().zip(c.borrow()) {
+                *x = wc * v;
             }
-            Parity::Odd => {
-                d.fill(0.0);
-                for (m, &wm) in w.iter().enumerate().take(r) {
-                    let (p, q) = (&row(m)[t0..t1], &row(taps - 1 - m)[t0..t1]);
-                    for ((x, &u), &v) in d.iter_mut().zip(p).zip(q) {
-                        *x += wm * (u - v);
-                    }
-                }
-            }
-            Parity::Neither => {
-                d.fill(0.0);
-                for (m, &wm) in w.iter().enumerate() {
-                    for (x, &v) in d.iter_mut().zip(&row(m)[t0..t1]) {
-                        *x += wm * v;
-                    }
+            for (m, &wm) in w.iter().enumerate().take(r) {
+                let (p, q) = (row(m), row(taps - 1 - m));
+                for ((x, &u), &v) in acc.iter_mut().zip(p.borrow()).zip(q.borrow()) {
+                    *x += wm * (u + v);
                 }
             }
         }
-        t0 = t1;
+        Parity::Odd => {
+            for (m, &wm) in w.iter().enumerate().take(r) {
+                let (p, q) = (row(m), row(taps - 1 - m));
+                for ((x, &u), &v) in acc.iter_mut().zip(p.borrow()).zip(q.borrow()) {
+                    *x += wm * (u - v);
+                }
+            }
+        }
+        Parity::Neither => {
+            for (m, &wm) in w.iter().enumerate() {
+                for (x, &v) in acc.iter_mut().zip(row(m).borrow()) {
+                    *x += wm * v;
+                }
+            }
+        }
     }
+}
+
+/// Fill `line` with `src[first + t]`, `src` extended half-sample
+/// symmetrically beyond its ends (only the overhang takes the slow path).
+fn fill_line(line: &mut [f32], src: &[f32], first: isize) {
+    let n = src.len() as isize;
+    let lo = (-first).clamp(0, line.len() as isize) as usize;
+    let hi = (n - first).clamp(lo as isize, line.len() as isize) as usize;
+    for (t, v) in line[..lo].iter_mut().enumerate() {
+        *v = src[symmetric_index(first + t as isize, src.len())];
+    }
+    let start = (first + lo as isize) as usize;
+    line[lo..hi].copy_from_slice(&src[start..start + hi - lo]);
+    for (t, v) in line[hi..].iter_mut().enumerate() {
+        *v = src[symmetric_index(first + (hi + t) as isize, src.len())];
+    }
+}
+
+/// The sample-axis pass: each trace of the source, as `trace(i, j, buf)`
+/// fills it, correlated with `w` at positions `out`.
+fn sample_axis_pass(
+    dim: (usize, usize, usize),
+    trace: impl Fn(usize, usize, &mut Vec<f32>),
+    w: &[f32],
+    out: Range<usize>,
+) -> Array3<f32> {
+    let (n0, n1, n) = dim;
+    let r = (w.len() / 2) as isize;
+    let par = parity(w);
+    let c = out.len();
+    let mut data = Vec::with_capacity(n0 * n1 * c);
+    let mut src = Vec::with_capacity(n);
+    let mut line = vec![0f32; c + 2 * r as usize];
+    let first = out.start as isize - r;
+    let offs: Vec<usize> = (0..w.len()).collect();
+    for i in 0..n0 {
+        for j in 0..n1 {
+            src.clear();
+            trace(i, j, &mut src);
+            fill_line(&mut line, &src, first);
+            combine(&mut data, &line, &offs, c, w, par);
+        }
+    }
+    Array3::from_shape_vec((n0, n1, c), data).expect("sized")
 }
 
 /// `scipy.ndimage.correlate1d(a, w, axis)` at the positions `out` of that
@@ -152,50 +232,75 @@ pub fn correlate_range(
     out: Range<usize>,
 ) -> Array3<f32> {
     let n = a.len_of(Axis(axis));
-    let mut shape = a.raw_dim();
-    shape[axis] = out.len();
-    let mut dst = Array3::<f32>::zeros(shape);
-    if dst.is_empty() {
-        return dst;
+    if axis == 2 {
+        let trace = |i: usize, j: usize, buf: &mut Vec<f32>| {
+            let lane = a.slice(s![i, j, ..]);
+            match lane.as_slice() {
+                Some(v) => buf.extend_from_slice(v),
+                None => buf.extend(lane.iter()),
+            }
+        };
+        return sample_axis_pass(a.dim(), trace, w, out);
     }
     let r = (w.len() / 2) as isize;
     let par = parity(w);
     let c = out.len();
-    if axis == 2 {
-        let mut line = vec![0f32; c + 2 * r as usize];
-        let first = out.start as isize - r;
-        for (src, mut d) in a.lanes(Axis(2)).into_iter().zip(dst.lanes_mut(Axis(2))) {
-            for (t, v) in line.iter_mut().enumerate() {
-                let i = first + t as isize;
-                *v = if i >= 0 && (i as usize) < n {
-                    src[i as usize]
-                } else {
-                    src[symmetric_index(i, n)]
-                };
-            }
-            let d = d.as_slice_mut().expect("standard layout");
-            combine(d, |m| &line[m..m + c], w, par);
-        }
-        return dst;
-    }
     let a = a.as_standard_layout();
     let src = a.as_slice().expect("standard layout");
     let inner: usize = a.shape()[axis + 1..].iter().product();
-    let out_data = dst.as_slice_mut().expect("standard layout");
-    for (s, d) in src
-        .chunks_exact(n * inner)
-        .zip(out_data.chunks_exact_mut(c * inner))
-    {
-        for (i, d) in d.chunks_exact_mut(inner).enumerate() {
-            let at = (out.start + i) as isize - r;
-            let row = |m: usize| {
-                let p = symmetric_index(at + m as isize, n) * inner;
-                &s[p..p + inner]
-            };
-            combine(d, row, w, par);
+    let mut shape = a.raw_dim();
+    shape[axis] = c;
+    let mut data = Vec::with_capacity(shape[0] * shape[1] * shape[2]);
+    let mut offs = vec![0; w.len()];
+    if inner > 0 {
+        for s in src.chunks_exact(n * inner) {
+            for i in 0..c {
+                let at = (out.start + i) as isize - r;
+                for (m, o) in offs.iter_mut().enumerate() {
+                    *o = symmetric_index(at + m as isize, n) * inner;
+                }
+                combine(&mut data, s, &offs, inner, w, par);
+            }
         }
     }
-    dst
+    Array3::from_shape_vec(shape, data).expect("sized")
+}
+
+/// `scipy.ndimage.gaussian_filter(a·b, sigma)` at `region`, the product
+/// taken trace by trace in the first pass instead of as a whole array.
+pub fn gaussian_product_region(
+    a: &Array3<f32>,
+    b: &Array3<f32>,
+    sigma: [f64; 3],
+    region: &Region,
+) -> Array3<f32> {
+    assert_eq!(a.dim(), b.dim());
+    if sigma[2] <= 1e-15 {
+        return gaussian_region((a * b).view(), sigma, [0; 3], region);
+    }
+    let (sa, sb) = (
+        a.as_slice().expect("standard layout"),
+        b.as_slice().expect("standard layout"),
+    );
+    let n = a.dim().2;
+    let trace = |i: usize, j: usize, buf: &mut Vec<f32>| {
+        let at = (i * a.dim().1 + j) * n;
+        buf.extend(
+            sa[at..at + n]
+                .iter()
+                .zip(&sb[at..at + n])
+                .map(|(x, y)| x * y),
+        );
+    };
+    let w: Vec<f32> = gaussian_kernel(sigma[2], 0)
+        .into_iter()
+        .map(|v| v as f32)
+        .collect();
+    let mut out = sample_axis_pass(a.dim(), trace, &w, region[2].clone());
+    for axis in [1, 0] {
+        out = gaussian_range(out.view(), axis, sigma[axis], 0, region[axis].clone());
+    }
+    out
 }
 
 /// `scipy.ndimage.correlate1d(a, w, axis)` over the whole axis.

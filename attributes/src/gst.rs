@@ -6,7 +6,8 @@
 //! this module, not on each other.
 
 use crate::convolve::{
-    crop, dilate, gaussian_radius, gaussian_range, gaussian_region, origin, shift, Region,
+    crop, dilate, gaussian_product_region, gaussian_radius, gaussian_range, gaussian_region,
+    origin, shift, Region,
 };
 use crate::{AttrError, Halo, ParamKind, ParamSpec, Params, Shared};
 use ndarray::{Array3, ArrayView3};
@@ -98,7 +99,7 @@ pub fn structure_tensor_in(block: ArrayView3<f32>, sg: f64, st: f64, region: &Re
     let inner = shift(region, origin(&gr));
     let t: Vec<Array3<f32>> = PAIRS
         .iter()
-        .map(|&(a, c)| gaussian_region((&g[a] * &g[c]).view(), [st; 3], [0; 3], &inner))
+        .map(|&(a, c)| gaussian_product_region(&g[a], &g[c], [st; 3], &inner))
         .collect();
     decompose(origin(region), t, None)
 }
