@@ -16,15 +16,13 @@ struct Totals {
     input_chunks: usize,
     /// Sum over tasks of the input chunks each reads (re-reads included).
     chunk_reads: usize,
-    /// Elements gathered into blocks (region + halo), over all tasks.
+    /// Elements gathered into blocks (tile + halo), over all tasks.
     gathered: u64,
-    /// Largest block (elements).
-    max_block: u64,
 }
 
 fn totals(p: &Prepared, tasks: impl Iterator<Item = usize>) -> Totals {
     let mut seen = HashSet::new();
-    let (mut chunk_reads, mut gathered, mut max_block) = (0, 0u64, 0u64);
+    let (mut chunk_reads, mut gathered) = (0, 0u64);
     for i in tasks {
         let t = &p.plan.tasks[i];
         let per_axis = p.plan.input_chunks_per_axis(t);
@@ -36,16 +34,15 @@ fn totals(p: &Prepared, tasks: impl Iterator<Item = usize>) -> Totals {
                 }
             }
         }
-        let (s, e) = p.plan.block_extent(t);
-        let n: u64 = (0..3).map(|a| (e[a] - s[a]) as u64).product();
-        gathered += n;
-        max_block = max_block.max(n);
+        for tile in p.plan.tiles(t) {
+            let (s, e) = p.plan.block_extent_of(t.group, &tile);
+            gathered += (0..3).map(|a| (e[a] - s[a]) as u64).product::<u64>();
+        }
     }
     Totals {
         input_chunks: seen.len(),
         chunk_reads,
         gathered,
-        max_block,
     }
 }
 
@@ -56,6 +53,7 @@ fn mb(bytes: u64) -> String {
 pub fn print(
     job: &Path,
     workers: Option<usize>,
+    memory_mb: Option<u64>,
     shards: Option<usize>,
     graph: Option<&Path>,
 ) -> Result<()> {
@@ -64,7 +62,7 @@ pub fn print(
         return crate::classify::plan(job, &spec, c, shards);
     }
     let (default_workers, _) = crate::shard::default_workers(&crate::shard::process_env);
-    let p = prepare(job, workers, default_workers)?;
+    let p = prepare(job, workers, memory_mb, default_workers)?;
     let inp = &p.input;
     let nd = inp.ndim;
     let chunk_elems: u64 = inp.chunks.iter().product();
@@ -96,7 +94,7 @@ pub fn print(
             let bytes = inp.shape.iter().product::<u64>() * out.dtype.size() as u64;
             write_bytes += bytes;
             crate::outln!(
-                "output    {}/{} = {}: chunks {:?} ({n}), halo {:?}, {} tasks of {:?} chunks, writes {}",
+                "output    {}/{} = {}: chunks {:?} ({n}), halo {:?}, {} tasks of {:?} chunks{}, writes {}",
                 out.path.display(),
                 out.name,
                 out.attribute,
@@ -104,6 +102,7 @@ pub fn print(
                 &halo.map(|h| h.describe())[3 - nd..],
                 ntasks,
                 &g.span[3 - nd..],
+                tiles_note(&p, gi),
                 mb(bytes)
             );
         }
@@ -129,16 +128,17 @@ pub fn print(
     );
     let out_chunks: usize = p.outputs.iter().map(|o| chunk_total(&p, o)).sum();
     crate::outln!("writes    {out_chunks} output chunks, {}", mb(write_bytes));
-    // a block, its kernels' temporaries (~4 copies) and the chunk cache front
-    let per_worker = all.max_block * 4 * (2 + 4 * p.outputs.len() as u64);
+    let (per_worker, _) = p.plan.memory_parts(p.workers);
     let cache = (2 * slab).min(front) as u64 * chunk_bytes;
     crate::outln!(
-        "memory    about {} peak with {} workers ({} per worker, up to {} of decoded chunks, cache_mb {})",
-        mb(p.plan.memory_estimate(p.workers, p.cache_bytes, &p.outputs.iter().map(|o| o.kernel.working_copies()).collect::<Vec<_>>())),
+        "memory    about {} peak with {} workers ({} per worker, up to {} of decoded chunks, cache_mb {}); budget {} ({})",
+        mb(p.plan.memory_estimate(p.workers, p.cache_bytes)),
         p.workers,
         mb(per_worker),
         mb(cache),
-        p.cache_bytes >> 20
+        p.cache_bytes >> 20,
+        mb(p.budget.bytes),
+        p.budget.from
     );
     if let Some(n) = shards {
         if n == 0 {
@@ -291,4 +291,18 @@ fn write_graph(p: &Prepared, path: &Path) -> Result<()> {
     }
     crate::outln!("graph     {}", path.display());
     Ok(())
+}
+
+/// ", in tiles of [..] samples" where the budget splits the group's tasks.
+fn tiles_note(p: &crate::job::Prepared, group: usize) -> String {
+    let g = &p.plan.groups[group];
+    let nd = p.input.ndim;
+    let task = [0, 1, 2].map(|a| (g.span[a] * g.chunks[a]).min(p.plan.shape[a]));
+    if (0..3).all(|a| g.tile[a] >= task[a]) {
+        return String::new();
+    }
+    format!(
+        ", computed in tiles of {:?} samples to fit the memory budget",
+        &g.tile[3 - nd..]
+    )
 }

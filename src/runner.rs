@@ -19,6 +19,8 @@ use std::sync::Arc;
 
 pub struct RunOptions {
     pub workers: Option<usize>,
+    /// `--memory MB`: the run's memory budget.
+    pub memory_mb: Option<u64>,
     pub overwrite: bool,
     pub dry_run: bool,
     pub quiet: bool,
@@ -203,7 +205,7 @@ fn stop_on_signals() -> Arc<AtomicBool> {
 /// memory estimate and where the worker count came from.
 fn ready(job_path: &Path, opts: &RunOptions) -> Result<(Prepared, u64, String)> {
     let (default_workers, workers_from) = shard::default_workers(&shard::process_env);
-    let mut p = prepare(job_path, opts.workers, default_workers)?;
+    let mut p = prepare(job_path, opts.workers, opts.memory_mb, default_workers)?;
     if p.spec.dead_traces == crate::job::DeadTraces::Missing {
         let dead = p
             .input
@@ -215,12 +217,15 @@ fn ready(job_path: &Path, opts: &RunOptions) -> Result<(Prepared, u64, String)> 
             );
         }
     }
-    let copies: Vec<f32> = p
-        .outputs
-        .iter()
-        .map(|o| o.kernel.working_copies())
-        .collect();
-    let estimate = p.plan.memory_estimate(p.workers, p.cache_bytes, &copies);
+    let estimate = p.plan.memory_estimate(p.workers, p.cache_bytes);
+    if estimate > p.budget.bytes && !opts.quiet {
+        crate::noteln!(
+            "attr: note: the run needs about {} MiB, more than its memory budget of {} MiB ({}): fewer workers or smaller output chunks would fit it",
+            estimate >> 20,
+            p.budget.bytes >> 20,
+            p.budget.from
+        );
+    }
     if let Some(available) = crate::available_memory() {
         if estimate > available {
             bail!(

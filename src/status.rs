@@ -99,7 +99,7 @@ fn job_report(job: &Path, verify: bool, shards: Option<usize>) -> Result<bool> {
     if let Some(c) = crate::job::load(job)?.classify {
         return dataset_report(&c.path, verify);
     }
-    let p: Prepared = prepare(job, Some(1), 1)?;
+    let p: Prepared = prepare(job, Some(1), None, 1)?;
     let mut all_ok = true;
     for path in dataset_paths(&p) {
         let outs: Vec<_> = p.outputs.iter().filter(|o| o.path == path).collect();

@@ -175,6 +175,7 @@ impl Features {
             .map(|k| OutputNeeds {
                 chunks,
                 halo: k.halo(),
+                copies: k.working_copies(),
             })
             .collect();
         let plan = Plan::new(shape, self.grid.chunks, self.boundary, &needs);

@@ -9,6 +9,9 @@ pub struct Args {
     /// Workers to plan for (default as `attr run`).
     #[arg(long)]
     workers: Option<usize>,
+    /// Memory budget to plan for, in MiB (default as `attr run`).
+    #[arg(long, value_name = "MB")]
+    memory: Option<u64>,
     /// Show how the work splits over N shards.
     #[arg(long, value_name = "N")]
     shards: Option<usize>,
@@ -19,6 +22,12 @@ pub struct Args {
 
 impl Args {
     pub fn execute(self) -> anyhow::Result<()> {
-        crate::planview::print(&self.job, self.workers, self.shards, self.graph.as_deref())
+        crate::planview::print(
+            &self.job,
+            self.workers,
+            self.memory,
+            self.shards,
+            self.graph.as_deref(),
+        )
     }
 }

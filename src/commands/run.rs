@@ -9,6 +9,12 @@ pub struct Args {
     /// Worker threads (default: the job's `workers`, else all cores).
     #[arg(long)]
     workers: Option<usize>,
+    /// Memory the run may use, in MiB (default: the job's memory_mb, else
+    /// 3/4 of the Slurm allocation or cgroup limit, else half the
+    /// machine's available memory). Large chunks are computed in tiles
+    /// to fit; `attr plan` shows the estimate.
+    #[arg(long, value_name = "MB")]
+    memory: Option<u64>,
     /// Replace outputs that already exist.
     #[arg(long)]
     overwrite: bool,
@@ -44,6 +50,7 @@ impl Args {
             &self.job,
             &crate::runner::RunOptions {
                 workers: self.workers,
+                memory_mb: self.memory,
                 overwrite: self.overwrite,
                 dry_run: self.dry_run,
                 quiet: self.quiet,

@@ -43,7 +43,7 @@ impl Args {
         let spec = crate::job::load(&self.job)?;
         match &spec.classify {
             Some(c) => crate::classify::check(&self.job, &spec, c)?,
-            None => drop(crate::job::prepare(&self.job, Some(1), 1)?),
+            None => drop(crate::job::prepare(&self.job, Some(1), None, 1)?),
         }
         let name = self
             .job

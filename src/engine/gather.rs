@@ -70,7 +70,7 @@ pub fn gather(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     //! The gathered blocks against Dask's `overlap` and `np.pad`
     //! (fixtures made by `tests/fixtures/overlap/make_fixtures.py`).
     use super::*;
@@ -80,9 +80,9 @@ mod tests {
     use serde_json::Value;
     use std::path::PathBuf;
 
-    struct Memory {
-        data: Array3<f32>,
-        chunks: [u64; 3],
+    pub(crate) struct Memory {
+        pub data: Array3<f32>,
+        pub chunks: [u64; 3],
     }
 
     impl ChunkSource for Memory {

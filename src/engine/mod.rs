@@ -179,8 +179,9 @@ fn view_range(halo: Halo, region: (u64, u64), block: (i64, i64)) -> (usize, usiz
     ((lo - block.0) as usize, (hi - block.0) as usize)
 }
 
-/// Gather, compute every output of the task's group, write its chunks.
-/// Returns the chunks and uncompressed bytes written.
+/// Gather, compute every output of the task's group (tile by tile when
+/// the plan splits it), write its chunks. Returns the chunks and
+/// uncompressed bytes written.
 fn run_task(
     plan: &Plan,
     task: &Task,
@@ -189,89 +190,53 @@ fn run_task(
     seen: &[[AtomicBool; 2]],
 ) -> anyhow::Result<(u64, u64)> {
     let group = &plan.groups[task.group];
-    let (bstart, bend) = plan.block_extent(task);
-    let (block, used) = gather::gather(
-        cache,
-        plan.shape,
-        cache_chunks(plan),
-        bstart,
-        bend,
-        plan.boundary,
-    )?;
+    let tiles = plan.tiles(task);
+    let mut used = Vec::new();
+    let results = if let [tile] = tiles.as_slice() {
+        compute(plan, task, tile, cache, targets, &mut used)?
+    } else {
+        // each output's whole task region, assembled from the tiles' cores
+        let len = task.region.len();
+        let mut whole: Vec<Array3<f32>> = group
+            .outputs
+            .iter()
+            .map(|_| Array3::zeros((len[0], len[1], len[2])))
+            .collect();
+        for tile in &tiles {
+            let at = [0, 1, 2].map(|a| (tile.start[a] - task.region.start[a]) as usize);
+            let n = tile.len();
+            for (out, (data, origin)) in whole
+                .iter_mut()
+                .zip(compute(plan, task, tile, cache, targets, &mut used)?)
+            {
+                out.slice_mut(s![
+                    at[0]..at[0] + n[0],
+                    at[1]..at[1] + n[1],
+                    at[2]..at[2] + n[2]
+                ])
+                .assign(&data.slice(s![
+                    origin[0]..origin[0] + n[0],
+                    origin[1]..origin[1] + n[1],
+                    origin[2]..origin[2] + n[2]
+                ]));
+            }
+        }
+        whole.into_iter().map(|a| (a, [0; 3])).collect()
+    };
+    used.sort_unstable();
+    used.dedup();
     for idx in used {
         cache.release(idx);
     }
-    // null samples (missing traces, muted zones, fill values) are NaN in
-    // the block; kernels that are not null-aware see them as zeros
-    let has_nulls = attributes::nulls::any_null(block.view());
-    let as_zeros = group
-        .outputs
-        .iter()
-        .any(|&o| !targets[o].kernel.null_aware());
-    let filled = (has_nulls && as_zeros).then(|| attributes::nulls::zero_filled(block.view()));
-    let mut shared: Vec<([Halo; 3], bool, Shared)> = Vec::new();
     let mut written = 0u64;
     let mut bytes = 0u64;
-    for (&out, halo) in group.outputs.iter().zip(&group.halos) {
-        let kernel = targets[out].kernel;
-        let aware = kernel.null_aware();
-        let ranges = [0, 1, 2].map(|a| {
-            view_range(
-                halo[a],
-                (task.region.start[a], task.region.end[a]),
-                (bstart[a], bend[a]),
-            )
-        });
-        let src = match &filled {
-            Some(f) if !aware => f,
-            _ => &block,
-        };
-        let view = src.slice(s![
-            ranges[0].0..ranges[0].1,
-            ranges[1].0..ranges[1].1,
-            ranges[2].0..ranges[2].1
-        ]);
-        let slot = match shared.iter().position(|(h, a, _)| h == halo && *a == aware) {
-            Some(i) => i,
-            None => {
-                shared.push((*halo, aware, Shared::with_nulls(has_nulls)));
-                shared.len() - 1
-            }
-        };
-        // the task's region, within the view
-        let off = [0, 1, 2]
-            .map(|a| (task.region.start[a] as i64 - (bstart[a] + ranges[a].0 as i64)) as usize);
-        let len = task.region.len();
-        let core: attributes::Region = [0, 1, 2].map(|a| off[a]..off[a] + len[a]);
-        let (mut result, origin) = kernel.compute_region(view, &core, &mut shared[slot].2);
-        // trim to the task's region
-        let at = [0, 1, 2].map(|a| off[a] - origin[a]);
-        debug_assert!((0..3).all(|a| at[a] + len[a] <= result.shape()[a]));
-        let core_range = s![
+    let len = task.region.len();
+    for (&out, (result, at)) in group.outputs.iter().zip(&results) {
+        let core = result.slice(s![
             at[0]..at[0] + len[0],
             at[1]..at[1] + len[1],
             at[2]..at[2] + len[2]
-        ];
-        if has_nulls {
-            // null in, null out
-            let input = block.slice(s![
-                ranges[0].0..ranges[0].1,
-                ranges[1].0..ranges[1].1,
-                ranges[2].0..ranges[2].1
-            ]);
-            let mut core = result.slice_mut(core_range);
-            let input_core = s![
-                off[0]..off[0] + len[0],
-                off[1]..off[1] + len[1],
-                off[2]..off[2] + len[2]
-            ];
-            core.zip_mut_with(&input.slice(input_core), |o, &i| {
-                if i.is_nan() {
-                    *o = f32::NAN;
-                }
-            });
-        }
-        let core = result.slice(core_range);
+        ]);
         // for the warning on an output that is all null or all zero
         if !seen[out][1].load(Ordering::Relaxed) {
             if core.iter().any(|v| v.is_finite() && *v != 0.0) {
@@ -297,6 +262,215 @@ fn run_task(
     Ok((written, bytes))
 }
 
+/// Gather the block of `tile` (its region plus the group's halo) and run
+/// every output's kernel on it. Returns, per output of the group, the
+/// values and where the tile's first sample is in them; null input
+/// samples are null in the result. The input chunks read are added to
+/// `used`.
+fn compute(
+    plan: &Plan,
+    task: &Task,
+    tile: &plan::Region,
+    cache: &ChunkCache,
+    targets: &[Target],
+    used: &mut Vec<[u64; 3]>,
+) -> anyhow::Result<Vec<(Array3<f32>, [usize; 3])>> {
+    let group = &plan.groups[task.group];
+    let (bstart, bend) = plan.block_extent_of(task.group, tile);
+    let (block, read) = gather::gather(
+        cache,
+        plan.shape,
+        cache_chunks(plan),
+        bstart,
+        bend,
+        plan.boundary,
+    )?;
+    used.extend(read);
+    // null samples (missing traces, muted zones, fill values) are NaN in
+    // the block; kernels that are not null-aware see them as zeros
+    let has_nulls = attributes::nulls::any_null(block.view());
+    let as_zeros = group
+        .outputs
+        .iter()
+        .any(|&o| !targets[o].kernel.null_aware());
+    let filled = (has_nulls && as_zeros).then(|| attributes::nulls::zero_filled(block.view()));
+    let mut shared: Vec<([Halo; 3], bool, Shared)> = Vec::new();
+    let mut results = Vec::with_capacity(group.outputs.len());
+    for (&out, halo) in group.outputs.iter().zip(&group.halos) {
+        let kernel = targets[out].kernel;
+        let aware = kernel.null_aware();
+        let ranges = [0, 1, 2]
+            .map(|a| view_range(halo[a], (tile.start[a], tile.end[a]), (bstart[a], bend[a])));
+        let src = match &filled {
+            Some(f) if !aware => f,
+            _ => &block,
+        };
+        let view = src.slice(s![
+            ranges[0].0..ranges[0].1,
+            ranges[1].0..ranges[1].1,
+            ranges[2].0..ranges[2].1
+        ]);
+        let slot = match shared.iter().position(|(h, a, _)| h == halo && *a == aware) {
+            Some(i) => i,
+            None => {
+                shared.push((*halo, aware, Shared::with_nulls(has_nulls)));
+                shared.len() - 1
+            }
+        };
+        // the tile, within the view
+        let off =
+            [0, 1, 2].map(|a| (tile.start[a] as i64 - (bstart[a] + ranges[a].0 as i64)) as usize);
+        let len = tile.len();
+        let core: attributes::Region = [0, 1, 2].map(|a| off[a]..off[a] + len[a]);
+        let (mut result, origin) = kernel.compute_region(view, &core, &mut shared[slot].2);
+        let at = [0, 1, 2].map(|a| off[a] - origin[a]);
+        debug_assert!((0..3).all(|a| at[a] + len[a] <= result.shape()[a]));
+        if has_nulls {
+            // null in, null out
+            let input = block.slice(s![
+                ranges[0].0 + off[0]..ranges[0].0 + off[0] + len[0],
+                ranges[1].0 + off[1]..ranges[1].0 + off[1] + len[1],
+                ranges[2].0 + off[2]..ranges[2].0 + off[2] + len[2]
+            ]);
+            result
+                .slice_mut(s![
+                    at[0]..at[0] + len[0],
+                    at[1]..at[1] + len[1],
+                    at[2]..at[2] + len[2]
+                ])
+                .zip_mut_with(&input, |o, &i| {
+                    if i.is_nan() {
+                        *o = f32::NAN;
+                    }
+                });
+        }
+        results.push((result, at));
+    }
+    Ok(results)
+}
+
 fn cache_chunks(plan: &Plan) -> [u64; 3] {
     plan.input_chunks
+}
+
+#[cfg(test)]
+mod tests {
+    //! Tiles are an implementation detail: a task computed in tiles writes
+    //! what it writes computed whole, on an irregular survey too.
+    use super::gather::tests::Memory;
+    use super::*;
+    use plan::OutputNeeds;
+
+    struct Collect(Mutex<Array3<f32>>, [u64; 3]);
+
+    impl ChunkSink for Collect {
+        fn write_chunk(&self, idx: [u64; 3], data: ArrayView3<f32>) -> anyhow::Result<()> {
+            let s = [0, 1, 2].map(|a| (idx[a] * self.1[a]) as usize);
+            let (a, b, c) = data.dim();
+            self.0
+                .lock()
+                .unwrap()
+                .slice_mut(s![s[0]..s[0] + a, s[1]..s[1] + b, s[2]..s[2] + c])
+                .assign(&data);
+            Ok(())
+        }
+    }
+
+    /// Dipping layers with an outline (missing traces) and a muted wedge.
+    fn survey(shape: (usize, usize, usize)) -> Array3<f32> {
+        Array3::from_shape_fn(shape, |(i, j, k)| {
+            if i + j < 6 || (i > 20 && j < 4) || (k < 8 && i % 7 == 3) {
+                f32::NAN
+            } else {
+                ((k as f32 - 0.4 * i as f32 + 0.2 * j as f32) * 0.3).sin() * 50.0
+                    + ((i * 31 + j * 17 + k * 7) % 13) as f32
+            }
+        })
+    }
+
+    fn run_job(names: &[&str], data: &Array3<f32>, worker_bytes: Option<u64>) -> Vec<Array3<f32>> {
+        let chunks = [64, 64, 48];
+        let source = Memory {
+            data: data.clone(),
+            chunks,
+        };
+        let kernels: Vec<Box<dyn attributes::Kernel>> = names
+            .iter()
+            .map(|n| {
+                attributes::lookup(n)
+                    .unwrap()
+                    .build(&Default::default(), &Default::default())
+                    .unwrap()
+            })
+            .collect();
+        let needs: Vec<OutputNeeds> = kernels
+            .iter()
+            .map(|k| OutputNeeds {
+                chunks,
+                halo: k.halo(),
+                copies: k.working_copies(),
+            })
+            .collect();
+        let shape = source.shape();
+        let mut plan = Plan::new(shape, chunks, boundary::Boundary::Reflect, &needs);
+        if let Some(b) = worker_bytes {
+            plan.fit_tiles(b);
+            let tiles: usize = plan.tasks.iter().map(|t| plan.tiles(t).len()).sum();
+            assert!(tiles > plan.tasks.len(), "{tiles} tiles");
+        }
+        let sinks: Vec<Collect> = kernels
+            .iter()
+            .map(|_| Collect(Mutex::new(Array3::zeros(data.raw_dim())), chunks))
+            .collect();
+        let targets: Vec<Target> = kernels
+            .iter()
+            .zip(&sinks)
+            .map(|(k, s)| Target {
+                kernel: k.as_ref(),
+                sink: s,
+            })
+            .collect();
+        let all: Vec<usize> = (0..plan.tasks.len()).collect();
+        let options = Options {
+            workers: 2,
+            cache_bytes: 1 << 20,
+        };
+        let stats = run(
+            &plan,
+            &all,
+            &source,
+            &targets,
+            &options,
+            &Progress::new(0, "", true),
+            &AtomicBool::new(false),
+        )
+        .unwrap();
+        let chunks: u64 = plan.tasks.iter().map(|t| t.chunk_count()).sum();
+        assert_eq!(stats.chunks_written, chunks * names.len() as u64);
+        sinks
+            .into_iter()
+            .map(|s| s.0.into_inner().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn tiled_tasks_write_what_whole_tasks_write() {
+        let data = survey((70, 66, 100));
+        let names = [
+            "gst_planarity",
+            "inline_dip",
+            "curvature_mean",
+            "semblance",
+            "envelope",
+        ];
+        let whole = run_job(&names, &data, None);
+        let tiled = run_job(&names, &data, Some(20_000_000));
+        for ((name, w), t) in names.iter().zip(&whole).zip(&tiled) {
+            assert!(w.iter().any(|v| v.is_nan()) && w.iter().any(|v| v.is_finite() && *v != 0.0));
+            for (a, b) in w.iter().zip(t) {
+                let same = a.to_bits() == b.to_bits() || (a - b).abs() <= 1e-6 * a.abs().max(1.0);
+                assert!(same, "{name}: {a} vs {b}");
+            }
+        }
+    }
 }

@@ -4,6 +4,11 @@
 //! (a task) is one output chunk, widened to the whole axis where some kernel
 //! of the group needs the whole axis (an FFT over the trace), so such a
 //! kernel runs once per column instead of once per chunk of it.
+//!
+//! A task whose block and kernel temporaries would exceed the per-worker
+//! memory budget is computed in tiles, each with its own halo, assembled
+//! into whole output chunks; the tasks themselves never depend on the
+//! budget, so shards of one job on different nodes agree on them.
 
 use super::boundary::Boundary;
 use attributes::Halo;
@@ -34,6 +39,11 @@ pub struct Group {
     pub halos: Vec<[Halo; 3]>,
     /// Padding gathered around a task: the largest finite depth per axis.
     pub pad: [u64; 3],
+    /// The part of a task computed at once (a tile): the whole task
+    /// region unless the memory budget splits it.
+    pub tile: [u64; 3],
+    /// Block-sized arrays the group's kernels hold at their peak.
+    pub copies: f32,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -71,7 +81,16 @@ pub struct Plan {
 pub struct OutputNeeds {
     pub chunks: [u64; 3],
     pub halo: [Halo; 3],
+    /// Block-sized arrays its kernel holds at its peak
+    /// (`Kernel::working_copies`).
+    pub copies: f32,
 }
+
+/// The process itself, beside its blocks and caches.
+pub const PROCESS_BYTES: u64 = 24 << 20;
+/// Tiles are not split below this many samples on an axis, nor below
+/// twice the halo (beyond that the halo would cost more than the tile).
+const MIN_TILE: u64 = 16;
 
 impl Plan {
     pub fn new(
@@ -101,6 +120,8 @@ impl Plan {
                     outputs: vec![i],
                     halos: vec![halo],
                     pad: [0; 3],
+                    tile: [0; 3],
+                    copies: 0.0,
                 }),
             }
         }
@@ -120,6 +141,13 @@ impl Plan {
                     .max()
                     .unwrap_or(0);
             }
+            let most = g
+                .outputs
+                .iter()
+                .map(|&o| outputs[o].copies)
+                .fold(0.0, f32::max);
+            g.copies = most + (g.outputs.len() as f32 - 1.0);
+            g.tile = [0, 1, 2].map(|a| (g.span[a] * g.chunks[a]).min(shape[a]));
             let tgrid = [0, 1, 2].map(|a| grid[a].div_ceil(g.span[a]));
             for ti in 0..tgrid[0] {
                 for tj in 0..tgrid[1] {
@@ -149,31 +177,82 @@ impl Plan {
         }
     }
 
-    /// The block gathered for a task: volume coordinates (may reach outside
-    /// the volume, where the boundary mode fills in) as `start..end`.
+    /// Split each group's tasks into tiles small enough that a worker
+    /// needs at most `worker_bytes` for one (see [`Group::cost`]).
+    pub fn fit_tiles(&mut self, worker_bytes: u64) {
+        let shape = self.shape;
+        for g in &mut self.groups {
+            let region = [0, 1, 2].map(|a| (g.span[a] * g.chunks[a]).min(shape[a]));
+            g.tile = g.fit(region, worker_bytes);
+        }
+    }
+
+    /// Bytes of decoded input chunks the cache should hold so that each is
+    /// decoded once: the front of the sweep (see
+    /// [`Plan::memory_estimate`]), at most the whole input.
+    pub fn cache_front(&self, workers: usize) -> u64 {
+        let chunk_bytes = self.input_chunks.iter().product::<u64>() * 4;
+        let all: u64 = (0..3)
+            .map(|a| self.shape[a].div_ceil(self.input_chunks[a]))
+            .product();
+        self.memory_parts(workers).1.min(all * chunk_bytes)
+    }
+
+    /// The tiles of a task, in order: its region split by its group's tile.
+    pub fn tiles(&self, task: &Task) -> Vec<Region> {
+        let tile = self.groups[task.group].tile;
+        let r = task.region;
+        let steps = [0, 1, 2].map(|a| {
+            (r.start[a]..r.end[a])
+                .step_by(tile[a].max(1) as usize)
+                .map(move |s| (s, (s + tile[a]).min(r.end[a])))
+                .collect::<Vec<_>>()
+        });
+        let mut out = Vec::new();
+        for &(s0, e0) in &steps[0] {
+            for &(s1, e1) in &steps[1] {
+                for &(s2, e2) in &steps[2] {
+                    out.push(Region {
+                        start: [s0, s1, s2],
+                        end: [e0, e1, e2],
+                    });
+                }
+            }
+        }
+        out
+    }
+
     /// Expected peak memory of a run with `workers` over `cache_bytes` of
-    /// decoded-chunk cache, `copies[i]` being the block-sized arrays output
-    /// `i`'s kernel holds (`Kernel::working_copies`): per worker, the largest
-    /// block times its group's kernels (the largest, plus a result for each
-    /// other output: intermediates are shared); the cache front, which
-    /// spans about three slabs of input chunks when blocks overlap across
-    /// the first axis and the tasks in flight otherwise; and the process.
-    pub fn memory_estimate(&self, workers: usize, cache_bytes: u64, copies: &[f32]) -> u64 {
+    /// decoded-chunk cache: per worker, the largest tile's block times its
+    /// group's kernels (the largest's working copies, plus a result for
+    /// each other output: intermediates are shared), the assembled task
+    /// where it is tiled, and an output chunk being encoded; the cache
+    /// front, which spans about three slabs of input chunks when blocks
+    /// overlap across the first axis and the tasks in flight otherwise;
+    /// and the process.
+    pub fn memory_estimate(&self, workers: usize, cache_bytes: u64) -> u64 {
+        let (per_worker, front) = self.memory_parts(workers);
+        let chunk_bytes = self.input_chunks.iter().product::<u64>() * 4;
+        per_worker * workers as u64 + front.min(cache_bytes.max(chunk_bytes)) + PROCESS_BYTES
+    }
+
+    /// The per-worker bytes and the cache front of [`Plan::memory_estimate`].
+    pub fn memory_parts(&self, workers: usize) -> (u64, u64) {
         let chunk_bytes = self.input_chunks.iter().product::<u64>() * 4;
         let grid = [0, 1, 2].map(|a| self.shape[a].div_ceil(self.input_chunks[a]));
         let mut per_worker = 0u64;
         let mut front = 0u64;
         for (gi, g) in self.groups.iter().enumerate() {
-            let (mut block, mut task_chunks) = (0u64, 0u64);
+            let mut task_chunks = 0u64;
+            let mut region = [0u64; 3];
             for t in self.tasks.iter().filter(|t| t.group == gi) {
-                let (s, e) = self.block_extent(t);
-                block = block.max((0..3).map(|a| (e[a] - s[a]) as u64).product::<u64>());
+                let len = t.region.len();
+                region = [0, 1, 2].map(|a| region[a].max(len[a] as u64));
                 let per_axis = self.input_chunks_per_axis(t);
                 task_chunks = task_chunks.max(per_axis.iter().map(|v| v.len() as u64).product());
             }
-            let most = g.outputs.iter().map(|&o| copies[o]).fold(0.0, f32::max);
-            let factor = most + (g.outputs.len() as f32 - 1.0);
-            per_worker = per_worker.max((block as f32 * 4.0 * factor) as u64);
+            let tile = [0, 1, 2].map(|a| g.tile[a].min(region[a]));
+            per_worker = per_worker.max(g.cost(tile, tile != region));
             let overlap = g.pad[0] > 0;
             let chunks = if overlap {
                 3 * grid[1] * grid[2]
@@ -182,18 +261,24 @@ impl Plan {
             };
             front = front.max(chunks * chunk_bytes);
         }
-        const PROCESS: u64 = 24 << 20;
-        per_worker * workers as u64 + front.min(cache_bytes.max(chunk_bytes)) + PROCESS
+        (per_worker, front)
     }
 
+    /// The block gathered for a task: volume coordinates (may reach outside
+    /// the volume, where the boundary mode fills in) as `start..end`.
     pub fn block_extent(&self, task: &Task) -> ([i64; 3], [i64; 3]) {
-        let g = &self.groups[task.group];
+        self.block_extent_of(task.group, &task.region)
+    }
+
+    /// The block gathered for `region` of a task of `group`.
+    pub fn block_extent_of(&self, group: usize, region: &Region) -> ([i64; 3], [i64; 3]) {
+        let g = &self.groups[group];
         let mut start = [0i64; 3];
         let mut end = [0i64; 3];
         for a in 0..3 {
             let (s, e, n, p) = (
-                task.region.start[a] as i64,
-                task.region.end[a] as i64,
+                region.start[a] as i64,
+                region.end[a] as i64,
                 self.shape[a] as i64,
                 g.pad[a] as i64,
             );
@@ -218,6 +303,42 @@ impl Plan {
     }
 }
 
+impl Group {
+    /// Bytes a worker holds for a tile of this shape: its block with the
+    /// halo, times the kernels' working copies, an output chunk being
+    /// encoded, and (when the task is tiled) the assembled output chunks
+    /// of the whole task.
+    fn cost(&self, tile: [u64; 3], tiled: bool) -> u64 {
+        let block: u64 = (0..3).map(|a| tile[a] + 2 * self.pad[a]).product();
+        let task: u64 = (0..3).map(|a| self.span[a] * self.chunks[a]).product();
+        let assembled = if tiled {
+            task * 4 * self.outputs.len() as u64
+        } else {
+            0
+        };
+        let encoding = 2 * 4 * self.chunks.iter().product::<u64>();
+        (block as f64 * 4.0 * self.copies as f64) as u64 + assembled + encoding
+    }
+
+    /// The largest tile of `region` within `budget`: halve the longest
+    /// axis that has no whole-axis halo until it fits (or cannot shrink:
+    /// the run then needs more than its budget, which `attr run` says).
+    fn fit(&self, region: [u64; 3], budget: u64) -> [u64; 3] {
+        let mut tile = region;
+        let whole = [0, 1, 2].map(|a| self.halos.iter().any(|h| h[a] == Halo::Full));
+        while self.cost(tile, tile != region) > budget {
+            let Some(a) = (0..3)
+                .filter(|&a| !whole[a] && tile[a].div_ceil(2) >= MIN_TILE.max(2 * self.pad[a]))
+                .max_by_key(|&a| tile[a])
+            else {
+                break;
+            };
+            tile[a] = tile[a].div_ceil(2);
+        }
+        tile
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -228,10 +349,12 @@ mod tests {
             OutputNeeds {
                 chunks: [4, 4, 4],
                 halo: [Halo::Depth(0), Halo::Depth(0), Halo::Full],
+                copies: 4.0,
             },
             OutputNeeds {
                 chunks: [4, 4, 4],
                 halo: [Halo::Depth(1), Halo::Depth(1), Halo::Depth(4)],
+                copies: 4.0,
             },
         ];
         let p = Plan::new([10, 8, 12], [4, 4, 4], Boundary::Reflect, &outs);
@@ -255,6 +378,7 @@ mod tests {
         let outs = [OutputNeeds {
             chunks: [4, 4, 4],
             halo: [Halo::Depth(2); 3],
+            copies: 4.0,
         }];
         let p = Plan::new([10, 8, 12], [4, 4, 4], Boundary::None, &outs);
         assert_eq!(p.block_extent(&p.tasks[0]), ([0, 0, 0], [6, 6, 6]));
@@ -262,5 +386,37 @@ mod tests {
             p.input_chunks_per_axis(&p.tasks[0]),
             [vec![0, 1], vec![0, 1], vec![0, 1]]
         );
+    }
+
+    #[test]
+    fn tiles_fit_the_budget_but_never_split_a_whole_axis() {
+        let outs = [OutputNeeds {
+            chunks: [200, 200, 300],
+            halo: [Halo::Depth(12), Halo::Depth(12), Halo::Full],
+            copies: 25.0,
+        }];
+        let mut p = Plan::new([400, 200, 300], [200, 200, 300], Boundary::Reflect, &outs);
+        let whole = p.memory_parts(1).0;
+        assert_eq!(p.tiles(&p.tasks[0]).len(), 1);
+        p.fit_tiles(whole / 4);
+        let g = &p.groups[0];
+        assert_eq!(g.tile[2], 300, "the trace axis is needed whole");
+        assert!(
+            g.tile[0] < 200 && g.tile[0] >= 24 && g.tile[1] >= 24,
+            "{:?}",
+            g.tile
+        );
+        assert!(p.memory_parts(1).0 <= whole / 4);
+        // the tiles cover the task once
+        let t = p.tasks[1];
+        let covered: u64 = p
+            .tiles(&t)
+            .iter()
+            .map(|r| r.len().iter().product::<usize>() as u64)
+            .sum();
+        assert_eq!(covered, 200 * 200 * 300);
+        // a budget no tile meets leaves tiles at twice the halo, no smaller
+        p.fit_tiles(1);
+        assert_eq!(&p.groups[0].tile[..2], &[25, 25]);
     }
 }

@@ -6,10 +6,12 @@
 
 use anyhow::Context;
 
+mod memory;
 mod resolve;
 
 pub use crate::engine::boundary::Boundary;
 use crate::store::{Compression, Dtype, Format};
+pub use memory::Budget;
 pub use resolve::{
     chunk_total, dataset_paths, fingerprint, prepare, provenance, Prepared, Resolved,
 };
@@ -37,6 +39,10 @@ pub struct JobSpec {
     /// Memory for decoded input chunks, in MiB.
     #[serde(default)]
     pub cache_mb: Option<u64>,
+    /// Memory the whole run may use, in MiB (default: a share of the
+    /// scheduler's allocation or of the machine's memory).
+    #[serde(default)]
+    pub memory_mb: Option<u64>,
     /// Samples equal to this value are null, besides NaN and the fill
     /// values the input's metadata declares.
     #[serde(default)]

@@ -37,6 +37,8 @@ pub struct Prepared {
     pub plan: Plan,
     pub workers: usize,
     pub cache_bytes: u64,
+    /// The memory the run may use, which the plan fits into.
+    pub budget: super::Budget,
 }
 
 /// Output `i` of the job, resolved against the input: its kernel built
@@ -188,6 +190,7 @@ fn check_outputs(
 pub fn prepare(
     job_path: &Path,
     cli_workers: Option<usize>,
+    cli_memory_mb: Option<u64>,
     default_workers: usize,
 ) -> Result<Prepared> {
     let spec = super::load(job_path)?;
@@ -209,16 +212,33 @@ pub fn prepare(
         .map(|o| OutputNeeds {
             chunks: o.chunks,
             halo: o.kernel.halo(),
+            copies: o.kernel.working_copies(),
         })
         .collect();
-    let plan = Plan::new(input.shape, input.chunks, spec.boundary, &needs);
-    // more workers than tasks would only wait
     let workers = cli_workers
         .filter(|&w| w > 0)
         .or(Some(spec.workers).filter(|&w| w > 0))
-        .unwrap_or(default_workers)
-        .min(plan.tasks.len().max(1));
-    let cache_bytes = spec.cache_mb.unwrap_or(1024) << 20;
+        .unwrap_or(default_workers);
+    let budget = super::Budget::resolve(cli_memory_mb, spec.memory_mb);
+    let mut plan = Plan::new(input.shape, input.chunks, spec.boundary, &needs);
+    // the decoded-chunk cache holds the sweep's front, so that each chunk
+    // is decoded once, within half the budget unless the job sets it; the
+    // workers share what the cache and the process leave, and the plan
+    // tiles its tasks to fit
+    let cache_bytes = match spec.cache_mb {
+        Some(mb) => mb << 20,
+        None => plan
+            .cache_front(workers)
+            .min(budget.bytes / 2)
+            .max(64 << 20),
+    };
+    let worker_bytes = budget
+        .bytes
+        .saturating_sub(cache_bytes + crate::engine::plan::PROCESS_BYTES)
+        / workers.max(1) as u64;
+    plan.fit_tiles(worker_bytes);
+    // more workers than tasks would only wait
+    let workers = workers.min(plan.tasks.len().max(1));
     Ok(Prepared {
         spec,
         input,
@@ -226,6 +246,7 @@ pub fn prepare(
         plan,
         workers,
         cache_bytes,
+        budget,
     })
 }
 
