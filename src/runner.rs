@@ -218,14 +218,6 @@ fn ready(job_path: &Path, opts: &RunOptions) -> Result<(Prepared, u64, String)> 
         }
     }
     let estimate = p.plan.memory_estimate(p.workers, p.cache_bytes);
-    if estimate > p.budget.bytes && !opts.quiet {
-        crate::noteln!(
-            "attr: note: the run needs about {} MiB, more than its memory budget of {} MiB ({}): fewer workers or smaller output chunks would fit it",
-            estimate >> 20,
-            p.budget.bytes >> 20,
-            p.budget.from
-        );
-    }
     if let Some(available) = crate::available_memory() {
         if estimate > available {
             bail!(
@@ -235,6 +227,14 @@ fn ready(job_path: &Path, opts: &RunOptions) -> Result<(Prepared, u64, String)> 
                 available >> 20
             );
         }
+    }
+    if estimate > p.budget.bytes && !opts.quiet {
+        crate::noteln!(
+            "attr: note: the run needs about {} MiB, more than its memory budget of {} MiB ({}): fewer workers or smaller output chunks would fit it",
+            estimate >> 20,
+            p.budget.bytes >> 20,
+            p.budget.from
+        );
     }
     if p.input.entirely_null() {
         bail!(

@@ -196,6 +196,34 @@ fn forgetful_median(
     cand[lo]
 }
 
+/// The sums along the local dips for one output trace (no nulls): each
+/// window trace in turn, interpolated at t = k + p·Δi + q·Δx for every
+/// sample k of the trace at once, so the loop runs across samples.
+#[multiversion::multiversion(targets("x86_64+avx512f+avx512vl", "x86_64+avx2", "aarch64+neon"))]
+fn steer_trace(
+    data: &[f32],
+    n2: usize,
+    lanes: &[(usize, f32, f32)],
+    pi: &[f32],
+    px: &[f32],
+    first: usize,
+    out: &mut [f32],
+) {
+    let last = (n2 - 1) as f32;
+    for &(lane, di, dx) in lanes {
+        let trace = &data[lane..lane + n2];
+        for (k, ((o, &p), &q)) in out.iter_mut().zip(pi).zip(px).enumerate() {
+            let t = ((first + k) as f32 + p * di + q * dx).clamp(0.0, last);
+            // t ≥ 0: truncation is the floor
+            let k0 = (t as usize).min(n2 - 1);
+            let f = t - k0 as f32;
+            let k1 = (k0 + 1).min(n2 - 1);
+            // f = 0 gives trace[k0] exactly (the samples are finite here)
+            *o += trace[k0] * (1.0 - f) + trace[k1] * f;
+        }
+    }
+}
+
 const STEERED_PARAMS: &[ParamSpec] = &[
     ParamSpec {
         name: "window",
@@ -268,42 +296,75 @@ pub const DIP_STEERED_MEAN: Spec = Spec {
                 let count = ((2 * ri + 1) * (2 * rx + 1)) as f32;
                 let [o0, o1, o2] = g.origin;
                 let (dip_i, dip_x) = (g.p_inline(), g.p_crossline());
-                Array3::from_shape_fn(g.l1.raw_dim(), |(gi, gx, gk)| {
-                    let (i, x, k) = (gi + o0, gx + o1, gk + o2);
-                    let pi = dip_i[[gi, gx, gk]].clamp(-max_dip, max_dip);
-                    let px = dip_x[[gi, gx, gk]].clamp(-max_dip, max_dip);
-                    let mut sum = 0f32;
-                    let mut live = 0u32;
-                    for di in -ri..=ri {
-                        let ii = (i as isize + di).clamp(0, n0 as isize - 1) as usize;
-                        for dx in -rx..=rx {
-                            let xx = (x as isize + dx).clamp(0, n1 as isize - 1) as usize;
-                            let t = (k as f32 + pi * di as f32 + px * dx as f32)
-                                .clamp(0.0, (n2 - 1) as f32);
-                            let k0 = t.floor() as usize;
-                            let k1 = (k0 + 1).min(n2 - 1);
-                            let f = t - k0 as f32;
-                            let v = if f == 0.0 {
-                                b[[ii, xx, k0]]
-                            } else {
-                                b[[ii, xx, k0]] * (1.0 - f) + b[[ii, xx, k1]] * f
-                            };
-                            // over the live traces it reads
-                            if masked && v.is_nan() {
-                                continue;
+                // plain slices: the traces of the block, and the window's
+                // trace offsets per output trace, clamped at the block's edges
+                let b = b.as_standard_layout();
+                let data = b.as_slice().expect("standard layout");
+                let last = (n2 - 1) as f32;
+                // per window trace: its offset, and its inline and crossline step
+                let mut lanes: Vec<(usize, f32, f32)> = Vec::with_capacity(count as usize);
+                let mut out = Vec::with_capacity(dip_i.len());
+                let (c0, c1, c2) = dip_i.dim();
+                for gi in 0..c0 {
+                    for gx in 0..c1 {
+                        let (i, x) = (gi + o0, gx + o1);
+                        lanes.clear();
+                        for di in -ri..=ri {
+                            let ii = (i as isize + di).clamp(0, n0 as isize - 1) as usize;
+                            for dx in -rx..=rx {
+                                let xx = (x as isize + dx).clamp(0, n1 as isize - 1) as usize;
+                                lanes.push(((ii * n1 + xx) * n2, di as f32, dx as f32));
                             }
-                            sum += v;
-                            live += 1;
+                        }
+                        let at = (gi * c1 + gx) * c2;
+                        let pi: Vec<f32> = dip_i.as_slice().expect("standard layout")[at..at + c2]
+                            .iter()
+                            .map(|v| v.clamp(-max_dip, max_dip))
+                            .collect();
+                        let px: Vec<f32> = dip_x.as_slice().expect("standard layout")[at..at + c2]
+                            .iter()
+                            .map(|v| v.clamp(-max_dip, max_dip))
+                            .collect();
+                        if !masked {
+                            let start = out.len();
+                            out.resize(start + c2, 0.0);
+                            steer_trace(data, n2, &lanes, &pi, &px, o2, &mut out[start..]);
+                            for v in &mut out[start..] {
+                                *v /= count;
+                            }
+                            continue;
+                        }
+                        for gk in 0..c2 {
+                            let k = (gk + o2) as f32;
+                            let (pi, px) = (pi[gk], px[gk]);
+                            let mut sum = 0f32;
+                            let mut live = 0u32;
+                            for &(lane, di, dx) in &lanes {
+                                let t = (k + pi * di + px * dx).clamp(0.0, last);
+                                let k0 = t.floor() as usize;
+                                let f = t - k0 as f32;
+                                let v = if f == 0.0 {
+                                    data[lane + k0]
+                                } else {
+                                    data[lane + k0] * (1.0 - f)
+                                        + data[lane + (k0 + 1).min(n2 - 1)] * f
+                                };
+                                // over the live traces it reads
+                                if v.is_nan() {
+                                    continue;
+                                }
+                                sum += v;
+                                live += 1;
+                            }
+                            out.push(if live > 0 {
+                                sum / live as f32
+                            } else {
+                                f32::NAN
+                            });
                         }
                     }
-                    if !masked {
-                        sum / count
-                    } else if live > 0 {
-                        sum / live as f32
-                    } else {
-                        f32::NAN
-                    }
-                })
+                }
+                Array3::from_shape_vec((c0, c1, c2), out).expect("sized")
             }),
         )
     },

@@ -269,41 +269,82 @@ fn eigenvalue_batch(c: [&[f32]; 6], out: [&mut [f32]; 3], lambda1: &mut [f64]) {
     }
 }
 
-/// The tensor at sample `q`, or `None` where the window is dead (or NaN,
-/// where the tensor is unknown).
-fn matrix(c: &[&[f32]], q: usize) -> Option<[[f64; 3]; 3]> {
-    let (xx, yy, zz) = (c[0][q] as f64, c[1][q] as f64, c[2][q] as f64);
-    let (xy, xz, yz) = (c[3][q] as f64, c[4][q] as f64, c[5][q] as f64);
-    let energy = xx + yy + zz;
-    if energy.is_nan() || energy <= 0.0 {
-        return None;
-    }
-    Some([[xx, xy, xz], [xy, yy, yz], [xz, yz, zz]])
-}
-
 /// The dips of the principal eigenvector, sample by sample.
 fn dips(t: &[Array3<f32>], lambda1: &[f64], shape: ndarray::Ix3) -> [Array3<f32>; 2] {
     let (mut pi, mut px) = (Array3::zeros(shape), Array3::zeros(shape));
-    let c: Vec<&[f32]> = t
-        .iter()
-        .map(|a| a.as_slice().expect("standard layout"))
-        .collect();
-    let oi = pi.as_slice_mut().expect("standard layout");
-    let ox = px.as_slice_mut().expect("standard layout");
-    for q in 0..oi.len() {
-        let Some(a) = matrix(&c, q) else { continue };
-        let n = principal_vector(a, lambda1[q]);
-        let (ni, nx, nt) = (n[0] as f32, n[1] as f32, n[2] as f32);
-        // a near-vertical normal (a vertical event) has an unbounded dip
-        let nt = if nt.abs() < 1e-6 {
-            1e-6f32.copysign(nt)
-        } else {
-            nt
-        };
-        oi[q] = (-ni / nt).clamp(-MAX_DIP, MAX_DIP);
-        ox[q] = (-nx / nt).clamp(-MAX_DIP, MAX_DIP);
-    }
+    let c: [&[f32]; 6] = std::array::from_fn(|i| t[i].as_slice().expect("standard layout"));
+    dip_batch(
+        c,
+        lambda1,
+        pi.as_slice_mut().expect("standard layout"),
+        px.as_slice_mut().expect("standard layout"),
+    );
     [pi, px]
+}
+
+/// The dips −n_i/n_t and −n_x/n_t of the principal eigenvector n: the
+/// longest cross product of two rows of A − λ1·I (the normalisation
+/// cancels in the ratios), written so that the loop vectorises. Zero where
+/// the window is dead.
+#[multiversion::multiversion(targets("x86_64+avx512f+avx512vl", "x86_64+avx2", "aarch64+neon"))]
+fn dip_batch(c: [&[f32]; 6], lambda1: &[f64], oi: &mut [f32], ox: &mut [f32]) {
+    let cross = |u: [f64; 3], v: [f64; 3]| {
+        [
+            u[1] * v[2] - u[2] * v[1],
+            u[2] * v[0] - u[0] * v[2],
+            u[0] * v[1] - u[1] * v[0],
+        ]
+    };
+    let norm2 = |u: [f64; 3]| u[0] * u[0] + u[1] * u[1] + u[2] * u[2];
+    let max_dip = MAX_DIP as f64;
+    for q in 0..oi.len() {
+        let (xx, yy, zz) = (c[0][q] as f64, c[1][q] as f64, c[2][q] as f64);
+        let (xy, xz, yz) = (c[3][q] as f64, c[4][q] as f64, c[5][q] as f64);
+        let l = lambda1[q];
+        let r = [[xx - l, xy, xz], [xy, yy - l, yz], [xz, yz, zz - l]];
+        let (c01, c02, c12) = (cross(r[0], r[1]), cross(r[0], r[2]), cross(r[1], r[2]));
+        let (n01, n02, n12) = (norm2(c01), norm2(c02), norm2(c12));
+        // the last of equal candidates, as max_by picks
+        let (v, n) = if n12 >= n01 && n12 >= n02 {
+            (c12, n12)
+        } else if n02 >= n01 {
+            (c02, n02)
+        } else {
+            (c01, n01)
+        };
+        // λ1 repeated: the diagonal's largest axis is an eigenvector
+        let k = if zz >= yy && zz >= xx {
+            2
+        } else if yy >= xx {
+            1
+        } else {
+            0
+        };
+        let unit = [
+            (k == 0) as u8 as f64,
+            (k == 1) as u8 as f64,
+            (k == 2) as u8 as f64,
+        ];
+        let (v, n) = if n > 0.0 { (v, n) } else { (unit, 1.0) };
+        // a near-vertical normal (a vertical event) has an unbounded dip
+        let floor = 1e-6 * n.sqrt();
+        let vt = if v[2].abs() < floor {
+            floor.copysign(v[2])
+        } else {
+            v[2]
+        };
+        let live = xx + yy + zz > 0.0;
+        oi[q] = if live {
+            (-v[0] / vt).clamp(-max_dip, max_dip) as f32
+        } else {
+            0.0
+        };
+        ox[q] = if live {
+            (-v[1] / vt).clamp(-max_dip, max_dip) as f32
+        } else {
+            0.0
+        };
+    }
 }
 
 /// The eigenvalues and the principal unit eigenvector of a tensor, as the
@@ -311,7 +352,12 @@ fn dips(t: &[Array3<f32>], lambda1: &[f64], shape: ndarray::Ix3) -> [Array3<f32>
 #[cfg(test)]
 pub fn eigen3(a: [[f64; 3]; 3]) -> ([f64; 3], [f64; 3]) {
     let lam = eigenvalues3(a);
-    (lam, principal_vector(a, lam[0]))
+    let c = [a[0][0], a[1][1], a[2][2], a[0][1], a[0][2], a[1][2]].map(|v| [v as f32]);
+    let (mut pi, mut px) = ([0f32], [0f32]);
+    dip_batch(c.each_ref().map(|v| &v[..]), &[lam[0]], &mut pi, &mut px);
+    let v = [-pi[0] as f64, -px[0] as f64, 1.0];
+    let n = (v[0] * v[0] + v[1] * v[1] + 1.0).sqrt();
+    (lam, v.map(|x| x / n))
 }
 
 #[cfg(test)]
@@ -324,41 +370,6 @@ pub fn eigenvalues3(a: [[f64; 3]; 3]) -> [f64; 3] {
         &mut l1,
     );
     [l1[0], o2[0] as f64, o3[0] as f64]
-}
-
-/// The unit eigenvector of eigenvalue `l1` (the largest): the longest cross
-/// product of two rows of A − λ1·I.
-pub fn principal_vector(a: [[f64; 3]; 3], l1: f64) -> [f64; 3] {
-    let r = [0, 1, 2].map(|i| {
-        let mut row = a[i];
-        row[i] -= l1;
-        row
-    });
-    let cross = |u: [f64; 3], v: [f64; 3]| {
-        [
-            u[1] * v[2] - u[2] * v[1],
-            u[2] * v[0] - u[0] * v[2],
-            u[0] * v[1] - u[1] * v[0],
-        ]
-    };
-    let norm2 = |u: [f64; 3]| u[0] * u[0] + u[1] * u[1] + u[2] * u[2];
-    let best = [cross(r[0], r[1]), cross(r[0], r[2]), cross(r[1], r[2])]
-        .into_iter()
-        .max_by(|u, v| norm2(*u).total_cmp(&norm2(*v)))
-        .expect("three candidates");
-    let n = norm2(best).sqrt();
-    if n > 0.0 {
-        best.map(|c| c / n)
-    } else {
-        // λ1 is repeated: every vector of its plane is an eigenvector; the
-        // diagonal's largest axis is one when the matrix is diagonal
-        let k = (0..3)
-            .max_by(|&i, &j| a[i][i].total_cmp(&a[j][j]))
-            .expect("three");
-        let mut e = [0.0; 3];
-        e[k] = 1.0;
-        e
-    }
 }
 
 pub(crate) const SIGMA_GRADIENT: ParamSpec = ParamSpec {

@@ -155,61 +155,72 @@ fn quadric(g: &Gst) -> [Array3<f32>; 5] {
 }
 
 /// All eight curvatures of one sample from its coefficients.
+#[cfg(test)]
 pub fn curvatures(a: f32, b: f32, c: f32, d: f32, e: f32) -> [f32; 8] {
-    let (a, b, c, d, e) = (a as f64, b as f64, c as f64, d as f64, e as f64);
-    let w = 1.0 + d * d + e * e;
-    let mean = (a * (1.0 + e * e) + b * (1.0 + d * d) - c * d * e) / w.powf(1.5);
-    let gauss = (4.0 * a * b - c * c) / (w * w);
-    let root = (mean * mean - gauss).max(0.0).sqrt();
-    let (kmax, kmin) = (mean + root, mean - root);
-    let spread = ((a - b).powi(2) + c * c).sqrt();
-    let (kpos, kneg) = (a + b + spread, a + b - spread);
-    let shape = if kmax == kmin {
-        if kmax == 0.0 {
-            0.0
-        } else {
-            kmax.signum()
-        }
-    } else {
-        2.0 / std::f64::consts::PI * ((kmax + kmin) / (kmax - kmin)).atan()
-    };
-    let curvedness = ((kmax * kmax + kmin * kmin) / 2.0).sqrt();
-    [mean, gauss, kmax, kmin, kpos, kneg, shape, curvedness].map(|v| v as f32)
+    std::array::from_fn(|which| curvature(which, a, b, c, d, e))
 }
 
-/// The eight curvatures at `core`, from the tensor's dips one trace around
-/// it (the lateral derivatives read them).
-fn shared_curvatures<'a>(
+/// Curvature `which` (mean, Gaussian, maximum, minimum, most positive,
+/// most negative, shape index, curvedness) of one sample from its
+/// coefficients, computing only what that one needs.
+#[inline(always)]
+pub fn curvature(which: usize, a: f32, b: f32, c: f32, d: f32, e: f32) -> f32 {
+    let (a, b, c, d, e) = (a as f64, b as f64, c as f64, d as f64, e as f64);
+    let w = 1.0 + d * d + e * e;
+    let mean = || (a * (1.0 + e * e) + b * (1.0 + d * d) - c * d * e) / (w * w.sqrt());
+    let gauss = || (4.0 * a * b - c * c) / (w * w);
+    let principal = || {
+        let m = mean();
+        let root = (m * m - gauss()).max(0.0).sqrt();
+        (m + root, m - root)
+    };
+    let spread = || ((a - b) * (a - b) + c * c).sqrt();
+    let v = match which {
+        0 => mean(),
+        1 => gauss(),
+        2 => principal().0,
+        3 => principal().1,
+        4 => a + b + spread(),
+        5 => a + b - spread(),
+        6 => {
+            let (kmax, kmin) = principal();
+            if kmax == kmin {
+                if kmax == 0.0 {
+                    0.0
+                } else {
+                    kmax.signum()
+                }
+            } else {
+                2.0 / std::f64::consts::PI * ((kmax + kmin) / (kmax - kmin)).atan()
+            }
+        }
+        _ => {
+            let (kmax, kmin) = principal();
+            ((kmax * kmax + kmin * kmin) / 2.0).sqrt()
+        }
+    };
+    v as f32
+}
+
+/// Roberts' coefficients at `core`, from the tensor's dips one trace
+/// around it (the lateral derivatives read them): shared by the eight
+/// curvatures.
+fn shared_quadric<'a>(
     b: ArrayView3<f32>,
     sh: &'a mut Shared,
     sg: f64,
     st: f64,
     core: &Region,
-) -> &'a Vec<Array3<f32>> {
-    let key = format!("curvature:{sg}:{st}:{core:?}");
-    if sh.get::<Vec<Array3<f32>>>(&key).is_none() {
+) -> &'a [Array3<f32>; 5] {
+    let key = format!("quadric:{sg}:{st}:{core:?}");
+    if sh.get::<[Array3<f32>; 5]>(&key).is_none() {
         let around = dilate(core, [1, 1, 0], b.dim());
         let g = shared_gst(b, sh, sg, st, &around);
         let at = shift(core, g.origin);
         let q = quadric(g).map(|a| crop(a.view(), &at).to_owned());
-        let mut out: Vec<Array3<f32>> = (0..8).map(|_| Array3::zeros(q[0].raw_dim())).collect();
-        let q: Vec<&[f32]> = q
-            .iter()
-            .map(|a| a.as_slice().expect("standard layout"))
-            .collect();
-        let mut o: Vec<&mut [f32]> = out
-            .iter_mut()
-            .map(|a| a.as_slice_mut().expect("standard layout"))
-            .collect();
-        for s in 0..q[0].len() {
-            let k = curvatures(q[0][s], q[1][s], q[2][s], q[3][s], q[4][s]);
-            for (o, v) in o.iter_mut().zip(k) {
-                o[s] = v;
-            }
-        }
-        sh.get_or_insert(&key, || out);
+        sh.get_or_insert(&key, || q);
     }
-    sh.get::<Vec<Array3<f32>>>(&key).expect("just inserted")
+    sh.get::<[Array3<f32>; 5]>(&key).expect("just inserted")
 }
 
 fn curvature_kernel(p: &Params, which: usize) -> Result<Box<dyn crate::Kernel>, AttrError> {
@@ -217,7 +228,13 @@ fn curvature_kernel(p: &Params, which: usize) -> Result<Box<dyn crate::Kernel>, 
     crate::with_copies(
         28.0,
         region_kernel(gst_halo(sg, st, 1), p, move |b, core, sh| {
-            shared_curvatures(b, sh, sg, st, core)[which].clone()
+            let [qa, qb, qc, qd, qe] = shared_quadric(b, sh, sg, st, core);
+            Zip::from(qa)
+                .and(qb)
+                .and(qc)
+                .and(qd)
+                .and(qe)
+                .map_collect(|&a, &b, &c, &d, &e| curvature(which, a, b, c, d, e))
         }),
     )
 }
@@ -414,10 +431,13 @@ mod tests {
                     "{lam:?} {want:?}"
                 );
             }
-            // A v = λ1 v
+            // A v = λ1 v, v from the dips (in f32; unless clipped)
+            if v[2] < 1.0 / 100.0 {
+                continue;
+            }
             for i in 0..3 {
                 let av: f64 = (0..3).map(|j| a[i][j] * v[j]).sum();
-                assert!((av - lam[0] * v[i]).abs() < 1e-7, "{a:?}");
+                assert!((av - lam[0] * v[i]).abs() < 1e-5 * lam[0], "{a:?}");
             }
         }
     }
