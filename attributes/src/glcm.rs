@@ -7,8 +7,8 @@
 //! `graycoprops` compute it.
 
 use crate::window::symmetric_index;
-use crate::{masked_kernel, AttrError, Halo, ParamKind, ParamSpec, Params, Spec};
-use ndarray::Array3;
+use crate::{region_kernel, AttrError, Halo, ParamKind, ParamSpec, Params, Spec};
+use ndarray::{Array3, ArrayView3};
 
 use crate::family::TEXTURE as FAMILY;
 const REFERENCE: &str = "Haralick, Shanmugam & Dinstein (1973), Textural features for image \
@@ -109,13 +109,23 @@ fn build(p: &Params, prop: Prop) -> Result<Box<dyn crate::Kernel>, AttrError> {
     // energy and entropy need the matrix itself; the other properties are
     // sums over the pairs (P is the symmetric pair distribution)
     let needs_matrix = matches!(prop, Prop::Energy | Prop::Entropy);
-    masked_kernel(
+    region_kernel(
         [Halo::Depth(0), Halo::Depth(wx / 2), Halo::Depth(wt / 2)],
         p,
-        move |b, sh| {
+        move |b, core, sh| {
             let masked = crate::nulls::has_nulls(b, sh);
             let b = b.as_standard_layout();
             let (n0, n1, n2) = b.dim();
+            if !masked {
+                let w = Window {
+                    wx,
+                    wt,
+                    levels,
+                    range,
+                    prop,
+                };
+                return w.compute(b.view(), core, &dirs);
+            }
             let (rx, rt) = ((wx / 2) as isize, (wt / 2) as isize);
             // the window's source rows and columns, once per block
             let cols: Vec<Vec<usize>> = (0..n1)
@@ -151,16 +161,17 @@ fn build(p: &Params, prop: Prop) -> Result<Box<dyn crate::Kernel>, AttrError> {
                     v
                 })
                 .collect();
-            let mut out = Array3::<f32>::zeros((n0, n1, n2));
+            let _ = n0;
+            let mut out = Array3::<f32>::zeros((core[0].len(), core[1].len(), core[2].len()));
             let mut win = vec![0f32; wx * wt];
             let mut q = vec![0usize; wx * wt];
             let mut counts = vec![0u32; levels * levels];
             let mut touched: Vec<usize> = Vec::new();
-            for i in 0..n0 {
+            for i in core[0].clone() {
                 let sec = b.slice(ndarray::s![i, .., ..]);
                 let sec = sec.as_slice().expect("standard layout");
-                for x in 0..n1 {
-                    for k in 0..n2 {
+                for x in core[1].clone() {
+                    for k in core[2].clone() {
                         // the window, row = sample, column = crossline
                         for (r, &kk) in rows[k].iter().enumerate() {
                             for (c, &xx) in cols[x].iter().enumerate() {
@@ -226,17 +237,267 @@ fn build(p: &Params, prop: Prop) -> Result<Box<dyn crate::Kernel>, AttrError> {
                                 total += pair_property(pr, &q, prop);
                             }
                         }
-                        out[[i, x, k]] = if directions > 0 {
-                            (total / directions as f64) as f32
-                        } else {
-                            f32::NAN
-                        };
+                        out[[i - core[0].start, x - core[1].start, k - core[2].start]] =
+                            if directions > 0 {
+                                (total / directions as f64) as f32
+                            } else {
+                                f32::NAN
+                            };
                     }
                 }
             }
             out
         },
     )
+}
+
+/// Outputs computed together along the sample axis.
+const LANES: usize = 16;
+
+/// The texture of windows without nulls, [`LANES`] neighbouring samples of
+/// a trace at once: their windows are the same shifted runs of the
+/// section's traces, so the quantisation (each window by its own range)
+/// and the pair sums run as vector operations across the outputs. Counts
+/// are small integers, so the sums equal the per-window ones.
+struct Window {
+    wx: usize,
+    wt: usize,
+    levels: usize,
+    range: Option<(f32, f32)>,
+    prop: Prop,
+}
+
+impl Window {
+    fn compute(
+        &self,
+        b: ArrayView3<f32>,
+        core: &crate::Region,
+        dirs: &[(isize, isize)],
+    ) -> Array3<f32> {
+        let (_, n1, n2) = b.dim();
+        let (wx, wt) = (self.wx, self.wt);
+        let (rx, rt) = ((wx / 2) as isize, (wt / 2) as isize);
+        let len = core[2].len();
+        // the neighbour pairs of each direction, as window offsets
+        let pairs: Vec<Vec<(usize, usize)>> = dirs
+            .iter()
+            .map(|&(dr, dc)| {
+                let mut v = Vec::new();
+                for r in 0..wt as isize {
+                    for c in 0..wx as isize {
+                        let (r2, c2) = (r + dr, c + dc);
+                        if r2 >= 0 && c2 >= 0 && r2 < wt as isize && c2 < wx as isize {
+                            v.push((
+                                (r * wx as isize + c) as usize,
+                                (r2 * wx as isize + c2) as usize,
+                            ));
+                        }
+                    }
+                }
+                v
+            })
+            .collect();
+        let mut out = Vec::with_capacity(core[0].len() * core[1].len() * len);
+        // each trace of the section, reflected by rt beyond the core's ends
+        let span = len + 2 * rt as usize;
+        let mut padded = vec![0f32; n1 * span];
+        let mut q = vec![[0f32; LANES]; wx * wt];
+        let mut counts = vec![0u32; self.levels * self.levels];
+        let terms: Vec<Vec<f64>> = pairs
+            .iter()
+            .map(|p| cell_terms(p.len(), self.prop))
+            .collect();
+        for i in core[0].clone() {
+            let sec = b.slice(ndarray::s![i, .., ..]);
+            for (x, line) in padded.chunks_exact_mut(span).enumerate() {
+                let trace = sec.slice(ndarray::s![x, ..]);
+                for (t, v) in line.iter_mut().enumerate() {
+                    *v = trace[symmetric_index(core[2].start as isize - rt + t as isize, n2)];
+                }
+            }
+            for x in core[1].clone() {
+                let cols: Vec<usize> = (-rx..=rx)
+                    .map(|d| symmetric_index(x as isize + d, n1))
+                    .collect();
+                let mut k = 0;
+                while k < len {
+                    let lanes = LANES.min(len - k);
+                    let value = |r: usize, c: usize| -> [f32; LANES] {
+                        let at = cols[c] * span + k + r;
+                        let mut v = [0f32; LANES];
+                        v[..lanes].copy_from_slice(&padded[at..at + lanes]);
+                        v
+                    };
+                    quantise(&mut q, wx, wt, self.levels, self.range, value);
+                    let mut total = [0f64; LANES];
+                    for (pr, term) in pairs.iter().zip(&terms) {
+                        if matches!(self.prop, Prop::Energy | Prop::Entropy) {
+                            for (l, t) in total.iter_mut().enumerate().take(lanes) {
+                                *t += matrix_property(
+                                    pr,
+                                    &q,
+                                    l,
+                                    self.levels,
+                                    self.prop,
+                                    &mut counts,
+                                    term,
+                                );
+                            }
+                        } else {
+                            let v = pair_sums(pr, &q, self.prop);
+                            for (t, v) in total.iter_mut().zip(v) {
+                                *t += v;
+                            }
+                        }
+                    }
+                    let n = pairs.len() as f64;
+                    out.extend(total[..lanes].iter().map(|t| (t / n) as f32));
+                    k += lanes;
+                }
+            }
+        }
+        Array3::from_shape_vec((core[0].len(), core[1].len(), len), out).expect("sized")
+    }
+}
+
+/// Quantise each window of the lanes (`value(row, column)`) to `levels`
+/// grey levels over its own range (or the given one), as whole-number f32.
+#[multiversion::multiversion(targets("x86_64+avx512f+avx512vl", "x86_64+avx2", "aarch64+neon"))]
+fn quantise(
+    q: &mut [[f32; LANES]],
+    wx: usize,
+    wt: usize,
+    levels: usize,
+    range: Option<(f32, f32)>,
+    value: impl Fn(usize, usize) -> [f32; LANES],
+) {
+    for r in 0..wt {
+        for c in 0..wx {
+            q[r * wx + c] = value(r, c);
+        }
+    }
+    let (lo, hi) = match range {
+        Some((lo, hi)) => ([lo; LANES], [hi; LANES]),
+        None => {
+            let (mut lo, mut hi) = ([f32::INFINITY; LANES], [f32::NEG_INFINITY; LANES]);
+            for v in q.iter() {
+                for l in 0..LANES {
+                    lo[l] = lo[l].min(v[l]);
+                    hi[l] = hi[l].max(v[l]);
+                }
+            }
+            (lo, hi)
+        }
+    };
+    let mut scale = [0f32; LANES];
+    for l in 0..LANES {
+        scale[l] = if hi[l] > lo[l] {
+            levels as f32 / (hi[l] - lo[l])
+        } else {
+            0.0
+        };
+    }
+    let top = (levels - 1) as f32;
+    for v in q.iter_mut() {
+        for l in 0..LANES {
+            // as the scalar path: truncate, then clip to the top level
+            v[l] = ((v[l] - lo[l]) * scale[l]).max(0.0).trunc().min(top);
+        }
+    }
+}
+
+/// [`pair_property`] of each lane from its quantised window.
+#[multiversion::multiversion(targets("x86_64+avx512f+avx512vl", "x86_64+avx2", "aarch64+neon"))]
+fn pair_sums(pairs: &[(usize, usize)], q: &[[f32; LANES]], prop: Prop) -> [f64; LANES] {
+    let n = pairs.len() as f64;
+    let mut acc = [[0f64; LANES]; 6];
+    for &(u, v) in pairs {
+        let (a, z) = (&q[u], &q[v]);
+        for l in 0..LANES {
+            let (a, z) = (a[l] as f64, z[l] as f64);
+            let d = a - z;
+            acc[0][l] += d * d;
+            acc[1][l] += d.abs();
+            acc[2][l] += 1.0 / (1.0 + d * d);
+            acc[3][l] += a + z;
+            acc[4][l] += a * a + z * z;
+            acc[5][l] += a * z;
+        }
+    }
+    std::array::from_fn(|l| {
+        let [sq, ab, hom, sum, sum2, prod] = acc.map(|a| a[l]);
+        let mean = sum / (2.0 * n);
+        let var = (sum2 / (2.0 * n) - mean * mean).max(0.0);
+        match prop {
+            Prop::Contrast => sq / n,
+            Prop::Dissimilarity => ab / n,
+            Prop::Homogeneity => hom / n,
+            Prop::Mean => mean,
+            Prop::Variance => var,
+            Prop::Correlation => {
+                if var.sqrt() < 1e-15 {
+                    1.0
+                } else {
+                    (prod / n - mean * mean) / var
+                }
+            }
+            Prop::Energy | Prop::Entropy => 0.0,
+        }
+    })
+}
+
+/// Energy or entropy of lane `l`'s matrix for these pairs: the counts,
+/// then one pass that sums each cell's term (from `term`, indexed by the
+/// count, made by [`cell_terms`]) at its first visit and clears it, in the
+/// order the scalar path sums them.
+fn matrix_property(
+    pairs: &[(usize, usize)],
+    q: &[[f32; LANES]],
+    l: usize,
+    levels: usize,
+    prop: Prop,
+    counts: &mut [u32],
+    term: &[f64],
+) -> f64 {
+    let cells = |&(u, v): &(usize, usize)| {
+        let (a, z) = (q[u][l] as usize, q[v][l] as usize);
+        [a * levels + z, z * levels + a]
+    };
+    for pair in pairs {
+        for cell in cells(pair) {
+            counts[cell] += 1;
+        }
+    }
+    let mut sum = 0f64;
+    for pair in pairs {
+        for cell in cells(pair) {
+            if counts[cell] != 0 {
+                sum += term[counts[cell] as usize];
+                counts[cell] = 0;
+            }
+        }
+    }
+    if prop == Prop::Energy {
+        sum.sqrt()
+    } else {
+        sum
+    }
+}
+
+/// Each possible count's term for `pairs` pairs: p² (energy) or −p·ln p
+/// (entropy), p = count / 2·pairs, as the scalar path computes it.
+fn cell_terms(pairs: usize, prop: Prop) -> Vec<f64> {
+    let inv = 1.0 / (2.0 * pairs as f64);
+    (0..=2 * pairs)
+        .map(|c| {
+            let p = c as f64 * inv;
+            if prop == Prop::Energy {
+                p * p
+            } else {
+                -p * p.ln()
+            }
+        })
+        .collect()
 }
 
 /// A property that is a mean over the symmetric pairs (a, z) and (z, a),
