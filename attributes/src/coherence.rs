@@ -11,20 +11,25 @@ use crate::family::STRUCTURE as FAMILY;
 
 const WINDOW: &[ParamSpec] = crate::params::COHERENCE_WINDOW;
 
-/// Null where too few traces of the lateral window are live at the sample.
+/// Null where too few traces of the lateral window are live at the sample
+/// (`out` holds `core` of the block).
 fn require_live(
     out: &mut Array3<f32>,
     block: ArrayView3<f32>,
+    core: &crate::Region,
     window: [usize; 3],
     min_live: usize,
 ) {
     let count = nulls::live_traces(block, window[0], window[1]);
+    let count = crate::convolve::crop(count.view(), core).to_owned();
     nulls::null_below(out, &count, min_live, window[0] * window[1]);
 }
 
 /// The largest eigenvalue of the symmetric `j × j` matrix `c`: power
 /// iteration (from the all-ones vector, the dominant eigenvector of coherent
-/// data, when `v` is zero) until the Rayleigh quotient settles to 1e-10; when λ2 is too close
+/// data, when `v` is zero) until the Rayleigh quotient settles to 1e-8 (it
+/// converges quadratically, so λ1 is then well inside the f32 result's
+/// rounding); when λ2 is too close
 /// to λ1 for that within 60 steps, a full symmetric eigen-decomposition.
 /// `v` holds the starting vector (e.g. the previous sample's eigenvector:
 /// neighbouring windows overlap, so it is nearly converged) and returns the
@@ -44,7 +49,7 @@ pub fn largest_eigenvalue(c: &[f64], j: usize, v: &mut [f64], w: &mut [f64]) -> 
             return 0.0;
         }
         v.iter_mut().zip(w.iter()).for_each(|(a, b)| *a = b / norm);
-        if (next - lambda).abs() <= 1e-10 * next.abs() {
+        if (next - lambda).abs() <= 1e-8 * next.abs() {
             return next;
         }
         lambda = next;
@@ -69,29 +74,30 @@ pub const EIGENSTRUCTURE_COHERENCE: Spec = Spec {
         let CoherenceWindow { window, min_live } = p.typed()?;
         // over the traces present: a missing trace, as zeros, adds a zero
         // row and column to C, which changes neither λ1 nor trace(C)
-        masked_kernel(crate::centred(window), p, move |b, sh| {
+        crate::masked_region_kernel(crate::centred(window), p, move |b, core, sh| {
             if nulls::has_nulls(b, sh) {
-                let mut out = c3(nulls::zero_filled(b).view(), window);
-                require_live(&mut out, b, window, min_live);
+                let mut out = c3(nulls::zero_filled(b).view(), window, core);
+                require_live(&mut out, b, core, window, min_live);
                 return out;
             }
-            c3(b, window)
+            c3(b, window, core)
         })
     },
 };
 
-/// Eigenstructure coherence of every sample of `b`.
-fn c3(b: ArrayView3<f32>, window: [usize; 3]) -> Array3<f32> {
+/// Eigenstructure coherence at `core` of `b`.
+fn c3(b: ArrayView3<f32>, window: [usize; 3], core: &crate::Region) -> Array3<f32> {
     let (n0, n1, n2) = b.dim();
     let r = window.map(|w| (w / 2) as isize);
     let j = window[0] * window[1];
-    let mut out = Array3::<f32>::zeros(b.raw_dim());
+    let mut out = Array3::<f32>::zeros((core[0].len(), core[1].len(), core[2].len()));
+    let k0 = core[2].start;
     let mut traces = vec![0f64; j * n2];
     let mut c = vec![0f64; j * j];
     let mut full = vec![0f64; j * j];
     let (mut v, mut wv) = (vec![0f64; j], vec![0f64; j]);
-    for i in 0..n0 {
-        for x in 0..n1 {
+    for i in core[0].clone() {
+        for x in core[1].clone() {
             // the J traces around (i, x), sample-major
             let mut t = 0;
             for di in -r[0]..=r[0] {
@@ -119,10 +125,10 @@ fn c3(b: ArrayView3<f32>, window: [usize; 3]) -> Array3<f32> {
             v.fill(0.0);
             let mut live = 0i64;
             for dk in -r[2]..=r[2] {
-                live += add(&mut c, symmetric_index(dk, n2), 1.0) as i64;
+                live += add(&mut c, symmetric_index(k0 as isize + dk, n2), 1.0) as i64;
             }
-            for k in 0..n2 {
-                if k > 0 {
+            for k in core[2].clone() {
+                if k > k0 {
                     let enter = symmetric_index(k as isize + r[2], n2);
                     let leave = symmetric_index(k as isize - r[2] - 1, n2);
                     live += add(&mut c, enter, 1.0) as i64;
@@ -143,7 +149,8 @@ fn c3(b: ArrayView3<f32>, window: [usize; 3]) -> Array3<f32> {
                 let trace: f64 = (0..j).map(|a| full[a * j + a]).sum();
                 if trace > 0.0 {
                     let l1 = largest_eigenvalue(&full, j, &mut v, &mut wv);
-                    out[[i, x, k]] = (l1 / trace).clamp(0.0, 1.0) as f32;
+                    out[[i - core[0].start, x - core[1].start, k - k0]] =
+                        (l1 / trace).clamp(0.0, 1.0) as f32;
                 }
             }
         }
@@ -256,7 +263,7 @@ fn masked_variance(b: ArrayView3<f32>, window: [usize; 3], min_live: usize) -> A
             0.0
         }
     });
-    require_live(&mut out, b, window, min_live);
+    require_live(&mut out, b, &crate::convolve::whole(b.dim()), window, min_live);
     out
 }
 

@@ -5,7 +5,7 @@ use crate::convolve::{gaussian, gaussian_radius};
 use crate::gst::Sigmas;
 use crate::params::{Sigma, Window3};
 use crate::window::box_mean_axis;
-use crate::{masked_kernel, nulls, region_kernel, Halo, ParamKind, ParamSpec, Spec};
+use crate::{masked_kernel, masked_region_kernel, nulls, Halo, ParamKind, ParamSpec, Spec};
 use ndarray::{Array3, ArrayView3};
 
 use crate::family::FILTER as FAMILY;
@@ -57,7 +57,7 @@ pub const MEDIAN_FILTER: Spec = Spec {
     params: WINDOW,
     build: |p, _| {
         let Window3 { window } = p.typed()?;
-        region_kernel(crate::centred(window), p, move |b, core, sh| {
+        masked_region_kernel(crate::centred(window), p, move |b, core, sh| {
             if nulls::has_nulls(b, sh) {
                 let all = nulls::masked_statistic(b, window, "median");
                 return crate::convolve::crop(all.view(), core).to_owned();
@@ -288,7 +288,7 @@ pub const DIP_STEERED_MEAN: Spec = Spec {
         ];
         crate::with_copies(
             28.0,
-            region_kernel(halo, p, move |b, core, sh| {
+            masked_region_kernel(halo, p, move |b, core, sh| {
                 let masked = nulls::has_nulls(b, sh);
                 // the same tensor as the structure family's, shared per block
                 let g = crate::gst::shared_gst(b, sh, sg, st, core);

@@ -7,7 +7,7 @@
 //! `graycoprops` compute it.
 
 use crate::window::symmetric_index;
-use crate::{region_kernel, AttrError, Halo, ParamKind, ParamSpec, Params, Spec};
+use crate::{masked_region_kernel, AttrError, Halo, ParamKind, ParamSpec, Params, Spec};
 use ndarray::{Array3, ArrayView3};
 
 use crate::family::TEXTURE as FAMILY;
@@ -109,7 +109,7 @@ fn build(p: &Params, prop: Prop) -> Result<Box<dyn crate::Kernel>, AttrError> {
     // energy and entropy need the matrix itself; the other properties are
     // sums over the pairs (P is the symmetric pair distribution)
     let needs_matrix = matches!(prop, Prop::Energy | Prop::Entropy);
-    region_kernel(
+    masked_region_kernel(
         [Halo::Depth(0), Halo::Depth(wx / 2), Halo::Depth(wt / 2)],
         p,
         move |b, core, sh| {

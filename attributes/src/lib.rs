@@ -209,11 +209,12 @@ where
     }))
 }
 
-/// A null-aware kernel that computes only the core it is asked for (see
+/// A kernel that computes only the core it is asked for (see
 /// [`Kernel::compute_region`]): `f` returns an array of the core's shape.
 struct RegionKernel<F> {
     halo: [Halo; 3],
     resolved: serde_json::Value,
+    null_aware: bool,
     f: F,
 }
 
@@ -239,12 +240,30 @@ where
         self.resolved.clone()
     }
     fn null_aware(&self) -> bool {
-        true
+        self.null_aware
     }
 }
 
 /// Box a closure of (block, core, shared) as a null-aware kernel that
-/// computes only the core.
+/// computes only the core (see [`masked_kernel`]).
+pub fn masked_region_kernel<F>(
+    halo: [Halo; 3],
+    resolved: &Params,
+    f: F,
+) -> Result<Box<dyn Kernel>, AttrError>
+where
+    F: Fn(ArrayView3<f32>, &Region, &mut Shared) -> Array3<f32> + Send + Sync + 'static,
+{
+    Ok(Box::new(RegionKernel {
+        halo,
+        resolved: resolved.to_json(),
+        null_aware: true,
+        f,
+    }))
+}
+
+/// Box a closure of (block, core, shared) as a kernel that sees null
+/// samples as zeros and computes only the core (see [`kernel`]).
 pub fn region_kernel<F>(
     halo: [Halo; 3],
     resolved: &Params,
@@ -256,6 +275,7 @@ where
     Ok(Box::new(RegionKernel {
         halo,
         resolved: resolved.to_json(),
+        null_aware: false,
         f,
     }))
 }

@@ -324,8 +324,16 @@ const PEAK_PARAMS: &[ParamSpec] = &[
 
 /// Peak frequency (Hz) and amplitude of the Hann-windowed local spectrum,
 /// zero-padded to a power of two at least 4× the window, the peak refined
-/// by a parabola through the three bins around it; DC excluded.
-fn peak(block: ArrayView3<f32>, window: usize, dt: f64) -> (Array3<f32>, Array3<f32>) {
+/// by a parabola through the three bins around it; DC excluded. Computed
+/// at `core` only (the spectra of the halo's samples are never kept), the
+/// peak found on squared magnitudes (one square root per sample, not one
+/// per bin).
+fn peak(
+    block: ArrayView3<f32>,
+    window: usize,
+    dt: f64,
+    core: &crate::Region,
+) -> (Array3<f32>, Array3<f32>) {
     let w = hann(window);
     let norm = 2.0 / w.iter().sum::<f64>();
     let r = window / 2;
@@ -334,41 +342,46 @@ fn peak(block: ArrayView3<f32>, window: usize, dt: f64) -> (Array3<f32>, Array3<
     let fft = RealFftPlanner::<f64>::new().plan_fft_forward(nfft);
     let mut input = fft.make_input_vec();
     let mut spectrum = fft.make_output_vec();
-    let mut mags = vec![0f64; spectrum.len()];
+    let mut power = vec![0f64; spectrum.len()];
     let n = block.len_of(Axis(2));
-    let mut freq = Array3::<f32>::zeros(block.raw_dim());
-    let mut amp = Array3::<f32>::zeros(block.raw_dim());
-    let mut line = vec![0f64; n + 2 * r];
-    for ((x, mut fo), mut ao) in block
+    let shape = (core[0].len(), core[1].len(), core[2].len());
+    let (mut freq, mut amp) = (Array3::<f32>::zeros(shape), Array3::<f32>::zeros(shape));
+    let len = core[2].len();
+    let mut line = vec![0f64; len + 2 * r];
+    let first = core[2].start as isize - r as isize;
+    let part = crate::convolve::crop(block, &[core[0].clone(), core[1].clone(), 0..n]);
+    for ((x, mut fo), mut ao) in part
         .lanes(Axis(2))
         .into_iter()
         .zip(freq.lanes_mut(Axis(2)))
         .zip(amp.lanes_mut(Axis(2)))
     {
         for (t, v) in line.iter_mut().enumerate() {
-            *v = x[crate::window::symmetric_index(t as isize - r as isize, n)] as f64;
+            *v = x[crate::window::symmetric_index(first + t as isize, n)] as f64;
         }
-        for k in 0..n {
-            input.fill(0.0);
+        for k in 0..len {
+            input[window..].fill(0.0);
             for m in 0..window {
                 input[m] = line[k + m] * w[m];
             }
             fft.process(&mut input, &mut spectrum).expect("plan sizes");
-            for (m, s) in mags.iter_mut().zip(&spectrum) {
-                *m = s.norm() * norm;
+            for (p, s) in power.iter_mut().zip(&spectrum) {
+                *p = s.norm_sqr();
             }
             let (mut best, mut top) = (0, 0.0);
-            for (b, &m) in mags.iter().enumerate().skip(1) {
-                if m > top {
-                    (best, top) = (b, m);
+            for (b, &p) in power.iter().enumerate().skip(1) {
+                if p > top {
+                    (best, top) = (b, p);
                 }
             }
             if top <= 0.0 {
                 continue;
             }
+            let mag = |b: usize| power[b].sqrt() * norm;
+            let top = mag(best);
             let (mut delta, mut height) = (0.0, top);
-            if best + 1 < mags.len() {
-                let (a, c) = (mags[best - 1], mags[best + 1]);
+            if best + 1 < power.len() {
+                let (a, c) = (mag(best - 1), mag(best + 1));
                 let den = a - 2.0 * top + c;
                 if den < 0.0 {
                     delta = (0.5 * (a - c) / den).clamp(-0.5, 0.5);
@@ -387,9 +400,10 @@ fn shared_peak<'a>(
     sh: &'a mut Shared,
     window: usize,
     dt: f64,
+    core: &crate::Region,
 ) -> &'a (Array3<f32>, Array3<f32>) {
-    sh.get_or_insert(&format!("frequency.peak:{window}:{dt}"), || {
-        peak(b, window, dt)
+    sh.get_or_insert(&format!("frequency.peak:{window}:{dt}:{core:?}"), || {
+        peak(b, window, dt, core)
     })
 }
 
@@ -400,11 +414,11 @@ fn peak_kernel(
 ) -> Result<Box<dyn crate::Kernel>, AttrError> {
     let dt = sample_interval(p, setup)?;
     let crate::params::Window { window } = p.typed()?;
-    kernel(
+    crate::region_kernel(
         [Halo::Depth(0), Halo::Depth(0), Halo::Depth(window / 2)],
         p,
-        move |b, sh| {
-            let (f, a) = shared_peak(b, sh, window, dt);
+        move |b, core, sh| {
+            let (f, a) = shared_peak(b, sh, window, dt, core);
             if amplitude {
                 a.clone()
             } else {

@@ -12,7 +12,7 @@
 use crate::convolve::{correlate_axis, crop, dilate, shift, Region};
 use crate::family::STRUCTURE as FAMILY;
 use crate::gst::{gst_halo, shared_gst, sigmas, Gst, SIGMA_GRADIENT, SIGMA_TENSOR};
-use crate::{region_kernel, AttrError, ParamSpec, Params, Setup, Shared, Spec};
+use crate::{masked_region_kernel, AttrError, ParamSpec, Params, Setup, Shared, Spec};
 
 use ndarray::{Array3, ArrayView3, Zip};
 
@@ -32,7 +32,7 @@ fn from_gst(p: &Params, f: fn(&Gst) -> Array3<f32>) -> Result<Box<dyn crate::Ker
     // gradients, six tensor components, eigenvalues and dips
     crate::with_copies(
         25.0,
-        region_kernel(gst_halo(sg, st, 0), p, move |b, core, sh| {
+        masked_region_kernel(gst_halo(sg, st, 0), p, move |b, core, sh| {
             f(shared_gst(b, sh, sg, st, core))
         }),
     )
@@ -227,7 +227,7 @@ fn curvature_kernel(p: &Params, which: usize) -> Result<Box<dyn crate::Kernel>, 
     let (sg, st) = sigmas(p)?;
     crate::with_copies(
         28.0,
-        region_kernel(gst_halo(sg, st, 1), p, move |b, core, sh| {
+        masked_region_kernel(gst_halo(sg, st, 1), p, move |b, core, sh| {
             let [qa, qb, qc, qd, qe] = shared_quadric(b, sh, sg, st, core);
             Zip::from(qa)
                 .and(qb)
