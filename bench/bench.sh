@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Side-by-side benchmark: attr vs the Dask baseline (bench/dask_baseline.py)
-# on the same >= 1 GiB volume, same threads. Prints a table of wall times,
-# throughput ratios, decodes per input chunk and peak memory.
+# on the same volume, same threads, in one run. Prints a table of wall
+# times, speed-ups over Dask, each attr job's cost in attr `copy` jobs (the
+# I/O floor), decodes per input chunk and peak memory; then two multi-output
+# jobs against the sum of their single-output jobs.
 #
 #   bench/bench.sh                     # 512x512x1024 float32 (1 GiB), 64^3 chunks, 2 workers
 #   SHAPE=1024,1024,1024 WORKERS=16 bench/bench.sh
 #
 # Env: WORK (scratch dir, default /tmp/attr-bench), SHAPE, CHUNKS, WORKERS,
 # PY (python with tests/requirements.txt; default .venv/bin/python),
-# ATTRS (default: all pairs below).
+# ATTRS (default: all pairs below; OURS:- runs attr alone). `copy` must come
+# first: the "x copy" column divides by its time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
@@ -17,14 +20,15 @@ SHAPE=${SHAPE:-512,512,1024}
 CHUNKS=${CHUNKS:-64,64,64}
 WORKERS=${WORKERS:-2}
 PY=${PY:-$REPO/.venv/bin/python}
-ATTRS=${ATTRS:-"copy:copy envelope:envelope instantaneous_phase:inst_phase instantaneous_frequency:inst_freq rms_amplitude:rms semblance:semblance"}
+ATTRS=${ATTRS:-"copy:copy envelope:envelope instantaneous_phase:inst_phase instantaneous_frequency:inst_freq rms_amplitude:rms semblance:semblance gst_planarity:gst_coherence inline_dip:- curvature_mean:- glcm_contrast:- glcm_energy:- peak_frequency:- eigenstructure_coherence:- dip_steered_mean:- median_filter:-"}
 mkdir -p "$WORK"
 VOL="$WORK/vol_${SHAPE//,/x}_c${CHUNKS//,/x}.zarr"
 
-[ -x target/release/attr ] || cargo build --release --quiet
+cargo build --release --quiet
+ATTR=${CARGO_TARGET_DIR:-target}/release/attr
 if [ ! -e "$VOL/zarr.json" ]; then
     echo "generating $VOL ..." >&2
-    target/release/attr synth "$VOL" --shape "$SHAPE" --chunks "$CHUNKS" --full --overwrite -q
+    "$ATTR" synth "$VOL" --shape "$SHAPE" --chunks "$CHUNKS" --full --overwrite -q
 fi
 BYTES=$("$PY" -c "import zarr,sys; z=zarr.open_array(sys.argv[1],path='amplitude',mode='r'); print(z.nbytes)" "$VOL")
 
@@ -37,22 +41,57 @@ measure() {
 
 printf "volume %s, %s chunks, %.2f GiB, %s workers, %s, loadavg %s\n" "$SHAPE" "$CHUNKS" \
     "$(echo "$BYTES/1073741824" | bc -l)" "$WORKERS" "$(nproc) cores" "$(cut -d' ' -f1 /proc/loadavg)"
-printf "| attribute | dask s | attr s | speed-up | dask MB/s | attr MB/s | attr decodes/chunk | dask peak MiB | attr peak MiB |\n"
-printf "|---|---|---|---|---|---|---|---|---|\n"
+printf "| attribute | dask s | attr s | speed-up | x attr copy | dask MB/s | attr MB/s | attr decodes/chunk | dask peak MiB | attr peak MiB |\n"
+printf "|---|---|---|---|---|---|---|---|---|---|\n"
+# an attr job writing OUTPUTS (yaml list items), to $WORK/attr_$1.zarr
+attr_job() {
+    local name=$1; shift
+    { printf "input: %s\nsample_interval: 4\nworkers: %s\noutputs:\n" "$VOL" "$WORKERS"
+      for a in "$@"; do printf "  - {attribute: %s, path: %s}\n" "$a" "$WORK/attr_$name.zarr"; done
+    } > "$WORK/job_$name.yaml"
+    rm -rf "$WORK/attr_$name.zarr"
+    measure "$ATTR" run "$WORK/job_$name.yaml" --overwrite
+}
+copy_s=
 for pair in $ATTRS; do
     ours=${pair%%:*}; theirs=${pair##*:}
-    rm -rf "$WORK/dask_$theirs.zarr" "$WORK/attr_$ours.zarr"
-    read -r dw dm < <(measure "$PY" bench/dask_baseline.py "$theirs" "$VOL" "$WORK/dask_$theirs.zarr" --variable amplitude --workers "$WORKERS" --dt 0.004)
-    cat > "$WORK/job_$ours.yaml" <<YAML
-input: $VOL
-sample_interval: 4
-workers: $WORKERS
-outputs:
-  - {attribute: $ours, path: $WORK/attr_$ours.zarr}
-YAML
-    read -r aw am < <(measure target/release/attr run "$WORK/job_$ours.yaml" --overwrite)
+    if [ "$theirs" != - ]; then
+        rm -rf "$WORK/dask_$theirs.zarr"
+        read -r dw dm < <(measure "$PY" bench/dask_baseline.py "$theirs" "$VOL" "$WORK/dask_$theirs.zarr" --variable amplitude --workers "$WORKERS" --dt 0.004)
+        rm -rf "$WORK/dask_$theirs.zarr"
+    fi
+    read -r aw am < <(attr_job "$ours" "$ours")
     dec=$(grep -o '([0-9.]* per chunk)' "$WORK/last.err" | tr -d '()' | cut -d' ' -f1)
-    printf "| %s | %.2f | %.2f | **%.1fx** | %.0f | %.0f | %s | %s | %s |\n" "$ours" "$dw" "$aw" \
-        "$(echo "$dw/$aw" | bc -l)" "$(echo "$BYTES/$dw/1000000" | bc -l)" "$(echo "$BYTES/$aw/1000000" | bc -l)" "$dec" "$dm" "$am"
-    rm -rf "$WORK/dask_$theirs.zarr" "$WORK/attr_$ours.zarr"
+    [ -n "$copy_s" ] || copy_s=$aw
+    if [ "$theirs" != - ]; then
+        printf "| %s | %.2f | %.2f | **%.1fx** | %.1f | %.0f | %.0f | %s | %s | %s |\n" "$ours" "$dw" "$aw" \
+            "$(echo "$dw/$aw" | bc -l)" "$(echo "$aw/$copy_s" | bc -l)" "$(echo "$BYTES/$dw/1000000" | bc -l)" \
+            "$(echo "$BYTES/$aw/1000000" | bc -l)" "$dec" "$dm" "$am"
+    else
+        printf "| %s | | %.2f | | %.1f | | %.0f | %s | | %s |\n" "$ours" "$aw" \
+            "$(echo "$aw/$copy_s" | bc -l)" "$(echo "$BYTES/$aw/1000000" | bc -l)" "$dec" "$am"
+    fi
+    rm -rf "$WORK/attr_$ours.zarr"
 done
+
+# one job with several outputs against the same outputs as single jobs
+multi() {
+    local name=$1; shift
+    local sum=0
+    for a in "$@"; do
+        read -r w _ < <(attr_job "single_$a" "$a")
+        sum=$(echo "$sum + $w" | bc -l)
+        rm -rf "$WORK/attr_single_$a.zarr"
+    done
+    read -r w m < <(attr_job "$name" "$@")
+    rm -rf "$WORK/attr_$name.zarr"
+    printf "| %s (%d outputs) | %.2f | %.2f | **%.2f** | %.1f | %s |\n" "$name" "$#" "$w" "$sum" \
+        "$(echo "$w/$sum" | bc -l)" "$(echo "$w/$copy_s" | bc -l)" "$m"
+}
+if [ -z "${NO_MULTI:-}" ]; then
+    printf "\n| one job | attr s | single jobs s | ratio | x attr copy | peak MiB |\n|---|---|---|---|---|---|\n"
+    multi four envelope semblance rms_amplitude instantaneous_frequency
+    multi structure13 gst_planarity gst_linearity chaos inline_dip crossline_dip curvature_mean \
+        curvature_gaussian curvature_maximum curvature_minimum curvature_most_positive \
+        curvature_most_negative shape_index curvedness
+fi
