@@ -263,7 +263,13 @@ fn masked_variance(b: ArrayView3<f32>, window: [usize; 3], min_live: usize) -> A
             0.0
         }
     });
-    require_live(&mut out, b, &crate::convolve::whole(b.dim()), window, min_live);
+    require_live(
+        &mut out,
+        b,
+        &crate::convolve::whole(b.dim()),
+        window,
+        min_live,
+    );
     out
 }
 

@@ -122,11 +122,16 @@ fn median_region(b: ArrayView3<f32>, window: [usize; 3], core: &crate::Region) -
                         ..
                     ]);
                     let first = core[2].start as isize - r[2];
-                    traces.push(
-                        (0..len + 2 * r[2] as usize)
+                    let span = len + 2 * r[2] as usize;
+                    traces.push(match lane.as_slice() {
+                        // the common case: the window's reach is inside the block
+                        Some(v) if first >= 0 && first as usize + span <= n2 => {
+                            v[first as usize..first as usize + span].to_vec()
+                        }
+                        _ => (0..span)
                             .map(|t| lane[idx(first + t as isize, n2)])
                             .collect(),
-                    );
+                    });
                 }
             }
             let mut k = 0;
@@ -148,8 +153,10 @@ fn median_region(b: ArrayView3<f32>, window: [usize; 3], core: &crate::Region) -
 }
 
 /// Lane-wise median of the `n` (odd) values `value(0..n)`, with `cand`
-/// (n/2 + 2 slots, or n) as the working set.
-#[inline(always)]
+/// (n/2 + 2 slots, or n) as the working set. The samples hold no NaN here,
+/// so plain comparisons serve as min and max (vector min/max, compiled for
+/// the processor's widest unit).
+#[multiversion::multiversion(targets("x86_64+avx512f+avx512vl", "x86_64+avx2", "aarch64+neon"))]
 fn forgetful_median(
     cand: &mut [[f32; MEDIAN_LANES]],
     n: usize,
@@ -164,7 +171,7 @@ fn forgetful_median(
         for m in lo + 1..hi {
             let (a, b) = cand.split_at_mut(m);
             for (x, y) in a[lo].iter_mut().zip(b[0].iter_mut()) {
-                let (p, q) = (x.min(*y), x.max(*y));
+                let (p, q) = if *y < *x { (*y, *x) } else { (*x, *y) };
                 *x = p;
                 *y = q;
             }
@@ -172,7 +179,7 @@ fn forgetful_median(
         for m in lo + 1..hi - 1 {
             let (a, b) = cand.split_at_mut(hi - 1);
             for (x, y) in a[m].iter_mut().zip(b[0].iter_mut()) {
-                let (p, q) = (x.min(*y), x.max(*y));
+                let (p, q) = if *y < *x { (*y, *x) } else { (*x, *y) };
                 *x = p;
                 *y = q;
             }
