@@ -3,7 +3,7 @@
 
 use super::boundary::Boundary;
 use super::cache::ChunkCache;
-use ndarray::{s, Array3};
+use ndarray::Array3;
 
 /// For one axis: the positions of the block grouped by the input chunk they
 /// come from, each as (position in block, position in chunk).
@@ -49,16 +49,21 @@ pub fn gather(
                 let contiguous = p2
                     .windows(2)
                     .all(|w| w[1].0 == w[0].0 + 1 && w[1].1 == w[0].1 + 1);
+                // rows as plain slices: both arrays are in standard layout
+                let (cd, bd) = (chunk.dim(), block.dim());
+                let chunk = chunk.as_standard_layout();
+                let src = chunk.as_slice().expect("standard layout");
+                let dst = block.as_slice_mut().expect("standard layout");
                 for &(b0, l0) in p0 {
                     for &(b1, l1) in p1 {
-                        let src = chunk.slice(s![l0, l1, ..]);
-                        let mut dst = block.slice_mut(s![b0, b1, ..]);
+                        let s0 = (l0 * cd.1 + l1) * cd.2;
+                        let d0 = (b0 * bd.1 + b1) * bd.2;
                         if contiguous {
                             let (b, l, n) = (p2[0].0, p2[0].1, p2.len());
-                            dst.slice_mut(s![b..b + n]).assign(&src.slice(s![l..l + n]));
+                            dst[d0 + b..d0 + b + n].copy_from_slice(&src[s0 + l..s0 + l + n]);
                         } else {
                             for &(b2, l2) in p2 {
-                                dst[b2] = src[l2];
+                                dst[d0 + b2] = src[s0 + l2];
                             }
                         }
                     }
@@ -75,6 +80,7 @@ pub(crate) mod tests {
     //! (fixtures made by `tests/fixtures/overlap/make_fixtures.py`).
     use super::*;
     use crate::engine::ChunkSource;
+    use ndarray::s;
     use ndarray::{ArrayD, Ix3};
     use ndarray_npy::read_npy;
     use serde_json::Value;
