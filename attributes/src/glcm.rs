@@ -406,44 +406,66 @@ fn quantise(
     }
 }
 
-/// [`pair_property`] of each lane from its quantised window.
-#[multiversion::multiversion(targets("x86_64+avx512f+avx512vl", "x86_64+avx2", "aarch64+neon"))]
-fn pair_sums(pairs: &[(usize, usize)], q: &[[f32; LANES]], prop: Prop) -> [f64; LANES] {
-    let n = pairs.len() as f64;
-    let mut acc = [[0f64; LANES]; 6];
+/// The sum over the pairs of `term(a, z)`, lane by lane.
+#[inline(always)]
+fn sum_pairs(
+    pairs: &[(usize, usize)],
+    q: &[[f32; LANES]],
+    term: impl Fn(f64, f64) -> f64,
+) -> [f64; LANES] {
+    let mut acc = [0f64; LANES];
     for &(u, v) in pairs {
         let (a, z) = (&q[u], &q[v]);
         for l in 0..LANES {
-            let (a, z) = (a[l] as f64, z[l] as f64);
-            let d = a - z;
-            acc[0][l] += d * d;
-            acc[1][l] += d.abs();
-            acc[2][l] += 1.0 / (1.0 + d * d);
-            acc[3][l] += a + z;
-            acc[4][l] += a * a + z * z;
-            acc[5][l] += a * z;
+            acc[l] += term(a[l] as f64, z[l] as f64);
         }
     }
-    std::array::from_fn(|l| {
-        let [sq, ab, hom, sum, sum2, prod] = acc.map(|a| a[l]);
-        let mean = sum / (2.0 * n);
-        let var = (sum2 / (2.0 * n) - mean * mean).max(0.0);
-        match prop {
-            Prop::Contrast => sq / n,
-            Prop::Dissimilarity => ab / n,
-            Prop::Homogeneity => hom / n,
-            Prop::Mean => mean,
-            Prop::Variance => var,
-            Prop::Correlation => {
-                if var.sqrt() < 1e-15 {
-                    1.0
-                } else {
-                    (prod / n - mean * mean) / var
-                }
-            }
-            Prop::Energy | Prop::Entropy => 0.0,
+    acc
+}
+
+/// [`pair_property`] of each lane from its quantised window, summing only
+/// what `prop` needs (homogeneity's division costs more than the rest).
+#[multiversion::multiversion(targets("x86_64+avx512f+avx512vl", "x86_64+avx2", "aarch64+neon"))]
+fn pair_sums(pairs: &[(usize, usize)], q: &[[f32; LANES]], prop: Prop) -> [f64; LANES] {
+    let n = pairs.len() as f64;
+    match prop {
+        Prop::Contrast => {
+            let sq = sum_pairs(pairs, q, |a, z| (a - z) * (a - z));
+            std::array::from_fn(|l| sq[l] / n)
         }
-    })
+        Prop::Dissimilarity => {
+            let ab = sum_pairs(pairs, q, |a, z| (a - z).abs());
+            std::array::from_fn(|l| ab[l] / n)
+        }
+        Prop::Homogeneity => {
+            let hom = sum_pairs(pairs, q, |a, z| 1.0 / (1.0 + (a - z) * (a - z)));
+            std::array::from_fn(|l| hom[l] / n)
+        }
+        _ => {
+            let total = sum_pairs(pairs, q, |a, z| a + z);
+            let sum2 = sum_pairs(pairs, q, |a, z| a * a + z * z);
+            let prod = if prop == Prop::Correlation {
+                sum_pairs(pairs, q, |a, z| a * z)
+            } else {
+                [0.0; LANES]
+            };
+            std::array::from_fn(|l| {
+                let mean = total[l] / (2.0 * n);
+                let var = (sum2[l] / (2.0 * n) - mean * mean).max(0.0);
+                match prop {
+                    Prop::Mean => mean,
+                    Prop::Variance => var,
+                    _ => {
+                        if var.sqrt() < 1e-15 {
+                            1.0
+                        } else {
+                            (prod[l] / n - mean * mean) / var
+                        }
+                    }
+                }
+            })
+        }
+    }
 }
 
 /// Energy or entropy of lane `l`'s matrix for these pairs: the counts,
