@@ -142,25 +142,7 @@ fn build(p: &Params, prop: Prop) -> Result<Box<dyn crate::Kernel>, AttrError> {
                         .collect()
                 })
                 .collect();
-            // the neighbour pairs of each direction, as window offsets
-            let pairs: Vec<Vec<(usize, usize)>> = dirs
-                .iter()
-                .map(|&(dr, dc)| {
-                    let mut v = Vec::new();
-                    for r in 0..wt as isize {
-                        for c in 0..wx as isize {
-                            let (r2, c2) = (r + dr, c + dc);
-                            if r2 >= 0 && c2 >= 0 && r2 < wt as isize && c2 < wx as isize {
-                                v.push((
-                                    (r * wx as isize + c) as usize,
-                                    (r2 * wx as isize + c2) as usize,
-                                ));
-                            }
-                        }
-                    }
-                    v
-                })
-                .collect();
+            let pairs = direction_pairs(&dirs, wx, wt);
             let _ = n0;
             let mut out = Array3::<f32>::zeros((core[0].len(), core[1].len(), core[2].len()));
             let mut win = vec![0f32; wx * wt];
@@ -251,6 +233,26 @@ fn build(p: &Params, prop: Prop) -> Result<Box<dyn crate::Kernel>, AttrError> {
     )
 }
 
+/// The neighbour pairs of each direction, as offsets into a window of
+/// `wt` rows (samples) × `wx` columns (crosslines).
+fn direction_pairs(dirs: &[(isize, isize)], wx: usize, wt: usize) -> Vec<Vec<(usize, usize)>> {
+    let (wx, wt) = (wx as isize, wt as isize);
+    dirs.iter()
+        .map(|&(dr, dc)| {
+            let mut v = Vec::new();
+            for r in 0..wt {
+                for c in 0..wx {
+                    let (r2, c2) = (r + dr, c + dc);
+                    if r2 >= 0 && c2 >= 0 && r2 < wt && c2 < wx {
+                        v.push(((r * wx + c) as usize, (r2 * wx + c2) as usize));
+                    }
+                }
+            }
+            v
+        })
+        .collect()
+}
+
 /// Outputs computed together along the sample axis.
 const LANES: usize = 16;
 
@@ -278,25 +280,7 @@ impl Window {
         let (wx, wt) = (self.wx, self.wt);
         let (rx, rt) = ((wx / 2) as isize, (wt / 2) as isize);
         let len = core[2].len();
-        // the neighbour pairs of each direction, as window offsets
-        let pairs: Vec<Vec<(usize, usize)>> = dirs
-            .iter()
-            .map(|&(dr, dc)| {
-                let mut v = Vec::new();
-                for r in 0..wt as isize {
-                    for c in 0..wx as isize {
-                        let (r2, c2) = (r + dr, c + dc);
-                        if r2 >= 0 && c2 >= 0 && r2 < wt as isize && c2 < wx as isize {
-                            v.push((
-                                (r * wx as isize + c) as usize,
-                                (r2 * wx as isize + c2) as usize,
-                            ));
-                        }
-                    }
-                }
-                v
-            })
-            .collect();
+        let pairs = direction_pairs(dirs, wx, wt);
         let mut out = Vec::with_capacity(core[0].len() * core[1].len() * len);
         // each trace of the section, reflected by rt beyond the core's ends
         let span = len + 2 * rt as usize;

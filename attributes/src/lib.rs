@@ -218,6 +218,17 @@ struct RegionKernel<F> {
     f: F,
 }
 
+impl<F> RegionKernel<F> {
+    fn new(halo: [Halo; 3], resolved: &Params, null_aware: bool, f: F) -> Self {
+        RegionKernel {
+            halo,
+            resolved: resolved.to_json(),
+            null_aware,
+            f,
+        }
+    }
+}
+
 impl<F> Kernel for RegionKernel<F>
 where
     F: Fn(ArrayView3<f32>, &Region, &mut Shared) -> Array3<f32> + Send + Sync,
@@ -254,12 +265,7 @@ pub fn masked_region_kernel<F>(
 where
     F: Fn(ArrayView3<f32>, &Region, &mut Shared) -> Array3<f32> + Send + Sync + 'static,
 {
-    Ok(Box::new(RegionKernel {
-        halo,
-        resolved: resolved.to_json(),
-        null_aware: true,
-        f,
-    }))
+    Ok(Box::new(RegionKernel::new(halo, resolved, true, f)))
 }
 
 /// Box a closure of (block, core, shared) as a kernel that sees null
@@ -272,12 +278,7 @@ pub fn region_kernel<F>(
 where
     F: Fn(ArrayView3<f32>, &Region, &mut Shared) -> Array3<f32> + Send + Sync + 'static,
 {
-    Ok(Box::new(RegionKernel {
-        halo,
-        resolved: resolved.to_json(),
-        null_aware: false,
-        f,
-    }))
+    Ok(Box::new(RegionKernel::new(halo, resolved, false, f)))
 }
 
 /// The sample interval (ms): the `sample_interval` parameter, else the input's.
