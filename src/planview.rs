@@ -297,7 +297,7 @@ fn write_graph(p: &Prepared, path: &Path) -> Result<()> {
 fn tiles_note(p: &crate::job::Prepared, group: usize) -> String {
     let g = &p.plan.groups[group];
     let nd = p.input.ndim;
-    let task = [0, 1, 2].map(|a| (g.span[a] * g.chunks[a]).min(p.plan.shape[a]));
+    let task = g.task_shape(p.plan.shape);
     if (0..3).all(|a| g.tile[a] >= task[a]) {
         return String::new();
     }

@@ -115,7 +115,7 @@ fn build(p: &Params, prop: Prop) -> Result<Box<dyn crate::Kernel>, AttrError> {
         move |b, core, sh| {
             let masked = crate::nulls::has_nulls(b, sh);
             let b = b.as_standard_layout();
-            let (n0, n1, n2) = b.dim();
+            let (_, n1, n2) = b.dim();
             if !masked {
                 let w = Window {
                     wx,
@@ -143,7 +143,6 @@ fn build(p: &Params, prop: Prop) -> Result<Box<dyn crate::Kernel>, AttrError> {
                 })
                 .collect();
             let pairs = direction_pairs(&dirs, wx, wt);
-            let _ = n0;
             let mut out = Array3::<f32>::zeros((core[0].len(), core[1].len(), core[2].len()));
             let mut win = vec![0f32; wx * wt];
             let mut q = vec![0usize; wx * wt];

@@ -147,7 +147,7 @@ impl Plan {
                 .map(|&o| outputs[o].copies)
                 .fold(0.0, f32::max);
             g.copies = most + (g.outputs.len() as f32 - 1.0);
-            g.tile = [0, 1, 2].map(|a| (g.span[a] * g.chunks[a]).min(shape[a]));
+            g.tile = g.task_shape(shape);
             let tgrid = [0, 1, 2].map(|a| grid[a].div_ceil(g.span[a]));
             for ti in 0..tgrid[0] {
                 for tj in 0..tgrid[1] {
@@ -182,8 +182,7 @@ impl Plan {
     pub fn fit_tiles(&mut self, worker_bytes: u64) {
         let shape = self.shape;
         for g in &mut self.groups {
-            let region = [0, 1, 2].map(|a| (g.span[a] * g.chunks[a]).min(shape[a]));
-            g.tile = g.fit(region, worker_bytes);
+            g.tile = g.fit(g.task_shape(shape), worker_bytes);
         }
     }
 
@@ -244,10 +243,8 @@ impl Plan {
         let mut front = 0u64;
         for (gi, g) in self.groups.iter().enumerate() {
             let mut task_chunks = 0u64;
-            let mut region = [0u64; 3];
+            let region = g.task_shape(self.shape);
             for t in self.tasks.iter().filter(|t| t.group == gi) {
-                let len = t.region.len();
-                region = [0, 1, 2].map(|a| region[a].max(len[a] as u64));
                 let per_axis = self.input_chunks_per_axis(t);
                 task_chunks = task_chunks.max(per_axis.iter().map(|v| v.len() as u64).product());
             }
@@ -304,6 +301,11 @@ impl Plan {
 }
 
 impl Group {
+    /// The shape of a whole task (its span of chunks) in a volume of `shape`.
+    pub fn task_shape(&self, shape: [u64; 3]) -> [u64; 3] {
+        [0, 1, 2].map(|a| (self.span[a] * self.chunks[a]).min(shape[a]))
+    }
+
     /// Bytes a worker holds for a tile of this shape: its block with the
     /// halo, times the kernels' working copies, an output chunk being
     /// encoded, and (when the task is tiled) the assembled output chunks
