@@ -1,7 +1,8 @@
 //! `attr info`: a Zarr array or dataset at a glance, like Dask's array repr.
 
-use crate::store::{node_kind, stored_bytes, Input, NodeKind};
+use crate::store::{node_kind_in, open_readable, read_json, Input, NodeKind, ReadStore};
 use std::path::Path;
+use zarrs::storage::{ListableStorageTraits, StorePrefix};
 
 /// What `attr convert segy` would find in a SEG-Y or SU file.
 fn segy(path: &Path) -> anyhow::Result<()> {
@@ -110,35 +111,36 @@ pub fn print(path: &Path) -> anyhow::Result<()> {
     if is_segy {
         return segy(path);
     }
-    let kind = node_kind(path)?;
+    let store = open_readable(path)?;
+    let kind = node_kind_in(&store, "", &path.display().to_string())?;
     match kind {
-        NodeKind::Array(_) => describe(path, None),
+        NodeKind::Array(_) => describe(&store, path, None),
         NodeKind::Group(f) => {
             crate::outln!("{}: Zarr V{} group", path.display(), f.number());
-            let mut names: Vec<String> = std::fs::read_dir(path)?
-                .flatten()
-                .filter(|e| node_kind(&e.path()).is_ok_and(|k| matches!(k, NodeKind::Array(_))))
-                .map(|e| e.file_name().to_string_lossy().into_owned())
+            let listed = store.list_dir(&StorePrefix::root())?;
+            let mut names: Vec<String> = listed
+                .prefixes()
+                .iter()
+                .map(|p| p.as_str().trim_end_matches('/').to_string())
+                .filter(|n| {
+                    node_kind_in(&store, &format!("{n}/"), n)
+                        .is_ok_and(|k| matches!(k, NodeKind::Array(_)))
+                })
                 .collect();
             names.sort();
             for n in names {
-                describe(path, Some(&n))?;
+                describe(&store, path, Some(&n))?;
             }
             Ok(())
         }
     }
 }
 
-fn describe(path: &Path, variable: Option<&str>) -> anyhow::Result<()> {
-    let dir = variable.map_or(path.to_path_buf(), |v| path.join(v));
-    let meta_file = ["zarr.json", ".zarray"]
-        .iter()
-        .map(|f| dir.join(f))
-        .find(|f| f.is_file());
-    let meta: serde_json::Value = match &meta_file {
-        Some(f) => serde_json::from_str(&std::fs::read_to_string(f)?)?,
-        None => serde_json::Value::Null,
-    };
+fn describe(store: &ReadStore, path: &Path, variable: Option<&str>) -> anyhow::Result<()> {
+    let dir = variable.map_or(String::new(), |v| format!("{v}/"));
+    let meta = read_json(store, &format!("{dir}zarr.json"))
+        .or_else(|| read_json(store, &format!("{dir}.zarray")))
+        .unwrap_or(serde_json::Value::Null);
     let shape: Vec<u64> = serde_json::from_value(meta["shape"].clone()).unwrap_or_default();
     let codecs = if meta["codecs"].is_null() {
         serde_json::json!({"compressor": meta["compressor"], "filters": meta["filters"]})
@@ -159,7 +161,8 @@ fn describe(path: &Path, variable: Option<&str>) -> anyhow::Result<()> {
     let nd = input.ndim;
     let grid = input.grid();
     let count: u64 = grid.iter().product();
-    let stored = stored_bytes(&dir);
+    let prefix = StorePrefix::new(dir).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let stored = store.size_prefix(&prefix)?;
     let raw = input.bytes();
     crate::outln!("  {name}:");
     crate::outln!("    format       Zarr V{}", input.format.number());

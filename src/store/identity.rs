@@ -43,11 +43,31 @@ fn walk(root: &Path, dir: &Path, recurse: bool, out: &mut Vec<(String, u64, i128
     }
 }
 
+fn walk_file(path: &Path, out: &mut Vec<(String, u64, i128)>) {
+    if let Ok(meta) = std::fs::metadata(path) {
+        let mtime = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos() as i128);
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        out.push((name.unwrap_or_default(), meta.len(), mtime));
+    }
+}
+
 impl Identity {
     /// The identity of the input at `path` (a group with `variable`, or a
     /// plain array).
     pub fn of(path: &Path, variable: Option<&str>) -> Identity {
         let mut entries = Vec::new();
+        if super::remote::is_remote(path) {
+            return Identity::of_remote(path, variable);
+        }
+        if path.is_file() {
+            // a zip store: the file itself
+            walk_file(path, &mut entries);
+            return Identity { entries };
+        }
         match variable {
             Some(v) => {
                 walk(path, path, false, &mut entries);
@@ -57,6 +77,28 @@ impl Identity {
             None => walk(path, path, true, &mut entries),
         }
         entries.retain(|(rel, _, _)| !rel.contains(".attr-tmp."));
+        entries.sort();
+        Identity { entries }
+    }
+
+    /// The objects of the input in its store: key, size, last modified.
+    fn of_remote(path: &Path, variable: Option<&str>) -> Identity {
+        let listed = super::remote::Remote::open(path)
+            .and_then(|r| r.list(""))
+            .unwrap_or_default();
+        let mut entries: Vec<(String, u64, i128)> = listed
+            .into_iter()
+            .filter(|e| match variable {
+                Some(v) => {
+                    !e.key.contains('/')
+                        || e.key.starts_with(&format!("{v}/"))
+                        || e.key.starts_with("trace_mask/")
+                }
+                None => true,
+            })
+            .filter(|e| !e.key.starts_with(".attr/"))
+            .map(|e| (e.key, e.size, e.modified_ns))
+            .collect();
         entries.sort();
         Identity { entries }
     }

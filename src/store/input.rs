@@ -2,7 +2,7 @@
 //! (dimension names, coordinate arrays, user attributes).
 
 use super::nulls::Decoding;
-use super::{node_kind, Dtype, Format, NodeKind};
+use super::{node_kind_in, open_readable, read_json, read_key, Dtype, Format, NodeKind, ReadStore};
 use crate::store::dtype::Sample;
 use crate::with_dtype;
 use anyhow::{anyhow, bail, Context, Result};
@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use zarrs::array::Array;
-use zarrs::filesystem::FilesystemStore;
+use zarrs::storage::{ListableStorageTraits, ReadableListableStorageTraits, StorePrefix};
 
 /// A 1-D coordinate array of the input's dataset, kept as raw values.
 #[derive(Clone, Debug)]
@@ -44,17 +44,15 @@ pub struct Input {
     pub decoding: Decoding,
     /// Per trace (inline-major), whether it is live; `None`: all are.
     pub live_traces: Option<Arc<Vec<bool>>>,
-    array: Array<FilesystemStore>,
+    store: ReadStore,
+    array: Array<dyn ReadableListableStorageTraits>,
 }
 
 impl Input {
     /// Open `path` (a plain array or a dataset group) and pick `variable`.
     pub fn open(path: &Path, variable: Option<&str>) -> Result<Input> {
-        let kind = node_kind(path).with_context(|| "input".to_string())?;
-        let store = Arc::new(
-            FilesystemStore::new(path)
-                .with_context(|| format!("cannot open '{}'", path.display()))?,
-        );
+        let store = open_readable(path)?;
+        let kind = node_kind_in(&store, "", &path.display().to_string())?;
         let (format, name, group_attributes) = match kind {
             NodeKind::Array(f) => {
                 if let Some(v) = variable {
@@ -66,9 +64,9 @@ impl Input {
                 (f, None, Map::new())
             }
             NodeKind::Group(f) => {
-                let arrays = list_arrays(path)?;
+                let arrays = list_arrays(&store, path)?;
                 let name = pick_variable(path, &arrays, variable)?;
-                (f, Some(name), read_group_attributes(path, f)?)
+                (f, Some(name), read_group_attributes(&store, path, f)?)
             }
         };
         let array_path = match &name {
@@ -107,9 +105,10 @@ impl Input {
             Some(_) => read_coordinates(&store, path, &dims, array.shape())?,
             None => Vec::new(),
         };
-        let meta_dir = path.join(name.as_deref().unwrap_or(""));
-        let decoding =
-            Decoding::from_metadata(stored_fill_value(&meta_dir).as_ref(), &array_attributes);
+        let decoding = Decoding::from_metadata(
+            stored_fill_value(&store, name.as_deref()).as_ref(),
+            &array_attributes,
+        );
         let live_traces = match &name {
             Some(n) if n != "trace_mask" => read_trace_mask(&store, path, shape)?,
             _ => None,
@@ -128,6 +127,7 @@ impl Input {
             array_attributes,
             decoding,
             live_traces,
+            store,
             array,
         })
     }
@@ -148,8 +148,7 @@ impl Input {
         {
             return true;
         }
-        let meta_dir = self.path.join(self.variable.as_deref().unwrap_or(""));
-        let fill = stored_fill_value(&meta_dir)
+        let fill = stored_fill_value(&self.store, self.variable.as_deref())
             .as_ref()
             .and_then(super::nulls::json_number)
             .unwrap_or(0.0);
@@ -285,9 +284,28 @@ impl Input {
         })
     }
 
-    /// Whether the file of chunk `idx` (promoted grid) exists.
+    /// Whether chunk `idx` (promoted grid) is stored.
     pub fn chunk_exists(&self, idx: [u64; 3]) -> bool {
-        self.chunk_file(idx).1.is_file()
+        self.stored_chunk_size(idx).is_some()
+    }
+
+    /// The stored size of chunk `idx` (promoted grid), `None` when absent.
+    pub fn stored_chunk_size(&self, idx: [u64; 3]) -> Option<u64> {
+        self.store.size_key(&self.chunk_key(idx)).ok().flatten()
+    }
+
+    /// The stored bytes of chunk `idx` (promoted grid), `None` when absent.
+    pub fn stored_chunk(&self, idx: [u64; 3]) -> Result<Option<Vec<u8>>> {
+        Ok(self.store.get(&self.chunk_key(idx))?.map(|b| b.to_vec()))
+    }
+
+    fn chunk_key(&self, idx: [u64; 3]) -> zarrs::storage::StoreKey {
+        let stored: Vec<u64> = if self.ndim == 2 {
+            idx[1..].to_vec()
+        } else {
+            idx.to_vec()
+        };
+        self.array.chunk_key(&stored)
     }
 
     /// The chunk's name in the records (`i.j.k`, promoted grid) and the
@@ -359,7 +377,7 @@ fn promote(shape: &[u64], chunks: &[u64]) -> ([u64; 3], [u64; 3]) {
 }
 
 fn dimension_names(
-    array: &Array<FilesystemStore>,
+    array: &Array<dyn ReadableListableStorageTraits>,
     v2_dims: Option<Value>,
     ndim: usize,
 ) -> Vec<String> {
@@ -385,27 +403,18 @@ pub fn default_dims(ndim: usize) -> Vec<String> {
     names.iter().map(|s| s.to_string()).collect()
 }
 
-/// Names of the arrays directly inside a group directory, with their ranks.
-fn list_arrays(dir: &Path) -> Result<Vec<(String, usize)>> {
+/// Names of the arrays directly inside a group, with their ranks.
+fn list_arrays(store: &ReadStore, path: &Path) -> Result<Vec<(String, usize)>> {
+    let listed = store
+        .list_dir(&StorePrefix::root())
+        .with_context(|| format!("cannot list '{}'", path.display()))?;
     let mut out = Vec::new();
-    let entries =
-        std::fs::read_dir(dir).with_context(|| format!("cannot list '{}'", dir.display()))?;
-    for e in entries.flatten() {
-        let p = e.path();
-        let name = e.file_name().to_string_lossy().into_owned();
-        let meta = if p.join("zarr.json").is_file() {
-            p.join("zarr.json")
-        } else if p.join(".zarray").is_file() {
-            p.join(".zarray")
-        } else {
+    for p in listed.prefixes() {
+        let name = p.as_str().trim_end_matches('/').to_string();
+        let Some(v) = read_json(store, &format!("{name}/zarr.json"))
+            .or_else(|| read_json(store, &format!("{name}/.zarray")))
+        else {
             continue;
-        };
-        let v: Value = match std::fs::read_to_string(&meta)
-            .ok()
-            .and_then(|t| serde_json::from_str(&t).ok())
-        {
-            Some(v) => v,
-            None => continue,
         };
         if v.get("node_type")
             .and_then(|n| n.as_str())
@@ -464,16 +473,20 @@ fn pick_variable(path: &Path, arrays: &[(String, usize)], wanted: Option<&str>) 
     }
 }
 
-fn read_group_attributes(path: &Path, format: Format) -> Result<Map<String, Value>> {
-    let file = match format {
-        Format::V3 => path.join("zarr.json"),
-        Format::V2 => path.join(".zattrs"),
+fn read_group_attributes(
+    store: &ReadStore,
+    path: &Path,
+    format: Format,
+) -> Result<Map<String, Value>> {
+    let key = match format {
+        Format::V3 => "zarr.json",
+        Format::V2 => ".zattrs",
     };
-    if !file.is_file() {
+    let Some(bytes) = read_key(store, key)? else {
         return Ok(Map::new());
-    }
-    let v: Value = serde_json::from_str(&std::fs::read_to_string(&file)?)
-        .with_context(|| format!("'{}' is not valid JSON", file.display()))?;
+    };
+    let v: Value = serde_json::from_slice(&bytes)
+        .with_context(|| format!("'{}' is not valid JSON", path.join(key).display()))?;
     let attrs = match format {
         Format::V3 => v.get("attributes").cloned().unwrap_or(Value::Null),
         Format::V2 => v,
@@ -484,18 +497,24 @@ fn read_group_attributes(path: &Path, format: Format) -> Result<Map<String, Valu
     })
 }
 
+/// Whether the node `name` of the store has array metadata.
+fn has_array(store: &ReadStore, name: &str) -> bool {
+    [format!("{name}/zarr.json"), format!("{name}/.zarray")]
+        .iter()
+        .any(|k| read_key(store, k).ok().flatten().is_some())
+}
+
 /// The 1-D arrays named after the variable's dimensions, with matching lengths.
 #[allow(clippy::unnecessary_cast)] // one cast for every dtype, a no-op for f64
 fn read_coordinates(
-    store: &Arc<FilesystemStore>,
+    store: &ReadStore,
     path: &Path,
     dims: &[String],
     shape: &[u64],
 ) -> Result<Vec<Coordinate>> {
     let mut coords = Vec::new();
     for (dim, &len) in dims.iter().zip(shape) {
-        let dir = path.join(dim);
-        if !(dir.join("zarr.json").is_file() || dir.join(".zarray").is_file()) {
+        if !has_array(store, dim) {
             continue;
         }
         let Ok(array) = Array::open(store.clone(), &format!("/{dim}")) else {
@@ -525,24 +544,25 @@ fn read_coordinates(
     Ok(coords)
 }
 
-/// The Zarr `fill_value` of the array whose metadata is in `dir`.
-fn stored_fill_value(dir: &Path) -> Option<Value> {
+/// The Zarr `fill_value` of the array `name` (`None`: the store's root).
+fn stored_fill_value(store: &ReadStore, name: Option<&str>) -> Option<Value> {
+    let dir = name.map_or(String::new(), |n| format!("{n}/"));
     ["zarr.json", ".zarray"].iter().find_map(|f| {
-        let text = std::fs::read_to_string(dir.join(f)).ok()?;
-        let v: Value = serde_json::from_str(&text).ok()?;
-        v.get("fill_value").cloned()
+        read_json(store, &format!("{dir}{f}"))?
+            .get("fill_value")
+            .cloned()
     })
 }
 
 /// The dataset's `trace_mask` (non-zero: live), one value per trace of the
 /// volume, if it has one; a mask of another shape is an error.
 fn read_trace_mask(
-    store: &Arc<FilesystemStore>,
+    store: &ReadStore,
     path: &Path,
     shape: [u64; 3],
 ) -> Result<Option<Arc<Vec<bool>>>> {
     let dir = path.join("trace_mask");
-    if !(dir.join("zarr.json").is_file() || dir.join(".zarray").is_file()) {
+    if !has_array(store, "trace_mask") {
         return Ok(None);
     }
     let shown = dir.display();
