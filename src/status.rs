@@ -25,7 +25,8 @@ pub type Damaged = Vec<([u64; 3], String)>;
 
 /// `full`: read every chunk and check its checksum; otherwise only its size.
 pub fn damaged_chunks(dataset: &Path, variable: &str, full: bool) -> Result<(usize, Damaged)> {
-    let input = Input::open(dataset, Some(variable))?;
+    // the variable as an array: the dataset may not be published yet
+    let input = Input::open(&dataset.join(variable), None)?;
     let sums = Ledger::at(dataset)
         .checksums()
         .remove(variable)
@@ -37,9 +38,9 @@ pub fn damaged_chunks(dataset: &Path, variable: &str, full: bool) -> Result<(usi
     let mut bad: Damaged = all
         .par_iter()
         .filter_map(|&idx| {
-            let (name, file) = input.chunk_file(idx);
+            let name = format!("{}.{}.{}", idx[0], idx[1], idx[2]);
             if !full {
-                let size = std::fs::metadata(&file).map(|m| m.len()).ok();
+                let size = input.stored_chunk_size(idx);
                 return match (size, sums.get(&name)) {
                     (None, _) => Some((idx, format!("{variable} chunk {name}: missing"))),
                     (Some(s), Some(&(n, _))) if s != n => Some((
@@ -49,8 +50,12 @@ pub fn damaged_chunks(dataset: &Path, variable: &str, full: bool) -> Result<(usi
                     _ => None,
                 };
             }
-            let Ok(bytes) = std::fs::read(&file) else {
-                return Some((idx, format!("{variable} chunk {name}: missing")));
+            let bytes = match input.stored_chunk(idx) {
+                Ok(Some(b)) => b,
+                Ok(None) => return Some((idx, format!("{variable} chunk {name}: missing"))),
+                Err(e) => {
+                    return Some((idx, format!("{variable} chunk {name}: unreadable: {e:#}")))
+                }
             };
             match sums.get(&name) {
                 Some(&(n, _)) if n != bytes.len() as u64 => Some((
@@ -104,7 +109,10 @@ fn job_report(job: &Path, verify: bool, shards: Option<usize>) -> Result<bool> {
     for path in dataset_paths(&p) {
         let outs: Vec<_> = p.outputs.iter().filter(|o| o.path == path).collect();
         let fp = fingerprint(&p, &path);
-        let staging = staging_path(&path, &fp);
+        let staging = match crate::store::remote::is_remote(&path) {
+            true => path.clone(),
+            false => staging_path(&path, &fp),
+        };
         for other in stagings(&path).into_iter().filter(|s| s != &staging) {
             crate::outln!(
                 "{}: an unfinished run of a different job is in {}",
@@ -112,7 +120,7 @@ fn job_report(job: &Path, verify: bool, shards: Option<usize>) -> Result<bool> {
                 other.display()
             );
         }
-        if staging.exists() {
+        if staged(&staging) {
             let ledger = Ledger::at(&staging);
             crate::outln!("{}: in progress (in {})", path.display(), staging.display());
             let mut done_sets = Vec::new();
@@ -162,7 +170,7 @@ fn job_report(job: &Path, verify: bool, shards: Option<usize>) -> Result<bool> {
                 }
             }
             all_ok = false;
-        } else if path.exists() {
+        } else if published(&path) {
             let same = Ledger::at(&path).fingerprint().ok().as_ref() == Some(&fp);
             crate::outln!(
                 "{}: complete{}",
@@ -193,9 +201,29 @@ fn job_report(job: &Path, verify: bool, shards: Option<usize>) -> Result<bool> {
     Ok(all_ok)
 }
 
+/// Whether a run is writing `staging` (a local staging directory, or an
+/// unpublished dataset in an object store).
+fn staged(staging: &Path) -> bool {
+    if crate::store::remote::is_remote(staging) {
+        return !published(staging) && Ledger::at(staging).fingerprint().is_ok();
+    }
+    staging.exists()
+}
+
+/// Whether a dataset is published at `path`.
+fn published(path: &Path) -> bool {
+    if crate::store::remote::is_remote(path) {
+        return node_kind(path).is_ok();
+    }
+    path.exists()
+}
+
 fn dataset_report(path: &Path, verify: bool) -> Result<bool> {
+    let staged_remote = crate::store::remote::is_remote(path) && staged(path);
     let staged = stagings(path);
-    let (dir, complete) = if path.exists() {
+    let (dir, complete) = if staged_remote {
+        (path.to_path_buf(), false)
+    } else if published(path) {
         (path.to_path_buf(), true)
     } else if let [one] = staged.as_slice() {
         (one.clone(), false)
@@ -216,7 +244,7 @@ fn dataset_report(path: &Path, verify: bool) -> Result<bool> {
                 .join(", ")
         );
     };
-    if !matches!(node_kind(&dir)?, NodeKind::Group(_)) {
+    if complete && !matches!(node_kind(&dir)?, NodeKind::Group(_)) {
         bail!("'{}' is not a dataset group written by attr", dir.display());
     }
     let ledger = Ledger::at(&dir);
@@ -232,7 +260,7 @@ fn dataset_report(path: &Path, verify: bool) -> Result<bool> {
     );
     let mut ok = complete;
     for name in names {
-        let total: u64 = Input::open(&dir, Some(&name))?.grid().iter().product();
+        let total: u64 = Input::open(&dir.join(&name), None)?.grid().iter().product();
         let done = if complete {
             total as usize
         } else {

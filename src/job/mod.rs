@@ -56,6 +56,9 @@ pub struct JobSpec {
     /// Facies classification of the input's variables.
     #[serde(default)]
     pub classify: Option<ClassifySpec>,
+    /// Object storage settings for s3:// paths, beside the AWS environment.
+    #[serde(default)]
+    pub storage: Option<crate::store::remote::Settings>,
 }
 
 /// `classify:`: k-means facies of feature variables on one grid, fitted
@@ -292,7 +295,11 @@ pub fn parse(text: &str, file: &Path) -> anyhow::Result<JobSpec> {
 pub fn load(path: &Path) -> anyhow::Result<JobSpec> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read job file '{}'", path.display()))?;
-    parse(&text, path)
+    let spec = parse(&text, path)?;
+    if let Some(s) = &spec.storage {
+        crate::store::remote::configure(s);
+    }
+    Ok(spec)
 }
 
 fn one_line(s: &str) -> String {

@@ -42,8 +42,6 @@ pub struct AtomicFiles {
     root: PathBuf,
     counter: AtomicU64,
     sync: bool,
-    /// (size, crc32c) of the files written, by key, until taken.
-    written: std::sync::Mutex<std::collections::HashMap<String, (u64, u32)>>,
 }
 
 impl AtomicFiles {
@@ -55,13 +53,7 @@ impl AtomicFiles {
             root,
             counter: AtomicU64::new(0),
             sync,
-            written: Default::default(),
         })
-    }
-
-    /// Size and crc32c of the file last written at `key`, once.
-    pub fn take_checksum(&self, key: &str) -> Option<(u64, u32)> {
-        self.written.lock().ok()?.remove(key)
     }
 
     /// Create `dir` and its missing parents, but never the root itself: a
@@ -154,14 +146,7 @@ impl ListableStorageTraits for AtomicFiles {
 
 impl WritableStorageTraits for AtomicFiles {
     fn set(&self, key: &StoreKey, value: Bytes) -> Result<(), StorageError> {
-        self.write_whole(key, &value).map_err(StorageError::from)?;
-        if let Ok(mut w) = self.written.lock() {
-            w.insert(
-                key.as_str().to_string(),
-                (value.len() as u64, crc32c::crc32c(&value)),
-            );
-        }
-        Ok(())
+        self.write_whole(key, &value).map_err(StorageError::from)
     }
 
     fn set_partial_many(

@@ -109,6 +109,11 @@ impl Identity {
 
     /// Record it in the dataset `dir` (in its ledger directory).
     pub fn record(&self, dir: &Path) -> Result<()> {
+        if super::remote::is_remote(dir) {
+            let r = super::remote::Remote::open(dir)?;
+            let key = format!("{}/{FILE}", super::ledger::DIR);
+            return r.put(&key, serde_json::to_vec(&self.to_json())?);
+        }
         let file = dir.join(super::ledger::DIR).join(FILE);
         std::fs::write(&file, serde_json::to_string(&self.to_json())?)
             .with_context(|| format!("cannot write '{}'", file.display()))
@@ -116,7 +121,13 @@ impl Identity {
 
     /// The identity recorded in the dataset `dir`, if any.
     pub fn recorded(dir: &Path) -> Option<Identity> {
-        let text = std::fs::read_to_string(dir.join(super::ledger::DIR).join(FILE)).ok()?;
+        let text = if super::remote::is_remote(dir) {
+            let r = super::remote::Remote::open(dir).ok()?;
+            let bytes = r.get(&format!("{}/{FILE}", super::ledger::DIR)).ok()??;
+            String::from_utf8(bytes).ok()?
+        } else {
+            std::fs::read_to_string(dir.join(super::ledger::DIR).join(FILE)).ok()?
+        };
         let entries: Vec<(String, u64, i128)> = serde_json::from_str(&text).ok()?;
         Some(Identity { entries })
     }

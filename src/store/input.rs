@@ -308,27 +308,6 @@ impl Input {
         self.array.chunk_key(&stored)
     }
 
-    /// The chunk's name in the records (`i.j.k`, promoted grid) and the
-    /// path of its file.
-    pub fn chunk_file(&self, idx: [u64; 3]) -> (String, PathBuf) {
-        let stored: Vec<u64> = if self.ndim == 2 {
-            idx[1..].to_vec()
-        } else {
-            idx.to_vec()
-        };
-        let key = self.array.chunk_key(&stored);
-        let dir = match &self.variable {
-            Some(v) => self.path.join(v),
-            None => self.path.clone(),
-        };
-        let rel = key.as_str().trim_start_matches('/');
-        let rel = match &self.variable {
-            Some(v) => rel.strip_prefix(&format!("{v}/")).unwrap_or(rel),
-            None => rel,
-        };
-        (format!("{}.{}.{}", idx[0], idx[1], idx[2]), dir.join(rel))
-    }
-
     /// Sample interval in ms from the metadata, if recorded.
     pub fn sample_interval_ms(&self) -> Option<f64> {
         let attrs = [&self.array_attributes, &self.group_attributes];

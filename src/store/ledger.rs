@@ -6,11 +6,15 @@
 //! never mixed with), and `done/<variable>/<i>.<j>.<k>` marks each chunk
 //! after its file has been renamed into place, so a rerun knows exactly what
 //! is done. A marker is an empty file: it exists or it does not.
+//!
+//! On object storage the same names are objects below the dataset's prefix.
 
 use anyhow::{Context, Result};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
+
+use super::remote::{self, Remote};
 
 pub const DIR: &str = ".attr";
 /// The sealed record of every chunk's size and crc32c.
@@ -19,6 +23,8 @@ const MANIFEST: &str = "chunks.json";
 #[derive(Clone, Debug)]
 pub struct Ledger {
     dir: PathBuf,
+    /// The `.attr` prefix of a dataset in an object store.
+    remote: Option<Remote>,
 }
 
 fn chunk_name(idx: [u64; 3]) -> String {
@@ -27,8 +33,12 @@ fn chunk_name(idx: [u64; 3]) -> String {
 
 impl Ledger {
     pub fn at(dataset: &Path) -> Ledger {
+        let remote = remote::is_remote(dataset)
+            .then(|| Remote::open(dataset).ok().map(|r| r.child(DIR)))
+            .flatten();
         Ledger {
             dir: dataset.join(DIR),
+            remote,
         }
     }
 
@@ -46,6 +56,13 @@ impl Ledger {
     }
 
     pub fn fingerprint(&self) -> Result<Value> {
+        if let Some(r) = &self.remote {
+            let bytes = r
+                .get("job.json")?
+                .with_context(|| format!("'{}/job.json' does not exist", r.url))?;
+            return serde_json::from_slice(&bytes)
+                .with_context(|| format!("'{}/job.json' is damaged", r.url));
+        }
         let file = self.dir.join("job.json");
         let text = std::fs::read_to_string(&file)
             .with_context(|| format!("cannot read '{}'", file.display()))?;
@@ -58,9 +75,17 @@ impl Ledger {
         if super::atomic::unsafe_in_place() {
             return Ok(());
         }
+        let text = sum.map_or(String::new(), |(n, c)| format!("{n} {c:08x}"));
+        if let Some(r) = &self.remote {
+            return r
+                .put(
+                    &format!("done/{variable}/{}", chunk_name(idx)),
+                    text.into_bytes(),
+                )
+                .with_context(|| format!("cannot record chunk {idx:?} of '{variable}'"));
+        }
         let dir = self.dir.join("done").join(variable);
         let f = dir.join(chunk_name(idx));
-        let text = sum.map_or(String::new(), |(n, c)| format!("{n} {c:08x}"));
         // never recreate a dataset that was published or removed meanwhile
         let mkdir = |d: &Path| match std::fs::create_dir(d) {
             Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => Err(e),
@@ -76,6 +101,9 @@ impl Ledger {
     /// The recorded (size, crc32c) of every chunk of every variable: the
     /// sealed manifest, updated by the records since.
     pub fn checksums(&self) -> BTreeMap<String, BTreeMap<String, (u64, u32)>> {
+        if let Some(r) = &self.remote {
+            return remote_checksums(r);
+        }
         let mut all: BTreeMap<String, BTreeMap<String, (u64, u32)>> =
             std::fs::read_to_string(self.dir.join(MANIFEST))
                 .ok()
@@ -91,13 +119,10 @@ impl Ledger {
             };
             for c in chunks.flatten() {
                 let text = std::fs::read_to_string(c.path()).unwrap_or_default();
-                let mut parts = text.split_whitespace();
-                if let (Some(n), Some(crc)) = (parts.next(), parts.next()) {
-                    if let (Ok(n), Ok(crc)) = (n.parse(), u32::from_str_radix(crc, 16)) {
-                        all.entry(var.clone())
-                            .or_default()
-                            .insert(c.file_name().to_string_lossy().into_owned(), (n, crc));
-                    }
+                if let Some(sum) = parse_sum(&text) {
+                    all.entry(var.clone())
+                        .or_default()
+                        .insert(c.file_name().to_string_lossy().into_owned(), sum);
                 }
             }
         }
@@ -106,6 +131,10 @@ impl Ledger {
 
     /// Whether chunk `idx` of `variable` is recorded as complete.
     pub fn is_done(&self, variable: &str, idx: [u64; 3]) -> bool {
+        if self.remote.is_some() {
+            // (a PUT is whole: rewriting the same bytes is harmless)
+            return false;
+        }
         self.dir
             .join("done")
             .join(variable)
@@ -115,16 +144,19 @@ impl Ledger {
 
     /// The chunks of `variable` recorded as complete.
     pub fn done(&self, variable: &str) -> HashSet<[u64; 3]> {
+        if let Some(r) = &self.remote {
+            let listed = r.list(&format!("done/{variable}/")).unwrap_or_default();
+            return listed
+                .iter()
+                .filter_map(|e| parse_chunk_name(e.key.rsplit('/').next()?))
+                .collect();
+        }
         let Ok(entries) = std::fs::read_dir(self.dir.join("done").join(variable)) else {
             return HashSet::new();
         };
         entries
             .flatten()
-            .filter_map(|e| {
-                let name = e.file_name().to_string_lossy().into_owned();
-                let v: Vec<u64> = name.split('.').filter_map(|p| p.parse().ok()).collect();
-                (v.len() == 3).then(|| [v[0], v[1], v[2]])
-            })
+            .filter_map(|e| parse_chunk_name(&e.file_name().to_string_lossy()))
             .collect()
     }
 
@@ -132,6 +164,11 @@ impl Ledger {
     /// manifest of checksums (for `attr status --verify` and `--repair`)
     /// and drop them.
     pub fn seal(&self) -> Result<()> {
+        if let Some(r) = &self.remote {
+            let sums = self.checksums();
+            r.put(MANIFEST, serde_json::to_vec(&sums)?)?;
+            return r.delete_all("done/");
+        }
         let done = self.dir.join("done");
         if !done.exists() {
             return Ok(());
@@ -146,14 +183,60 @@ impl Ledger {
 
     /// Remember the shard count of the last sharded run (for `attr status`).
     pub fn record_shards(&self, count: usize) {
+        if let Some(r) = &self.remote {
+            let _ = r.put("shards", count.to_string().into_bytes());
+            return;
+        }
         let _ = std::fs::write(self.dir.join("shards"), count.to_string());
     }
 
     pub fn recorded_shards(&self) -> Option<usize> {
-        std::fs::read_to_string(self.dir.join("shards"))
-            .ok()?
-            .trim()
-            .parse()
-            .ok()
+        let text = match &self.remote {
+            Some(r) => String::from_utf8(r.get("shards").ok()??).ok()?,
+            None => std::fs::read_to_string(self.dir.join("shards")).ok()?,
+        };
+        text.trim().parse().ok()
     }
+}
+
+fn parse_chunk_name(name: &str) -> Option<[u64; 3]> {
+    let v: Vec<u64> = name.split('.').filter_map(|p| p.parse().ok()).collect();
+    (v.len() == 3).then(|| [v[0], v[1], v[2]])
+}
+
+/// Parse a record's text, `SIZE CRC32C` (hex).
+fn parse_sum(text: &str) -> Option<(u64, u32)> {
+    let mut parts = text.split_whitespace();
+    Some((
+        parts.next()?.parse().ok()?,
+        u32::from_str_radix(parts.next()?, 16).ok()?,
+    ))
+}
+
+/// The manifest and the records of a dataset in an object store.
+fn remote_checksums(r: &Remote) -> BTreeMap<String, BTreeMap<String, (u64, u32)>> {
+    let mut all: BTreeMap<String, BTreeMap<String, (u64, u32)>> = r
+        .get(MANIFEST)
+        .ok()
+        .flatten()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    let keys: Vec<String> = r
+        .list("done/")
+        .unwrap_or_default()
+        .into_iter()
+        .map(|e| e.key)
+        .collect();
+    for (key, bytes) in r.get_many(&keys).unwrap_or_default() {
+        let mut parts = key.rsplitn(3, '/');
+        let (Some(chunk), Some(var)) = (parts.next(), parts.next()) else {
+            continue;
+        };
+        if let Some(sum) = bytes.and_then(|b| parse_sum(&String::from_utf8_lossy(&b))) {
+            all.entry(var.to_string())
+                .or_default()
+                .insert(chunk.to_string(), sum);
+        }
+    }
+    all
 }

@@ -5,6 +5,7 @@
 use anyhow::Context;
 
 pub mod atomic;
+mod checksummed;
 mod dataset;
 pub mod dtype;
 pub mod identity;
@@ -15,6 +16,7 @@ pub mod nulls;
 mod output;
 pub mod owner;
 pub mod remote;
+mod remote_output;
 
 pub use dataset::{ArraySpec, NewDataset};
 pub use dtype::Dtype;
@@ -171,6 +173,10 @@ pub fn node_kind(path: &Path) -> anyhow::Result<NodeKind> {
 
 /// Total size of the files under `path`: what a store occupies on disk.
 pub fn stored_bytes(path: &Path) -> u64 {
+    if remote::is_remote(path) {
+        let listed = remote::Remote::open(path).and_then(|r| r.list(""));
+        return listed.map_or(0, |l| l.iter().map(|e| e.size).sum());
+    }
     let Ok(entries) = std::fs::read_dir(path) else {
         return 0;
     };

@@ -12,6 +12,7 @@
 //!    renames it to `PATH`. Nothing at `PATH` is ever half-written.
 
 use super::atomic::{is_temporary, AtomicFiles};
+use super::checksummed::Checksummed;
 use super::dataset::{ArraySpec, DatasetWriter};
 use super::identity::Identity;
 use super::ledger::Ledger;
@@ -42,11 +43,14 @@ pub struct VariableSpec {
 }
 
 pub struct OutputDataset {
+    /// Where the chunks go until published: a staging directory, or the
+    /// output location itself in an object store (see `remote_output`).
     pub staging: PathBuf,
     pub format: Format,
     pub ledger: Ledger,
-    store: Arc<AtomicFiles>,
-    lease: Lease,
+    pub(super) store: Arc<Checksummed>,
+    /// None in an object store, where nothing is renamed away under a writer.
+    pub(super) lease: Option<Lease>,
 }
 
 /// A staged dataset went away (published or removed) while we opened it.
@@ -75,13 +79,13 @@ pub enum Opened {
 pub struct OutputVariable {
     scale: Option<f64>,
     staging: PathBuf,
-    store: Arc<AtomicFiles>,
+    store: Arc<Checksummed>,
     pub name: String,
     pub dtype: Dtype,
     pub chunks: [u64; 3],
     shape: [u64; 3],
     ndim: usize,
-    array: Array<AtomicFiles>,
+    array: Array<Checksummed>,
     ledger: Ledger,
 }
 
@@ -274,6 +278,18 @@ impl OutputDataset {
         overwrite: bool,
         exclusive: bool,
     ) -> Result<Opened> {
+        if super::remote::is_remote(path) {
+            return super::remote_output::open_or_create(
+                path,
+                format,
+                input,
+                attributes,
+                variables,
+                fingerprint,
+                identity,
+                overwrite,
+            );
+        }
         // another process of the job may publish the staged dataset between
         // our looking at it and our joining it: then look again
         let mut attempts = 0;
@@ -432,8 +448,8 @@ impl OutputDataset {
             ledger: Ledger::at(staging),
             staging: staging.to_path_buf(),
             format,
-            store: Arc::new(store),
-            lease: Lease::take(staging)?,
+            store: Arc::new(Checksummed::new(Arc::new(store))),
+            lease: Some(Lease::take(staging)?),
         })
     }
 
@@ -441,18 +457,23 @@ impl OutputDataset {
     /// (`--repair`): each chunk is replaced whole by a rename, so readers
     /// see the damaged chunk or the repaired one, never half of one.
     pub fn open_for_repair(path: &Path, format: Format) -> Result<OutputDataset> {
+        if super::remote::is_remote(path) {
+            return super::remote_output::open(path, format);
+        }
         Self::open_staging(path, format)
     }
 
     /// Keep this process's lease fresh.
     pub fn renew(&self) {
-        self.lease.renew();
+        if let Some(l) = &self.lease {
+            l.renew();
+        }
     }
 
     /// Write the whole skeleton of the dataset into `dir`: the group, the
     /// input's coordinates and trace mask, each variable's metadata, and
     /// the ledger its chunks will be recorded in.
-    fn build(
+    pub(super) fn build(
         dir: &Path,
         format: Format,
         input: &Input,
@@ -546,6 +567,9 @@ impl OutputDataset {
 /// Whether the job with `fingerprint` has published `path`, waiting a
 /// little while another process of it is in the middle of publishing.
 pub fn published_by(path: &Path, fingerprint: &Value) -> bool {
+    if super::remote::is_remote(path) {
+        return super::remote_output::published_by(path, fingerprint);
+    }
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -566,6 +590,9 @@ pub fn published_by(path: &Path, fingerprint: &Value) -> bool {
 /// this at once: the one whose claim (an atomic rename) succeeds publishes;
 /// the others return `Ok(false)`.
 pub fn publish(path: &Path, staging: &Path, format: Format, identity: &Identity) -> Result<bool> {
+    if super::remote::is_remote(path) {
+        return super::remote_output::publish(path, format, identity);
+    }
     if let Some(change) = Identity::recorded(staging).and_then(|old| identity.changes_since(&old)) {
         bail!(
             "the input changed while this run wrote '{}' ({change}): nothing was published; rerun with --overwrite",

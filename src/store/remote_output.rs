@@ -1,0 +1,280 @@
+//! Output datasets in an object store, where nothing can be renamed.
+//!
+//! Life of a dataset at `s3://bucket/PATH`:
+//! 1. The first process of the job claims the prefix by creating
+//!    `.attr/job.json` (a conditional PUT: exactly one creator; the others
+//!    find the claim and check that its fingerprint is theirs). The skeleton
+//!    (variables, coordinates, trace mask, ledger) is built locally and
+//!    uploaded, except the root group's metadata, which waits in
+//!    `.attr/root/`.
+//! 2. Chunks are PUT in place (a PUT is atomic: an object is whole or
+//!    absent) and recorded as objects in the ledger.
+//! 3. When every chunk is recorded, the root metadata is written last, with
+//!    the consolidated metadata in it: only then is the prefix a Zarr group
+//!    for zarr-python, xarray and attr. That object is the completion
+//!    marker; `attr status` trusts it together with the job fingerprint.
+//!
+//! `--overwrite` of a published dataset first removes its root metadata (the
+//! prefix stops being a dataset at once), then its objects.
+
+use super::checksummed::Checksummed;
+use super::identity::Identity;
+use super::ledger::{Ledger, DIR};
+use super::metadata::consolidate;
+use super::output::{OutputDataset, VariableSpec};
+use super::remote::Remote;
+use super::{Format, Input, Opened};
+use anyhow::{bail, Context, Result};
+use serde_json::{Map, Value};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use zarrs::storage::{ListableStorageTraits, StorePrefix};
+
+/// The root group's metadata objects of a format: what publishing writes.
+fn root_files(format: Format) -> &'static [&'static str] {
+    match format {
+        Format::V3 => &["zarr.json"],
+        // `.zgroup` last: it is what makes the prefix a group
+        Format::V2 => &[".zattrs", ".zmetadata", ".zgroup"],
+    }
+}
+
+/// Whether the prefix holds a published group (of either format).
+fn is_published(r: &Remote) -> Result<bool> {
+    Ok(r.exists("zarr.json")? || r.exists(".zgroup")? || r.exists(".zarray")?)
+}
+
+/// A local directory removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> Result<TempDir> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let dir = std::env::temp_dir().join(format!("attr-{}.{nanos}", super::owner::tag()));
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create '{}'", dir.display()))?;
+        Ok(TempDir(dir))
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Open the dataset at `path` for writing chunks.
+pub fn open(path: &Path, format: Format) -> Result<OutputDataset> {
+    let r = Remote::open(path)?;
+    Ok(OutputDataset {
+        staging: path.to_path_buf(),
+        format,
+        ledger: Ledger::at(path),
+        store: Arc::new(Checksummed::new(r.storage())),
+        lease: None,
+    })
+}
+
+/// Find or create the dataset at `path` for the job with `fingerprint`
+/// (see [`OutputDataset::open_or_create`]).
+#[allow(clippy::too_many_arguments)]
+pub fn open_or_create(
+    path: &Path,
+    format: Format,
+    input: &Input,
+    attributes: &Map<String, Value>,
+    variables: &[VariableSpec],
+    fingerprint: &Value,
+    identity: &Identity,
+    overwrite: bool,
+) -> Result<Opened> {
+    let r = Remote::open(path)?;
+    r.check()?;
+    let shown = &r.url;
+    let job: Option<Value> = r
+        .get(&format!("{DIR}/job.json"))?
+        .and_then(|b| serde_json::from_slice(&b).ok());
+    let ours = job.as_ref() == Some(fingerprint);
+    let changed = || Identity::recorded(path).and_then(|old| identity.changes_since(&old));
+    if is_published(&r)? {
+        if job.is_none() && !overwrite {
+            bail!("output '{shown}' holds a Zarr store written by something else: refusing to replace it; pass --overwrite to replace it");
+        }
+        if ours && !overwrite {
+            if let Some(change) = changed() {
+                bail!("'{shown}' was computed from another state of the input ({change}): pass --overwrite to recompute it");
+            }
+            return Ok(Opened::Complete);
+        }
+        if !overwrite {
+            bail!("output '{shown}' already exists: pass --overwrite to replace it");
+        }
+        discard(&r, format)?;
+    } else if job.is_some() {
+        if !ours && !overwrite {
+            bail!("'{shown}' holds an unfinished run of a different job: rerun that job with --resume to finish it, or pass --overwrite to discard it");
+        }
+        match changed() {
+            Some(change) if ours && !overwrite => bail!(
+                "'{shown}' was started from another state of the input ({change}): pass --overwrite to start over"
+            ),
+            None if ours => {
+                upload_skeleton(&r, format, input, attributes, variables, fingerprint, identity)?;
+                return Ok(Opened::Joined(open(path, format)?));
+            }
+            _ => discard(&r, format)?,
+        }
+    } else if !r.list("")?.is_empty() {
+        bail!("output '{shown}' holds objects but no Zarr store: refusing to write into it, choose another prefix or remove them yourself");
+    }
+    let claim = serde_json::to_vec_pretty(fingerprint)?;
+    if !r.create(&format!("{DIR}/job.json"), claim)? {
+        // another process of a job claimed it first: join it if it is ours
+        let theirs: Option<Value> = r
+            .get(&format!("{DIR}/job.json"))?
+            .and_then(|b| serde_json::from_slice(&b).ok());
+        if theirs.as_ref() != Some(fingerprint) {
+            bail!("'{shown}' was just claimed by a different job: wait for it to finish, or pass --overwrite");
+        }
+        upload_skeleton(
+            &r,
+            format,
+            input,
+            attributes,
+            variables,
+            fingerprint,
+            identity,
+        )?;
+        return Ok(Opened::Joined(open(path, format)?));
+    }
+    upload_skeleton(
+        &r,
+        format,
+        input,
+        attributes,
+        variables,
+        fingerprint,
+        identity,
+    )
+    .with_context(|| format!("cannot create output '{shown}'"))?;
+    Ok(Opened::Created(open(path, format)?))
+}
+
+/// Remove a dataset: its root metadata first, so that it stops being one
+/// at once, then every object below it.
+fn discard(r: &Remote, format: Format) -> Result<()> {
+    for f in root_files(format).iter().rev().chain(&[".zarray"]) {
+        r.delete(f)?;
+    }
+    r.delete_all("")
+        .with_context(|| format!("cannot remove the old '{}'", r.url))
+}
+
+/// Build the dataset's skeleton locally and upload it, the root group's
+/// metadata into `.attr/root/` (published last) and the claim left as is.
+/// Every process of the job uploads the same bytes, so a process that
+/// joins never waits for the creator's upload.
+fn upload_skeleton(
+    r: &Remote,
+    format: Format,
+    input: &Input,
+    attributes: &Map<String, Value>,
+    variables: &[VariableSpec],
+    fingerprint: &Value,
+    identity: &Identity,
+) -> Result<()> {
+    let tmp = TempDir::new()?;
+    let dir = tmp.0.join("dataset");
+    OutputDataset::build(&dir, format, input, attributes, variables, fingerprint)?;
+    identity.record(&dir)?;
+    let mut files = Vec::new();
+    walk(&dir, &dir, &mut files);
+    for (rel, file) in files {
+        if rel == format!("{DIR}/job.json") {
+            continue;
+        }
+        let key = if root_files(format).contains(&rel.as_str()) {
+            format!("{DIR}/root/{rel}")
+        } else {
+            rel
+        };
+        let bytes =
+            std::fs::read(&file).with_context(|| format!("cannot read '{}'", file.display()))?;
+        r.put(&key, bytes)?;
+    }
+    Ok(())
+}
+
+/// Every file below `dir`, with its path relative to `root` ('/'-separated).
+fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            walk(root, &p, out);
+        } else if let Ok(rel) = p.strip_prefix(root) {
+            let rel: Vec<String> = rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            out.push((rel.join("/"), p));
+        }
+    }
+}
+
+/// Whether the job with `fingerprint` has published `path`.
+pub fn published_by(path: &Path, fingerprint: &Value) -> bool {
+    let Ok(r) = Remote::open(path) else {
+        return false;
+    };
+    is_published(&r).unwrap_or(false)
+        && Ledger::at(path).fingerprint().ok().as_ref() == Some(fingerprint)
+}
+
+/// Publish the complete dataset at `path`: its consolidated root metadata,
+/// written last, then the sealed ledger. Processes of one job that publish
+/// at once write the same bytes.
+pub fn publish(path: &Path, format: Format, identity: &Identity) -> Result<bool> {
+    let r = Remote::open(path)?;
+    if let Some(change) = Identity::recorded(path).and_then(|old| identity.changes_since(&old)) {
+        bail!(
+            "the input changed while this run wrote '{}' ({change}): nothing was published; rerun with --overwrite",
+            r.url
+        );
+    }
+    // the metadata, gathered into a local directory to consolidate it
+    let tmp = TempDir::new()?;
+    let dir = &tmp.0;
+    for f in root_files(format) {
+        if let Some(bytes) = r.get(&format!("{DIR}/root/{f}"))? {
+            std::fs::write(dir.join(f), bytes)?;
+        }
+    }
+    let store = r.storage();
+    let listed = store.list_dir(&StorePrefix::root())?;
+    for p in listed.prefixes() {
+        let name = p.as_str().trim_end_matches('/');
+        if name == DIR {
+            continue;
+        }
+        for f in ["zarr.json", ".zarray", ".zattrs"] {
+            if let Some(bytes) = r.get(&format!("{name}/{f}"))? {
+                std::fs::create_dir_all(dir.join(name))?;
+                std::fs::write(dir.join(name).join(f), bytes)?;
+            }
+        }
+    }
+    consolidate(dir, format)?;
+    for f in root_files(format) {
+        let file = dir.join(f);
+        if file.is_file() {
+            r.put(f, std::fs::read(&file)?)?;
+        }
+    }
+    Ledger::at(path).seal()?;
+    Ok(true)
+}
