@@ -541,6 +541,9 @@ fn failed(
             i.chunks_written
         );
     }
+    if let Some(why) = crate::store::remote::reason(&format!("{e:#}")) {
+        bail!("run failed: {why}; {how}");
+    }
     Err(e.context(format!("run failed; {how}")))
 }
 

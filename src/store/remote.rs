@@ -211,6 +211,23 @@ fn client(bucket: &str) -> Result<Client> {
     Ok(new)
 }
 
+/// The cause of a failed request in words, when the store stopped
+/// answering or refused us: for errors that reach the engine through zarrs
+/// as text.
+pub fn reason(text: &str) -> Option<String> {
+    let has = |s: &str| text.contains(s);
+    if has("InvalidAccessKeyId") || has("SignatureDoesNotMatch") || has("AccessDenied") {
+        Some("the S3 store denied access (HTTP 403)".into())
+    } else if has("error sending request") || has("timed out") || has("Timeout") {
+        Some(format!(
+            "the S3 endpoint {} stopped answering",
+            endpoint_shown()
+        ))
+    } else {
+        None
+    }
+}
+
 /// What an object store said, in words a user can act on.
 fn explain(url: &str, bucket: &str, e: &os::Error) -> anyhow::Error {
     let mut text = e.to_string();

@@ -92,6 +92,39 @@ pub fn open_or_create(
 ) -> Result<Opened> {
     let r = Remote::open(path)?;
     r.check()?;
+    // another process may be claiming the prefix while we look: look again
+    for _ in 0..10 {
+        if let Some(opened) = try_open_or_create(
+            &r,
+            path,
+            format,
+            input,
+            attributes,
+            variables,
+            fingerprint,
+            identity,
+            overwrite,
+        )? {
+            return Ok(opened);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    bail!("could not create or join '{}': it keeps changing", r.url)
+}
+
+/// One look at the prefix: `None` when it changed under us.
+#[allow(clippy::too_many_arguments)]
+fn try_open_or_create(
+    r: &Remote,
+    path: &Path,
+    format: Format,
+    input: &Input,
+    attributes: &Map<String, Value>,
+    variables: &[VariableSpec],
+    fingerprint: &Value,
+    identity: &Identity,
+    overwrite: bool,
+) -> Result<Option<Opened>> {
     let shown = &r.url;
     let job: Option<Value> = r
         .get(&format!("{DIR}/job.json"))?
@@ -106,12 +139,12 @@ pub fn open_or_create(
             if let Some(change) = changed() {
                 bail!("'{shown}' was computed from another state of the input ({change}): pass --overwrite to recompute it");
             }
-            return Ok(Opened::Complete);
+            return Ok(Some(Opened::Complete));
         }
         if !overwrite {
             bail!("output '{shown}' already exists: pass --overwrite to replace it");
         }
-        discard(&r, format)?;
+        discard(r, format)?;
     } else if job.is_some() {
         if !ours && !overwrite {
             bail!("'{shown}' holds an unfinished run of a different job: rerun that job with --resume to finish it, or pass --overwrite to discard it");
@@ -121,12 +154,15 @@ pub fn open_or_create(
                 "'{shown}' was started from another state of the input ({change}): pass --overwrite to start over"
             ),
             None if ours => {
-                upload_skeleton(&r, format, input, attributes, variables, fingerprint, identity)?;
-                return Ok(Opened::Joined(open(path, format)?));
+                upload_skeleton(r, format, input, attributes, variables, fingerprint, identity)?;
+                return Ok(Some(Opened::Joined(open(path, format)?)));
             }
-            _ => discard(&r, format)?,
+            _ => discard(r, format)?,
         }
-    } else if !r.list("")?.is_empty() {
+    } else if let Some(first) = r.list("")?.first() {
+        if first.key.starts_with(&format!("{DIR}/")) {
+            return Ok(None); // a claim in the making
+        }
         bail!("output '{shown}' holds objects but no Zarr store: refusing to write into it, choose another prefix or remove them yourself");
     }
     let claim = serde_json::to_vec_pretty(fingerprint)?;
@@ -139,7 +175,7 @@ pub fn open_or_create(
             bail!("'{shown}' was just claimed by a different job: wait for it to finish, or pass --overwrite");
         }
         upload_skeleton(
-            &r,
+            r,
             format,
             input,
             attributes,
@@ -147,10 +183,10 @@ pub fn open_or_create(
             fingerprint,
             identity,
         )?;
-        return Ok(Opened::Joined(open(path, format)?));
+        return Ok(Some(Opened::Joined(open(path, format)?)));
     }
     upload_skeleton(
-        &r,
+        r,
         format,
         input,
         attributes,
@@ -159,7 +195,7 @@ pub fn open_or_create(
         identity,
     )
     .with_context(|| format!("cannot create output '{shown}'"))?;
-    Ok(Opened::Created(open(path, format)?))
+    Ok(Some(Opened::Created(open(path, format)?)))
 }
 
 /// Remove a dataset: its root metadata first, so that it stops being one

@@ -1,0 +1,358 @@
+"""Zarr on object storage (s3://) against a real S3-compatible server
+(moto's, started here), and Zarr in zip files: every result is compared with
+the same job on the filesystem, chunk by chunk and byte for byte, and read
+back with zarr-python, xarray and s3fs."""
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+import zarr
+
+from conftest import attr_bin, cannot_run, synth
+
+BUCKET = "attr-test"
+GROUP = "object storage (s3:// on a local moto server)"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_moto(**env):
+    """A moto S3 server on a free port; returns (process, endpoint)."""
+    port = free_port()
+    p = subprocess.Popen([sys.executable, "-m", "moto.server", "-p", str(port)],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         env={**os.environ, **env})
+    for _ in range(200):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return p, f"http://127.0.0.1:{port}"
+        except OSError:
+            time.sleep(0.05)
+    p.kill()
+    raise RuntimeError("the moto server did not start")
+
+
+class S3:
+    def __init__(self, endpoint, proc):
+        import boto3
+        self.endpoint = endpoint
+        self.proc = proc
+        self.env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                    "AWS_ENDPOINT_URL": endpoint, "AWS_ALLOW_HTTP": "true", "AWS_REGION": "us-east-1"}
+        self.client = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="testing",
+                                   aws_secret_access_key="testing", region_name="us-east-1")
+        self.client.create_bucket(Bucket=BUCKET)
+        self.storage_options = {"key": "testing", "secret": "testing",
+                                "client_kwargs": {"endpoint_url": endpoint, "region_name": "us-east-1"}}
+
+    def url(self, prefix: str) -> str:
+        return f"s3://{BUCKET}/{prefix}"
+
+    def upload(self, local: Path, prefix: str):
+        for f in sorted(local.rglob("*")):
+            if f.is_file():
+                self.client.upload_file(str(f), BUCKET, f"{prefix}/{f.relative_to(local).as_posix()}")
+
+    def objects(self, prefix: str) -> dict:
+        """Every object below `prefix`: relative key -> bytes."""
+        out = {}
+        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix + "/"):
+            for o in page.get("Contents", []):
+                body = self.client.get_object(Bucket=BUCKET, Key=o["Key"])["Body"].read()
+                out[o["Key"][len(prefix) + 1:]] = body
+        return out
+
+    def exists(self, key: str) -> bool:
+        try:
+            self.client.head_object(Bucket=BUCKET, Key=key)
+            return True
+        except Exception:
+            return False
+
+
+@pytest.fixture(scope="module")
+def s3():
+    try:
+        import boto3  # noqa: F401
+        import moto  # noqa: F401
+        import s3fs  # noqa: F401
+    except ImportError as e:
+        cannot_run(GROUP, f"{e.name} is not installed (tests/requirements.txt)")
+    proc, endpoint = start_moto()
+    try:
+        yield S3(endpoint, proc)
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def attr(s3, *args, check=True, env=None, timeout=300):
+    p = subprocess.run([attr_bin(), *map(str, args)], capture_output=True, text=True, timeout=timeout,
+                       env={**os.environ, **s3.env, **(env or {})})
+    assert "panicked" not in p.stderr, p.stderr
+    if check and p.returncode != 0:
+        raise AssertionError(f"attr {' '.join(map(str, args))} failed ({p.returncode}):\n{p.stderr}")
+    return p
+
+
+def job(tmp: Path, name: str, text: str) -> Path:
+    f = tmp / f"{name}.yaml"
+    f.write_text(text)
+    return f
+
+
+def is_chunk(key: str) -> bool:
+    """Chunk objects and files, not metadata and not attr's records."""
+    name = key.rsplit("/", 1)[-1]
+    return not key.startswith(".attr/") and name not in ("zarr.json", ".zarray", ".zattrs", ".zgroup",
+                                                         ".zmetadata")
+
+
+def local_files(d: Path) -> dict:
+    return {f.relative_to(d).as_posix(): f.read_bytes() for f in d.rglob("*") if f.is_file()}
+
+
+def chunks(files: dict) -> dict:
+    return {k: v for k, v in files.items() if is_chunk(k)}
+
+
+def outputs(inp: str, out: str) -> str:
+    """Three attributes of the structure-tensor, trace and window kinds in
+    one V3 dataset, and one in a V2 dataset with another codec."""
+    return f"""input: {inp}
+outputs:
+  - {{attribute: envelope, path: {out}/a.zarr}}
+  - {{attribute: semblance, path: {out}/a.zarr}}
+  - {{attribute: gst_planarity, path: {out}/a.zarr}}
+  - {{attribute: rms_amplitude, path: {out}/b.zarr, format: 2, compression: blosc}}
+"""
+
+
+@pytest.fixture(scope="module")
+def survey(tmp_path_factory, s3):
+    """An irregular survey (outline, missing traces, nulls) on disk and on
+    s3, with the job's outputs computed on the filesystem as the reference."""
+    d = tmp_path_factory.mktemp("survey")
+    vol = synth(d / "vol.zarr", "40,36,96", "16,16,32")
+    s3.upload(vol, "survey/vol.zarr")
+    attr(s3, "run", "-q", job(d, "local", outputs(vol, d / "ref")))
+    return d, vol
+
+
+@pytest.mark.parametrize("inp, out", [("s3", "s3"), ("local", "s3"), ("s3", "local")])
+def test_a_job_on_s3_writes_the_chunks_the_filesystem_job_writes(tmp_path, s3, survey, inp, out):
+    d, vol = survey
+    prefix = f"{inp}-{out}-{random.randrange(1 << 30)}"
+    src = s3.url("survey/vol.zarr") if inp == "s3" else vol
+    dst = s3.url(prefix) if out == "s3" else tmp_path / "out"
+    attr(s3, "run", "-q", job(tmp_path, "j", outputs(src, dst)))
+    for name in ("a.zarr", "b.zarr"):
+        ref = chunks(local_files(d / "ref" / name))
+        got = chunks(s3.objects(f"{prefix}/{name}") if out == "s3" else local_files(tmp_path / "out" / name))
+        assert len(ref) > 10 and got.keys() == ref.keys(), name
+        assert all(got[k] == ref[k] for k in ref), name
+    if out == "s3":
+        # published: readable as a consolidated group, and attr says so
+        assert s3.exists(f"{prefix}/a.zarr/zarr.json") and s3.exists(f"{prefix}/b.zarr/.zgroup")
+        assert s3.exists(f"{prefix}/b.zarr/.zmetadata")
+        p = attr(s3, "status", "--verify", s3.url(f"{prefix}/a.zarr"))
+        assert "complete" in p.stdout and "all" in p.stdout
+        again = attr(s3, "run", job(tmp_path, "j", outputs(src, dst)))
+        assert "already complete" in again.stderr
+
+
+def test_zarr_python_and_xarray_read_what_attr_wrote_on_s3(tmp_path, s3, survey):
+    d, vol = survey
+    attr(s3, "run", "-q", job(tmp_path, "j", outputs(s3.url("survey/vol.zarr"), s3.url("read"))))
+    for name in ("a.zarr", "b.zarr"):
+        ref = xr.open_zarr(d / "ref" / name)
+        got = xr.open_zarr(f"s3://{BUCKET}/read/{name}", storage_options=s3.storage_options)
+        assert set(got.data_vars) == set(ref.data_vars)
+        for v in ref.data_vars:
+            np.testing.assert_array_equal(got[v].values, ref[v].values)
+            drop = lambda a: {k: x for k, x in a.items() if k != "provenance"}  # noqa: E731
+            assert drop(got[v].attrs) == drop(ref[v].attrs), v
+        np.testing.assert_array_equal(got["inline"].values, ref["inline"].values)
+    g = zarr.open_group(f"s3://{BUCKET}/read/a.zarr", mode="r", storage_options=s3.storage_options)
+    assert set(g.array_keys()) >= {"envelope", "semblance", "gst_planarity"}
+
+
+def test_attr_reads_what_xarray_wrote_on_s3_and_in_zip_files(tmp_path, s3, survey):
+    d, vol = survey
+    ds = xr.open_zarr(vol)
+    for v in ds.variables.values():
+        v.encoding = {}  # written in each store's own way
+    ds.to_zarr(f"s3://{BUCKET}/by-xarray/vol.zarr", storage_options=s3.storage_options, mode="w",
+               zarr_format=2)
+    # zarr-python's ZipStore, array by array
+    src = zarr.open_group(vol, mode="r")
+    z = zarr.storage.ZipStore(tmp_path / "vol.zarr.zip", mode="w")
+    dst = zarr.open_group(z, mode="w", attributes=dict(src.attrs))
+    for name, a in src.arrays():
+        dst.create_array(name, data=a[...], chunks=a.chunks, fill_value=a.fill_value,
+                         dimension_names=a.metadata.dimension_names, attributes=dict(a.attrs))
+    z.close()
+    s3.client.upload_file(str(tmp_path / "vol.zarr.zip"), BUCKET, "zips/vol.zarr.zip")
+    ref = xr.open_zarr(d / "ref" / "a.zarr")
+    for i, src in enumerate([s3.url("by-xarray/vol.zarr"), tmp_path / "vol.zarr.zip",
+                             s3.url("zips/vol.zarr.zip")]):
+        info = attr(s3, "info", src).stdout
+        assert "[40, 36, 96]" in info, info
+        out = tmp_path / f"out{i}"
+        attr(s3, "run", "-q", job(tmp_path, f"j{i}", outputs(src, out)))
+        got = xr.open_zarr(out / "a.zarr")
+        for v in ("envelope", "semblance", "gst_planarity"):
+            np.testing.assert_array_equal(got[v].values, ref[v].values, err_msg=f"{src} {v}")
+
+
+def test_a_zip_of_a_store_folder_reads_as_the_store(tmp_path, s3, survey):
+    d, vol = survey
+    with zipfile.ZipFile(tmp_path / "vol.zarr.zip", "w", zipfile.ZIP_DEFLATED) as z:
+        for f in sorted(vol.rglob("*")):
+            z.write(f, Path("vol.zarr") / f.relative_to(vol))
+    attr(s3, "run", "-q", job(tmp_path, "j", outputs(tmp_path / "vol.zarr.zip", tmp_path / "out")))
+    assert chunks(local_files(tmp_path / "out" / "a.zarr")) == chunks(local_files(d / "ref" / "a.zarr"))
+
+
+@pytest.fixture(scope="module")
+def bigger(tmp_path_factory, s3):
+    """A survey large enough for a run to be killed in the middle."""
+    d = tmp_path_factory.mktemp("bigger")
+    vol = synth(d / "vol.zarr", "96,96,256", "16,16,64", seed=3)
+    s3.upload(vol, "bigger/vol.zarr")
+    text = f"input: {s3.url('bigger/vol.zarr')}\nworkers: 2\noutputs:\n" \
+           "  - {attribute: gst_planarity, path: OUT}\n  - {attribute: envelope, path: OUT}\n"
+    ref = d / "ref.zarr"
+    attr(s3, "run", "-q", job(d, "ref", text.replace("OUT", str(ref))))
+    return d, text, chunks(local_files(ref))
+
+
+def test_kill_9_at_random_moments_then_resume_is_identical(tmp_path, s3, bigger):
+    d, text, ref = bigger
+    j = job(tmp_path, "j", text.replace("OUT", s3.url("killed.zarr")))
+    rng = random.Random(7)
+    for attempt in range(3):
+        p = subprocess.Popen([attr_bin(), "run", "-q", "--resume", j], env={**os.environ, **s3.env},
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.3, 2.0))
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+        if not s3.exists("killed.zarr/zarr.json"):
+            # nothing half-published: not a Zarr group for any reader yet
+            with pytest.raises(Exception):
+                zarr.open_group(f"s3://{BUCKET}/killed.zarr", mode="r", storage_options=s3.storage_options)
+    attr(s3, "run", "-q", "--resume", j)
+    assert chunks(s3.objects("killed.zarr")) == ref
+    assert attr(s3, "status", "--verify", s3.url("killed.zarr")).returncode == 0
+    assert not any(k.startswith(".attr/done/") for k in s3.objects("killed.zarr"))
+
+
+def test_four_shards_at_once_write_one_dataset(tmp_path, s3, bigger):
+    d, text, ref = bigger
+    j = job(tmp_path, "j", text.replace("OUT", s3.url("sharded.zarr")))
+    procs = [subprocess.Popen([attr_bin(), "run", "-q", "--shard", f"{i}/4", j], env={**os.environ, **s3.env},
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(4)]
+    for p in procs:
+        _, err = p.communicate(timeout=600)
+        assert p.returncode == 0, err
+    assert chunks(s3.objects("sharded.zarr")) == ref
+    p = attr(s3, "status", "--verify", j)
+    assert p.returncode == 0 and "complete" in p.stdout
+
+
+def test_the_server_going_away_mid_run_leaves_a_resumable_state(tmp_path, s3, bigger):
+    d, text, ref = bigger
+    j = job(tmp_path, "j", text.replace("OUT", s3.url("paused.zarr")))
+    quick = {"ATTR_S3_TIMEOUT": "2", "ATTR_S3_RETRY_TIMEOUT": "3"}
+    p = subprocess.Popen([attr_bin(), "run", "-q", j], env={**os.environ, **s3.env, **quick},
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(1.0)
+    s3.proc.send_signal(signal.SIGSTOP)
+    try:
+        _, err = p.communicate(timeout=120)
+    finally:
+        s3.proc.send_signal(signal.SIGCONT)
+    if p.returncode == 0:
+        pytest.fail("the run finished before the server was paused: make the volume larger")
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "stopped answering" in lines[0] and "--resume" in lines[0], err
+    assert not s3.exists("paused.zarr/zarr.json")
+    attr(s3, "run", "-q", "--resume", j)
+    assert chunks(s3.objects("paused.zarr")) == ref
+
+
+def silent_server():
+    """A port that accepts connections and never answers."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(16)
+    held = []
+    threading.Thread(target=lambda: [held.append(s.accept()) for _ in range(64)], daemon=True).start()
+    return s, f"http://127.0.0.1:{s.getsockname()[1]}"
+
+
+def test_bad_locations_and_credentials_are_one_clear_line(tmp_path, s3, survey):
+    d, vol = survey
+    empty_home = tmp_path / "home"
+    empty_home.mkdir()
+
+    def fails(src, dst, expect, env=None, cmd="run"):
+        j = job(tmp_path, "bad", f"input: {src}\noutputs:\n  - {{attribute: envelope, path: {dst}}}\n")
+        t = time.monotonic()
+        p = attr(s3, cmd, "-q", j, check=False, env=env)
+        lines = p.stderr.strip().splitlines()
+        assert p.returncode != 0 and len(lines) == 1 and expect in lines[0], p.stderr
+        assert time.monotonic() - t < 60
+        return lines[0]
+
+    out = s3.url("never.zarr")
+    fails(s3.url("survey/vol.zarr"), "s3://no-such-bucket-here/o.zarr", "bucket 'no-such-bucket-here' does not exist")
+    fails("s3://no-such-bucket-here/vol.zarr", tmp_path / "o.zarr", "does not exist")
+    fails(s3.url("survey/nothing-here"), out, "is not a Zarr array or group")
+    no_keys = {"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "HOME": str(empty_home)}
+    fails(s3.url("survey/vol.zarr"), out, "no credentials", env=no_keys)
+    fails(s3.url("survey/vol.zarr"), out, "AWS_ALLOW_HTTP=true", env={"AWS_ALLOW_HTTP": ""})
+    sock, silent = silent_server()
+    try:
+        fails(s3.url("survey/vol.zarr"), out, "cannot reach the S3 endpoint",
+              env={"AWS_ENDPOINT_URL": silent, "ATTR_S3_TIMEOUT": "2", "ATTR_S3_RETRY_TIMEOUT": "3"})
+    finally:
+        sock.close()
+    closed = f"http://127.0.0.1:{free_port()}"
+    fails(s3.url("survey/vol.zarr"), out, "cannot reach the S3 endpoint", env={"AWS_ENDPOINT_URL": closed})
+    # a server that checks signatures, which knows none of our keys
+    strict, endpoint = start_moto(INITIAL_NO_AUTH_ACTION_COUNT="0")
+    try:
+        fails(s3.url("survey/vol.zarr"), out, "access denied", env={"AWS_ENDPOINT_URL": endpoint})
+    finally:
+        strict.kill()
+    # a profile in the shared credentials file is used
+    (empty_home / ".aws").mkdir()
+    (empty_home / ".aws" / "credentials").write_text(
+        "[other]\naws_access_key_id = testing\naws_secret_access_key = testing\n")
+    p = attr(s3, "info", s3.url("survey/vol.zarr"), env={**no_keys, "AWS_PROFILE": "other"})
+    assert "[40, 36, 96]" in p.stdout
+    assert not s3.exists("never.zarr/zarr.json")
+
+
+def test_an_s3_prefix_holding_other_objects_is_never_written_into(tmp_path, s3, survey):
+    d, vol = survey
+    s3.client.put_object(Bucket=BUCKET, Key="precious/notes.txt", Body=b"keep me")
+    j = job(tmp_path, "j", f"input: {vol}\noutputs:\n  - {{attribute: envelope, path: {s3.url('precious')}}}\n")
+    p = attr(s3, "run", j, "--overwrite", check=False)
+    assert p.returncode != 0 and "no Zarr store" in p.stderr, p.stderr
+    assert s3.objects("precious") == {"notes.txt": b"keep me"}
