@@ -114,7 +114,7 @@ pub fn print(path: &Path) -> anyhow::Result<()> {
     let store = open_readable(path)?;
     let kind = node_kind_in(&store, "", &path.display().to_string())?;
     match kind {
-        NodeKind::Array(_) => describe(&store, path, None),
+        NodeKind::Array(_) => describe(&store, path, None, true),
         NodeKind::Group(f) => {
             crate::outln!("{}: Zarr V{} group", path.display(), f.number());
             let listed = store.list_dir(&StorePrefix::root())?;
@@ -128,15 +128,35 @@ pub fn print(path: &Path) -> anyhow::Result<()> {
                 })
                 .collect();
             names.sort();
+            // the volumes are the arrays of the highest rank; per-trace
+            // arrays (coordinates, masks) and raw trace headers are listed
+            let rank = |n: &str| {
+                read_json(&store, &format!("{n}/zarr.json"))
+                    .or_else(|| read_json(&store, &format!("{n}/.zarray")))
+                    .and_then(|m| m["shape"].as_array().map(Vec::len))
+                    .unwrap_or(0)
+            };
+            let top = names
+                .iter()
+                .filter(|n| *n != "trace_headers")
+                .map(|n| rank(n))
+                .max()
+                .unwrap_or(0);
             for n in names {
-                describe(&store, path, Some(&n))?;
+                let volume = n != "trace_headers" && rank(&n) == top;
+                describe(&store, path, Some(&n), volume)?;
             }
             Ok(())
         }
     }
 }
 
-fn describe(store: &ReadStore, path: &Path, variable: Option<&str>) -> anyhow::Result<()> {
+fn describe(
+    store: &ReadStore,
+    path: &Path,
+    variable: Option<&str>,
+    volume: bool,
+) -> anyhow::Result<()> {
     let dir = variable.map_or(String::new(), |v| format!("{v}/"));
     let meta = read_json(store, &format!("{dir}zarr.json"))
         .or_else(|| read_json(store, &format!("{dir}.zarray")))
@@ -148,7 +168,7 @@ fn describe(store: &ReadStore, path: &Path, variable: Option<&str>) -> anyhow::R
         meta["codecs"].clone()
     };
     let name = variable.unwrap_or("(array)");
-    if shape.len() < 2 {
+    if shape.len() < 2 || !volume {
         let dtype = meta
             .get("data_type")
             .or(meta.get("dtype"))

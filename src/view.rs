@@ -104,8 +104,8 @@ fn open_volume(path: &Path, variable: Option<&str>, req: &Request) -> Result<Vol
     let (c0, u0) = coord(0);
     let (c1, u1) = coord(1);
     let (c2, u2) = coord(2);
-    let mask = if matches!(node_kind(path)?, NodeKind::Group(_)) && path.join("trace_mask").is_dir()
-    {
+    let mask = if matches!(node_kind(path)?, NodeKind::Group(_)) {
+        // (absent: every trace is live)
         let m = Input::open(path, Some("trace_mask")).ok();
         m.and_then(|m| read_mask(&m))
     } else {

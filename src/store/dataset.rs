@@ -2,11 +2,16 @@
 //! whole small arrays, in a directory. One writer for every command that
 //! makes a dataset — `attr run` into its resumable staging, the converters
 //! and `attr synth` into a private build that [`NewDataset::publish`] renames
-//! into place when complete.
+//! into place when complete. Into an object store, the chunks go straight
+//! to their place and the metadata, kept locally, is uploaded when complete
+//! with the root group's last.
 
 use super::atomic::AtomicFiles;
 use super::metadata::{consolidate, write_array, write_group, ArrayMeta};
 use super::output::{replace_with, PrivateStaging};
+use super::remote::Remote;
+use super::remote_output::{discard, root_files, walk, TempDir};
+use super::split::Split;
 use super::{Compression, Dtype, Format};
 use anyhow::{bail, Context, Result};
 use ndarray::ArrayD;
@@ -14,6 +19,9 @@ use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use zarrs::array::{Array, Element};
+use zarrs::storage::ReadableWritableListableStorageTraits;
+
+type Store = Arc<dyn ReadableWritableListableStorageTraits>;
 
 /// One array to declare.
 pub struct ArraySpec<'a> {
@@ -35,7 +43,9 @@ pub struct DatasetWriter {
     dir: PathBuf,
     format: Format,
     compression: Compression,
-    store: OnceLock<Arc<AtomicFiles>>,
+    store: OnceLock<Store>,
+    /// Where the chunks go instead of `dir`, in an object store.
+    remote: Option<Remote>,
 }
 
 impl DatasetWriter {
@@ -45,6 +55,7 @@ impl DatasetWriter {
             format,
             compression,
             store: OnceLock::new(),
+            remote: None,
         }
     }
 
@@ -78,16 +89,20 @@ impl DatasetWriter {
 
     /// The store chunks are written through: each chunk file by temp +
     /// rename, so a crash never leaves half a chunk.
-    pub fn store(&self) -> Result<Arc<AtomicFiles>> {
+    pub fn store(&self) -> Result<Store> {
         if let Some(s) = self.store.get() {
             return Ok(s.clone());
         }
-        let s = Arc::new(AtomicFiles::new(self.dir.clone(), false)?);
+        let local: Store = Arc::new(AtomicFiles::new(self.dir.clone(), false)?);
+        let s = match &self.remote {
+            Some(r) => Arc::new(Split::new(local, r.storage())),
+            None => local,
+        };
         Ok(self.store.get_or_init(|| s).clone())
     }
 
     /// A declared array, to write chunks into.
-    pub fn open(&self, name: &str) -> Result<Array<AtomicFiles>> {
+    pub fn open(&self, name: &str) -> Result<Array<dyn ReadableWritableListableStorageTraits>> {
         Array::open(self.store()?, &format!("/{name}")).with_context(|| name.to_string())
     }
 
@@ -150,13 +165,18 @@ impl DatasetWriter {
     }
 }
 
+/// Marks a conversion in progress in an object store.
+const CLAIM: &str = ".attr/converting";
+
 /// A dataset one process builds in a private directory beside its path,
 /// published only when complete: on any other way out the build is removed
 /// and whatever was at the path stays.
 pub struct NewDataset {
     writer: DatasetWriter,
     output: PathBuf,
-    _build: PrivateStaging,
+    _build: Option<PrivateStaging>,
+    /// In an object store: the metadata's local directory.
+    _meta: Option<TempDir>,
 }
 
 impl NewDataset {
@@ -166,6 +186,9 @@ impl NewDataset {
         compression: Compression,
         overwrite: bool,
     ) -> Result<NewDataset> {
+        if super::remote::is_remote(output) {
+            return Self::create_remote(output, format, compression, overwrite);
+        }
         if output.exists() && !overwrite {
             bail!(
                 "output '{}' already exists: pass --overwrite to replace it",
@@ -180,14 +203,69 @@ impl NewDataset {
         Ok(NewDataset {
             writer: DatasetWriter::new(&build.path, format, compression),
             output: output.to_path_buf(),
-            _build: build,
+            _build: Some(build),
+            _meta: None,
         })
     }
 
-    /// Consolidate the metadata and rename the build over the output.
+    /// A dataset at an `s3://` location: chunks written in place, the
+    /// metadata kept in a local directory until published. A published
+    /// dataset there is removed first with `overwrite` (nothing can be
+    /// renamed over it); so is the leftover of an unfinished conversion.
+    fn create_remote(
+        output: &Path,
+        format: Format,
+        compression: Compression,
+        overwrite: bool,
+    ) -> Result<NewDataset> {
+        let r = Remote::open(output)?;
+        r.check()?;
+        let published = r.exists("zarr.json")? || r.exists(".zgroup")? || r.exists(".zarray")?;
+        if published && !overwrite {
+            bail!(
+                "output '{}' already exists: pass --overwrite to replace it",
+                r.url
+            );
+        }
+        let unfinished = r.exists(CLAIM)?;
+        if !published && !unfinished && !r.list("")?.is_empty() {
+            bail!(
+                "output '{}' holds objects but no Zarr store: refusing to write into it, choose another prefix or remove them yourself",
+                r.url
+            );
+        }
+        if published || unfinished {
+            discard(&r, format)?;
+        }
+        r.put(CLAIM, super::owner::tag().into_bytes())?;
+        let meta = TempDir::new()?;
+        let mut writer = DatasetWriter::new(&meta.0.join("dataset"), format, compression);
+        writer.remote = Some(r);
+        Ok(NewDataset {
+            writer,
+            output: output.to_path_buf(),
+            _build: None,
+            _meta: Some(meta),
+        })
+    }
+
+    /// Consolidate the metadata and rename the build over the output (or,
+    /// in an object store, upload the metadata, the root group's last).
     pub fn publish(self) -> Result<()> {
         consolidate(self.writer.dir(), self.writer.format())?;
-        replace_with(self.writer.dir(), &self.output)
+        let Some(r) = &self.writer.remote else {
+            return replace_with(self.writer.dir(), &self.output);
+        };
+        let roots = root_files(self.writer.format());
+        let mut files = Vec::new();
+        walk(self.writer.dir(), self.writer.dir(), &mut files);
+        files.sort_by_key(|(rel, _)| roots.iter().position(|f| f == rel));
+        for (rel, file) in files {
+            let bytes = std::fs::read(&file)
+                .with_context(|| format!("cannot read '{}'", file.display()))?;
+            r.put(&rel, bytes)?;
+        }
+        r.delete(CLAIM)
     }
 }
 

@@ -17,6 +17,7 @@ mod output;
 pub mod owner;
 pub mod remote;
 mod remote_output;
+mod split;
 
 pub use dataset::{ArraySpec, NewDataset};
 pub use dtype::Dtype;

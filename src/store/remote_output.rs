@@ -31,7 +31,7 @@ use std::sync::Arc;
 use zarrs::storage::{ListableStorageTraits, StorePrefix};
 
 /// The root group's metadata objects of a format: what publishing writes.
-fn root_files(format: Format) -> &'static [&'static str] {
+pub(super) fn root_files(format: Format) -> &'static [&'static str] {
     match format {
         Format::V3 => &["zarr.json"],
         // `.zgroup` last: it is what makes the prefix a group
@@ -45,10 +45,10 @@ fn is_published(r: &Remote) -> Result<bool> {
 }
 
 /// A local directory removed when dropped.
-struct TempDir(PathBuf);
+pub(super) struct TempDir(pub PathBuf);
 
 impl TempDir {
-    fn new() -> Result<TempDir> {
+    pub(super) fn new() -> Result<TempDir> {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
@@ -200,7 +200,7 @@ fn try_open_or_create(
 
 /// Remove a dataset: its root metadata first, so that it stops being one
 /// at once, then every object below it.
-fn discard(r: &Remote, format: Format) -> Result<()> {
+pub(super) fn discard(r: &Remote, format: Format) -> Result<()> {
     for f in root_files(format).iter().rev().chain(&[".zarray"]) {
         r.delete(f)?;
     }
@@ -244,7 +244,7 @@ fn upload_skeleton(
 }
 
 /// Every file below `dir`, with its path relative to `root` ('/'-separated).
-fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) {
+pub(super) fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
