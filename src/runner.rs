@@ -43,6 +43,9 @@ impl ChunkSource for Input {
     fn read_chunk(&self, idx: [u64; 3]) -> Result<Array3<f32>> {
         Input::read_chunk(self, idx)
     }
+    fn prefetch(&self, idx: [u64; 3]) {
+        Input::prefetch(self, idx)
+    }
 }
 
 impl ChunkSink for OutputVariable {

@@ -25,6 +25,8 @@ pub trait ChunkSource: Sync {
     fn chunks(&self) -> [u64; 3];
     /// The decoded chunk, full chunk shape.
     fn read_chunk(&self, idx: [u64; 3]) -> anyhow::Result<Array3<f32>>;
+    /// Chunk `idx` will be read soon: start fetching it if that helps.
+    fn prefetch(&self, _idx: [u64; 3]) {}
 }
 
 /// Where output chunks go.
@@ -90,17 +92,31 @@ pub fn run(
     let in_chunks = source.chunks();
     let grid = [0, 1, 2].map(|a| plan.shape[a].div_ceil(in_chunks[a]));
     let mut uses = vec![0u32; (grid[0] * grid[1] * grid[2]) as usize];
-    for &i in selected {
+    // the input chunks each task is the first to read, to fetch ahead
+    let mut first_reads: Vec<Vec<[u64; 3]>> = vec![Vec::new(); selected.len()];
+    for (n, &i) in selected.iter().enumerate() {
         let t = &plan.tasks[i];
         let per_axis = plan.input_chunks_per_axis(t);
         for &a in &per_axis[0] {
             for &b in &per_axis[1] {
                 for &c in &per_axis[2] {
-                    uses[((a * grid[1] + b) * grid[2] + c) as usize] += 1;
+                    let u = &mut uses[((a * grid[1] + b) * grid[2] + c) as usize];
+                    if *u == 0 {
+                        first_reads[n].push([a, b, c]);
+                    }
+                    *u += 1;
                 }
             }
         }
     }
+    let workers = options.workers.max(1);
+    let ahead = 2 * workers + 2;
+    let prefetch = |n: usize| {
+        for &idx in first_reads.get(n).into_iter().flatten() {
+            source.prefetch(idx);
+        }
+    };
+    (0..ahead).for_each(prefetch);
     let input_chunks_read = uses.iter().filter(|&&u| u > 0).count() as u64;
     let cache = ChunkCache::new(source, uses, options.cache_bytes);
     let next = AtomicUsize::new(0);
@@ -112,7 +128,6 @@ pub fn run(
         .map(|_| [AtomicBool::new(false), AtomicBool::new(false)])
         .collect();
     let failed = AtomicBool::new(false);
-    let workers = options.workers.max(1);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(workers)
         .build()
@@ -130,6 +145,7 @@ pub fn run(
                 let Some(&i) = selected.get(n) else {
                     break;
                 };
+                prefetch(n + ahead);
                 let task = &plan.tasks[i];
                 match run_task(plan, task, &cache, targets, &seen) {
                     Ok((n, bytes)) => {

@@ -2,7 +2,10 @@
 //! (dimension names, coordinate arrays, user attributes).
 
 use super::nulls::Decoding;
-use super::{node_kind_in, open_readable, read_json, read_key, Dtype, Format, NodeKind, ReadStore};
+use super::prefetch::Prefetching;
+use super::{
+    node_kind_in, open_prefetching, read_json, read_key, Dtype, Format, NodeKind, ReadStore,
+};
 use crate::store::dtype::Sample;
 use crate::with_dtype;
 use anyhow::{anyhow, bail, Context, Result};
@@ -45,13 +48,15 @@ pub struct Input {
     /// Per trace (inline-major), whether it is live; `None`: all are.
     pub live_traces: Option<Arc<Vec<bool>>>,
     store: ReadStore,
+    /// In an object store: fetches chunks ahead of their decode.
+    prefetch: Option<Arc<Prefetching>>,
     array: Array<dyn ReadableListableStorageTraits>,
 }
 
 impl Input {
     /// Open `path` (a plain array or a dataset group) and pick `variable`.
     pub fn open(path: &Path, variable: Option<&str>) -> Result<Input> {
-        let store = open_readable(path)?;
+        let (store, prefetch) = open_prefetching(path)?;
         let kind = node_kind_in(&store, "", &path.display().to_string())?;
         let (format, name, group_attributes) = match kind {
             NodeKind::Array(f) => {
@@ -128,6 +133,7 @@ impl Input {
             decoding,
             live_traces,
             store,
+            prefetch,
             array,
         })
     }
@@ -282,6 +288,14 @@ impl Input {
             let a = a.into_shape_with_order(IxDyn(&shape))?;
             self.to_kernel_values(a, start)
         })
+    }
+
+    /// Start reading chunk `idx` (promoted grid) ahead of its decode, where
+    /// that hides latency (an object store).
+    pub fn prefetch(&self, idx: [u64; 3]) {
+        if let Some(p) = &self.prefetch {
+            p.hint(&self.chunk_key(idx));
+        }
     }
 
     /// Whether chunk `idx` (promoted grid) is stored.

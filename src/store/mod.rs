@@ -15,6 +15,7 @@ pub mod metadata;
 pub mod nulls;
 mod output;
 pub mod owner;
+pub mod prefetch;
 pub mod remote;
 mod remote_output;
 mod split;
@@ -95,6 +96,20 @@ pub fn open_readable(path: &Path) -> anyhow::Result<ReadStore> {
         zarrs::filesystem::FilesystemStore::new(path)
             .with_context(|| format!("cannot open '{}'", path.display()))?,
     ))
+}
+
+/// Open the store at `path` for reading, and in an object store a handle
+/// to fetch its chunks ahead of time.
+pub fn open_prefetching(
+    path: &Path,
+) -> anyhow::Result<(ReadStore, Option<Arc<prefetch::Prefetching>>)> {
+    if remote::is_remote(path) && !is_zip(path) {
+        let r = remote::Remote::open(path)?;
+        r.check()?;
+        let p = Arc::new(prefetch::Prefetching::new(r));
+        return Ok((p.clone(), Some(p)));
+    }
+    Ok((open_readable(path)?, None))
 }
 
 /// The value at `key` of a store, `None` when absent.

@@ -95,6 +95,20 @@ fn block_on<F: core::future::Future>(f: F) -> F::Output {
     runtime().block_on(f)
 }
 
+/// Run `f` on the shared runtime in the background.
+pub fn spawn<F>(f: F) -> tokio::task::JoinHandle<F::Output>
+where
+    F: core::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    runtime().spawn(f)
+}
+
+/// Wait for a background task.
+pub fn wait<T>(h: tokio::task::JoinHandle<T>) -> Result<T> {
+    block_on(h).map_err(|e| anyhow!("a background request failed: {e}"))
+}
+
 type Client = Arc<dyn ObjectStore>;
 
 fn clients() -> &'static Mutex<HashMap<String, Client>> {
@@ -357,11 +371,17 @@ impl Remote {
 
     /// The object at `key`, or `None`.
     pub fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        block_on(self.get_async(key))
+    }
+
+    /// The object at `key`, or `None`, from inside the runtime.
+    pub async fn get_async(&self, key: &str) -> Result<Option<Vec<u8>>> {
         let k = Key::from(self.full(key));
-        let r = block_on(async {
+        let r = async {
             let got = self.client.get(&k).await?;
             got.bytes().await
-        });
+        }
+        .await;
         match r {
             Ok(b) => Ok(Some(b.to_vec())),
             Err(os::Error::NotFound { .. }) => Ok(None),

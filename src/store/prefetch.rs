@@ -1,0 +1,110 @@
+//! Chunk reads issued ahead of the tasks that need them, so that an object
+//! store's latency is hidden behind computing: the engine names the chunks
+//! a task will read first a few tasks early, their GETs run on the shared
+//! runtime (many in flight), and the decode that follows takes the bytes.
+
+use super::remote::{self, Remote};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use zarrs::storage::byte_range::ByteRangeIterator;
+use zarrs::storage::{
+    Bytes, ListableStorageTraits, MaybeBytesIterator, ReadableListableStorageTraits,
+    ReadableStorageTraits, StorageError, StoreKey, StoreKeys, StoreKeysPrefixes, StorePrefix,
+};
+
+type Fetch = tokio::task::JoinHandle<anyhow::Result<Option<Vec<u8>>>>;
+
+pub struct Prefetching {
+    remote: Remote,
+    inner: Arc<dyn ReadableListableStorageTraits>,
+    pending: Mutex<HashMap<String, Fetch>>,
+}
+
+impl Prefetching {
+    pub fn new(remote: Remote) -> Prefetching {
+        Prefetching {
+            inner: remote.readable(),
+            remote,
+            pending: Default::default(),
+        }
+    }
+
+    /// Start fetching `key` unless it is already on its way.
+    pub fn hint(&self, key: &StoreKey) {
+        let Ok(mut pending) = self.pending.lock() else {
+            return;
+        };
+        if pending.contains_key(key.as_str()) {
+            return;
+        }
+        let r = self.remote.clone();
+        let k = key.as_str().to_string();
+        pending.insert(
+            k.clone(),
+            remote::spawn(async move { r.get_async(&k).await }),
+        );
+    }
+
+    fn take(&self, key: &StoreKey) -> Option<Fetch> {
+        self.pending.lock().ok()?.remove(key.as_str())
+    }
+}
+
+impl ReadableStorageTraits for Prefetching {
+    fn get_partial_many<'a>(
+        &'a self,
+        key: &StoreKey,
+        byte_ranges: ByteRangeIterator<'a>,
+    ) -> Result<MaybeBytesIterator<'a>, StorageError> {
+        let Some(fetch) = self.take(key) else {
+            return self.inner.get_partial_many(key, byte_ranges);
+        };
+        let fetched = remote::wait(fetch)
+            .map_err(|e| StorageError::Other(format!("{e:#}")))?
+            .map_err(|e| StorageError::Other(format!("{e:#}")))?;
+        let Some(bytes) = fetched else {
+            return Ok(None);
+        };
+        let bytes = Bytes::from(bytes);
+        let len = bytes.len() as u64;
+        let parts: Vec<Result<Bytes, StorageError>> = byte_ranges
+            .map(|r| {
+                let range = r.to_range_usize(len);
+                if range.end > bytes.len() {
+                    return Err(StorageError::Other(format!(
+                        "{}: byte range {range:?} beyond {len} bytes",
+                        key.as_str()
+                    )));
+                }
+                Ok(bytes.slice(range))
+            })
+            .collect();
+        Ok(Some(Box::new(parts.into_iter())))
+    }
+
+    fn size_key(&self, key: &StoreKey) -> Result<Option<u64>, StorageError> {
+        self.inner.size_key(key)
+    }
+
+    fn supports_get_partial(&self) -> bool {
+        self.inner.supports_get_partial()
+    }
+}
+
+impl ListableStorageTraits for Prefetching {
+    fn list(&self) -> Result<StoreKeys, StorageError> {
+        self.inner.list()
+    }
+
+    fn list_prefix(&self, prefix: &StorePrefix) -> Result<StoreKeys, StorageError> {
+        self.inner.list_prefix(prefix)
+    }
+
+    fn list_dir(&self, prefix: &StorePrefix) -> Result<StoreKeysPrefixes, StorageError> {
+        self.inner.list_dir(prefix)
+    }
+
+    fn size_prefix(&self, prefix: &StorePrefix) -> Result<u64, StorageError> {
+        self.inner.size_prefix(prefix)
+    }
+}
