@@ -46,6 +46,9 @@ impl ChunkSource for Input {
     fn prefetch(&self, idx: [u64; 3]) {
         Input::prefetch(self, idx)
     }
+    fn read_ahead(&self) -> usize {
+        Input::read_ahead(self)
+    }
 }
 
 impl ChunkSink for OutputVariable {
@@ -178,9 +181,12 @@ pub fn run(job_path: &Path, opts: &RunOptions) -> Result<()> {
         })
         .collect::<Result<Vec<_>>>()?;
     let selected = select_tasks(&p, range, &datasets, &dataset_of, &repairs, resume, &say);
-    let stats = match compute(&p, &selected, &datasets, &vars, &repairs, opts.quiet, &stop) {
-        Ok(stats) => stats,
-        Err(e) => return failed(e, &p, &paths, &datasets, &say),
+    let computed = compute(&p, &selected, &datasets, &vars, &repairs, opts.quiet, &stop);
+    // the writes still in flight (object storage) land before anything is judged
+    let flushed = datasets.iter().flatten().try_for_each(OutputDataset::flush);
+    let stats = match (computed, flushed) {
+        (Ok(stats), Ok(())) => stats,
+        (Err(e), _) | (Ok(_), Err(e)) => return failed(e, &p, &paths, &datasets, &say),
     };
     if selected.len() == p.plan.tasks.len() {
         warn_degenerate(&p, &stats);

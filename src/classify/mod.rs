@@ -964,6 +964,7 @@ fn classify(job_path: &Path, spec: &JobSpec, c: &ClassifySpec, run: &Run) -> Res
         drop(done_tx);
         r
     });
+    let result = result.and_then(|()| d.flush());
     if let Err(e) = result {
         return Err(e.context(format!(
             "classification stopped; finished chunks are kept in {}: rerun with --resume to finish",

@@ -27,6 +27,11 @@ pub trait ChunkSource: Sync {
     fn read_chunk(&self, idx: [u64; 3]) -> anyhow::Result<Array3<f32>>;
     /// Chunk `idx` will be read soon: start fetching it if that helps.
     fn prefetch(&self, _idx: [u64; 3]) {}
+    /// How many chunks to fetch ahead of the tasks (0: none; a store with
+    /// latency wants many requests in flight).
+    fn read_ahead(&self) -> usize {
+        0
+    }
 }
 
 /// Where output chunks go.
@@ -110,13 +115,27 @@ pub fn run(
         }
     }
     let workers = options.workers.max(1);
-    let ahead = 2 * workers + 2;
-    let prefetch = |n: usize| {
-        for &idx in first_reads.get(n).into_iter().flatten() {
-            source.prefetch(idx);
+    // fetch ahead a window of first reads, at least two tasks per worker
+    let (window, min_tasks) = (source.read_ahead(), 2 * workers + 2);
+    let hinted = Mutex::new(0usize);
+    let prefetch = |started: usize| {
+        if window == 0 {
+            return;
+        }
+        let Ok(mut upto) = hinted.lock() else { return };
+        let mut pending: usize = first_reads[started.min(*upto)..*upto]
+            .iter()
+            .map(Vec::len)
+            .sum();
+        while *upto < first_reads.len() && (pending < window || *upto < started + min_tasks) {
+            for &idx in &first_reads[*upto] {
+                source.prefetch(idx);
+            }
+            pending += first_reads[*upto].len();
+            *upto += 1;
         }
     };
-    (0..ahead).for_each(prefetch);
+    prefetch(0);
     let input_chunks_read = uses.iter().filter(|&&u| u > 0).count() as u64;
     let cache = ChunkCache::new(source, uses, options.cache_bytes);
     let next = AtomicUsize::new(0);
@@ -145,7 +164,7 @@ pub fn run(
                 let Some(&i) = selected.get(n) else {
                     break;
                 };
-                prefetch(n + ahead);
+                prefetch(n);
                 let task = &plan.tasks[i];
                 match run_task(plan, task, &cache, targets, &seen) {
                     Ok((n, bytes)) => {

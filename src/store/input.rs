@@ -298,6 +298,17 @@ impl Input {
         }
     }
 
+    /// How many chunks to fetch ahead: enough requests in flight to hide
+    /// an object store's latency, within a bounded memory (compressed
+    /// chunks held until decoded).
+    pub fn read_ahead(&self) -> usize {
+        if self.prefetch.is_none() {
+            return 0;
+        }
+        let chunk = self.chunks.iter().product::<u64>() * self.dtype.size() as u64;
+        ((256u64 << 20) / chunk.max(1)).clamp(2, 64) as usize
+    }
+
     /// Whether chunk `idx` (promoted grid) is stored.
     pub fn chunk_exists(&self, idx: [u64; 3]) -> bool {
         self.stored_chunk_size(idx).is_some()

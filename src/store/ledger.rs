@@ -69,6 +69,22 @@ impl Ledger {
         serde_json::from_str(&text).with_context(|| format!("'{}' is damaged", file.display()))
     }
 
+    /// The record of chunk `idx` of `variable` in an object store: its key
+    /// (relative to the dataset) and text, for a writer that stores it
+    /// after the chunk itself.
+    pub fn record(
+        &self,
+        variable: &str,
+        idx: [u64; 3],
+        sum: Option<(u64, u32)>,
+    ) -> (String, Vec<u8>) {
+        let text = sum.map_or(String::new(), |(n, c)| format!("{n} {c:08x}"));
+        (
+            format!("{DIR}/done/{variable}/{}", chunk_name(idx)),
+            text.into_bytes(),
+        )
+    }
+
     /// Record chunk `idx` of `variable` as complete, with the size and
     /// crc32c of its file when known.
     pub fn mark_done(&self, variable: &str, idx: [u64; 3], sum: Option<(u64, u32)>) -> Result<()> {

@@ -19,6 +19,7 @@ pub mod prefetch;
 pub mod remote;
 mod remote_output;
 mod split;
+mod write_behind;
 
 pub use dataset::{ArraySpec, NewDataset};
 pub use dtype::Dtype;

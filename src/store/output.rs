@@ -18,6 +18,7 @@ use super::identity::Identity;
 use super::ledger::Ledger;
 use super::metadata::{consolidate, null_fill};
 use super::owner::{self, Lease};
+use super::write_behind::WriteBehind;
 use super::{Compression, Dtype, Format, Input};
 use crate::store::dtype::Sample;
 use crate::with_dtype;
@@ -51,6 +52,8 @@ pub struct OutputDataset {
     pub(super) store: Arc<Checksummed>,
     /// None in an object store, where nothing is renamed away under a writer.
     pub(super) lease: Option<Lease>,
+    /// In an object store: the chunk writes in flight.
+    pub(super) behind: Option<Arc<WriteBehind>>,
 }
 
 /// A staged dataset went away (published or removed) while we opened it.
@@ -87,6 +90,7 @@ pub struct OutputVariable {
     ndim: usize,
     array: Array<Checksummed>,
     ledger: Ledger,
+    behind: Option<Arc<WriteBehind>>,
 }
 
 /// Where the job with `fingerprint` assembles the dataset before it is
@@ -450,6 +454,7 @@ impl OutputDataset {
             format,
             store: Arc::new(Checksummed::new(Arc::new(store))),
             lease: Some(Lease::take(staging)?),
+            behind: None,
         })
     }
 
@@ -461,6 +466,15 @@ impl OutputDataset {
             return super::remote_output::open(path, format);
         }
         Self::open_staging(path, format)
+    }
+
+    /// Wait until every chunk written and its record are stored; the first
+    /// write that failed, if any. (Immediate on a filesystem.)
+    pub fn flush(&self) -> Result<()> {
+        match &self.behind {
+            Some(b) => b.flush(),
+            None => Ok(()),
+        }
     }
 
     /// Keep this process's lease fresh.
@@ -560,6 +574,7 @@ impl OutputDataset {
             ndim: input.ndim,
             array,
             ledger: self.ledger.clone(),
+            behind: self.behind.clone(),
         })
     }
 }
@@ -740,6 +755,13 @@ impl OutputVariable {
         });
         let key = self.array.chunk_key(&stored_idx);
         let sum = self.store.take_checksum(key.as_str());
-        self.ledger.mark_done(&self.name, idx, sum)
+        match &self.behind {
+            Some(b) => {
+                let (record, text) = self.ledger.record(&self.name, idx, sum);
+                b.then_put(key.as_str(), record, text);
+                Ok(())
+            }
+            None => self.ledger.mark_done(&self.name, idx, sum),
+        }
     }
 }

@@ -2,6 +2,8 @@
 //! store's latency is hidden behind computing: the engine names the chunks
 //! a task will read first a few tasks early, their GETs run on the shared
 //! runtime (many in flight), and the decode that follows takes the bytes.
+//! Metadata documents, which opening a dataset reads several times each,
+//! are fetched once.
 
 use super::remote::{self, Remote};
 use std::collections::HashMap;
@@ -18,6 +20,38 @@ pub struct Prefetching {
     remote: Remote,
     inner: Arc<dyn ReadableListableStorageTraits>,
     pending: Mutex<HashMap<String, Fetch>>,
+    /// Metadata documents read so far (`None`: absent).
+    metadata: Mutex<HashMap<String, Option<Bytes>>>,
+}
+
+fn is_metadata(key: &StoreKey) -> bool {
+    let name = key.as_str().rsplit('/').next().unwrap_or("");
+    matches!(
+        name,
+        "zarr.json" | ".zarray" | ".zattrs" | ".zgroup" | ".zmetadata"
+    )
+}
+
+/// The parts `byte_ranges` of `bytes`.
+fn slices<'a>(
+    key: &StoreKey,
+    bytes: Bytes,
+    byte_ranges: ByteRangeIterator<'a>,
+) -> MaybeBytesIterator<'a> {
+    let len = bytes.len() as u64;
+    let parts: Vec<Result<Bytes, StorageError>> = byte_ranges
+        .map(|r| {
+            let range = r.to_range_usize(len);
+            if range.end > bytes.len() {
+                return Err(StorageError::Other(format!(
+                    "{}: byte range {range:?} beyond {len} bytes",
+                    key.as_str()
+                )));
+            }
+            Ok(bytes.slice(range))
+        })
+        .collect();
+    Some(Box::new(parts.into_iter()))
 }
 
 impl Prefetching {
@@ -26,6 +60,7 @@ impl Prefetching {
             inner: remote.readable(),
             remote,
             pending: Default::default(),
+            metadata: Default::default(),
         }
     }
 
@@ -56,6 +91,24 @@ impl ReadableStorageTraits for Prefetching {
         key: &StoreKey,
         byte_ranges: ByteRangeIterator<'a>,
     ) -> Result<MaybeBytesIterator<'a>, StorageError> {
+        if is_metadata(key) {
+            let cached = self
+                .metadata
+                .lock()
+                .ok()
+                .and_then(|m| m.get(key.as_str()).cloned());
+            let bytes = match cached {
+                Some(b) => b,
+                None => {
+                    let b = self.inner.get(key)?;
+                    if let Ok(mut m) = self.metadata.lock() {
+                        m.insert(key.as_str().to_string(), b.clone());
+                    }
+                    b
+                }
+            };
+            return Ok(bytes.and_then(|b| slices(key, b, byte_ranges)));
+        }
         let Some(fetch) = self.take(key) else {
             return self.inner.get_partial_many(key, byte_ranges);
         };
@@ -65,21 +118,7 @@ impl ReadableStorageTraits for Prefetching {
         let Some(bytes) = fetched else {
             return Ok(None);
         };
-        let bytes = Bytes::from(bytes);
-        let len = bytes.len() as u64;
-        let parts: Vec<Result<Bytes, StorageError>> = byte_ranges
-            .map(|r| {
-                let range = r.to_range_usize(len);
-                if range.end > bytes.len() {
-                    return Err(StorageError::Other(format!(
-                        "{}: byte range {range:?} beyond {len} bytes",
-                        key.as_str()
-                    )));
-                }
-                Ok(bytes.slice(range))
-            })
-            .collect();
-        Ok(Some(Box::new(parts.into_iter())))
+        Ok(slices(key, Bytes::from(bytes), byte_ranges))
     }
 
     fn size_key(&self, key: &StoreKey) -> Result<Option<u64>, StorageError> {

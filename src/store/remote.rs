@@ -400,10 +400,26 @@ impl Remote {
 
     /// Store `data` at `key`, whole (a PUT is atomic).
     pub fn put(&self, key: &str, data: Vec<u8>) -> Result<()> {
+        block_on(self.put_async(key, data))
+    }
+
+    /// [`Remote::put`] from inside the runtime.
+    pub async fn put_async(&self, key: &str, data: Vec<u8>) -> Result<()> {
         let k = Key::from(self.full(key));
-        block_on(self.client.put(&k, PutPayload::from(data)))
+        self.client
+            .put(&k, PutPayload::from(data))
+            .await
             .map(|_| ())
             .map_err(|e| self.err(&e))
+    }
+
+    /// Store many objects at once (32 requests in flight).
+    pub fn put_many(&self, objects: Vec<(String, Vec<u8>)>) -> Result<()> {
+        let puts = futures::stream::iter(objects)
+            .map(|(key, data)| async move { self.put_async(&key, data).await })
+            .buffer_unordered(32)
+            .try_collect::<Vec<()>>();
+        block_on(puts).map(|_| ())
     }
 
     /// Store `data` at `key` unless an object is there: `false` when one

@@ -23,6 +23,7 @@ use super::ledger::{Ledger, DIR};
 use super::metadata::consolidate;
 use super::output::{OutputDataset, VariableSpec};
 use super::remote::Remote;
+use super::write_behind::WriteBehind;
 use super::{Format, Input, Opened};
 use anyhow::{bail, Context, Result};
 use serde_json::{Map, Value};
@@ -67,13 +68,14 @@ impl Drop for TempDir {
 
 /// Open the dataset at `path` for writing chunks.
 pub fn open(path: &Path, format: Format) -> Result<OutputDataset> {
-    let r = Remote::open(path)?;
+    let behind = Arc::new(WriteBehind::new(Remote::open(path)?));
     Ok(OutputDataset {
         staging: path.to_path_buf(),
         format,
         ledger: Ledger::at(path),
-        store: Arc::new(Checksummed::new(r.storage())),
+        store: Arc::new(Checksummed::new(behind.clone())),
         lease: None,
+        behind: Some(behind),
     })
 }
 
@@ -227,6 +229,7 @@ fn upload_skeleton(
     identity.record(&dir)?;
     let mut files = Vec::new();
     walk(&dir, &dir, &mut files);
+    let mut objects = Vec::new();
     for (rel, file) in files {
         if rel == format!("{DIR}/job.json") {
             continue;
@@ -238,9 +241,9 @@ fn upload_skeleton(
         };
         let bytes =
             std::fs::read(&file).with_context(|| format!("cannot read '{}'", file.display()))?;
-        r.put(&key, bytes)?;
+        objects.push((key, bytes));
     }
-    Ok(())
+    r.put_many(objects)
 }
 
 /// Every file below `dir`, with its path relative to `root` ('/'-separated).
@@ -285,24 +288,26 @@ pub fn publish(path: &Path, format: Format, identity: &Identity) -> Result<bool>
     // the metadata, gathered into a local directory to consolidate it
     let tmp = TempDir::new()?;
     let dir = &tmp.0;
-    for f in root_files(format) {
-        if let Some(bytes) = r.get(&format!("{DIR}/root/{f}"))? {
-            std::fs::write(dir.join(f), bytes)?;
-        }
-    }
+    let mut wanted: Vec<String> = root_files(format)
+        .iter()
+        .map(|f| format!("{DIR}/root/{f}"))
+        .collect();
     let store = r.storage();
     let listed = store.list_dir(&StorePrefix::root())?;
     for p in listed.prefixes() {
         let name = p.as_str().trim_end_matches('/');
-        if name == DIR {
-            continue;
+        if name != DIR {
+            wanted.extend(["zarr.json", ".zarray", ".zattrs"].map(|f| format!("{name}/{f}")));
         }
-        for f in ["zarr.json", ".zarray", ".zattrs"] {
-            if let Some(bytes) = r.get(&format!("{name}/{f}"))? {
-                std::fs::create_dir_all(dir.join(name))?;
-                std::fs::write(dir.join(name).join(f), bytes)?;
-            }
+    }
+    for (key, bytes) in r.get_many(&wanted)? {
+        let Some(bytes) = bytes else { continue };
+        let rel = key.strip_prefix(&format!("{DIR}/root/")).unwrap_or(&key);
+        let file = dir.join(rel);
+        if let Some(parent) = file.parent() {
+            std::fs::create_dir_all(parent)?;
         }
+        std::fs::write(file, bytes)?;
     }
     consolidate(dir, format)?;
     for f in root_files(format) {
