@@ -468,6 +468,12 @@ impl OutputDataset {
         Self::open_staging(path, format)
     }
 
+    /// The dataset with this process's lease on it.
+    pub(super) fn with_lease(mut self, lease: Lease) -> OutputDataset {
+        self.lease = Some(lease);
+        self
+    }
+
     /// Wait until every chunk written and its record are stored; the first
     /// write that failed, if any. (Immediate on a filesystem.)
     pub fn flush(&self) -> Result<()> {

@@ -14,6 +14,8 @@
 
 use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
+
+use super::remote::Remote;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// How often a lease is renewed.
@@ -80,25 +82,40 @@ pub fn reapable(path: &Path, host: &str, pid: &str) -> bool {
     dead_here(host, pid) || age(path) > ABANDONED
 }
 
-/// This process's lease on a staged dataset.
+/// This process's lease on a staged dataset: a file, or in an object
+/// store an object that is rewritten to renew it.
 pub struct Lease {
     file: PathBuf,
+    object: Option<(Remote, String)>,
 }
 
 impl Lease {
     /// Take a lease on the staged dataset `dir`.
     pub fn take(dir: &Path) -> Result<Lease> {
+        if super::remote::is_remote(dir) {
+            let r = Remote::open(dir)?;
+            let key = format!("{}/lease.{}.{}", super::ledger::DIR, tag(), now());
+            r.put(&key, Vec::new())?;
+            return Ok(Lease {
+                file: PathBuf::new(),
+                object: Some((r, key)),
+            });
+        }
         let file = dir
             .join(super::ledger::DIR)
             .join(format!("lease.{}.{}", tag(), now()));
         std::fs::write(&file, b"")
             .with_context(|| format!("cannot take a lease in '{}'", dir.display()))?;
-        Ok(Lease { file })
+        Ok(Lease { file, object: None })
     }
 
     /// Touch the lease (ignoring failure: the dataset may have been
     /// published or superseded meanwhile).
     pub fn renew(&self) {
+        if let Some((r, key)) = &self.object {
+            let _ = r.put(key, Vec::new());
+            return;
+        }
         let _ = std::fs::OpenOptions::new()
             .write(true)
             .open(&self.file)
@@ -108,13 +125,27 @@ impl Lease {
 
 impl Drop for Lease {
     fn drop(&mut self) {
+        if let Some((r, key)) = &self.object {
+            let _ = r.delete(key);
+            return;
+        }
         let _ = std::fs::remove_file(&self.file);
     }
+}
+
+/// This process as [`live_holders`] names it.
+pub fn holder() -> String {
+    let tag = tag();
+    let (host, pid) = tag.rsplit_once('.').unwrap_or((&tag, ""));
+    format!("host {host} pid {pid}")
 }
 
 /// Who holds live leases on the staged dataset `dir`, as `host pid`
 /// descriptions (stale and dead ones are removed on the way).
 pub fn live_holders(dir: &Path) -> Vec<String> {
+    if super::remote::is_remote(dir) {
+        return live_remote_holders(dir);
+    }
     let Ok(entries) = std::fs::read_dir(dir.join(super::ledger::DIR)) else {
         return Vec::new();
     };
@@ -130,6 +161,36 @@ pub fn live_holders(dir: &Path) -> Vec<String> {
         };
         if dead_here(host, pid) || age(&e.path()) > EXPIRY {
             let _ = std::fs::remove_file(e.path());
+        } else {
+            live.push(format!("host {host} pid {pid}"));
+        }
+    }
+    live
+}
+
+/// [`live_holders`] of a dataset in an object store, by the objects' ages
+/// as the store tells them.
+fn live_remote_holders(dir: &Path) -> Vec<String> {
+    let Ok(r) = Remote::open(dir) else {
+        return Vec::new();
+    };
+    let now_ns = SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i128);
+    let mut live = Vec::new();
+    // (a listing's prefix is a folder: list the ledger's, pick the leases)
+    for e in r.list(super::ledger::DIR).unwrap_or_default() {
+        let name = e.key.rsplit('/').next().unwrap_or("");
+        let Some(rest) = name.strip_prefix("lease.") else {
+            continue;
+        };
+        let parts: Vec<&str> = rest.rsplitn(3, '.').collect();
+        let [_start, pid, host] = parts[..] else {
+            continue;
+        };
+        let age = Duration::from_nanos((now_ns - e.modified_ns).max(0) as u64);
+        if dead_here(host, pid) || age > EXPIRY {
+            let _ = r.delete(&e.key);
         } else {
             live.push(format!("host {host} pid {pid}"));
         }

@@ -230,9 +230,13 @@ fn client(bucket: &str) -> Result<Client> {
 /// as text.
 pub fn reason(text: &str) -> Option<String> {
     let has = |s: &str| text.contains(s);
-    if has("InvalidAccessKeyId") || has("SignatureDoesNotMatch") || has("AccessDenied") {
+    if is_denied(text) || has("access denied (HTTP 403)") {
         Some("the S3 store denied access (HTTP 403)".into())
-    } else if has("error sending request") || has("timed out") || has("Timeout") {
+    } else if has("error sending request")
+        || has("timed out")
+        || has("Timeout")
+        || has("cannot reach the S3 endpoint")
+    {
         Some(format!(
             "the S3 endpoint {} stopped answering",
             endpoint_shown()
@@ -240,6 +244,19 @@ pub fn reason(text: &str) -> Option<String> {
     } else {
         None
     }
+}
+
+/// Whether a store's answer was a refusal (HTTP 403).
+fn is_denied(text: &str) -> bool {
+    [
+        "InvalidAccessKeyId",
+        "SignatureDoesNotMatch",
+        "AccessDenied",
+        "403 Forbidden",
+        "lacked the necessary privileges",
+    ]
+    .iter()
+    .any(|s| text.contains(s))
 }
 
 /// What an object store said, in words a user can act on.
@@ -257,12 +274,7 @@ fn explain(url: &str, bucket: &str, e: &os::Error) -> anyhow::Error {
             "{url}: bucket '{bucket}' does not exist at {}: check the name or create it",
             endpoint_shown()
         )
-    } else if has("InvalidAccessKeyId")
-        || has("SignatureDoesNotMatch")
-        || has("AccessDenied")
-        || has("403")
-        || has("Forbidden")
-    {
+    } else if is_denied(&text) {
         anyhow!(
             "{url}: access denied (HTTP 403): check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE) and the bucket's permissions"
         )
@@ -444,7 +456,8 @@ impl Remote {
         }
     }
 
-    /// Every object below `under` (relative keys), recursively.
+    /// Every object below the folder `under` (relative keys), recursively.
+    /// (A prefix is matched by whole path segments, not characters.)
     pub fn list(&self, under: &str) -> Result<Vec<Entry>> {
         let base = self.full("");
         let prefix = Key::from(self.full(under));

@@ -22,6 +22,7 @@ use super::identity::Identity;
 use super::ledger::{Ledger, DIR};
 use super::metadata::consolidate;
 use super::output::{OutputDataset, VariableSpec};
+use super::owner::{live_holders, Lease};
 use super::remote::Remote;
 use super::write_behind::WriteBehind;
 use super::{Format, Input, Opened};
@@ -94,6 +95,9 @@ pub fn open_or_create(
 ) -> Result<Opened> {
     let r = Remote::open(path)?;
     r.check()?;
+    // the lease comes before any claim, so that whoever sees a claim sees
+    // its writer alive
+    let lease = Lease::take(path)?;
     // another process may be claiming the prefix while we look: look again
     for _ in 0..10 {
         if let Some(opened) = try_open_or_create(
@@ -106,8 +110,13 @@ pub fn open_or_create(
             fingerprint,
             identity,
             overwrite,
+            &lease,
         )? {
-            return Ok(opened);
+            return Ok(match opened {
+                Opened::Created(d) => Opened::Created(d.with_lease(lease)),
+                Opened::Joined(d) => Opened::Joined(d.with_lease(lease)),
+                Opened::Complete => Opened::Complete,
+            });
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
@@ -126,12 +135,20 @@ fn try_open_or_create(
     fingerprint: &Value,
     identity: &Identity,
     overwrite: bool,
+    lease: &Lease,
 ) -> Result<Option<Opened>> {
     let shown = &r.url;
     let job: Option<Value> = r
         .get(&format!("{DIR}/job.json"))?
         .and_then(|b| serde_json::from_slice(&b).ok());
     let ours = job.as_ref() == Some(fingerprint);
+    if job.is_some() && !ours {
+        // nothing can be renamed away under a writer here: never take over
+        let me = super::owner::holder();
+        if let Some(who) = live_holders(path).iter().find(|h| **h != me) {
+            bail!("'{shown}' is being written by a different job ({who}): wait for it to finish or stop it; a run on object storage cannot be taken over while it writes");
+        }
+    }
     let changed = || Identity::recorded(path).and_then(|old| identity.changes_since(&old));
     if is_published(&r)? {
         if job.is_none() && !overwrite {
@@ -147,6 +164,7 @@ fn try_open_or_create(
             bail!("output '{shown}' already exists: pass --overwrite to replace it");
         }
         discard(r, format)?;
+        lease.renew();
     } else if job.is_some() {
         if !ours && !overwrite {
             bail!("'{shown}' holds an unfinished run of a different job: rerun that job with --resume to finish it, or pass --overwrite to discard it");
@@ -159,9 +177,16 @@ fn try_open_or_create(
                 upload_skeleton(r, format, input, attributes, variables, fingerprint, identity)?;
                 return Ok(Some(Opened::Joined(open(path, format)?)));
             }
-            _ => discard(r, format)?,
+            _ => {
+                discard(r, format)?;
+                lease.renew();
+            }
         }
-    } else if let Some(first) = r.list("")?.first() {
+    } else if let Some(first) = r
+        .list("")?
+        .iter()
+        .find(|e| !e.key.starts_with(&format!("{DIR}/lease.")))
+    {
         if first.key.starts_with(&format!("{DIR}/")) {
             return Ok(None); // a claim in the making
         }

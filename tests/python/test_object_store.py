@@ -280,7 +280,11 @@ def test_the_server_going_away_mid_run_leaves_a_resumable_state(tmp_path, s3, bi
     quick = {"ATTR_S3_TIMEOUT": "2", "ATTR_S3_RETRY_TIMEOUT": "3"}
     p = subprocess.Popen([attr_bin(), "run", "-q", j], env={**os.environ, **s3.env, **quick},
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(1.0)
+    for _ in range(400):  # pause once chunks are being written
+        listed = s3.client.list_objects_v2(Bucket=BUCKET, Prefix="paused.zarr/.attr/done/", MaxKeys=1)
+        if listed.get("KeyCount", 0) or p.poll() is not None:
+            break
+        time.sleep(0.05)
     s3.proc.send_signal(signal.SIGSTOP)
     try:
         _, err = p.communicate(timeout=120)
@@ -391,3 +395,43 @@ def test_conversions_to_s3_equal_the_local_ones_and_export_reads_back(tmp_path, 
     attr(s3, "view", s3.url("conv/segy-f3-lsb.zarr"), "--output", tmp_path / "s3.png", "--index-inline", "5")
     attr(s3, "view", tmp_path / "segy-f3-lsb.zarr", "--output", tmp_path / "local.png", "--index-inline", "5")
     assert (tmp_path / "s3.png").read_bytes() == (tmp_path / "local.png").read_bytes()
+
+
+def test_a_running_job_is_never_taken_over_on_s3(tmp_path, s3, bigger):
+    d, text, ref = bigger
+    a = job(tmp_path, "a", text.replace("OUT", s3.url("contested.zarr")))
+    b = job(tmp_path, "b", f"input: {s3.url('bigger/vol.zarr')}\noutputs:\n"
+                           f"  - {{attribute: rms_amplitude, path: {s3.url('contested.zarr')}}}\n")
+    p = subprocess.Popen([attr_bin(), "run", "-q", a], env={**os.environ, **s3.env},
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for _ in range(100):
+        if s3.exists("contested.zarr/.attr/job.json"):
+            break
+        time.sleep(0.05)
+    taken = attr(s3, "run", "-q", "--overwrite", b, check=False)
+    _, err = p.communicate(timeout=600)
+    assert p.returncode == 0, err
+    assert taken.returncode != 0 and "being written by a different job" in taken.stderr, taken.stderr
+    assert chunks(s3.objects("contested.zarr")) == ref
+    # once it is done, --overwrite replaces it whole
+    attr(s3, "run", "-q", "--overwrite", b)
+    assert set(zarr.open_group(f"s3://{BUCKET}/contested.zarr", mode="r",
+                               storage_options=s3.storage_options).array_keys()) >= {"rms_amplitude"}
+    assert not any(k.startswith("gst_planarity/") for k in s3.objects("contested.zarr"))
+
+
+def test_the_job_names_the_endpoint_and_reads_public_buckets_unsigned(tmp_path, s3, survey):
+    d, vol = survey
+    anonymous = {"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_ENDPOINT_URL": "",
+                 "AWS_ALLOW_HTTP": "", "HOME": str(tmp_path)}
+    s3.client.create_bucket(Bucket="attr-public", ACL="public-read")
+    for f in sorted(vol.rglob("*")):
+        if f.is_file():
+            s3.client.upload_file(str(f), "attr-public", f"vol.zarr/{f.relative_to(vol).as_posix()}",
+                                  ExtraArgs={"ACL": "public-read"})
+    j = job(tmp_path, "j", "input: s3://attr-public/vol.zarr\n"
+                           f"storage: {{endpoint: '{s3.endpoint}', region: us-east-1, anonymous: true}}\n"
+                           f"outputs:\n  - {{attribute: envelope, path: {tmp_path / 'o.zarr'}}}\n")
+    attr(s3, "run", "-q", j, env=anonymous)
+    assert chunks(local_files(tmp_path / "o.zarr" / "envelope")) == \
+        chunks(local_files(d / "ref" / "a.zarr" / "envelope"))
