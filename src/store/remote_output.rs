@@ -150,7 +150,7 @@ fn try_open_or_create(
         }
     }
     let changed = || Identity::recorded(path).and_then(|old| identity.changes_since(&old));
-    if is_published(&r)? {
+    if is_published(r)? {
         if job.is_none() && !overwrite {
             bail!("output '{shown}' holds a Zarr store written by something else: refusing to replace it; pass --overwrite to replace it");
         }
