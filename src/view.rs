@@ -235,7 +235,11 @@ pub fn view(req: &Request) -> Result<()> {
             // --compare PATH or PATH:VARIABLE
             let text = path.display().to_string();
             match text.rsplit_once(':') {
-                Some((p, var)) if !path.exists() && Path::new(p).exists() => {
+                Some((p, var))
+                    if !var.contains('/')
+                        && (crate::store::remote::is_remote(Path::new(p))
+                            || (!path.exists() && Path::new(p).exists())) =>
+                {
                     volumes.push(open_volume(Path::new(p), Some(var), req)?)
                 }
                 _ => volumes.push(open_volume(path, None, req)?),

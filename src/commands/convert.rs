@@ -40,7 +40,9 @@ pub enum ByteOrder {
 /// enough for FFTs); a 2-D line takes traces,sample (1024,128).
 #[derive(clap::Args)]
 pub struct Segy {
+    /// The SEG-Y or SU file.
     input: PathBuf,
+    /// The dataset to write: a directory or an s3://bucket/prefix location.
     output: PathBuf,
     /// Header byte layout. Default: the file's rev 2.1 XML trace-header
     /// layout when it has one, su for .su files, else standard.

@@ -30,7 +30,9 @@ pub enum SegyFormat {
 /// (trace_mask) are skipped.
 #[derive(clap::Args)]
 pub struct Segy {
+    /// The dataset to export: a directory, a zip file or s3://bucket/prefix.
     input: PathBuf,
+    /// The SEG-Y file to write.
     output: PathBuf,
     /// The variable to write (default: the dataset's volume).
     #[arg(long)]

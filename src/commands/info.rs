@@ -4,7 +4,8 @@ use std::path::PathBuf;
 /// or dataset: shape, dtype, chunks, codecs, dims, attributes.
 #[derive(clap::Args)]
 pub struct Args {
-    /// A SEG-Y/SU file, or the path of a Zarr array or group.
+    /// A SEG-Y/SU file, or a Zarr array or group: a directory, a zip file
+    /// or an s3://bucket/prefix location.
     path: PathBuf,
 }
 

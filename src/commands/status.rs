@@ -4,7 +4,7 @@ use std::path::PathBuf;
 /// exits non-zero unless everything is complete.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The job spec, or an output dataset.
+    /// The job spec, or an output dataset (a directory or s3://bucket/prefix).
     target: PathBuf,
     /// Check that every chunk is present and decodes.
     #[arg(long)]

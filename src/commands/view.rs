@@ -6,7 +6,8 @@ use std::path::PathBuf;
 /// PNG: axes in coordinate units, sample axis downwards, a colour bar.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Zarr array or dataset, or a .sgy/.segy file.
+    /// Zarr array or dataset (a directory, a zip file or s3://bucket/prefix),
+    /// or a .sgy/.segy file.
     path: PathBuf,
     /// Variable(s) of a dataset, comma-separated: drawn side by side.
     #[arg(long, value_delimiter = ',')]

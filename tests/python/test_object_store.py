@@ -392,8 +392,10 @@ def test_conversions_to_s3_equal_the_local_ones_and_export_reads_back(tmp_path, 
     attr(s3, "export", "segy", tmp_path / "segy-f3-lsb.zarr", tmp_path / "from-local.sgy")
     assert (tmp_path / "from-s3.sgy").read_bytes() == (tmp_path / "from-local.sgy").read_bytes()
     # and view draws the same picture
-    attr(s3, "view", s3.url("conv/segy-f3-lsb.zarr"), "--output", tmp_path / "s3.png", "--index-inline", "5")
-    attr(s3, "view", tmp_path / "segy-f3-lsb.zarr", "--output", tmp_path / "local.png", "--index-inline", "5")
+    attr(s3, "view", s3.url("conv/segy-f3-lsb.zarr"), "--output", tmp_path / "s3.png", "--index-inline", "5",
+         "--compare", s3.url("conv/segy-f3-lsb.zarr") + ":amplitude")
+    attr(s3, "view", tmp_path / "segy-f3-lsb.zarr", "--output", tmp_path / "local.png", "--index-inline", "5",
+         "--compare", f"{tmp_path / 'segy-f3-lsb.zarr'}:amplitude")
     assert (tmp_path / "s3.png").read_bytes() == (tmp_path / "local.png").read_bytes()
 
 
