@@ -264,16 +264,7 @@ impl ChunkSink for Slot<'_> {
 
 /// The variables of a dataset group that could be features.
 fn variables(group: &Path) -> Vec<String> {
-    let Ok(dir) = std::fs::read_dir(group) else {
-        return Vec::new();
-    };
-    let mut v: Vec<String> = dir
-        .flatten()
-        .filter(|e| e.path().join("zarr.json").is_file() || e.path().join(".zarray").is_file())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
+    crate::store::array_names(group)
 }
 
 fn open_features(
@@ -614,16 +605,18 @@ fn fit(
 
 /// A model written by an earlier classification.
 fn read_model(job_path: &Path, path: &Path) -> Result<Model> {
-    let text = std::fs::read_to_string(path.join("zarr.json"))
-        .or_else(|_| std::fs::read_to_string(path.join(".zattrs")))
-        .with_context(|| {
-            format!(
-                "{}: classify.model: '{}'",
-                job_path.display(),
-                path.display()
-            )
-        })?;
-    let doc: Value = serde_json::from_str(&text)?;
+    let context = || {
+        format!(
+            "{}: classify.model: '{}'",
+            job_path.display(),
+            path.display()
+        )
+    };
+    let store = crate::store::open_readable(path).with_context(context)?;
+    let doc: Value = crate::store::read_json(&store, "zarr.json")
+        .or_else(|| crate::store::read_json(&store, ".zattrs"))
+        .ok_or_else(|| anyhow::anyhow!("no group metadata (zarr.json or .zattrs)"))
+        .with_context(context)?;
     let attrs = doc.get("attributes").unwrap_or(&doc);
     let get = |k: &str| {
         attrs.get(k).ok_or_else(|| {

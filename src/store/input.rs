@@ -408,7 +408,7 @@ pub fn default_dims(ndim: usize) -> Vec<String> {
 }
 
 /// Names of the arrays directly inside a group, with their ranks.
-fn list_arrays(store: &ReadStore, path: &Path) -> Result<Vec<(String, usize)>> {
+pub(super) fn list_arrays(store: &ReadStore, path: &Path) -> Result<Vec<(String, usize)>> {
     let listed = store
         .list_dir(&StorePrefix::root())
         .with_context(|| format!("cannot list '{}'", path.display()))?;

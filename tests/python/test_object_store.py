@@ -437,3 +437,22 @@ def test_the_job_names_the_endpoint_and_reads_public_buckets_unsigned(tmp_path, 
     attr(s3, "run", "-q", j, env=anonymous)
     assert chunks(local_files(tmp_path / "o.zarr" / "envelope")) == \
         chunks(local_files(d / "ref" / "a.zarr" / "envelope"))
+
+
+def test_classification_reads_and_writes_s3_and_its_model_reads_from_s3(tmp_path, s3, survey):
+    d, vol = survey
+    feats = "[{attribute: envelope}, {attribute: rms_amplitude}]"
+
+    def classify(src, out, model=None):
+        what = f"model: {model}, features: {feats}" if model else \
+            f"features: {feats}, clusters: 3, sample: 3000, seed: 4"
+        attr(s3, "run", "-q", job(tmp_path, "c", f"input: {src}\nclassify: {{{what}, path: {out}}}\n"))
+
+    classify(vol, tmp_path / "local.zarr")
+    classify(s3.url("survey/vol.zarr"), s3.url("facies.zarr"))
+    local = local_files(tmp_path / "local.zarr")
+    assert chunks(s3.objects("facies.zarr")) == chunks(local) and len(chunks(local)) > 3
+    classify(vol, tmp_path / "applied-local.zarr", model=tmp_path / "local.zarr")
+    classify(vol, tmp_path / "applied-s3.zarr", model=s3.url("facies.zarr"))
+    assert chunks(local_files(tmp_path / "applied-s3.zarr")) == chunks(local_files(tmp_path / "applied-local.zarr"))
+    assert attr(s3, "status", "--verify", s3.url("facies.zarr")).returncode == 0
