@@ -456,3 +456,19 @@ def test_classification_reads_and_writes_s3_and_its_model_reads_from_s3(tmp_path
     classify(vol, tmp_path / "applied-s3.zarr", model=s3.url("facies.zarr"))
     assert chunks(local_files(tmp_path / "applied-s3.zarr")) == chunks(local_files(tmp_path / "applied-local.zarr"))
     assert attr(s3, "status", "--verify", s3.url("facies.zarr")).returncode == 0
+
+
+def test_a_damaged_chunk_on_s3_is_named_and_repaired(tmp_path, s3, survey):
+    d, vol = survey
+    j = job(tmp_path, "j", outputs(vol, s3.url("repair")))
+    attr(s3, "run", "-q", j)
+    good = s3.objects("repair/a.zarr")
+    victim = sorted(k for k in chunks(good) if k.startswith("semblance/"))[3]
+    s3.client.put_object(Bucket=BUCKET, Key=f"repair/a.zarr/{victim}", Body=good[victim][:-7])
+    p = attr(s3, "status", "--verify", s3.url("repair/a.zarr"), check=False)
+    assert p.returncode != 0 and "semblance chunk" in p.stdout, p.stdout
+    p = attr(s3, "run", "-q", j, check=False)
+    assert p.returncode != 0 and "--repair" in p.stderr
+    attr(s3, "run", "-q", "--repair", j)
+    assert chunks(s3.objects("repair/a.zarr")) == chunks(good)
+    assert attr(s3, "status", "--verify", s3.url("repair/a.zarr")).returncode == 0
