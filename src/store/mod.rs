@@ -7,6 +7,7 @@ use anyhow::Context;
 pub mod atomic;
 mod checksummed;
 mod dataset;
+mod delegate;
 pub mod dtype;
 pub mod identity;
 mod input;

@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use zarrs::storage::byte_range::ByteRangeIterator;
 use zarrs::storage::{
-    Bytes, ListableStorageTraits, MaybeBytesIterator, ReadableListableStorageTraits,
-    ReadableStorageTraits, StorageError, StoreKey, StoreKeys, StoreKeysPrefixes, StorePrefix,
+    Bytes, MaybeBytesIterator, ReadableListableStorageTraits, ReadableStorageTraits, StorageError,
+    StoreKey,
 };
 
 type Fetch = tokio::task::JoinHandle<anyhow::Result<Option<Vec<u8>>>>;
@@ -130,20 +130,4 @@ impl ReadableStorageTraits for Prefetching {
     }
 }
 
-impl ListableStorageTraits for Prefetching {
-    fn list(&self) -> Result<StoreKeys, StorageError> {
-        self.inner.list()
-    }
-
-    fn list_prefix(&self, prefix: &StorePrefix) -> Result<StoreKeys, StorageError> {
-        self.inner.list_prefix(prefix)
-    }
-
-    fn list_dir(&self, prefix: &StorePrefix) -> Result<StoreKeysPrefixes, StorageError> {
-        self.inner.list_dir(prefix)
-    }
-
-    fn size_prefix(&self, prefix: &StorePrefix) -> Result<u64, StorageError> {
-        self.inner.size_prefix(prefix)
-    }
-}
+super::delegate::listable_by!(Prefetching, inner);
