@@ -299,9 +299,32 @@ pub fn published_by(path: &Path, fingerprint: &Value) -> bool {
         && Ledger::at(path).fingerprint().ok().as_ref() == Some(fingerprint)
 }
 
+/// Marks a publisher at work: shards finishing together publish once.
+const PUBLISHING: &str = ".attr/publishing";
+
+/// Claim the publishing of `r`: `false` when a live process of the job is
+/// publishing it. A claim left by a dead publisher is taken over.
+fn claim_publishing(r: &Remote, path: &Path) -> Result<bool> {
+    let me = super::owner::holder();
+    for _ in 0..2 {
+        if r.create(PUBLISHING, me.clone().into_bytes())? {
+            return Ok(true);
+        }
+        let holder = r
+            .get(PUBLISHING)?
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default();
+        if live_holders(path).contains(&holder) {
+            return Ok(false);
+        }
+        r.delete(PUBLISHING)?;
+    }
+    Ok(false)
+}
+
 /// Publish the complete dataset at `path`: its consolidated root metadata,
-/// written last, then the sealed ledger. Processes of one job that publish
-/// at once write the same bytes.
+/// written last, then the sealed ledger. Of the processes of one job that
+/// finish together, one publishes (`false` for the others).
 pub fn publish(path: &Path, format: Format, identity: &Identity) -> Result<bool> {
     let r = Remote::open(path)?;
     if let Some(change) = Identity::recorded(path).and_then(|old| identity.changes_since(&old)) {
@@ -310,6 +333,15 @@ pub fn publish(path: &Path, format: Format, identity: &Identity) -> Result<bool>
             r.url
         );
     }
+    if !claim_publishing(&r, path)? {
+        return Ok(false);
+    }
+    let published = publish_claimed(&r, path, format);
+    r.delete(PUBLISHING)?;
+    published.map(|()| true)
+}
+
+fn publish_claimed(r: &Remote, path: &Path, format: Format) -> Result<()> {
     // the metadata, gathered into a local directory to consolidate it
     let tmp = TempDir::new()?;
     let dir = &tmp.0;
@@ -341,6 +373,5 @@ pub fn publish(path: &Path, format: Format, identity: &Identity) -> Result<bool>
             r.put(f, std::fs::read(&file)?)?;
         }
     }
-    Ledger::at(path).seal()?;
-    Ok(true)
+    Ledger::at(path).seal()
 }

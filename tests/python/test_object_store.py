@@ -269,7 +269,14 @@ def test_four_shards_at_once_write_one_dataset(tmp_path, s3, bigger):
     for p in procs:
         _, err = p.communicate(timeout=600)
         assert p.returncode == 0, err
-    assert chunks(s3.objects("sharded.zarr")) == ref
+    objects = s3.objects("sharded.zarr")
+    assert chunks(objects) == ref
+    # one publisher sealed every record into the manifest
+    import json
+    manifest = json.loads(objects[".attr/chunks.json"])
+    assert sum(len(v) for v in manifest.values()) == \
+        len([k for k in ref if k.startswith(("gst_planarity/", "envelope/"))])
+    assert not any(k.startswith((".attr/done/", ".attr/publishing")) for k in objects)
     p = attr(s3, "status", "--verify", j)
     assert p.returncode == 0 and "complete" in p.stdout
 
