@@ -479,3 +479,86 @@ def test_a_damaged_chunk_on_s3_is_named_and_repaired(tmp_path, s3, survey):
     attr(s3, "run", "-q", "--repair", j)
     assert chunks(s3.objects("repair/a.zarr")) == chunks(good)
     assert attr(s3, "status", "--verify", s3.url("repair/a.zarr")).returncode == 0
+
+
+class FlakyProxy:
+    """In front of the S3 server: answers every `every`-th request with 503
+    Slow Down (as S3 throttles) instead of passing it on."""
+
+    def __init__(self, upstream: str, every: int):
+        self.port_up = int(upstream.rsplit(":", 1)[1])
+        self.every, self.count, self.refused = every, 0, 0
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.endpoint = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.lock = threading.Lock()
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.handle, args=(conn,), daemon=True).start()
+
+    @staticmethod
+    def read_request(conn):
+        data = b""
+        while b"\r\n\r\n" not in data:
+            part = conn.recv(65536)
+            if not part:
+                return None
+            data += part
+        head, body = data.split(b"\r\n\r\n", 1)
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            k, _, v = line.partition(b":")
+            if k.strip().lower() == b"content-length":
+                length = int(v.strip())
+        while len(body) < length:
+            part = conn.recv(65536)
+            if not part:
+                break
+            body += part
+        return head, body
+
+    def handle(self, conn):
+        with conn:
+            req = self.read_request(conn)
+            if req is None:
+                return
+            head, body = req
+            with self.lock:
+                self.count += 1
+                refuse = self.count % self.every == 0
+                self.refused += refuse
+            if refuse:
+                msg = b"<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>"
+                conn.sendall(b"HTTP/1.1 503 Slow Down\r\nContent-Type: application/xml\r\nConnection: close\r\n"
+                             b"Content-Length: %d\r\n\r\n%s" % (len(msg), msg))
+                return
+            lines = [ln for ln in head.split(b"\r\n") if not ln.lower().startswith(b"connection:")]
+            up = socket.create_connection(("127.0.0.1", self.port_up))
+            with up:
+                up.sendall(b"\r\n".join(lines) + b"\r\nConnection: close\r\n\r\n" + body)
+                while part := up.recv(65536):
+                    conn.sendall(part)
+
+    def close(self):
+        self.sock.close()
+
+
+def test_throttling_and_server_errors_are_retried(tmp_path, s3, survey):
+    d, vol = survey
+    flaky = FlakyProxy(s3.endpoint, every=3)
+    try:
+        attr(s3, "run", "-q", job(tmp_path, "j", outputs(s3.url("survey/vol.zarr"), s3.url("throttled"))),
+             env={"AWS_ENDPOINT_URL": flaky.endpoint})
+    finally:
+        flaky.close()
+    assert flaky.refused > 20, flaky.refused
+    for name in ("a.zarr", "b.zarr"):
+        assert chunks(s3.objects(f"throttled/{name}")) == chunks(local_files(d / "ref" / name)), name
