@@ -262,10 +262,12 @@ fn is_denied(text: &str) -> bool {
 /// What an object store said, in words a user can act on.
 fn explain(url: &str, bucket: &str, e: &os::Error) -> anyhow::Error {
     let mut text = e.to_string();
+    let mut deepest = text.clone();
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
+        deepest = s.to_string();
         text.push_str(": ");
-        text.push_str(&s.to_string());
+        text.push_str(&deepest);
         source = s.source();
     }
     let has = |s: &str| text.contains(s);
@@ -284,10 +286,16 @@ fn explain(url: &str, bucket: &str, e: &os::Error) -> anyhow::Error {
         || has("Timeout")
         || has("dns error")
     {
+        // the innermost cause, and how hard it was tried
+        let retries = text
+            .split_once("after ")
+            .and_then(|(_, rest)| rest.split_once(" retries"))
+            .map(|(n, _)| format!(", after {n} retries"))
+            .unwrap_or_default();
         anyhow!(
-            "{url}: cannot reach the S3 endpoint {} ({}): check AWS_ENDPOINT_URL and the network",
+            "{url}: cannot reach the S3 endpoint {} ({}{retries}): check AWS_ENDPOINT_URL and the network",
             endpoint_shown(),
-            first_line(&text)
+            first_line(&deepest)
         )
     } else {
         anyhow!("{url}: {}", first_line(&text))
@@ -296,10 +304,9 @@ fn explain(url: &str, bucket: &str, e: &os::Error) -> anyhow::Error {
 
 fn first_line(s: &str) -> String {
     let s = s.lines().next().unwrap_or("");
-    if s.len() > 300 {
-        format!("{}...", &s[..300])
-    } else {
-        s.to_string()
+    match s.char_indices().nth(300) {
+        Some((cut, _)) => format!("{}...", &s[..cut]),
+        None => s.to_string(),
     }
 }
 
