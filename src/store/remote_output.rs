@@ -158,6 +158,7 @@ fn try_open_or_create(
             if let Some(change) = changed() {
                 bail!("'{shown}' was computed from another state of the input ({change}): pass --overwrite to recompute it");
             }
+            finish_sealing(r, path)?;
             return Ok(Some(Opened::Complete));
         }
         if !overwrite {
@@ -320,6 +321,17 @@ fn claim_publishing(r: &Remote, path: &Path) -> Result<bool> {
         r.delete(PUBLISHING)?;
     }
     Ok(false)
+}
+
+/// A publisher killed after the root metadata leaves its records unsealed:
+/// seal them, unless a live publisher is doing so.
+fn finish_sealing(r: &Remote, path: &Path) -> Result<()> {
+    if r.list(&format!("{DIR}/done"))?.is_empty() || !claim_publishing(r, path)? {
+        return Ok(());
+    }
+    let sealed = Ledger::at(path).seal();
+    r.delete(PUBLISHING)?;
+    sealed
 }
 
 /// Publish the complete dataset at `path`: its consolidated root metadata,

@@ -562,3 +562,22 @@ def test_throttling_and_server_errors_are_retried(tmp_path, s3, survey):
     assert flaky.refused > 20, flaky.refused
     for name in ("a.zarr", "b.zarr"):
         assert chunks(s3.objects(f"throttled/{name}")) == chunks(local_files(d / "ref" / name)), name
+
+
+def test_records_left_by_a_publisher_killed_before_sealing_are_sealed(tmp_path, s3, survey):
+    d, vol = survey
+    j = job(tmp_path, "j", outputs(vol, s3.url("unsealed")))
+    attr(s3, "run", "-q", j)
+    sealed = s3.objects("unsealed/a.zarr")[".attr/chunks.json"]
+    # as a publisher killed after the root metadata and before sealing leaves it
+    s3.client.put_object(Bucket=BUCKET, Key="unsealed/a.zarr/.attr/chunks.json", Body=b"{}")
+    import json
+    for var, sums in json.loads(sealed).items():
+        for name, (size, crc) in sums.items():
+            s3.client.put_object(Bucket=BUCKET, Key=f"unsealed/a.zarr/.attr/done/{var}/{name}",
+                                 Body=f"{size} {crc:08x}".encode())
+    p = attr(s3, "run", j)
+    assert "already complete" in p.stderr
+    objects = s3.objects("unsealed/a.zarr")
+    assert not any(k.startswith(".attr/done/") for k in objects)
+    assert json.loads(objects[".attr/chunks.json"]) == json.loads(sealed)
