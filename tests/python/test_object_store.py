@@ -408,7 +408,8 @@ def test_conversions_to_s3_equal_the_local_ones_and_export_reads_back(tmp_path, 
 
 def test_a_running_job_is_never_taken_over_on_s3(tmp_path, s3, bigger):
     d, text, ref = bigger
-    a = job(tmp_path, "a", text.replace("OUT", s3.url("contested.zarr")))
+    # one worker: the run lasts long enough to be contested (its bytes are the same)
+    a = job(tmp_path, "a", text.replace("OUT", s3.url("contested.zarr")).replace("workers: 2", "workers: 1"))
     b = job(tmp_path, "b", f"input: {s3.url('bigger/vol.zarr')}\noutputs:\n"
                            f"  - {{attribute: rms_amplitude, path: {s3.url('contested.zarr')}}}\n")
     p = subprocess.Popen([attr_bin(), "run", "-q", a], env={**os.environ, **s3.env},
