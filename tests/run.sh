@@ -36,7 +36,7 @@ if [ -n "${ATTR_NO_SLURM:-}" ] && [ "${ATTR_REQUIRE_ALL:-}" = 1 ]; then
 fi
 
 cargo fmt --all -- --check
-cargo clippy --workspace --all-targets --quiet -- -D warnings
+cargo clippy --release --workspace --all-targets --quiet -- -D warnings   # the release build reuses its C libraries
 cargo build --release --quiet
 cargo test --workspace --release --quiet   # reuses the release build of the dependencies
 
