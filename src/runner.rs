@@ -7,7 +7,7 @@ use crate::job::{
 use crate::progress::Progress;
 use crate::shard::{self, Shard};
 use crate::store::identity::Identity;
-use crate::store::{Input, Opened, OutputDataset, OutputVariable, VariableSpec};
+use crate::store::{Input, Opened, OutputDataset, OutputVariable, Skeleton, VariableSpec};
 use anyhow::{bail, Context, Result};
 use ndarray::{Array3, ArrayView3};
 use serde_json::{json, Map, Value};
@@ -331,13 +331,16 @@ fn open_datasets(
             attrs.extend(carried_attributes(&p.input.array_attributes));
         }
         let specs: Vec<VariableSpec> = outputs.iter().map(|o| variable_spec(p, o)).collect();
+        let skeleton = Skeleton {
+            format,
+            input: &p.input,
+            attributes: &attrs,
+            variables: &specs,
+            fingerprint: &fingerprint(p, path),
+        };
         let opened = OutputDataset::open_or_create(
             path,
-            format,
-            &p.input,
-            &attrs,
-            &specs,
-            &fingerprint(p, path),
+            &skeleton,
             &identity,
             opts.overwrite,
             shard.is_none(),

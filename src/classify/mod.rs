@@ -896,13 +896,16 @@ fn classify(job_path: &Path, spec: &JobSpec, c: &ClassifySpec, run: &Run) -> Res
         "shape": shape,
     });
     let identity = Identity::of(&first.path, first.variable.as_deref());
+    let skeleton = crate::store::Skeleton {
+        format,
+        input: first,
+        attributes: &attrs,
+        variables: &specs,
+        fingerprint: &fingerprint,
+    };
     let opened = OutputDataset::open_or_create(
         &c.path,
-        format,
-        first,
-        &attrs,
-        &specs,
-        &fingerprint,
+        &skeleton,
         &identity,
         run.overwrite,
         run.shard.is_none(),

@@ -235,7 +235,7 @@ impl NewDataset {
             );
         }
         if published || unfinished {
-            discard(&r, format)?;
+            discard(&r)?;
         }
         r.put(CLAIM, super::owner::tag().into_bytes())?;
         let meta = TempDir::new()?;

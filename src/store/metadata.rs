@@ -241,6 +241,16 @@ pub fn write_array(dir: &Path, format: Format, meta: &ArrayMeta) -> anyhow::Resu
     }
 }
 
+/// Whether a store key names a metadata document (of either format), not
+/// a chunk.
+pub fn is_metadata_key(key: &str) -> bool {
+    let name = key.rsplit('/').next().unwrap_or("");
+    matches!(
+        name,
+        "zarr.json" | ".zarray" | ".zattrs" | ".zgroup" | ".zmetadata"
+    )
+}
+
 /// Consolidate the metadata of a group in its format.
 pub fn consolidate(dir: &Path, format: Format) -> anyhow::Result<()> {
     match format {

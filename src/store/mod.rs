@@ -29,7 +29,7 @@ pub use ledger::Ledger;
 pub use metadata::{Compression, Format};
 pub use output::{
     private_sibling, publish, published_by, staging_path, stagings, Opened, OutputDataset,
-    OutputVariable, Superseded, VariableSpec,
+    OutputVariable, Skeleton, Superseded, VariableSpec,
 };
 
 use std::path::Path;

@@ -69,6 +69,19 @@ pub struct Superseded {
     pub by: String,
 }
 
+/// What a dataset of `attr run` (or a classification) is made of: the
+/// skeleton written before any chunk, and the fingerprint of its job.
+#[derive(Clone, Copy)]
+pub struct Skeleton<'a> {
+    pub format: Format,
+    /// The volume whose grid, coordinates and trace mask it carries.
+    pub input: &'a Input,
+    /// The group's attributes.
+    pub attributes: &'a Map<String, Value>,
+    pub variables: &'a [VariableSpec],
+    pub fingerprint: &'a Value,
+}
+
 /// What opening a dataset found.
 pub enum Opened {
     /// Created by this process.
@@ -270,45 +283,21 @@ impl OutputDataset {
     /// `overwrite`: a finished dataset at `path` is replaced when this run
     /// publishes. `exclusive`: this process is the only one working on the
     /// job, so a stale partial dataset of another job may be discarded.
-    #[allow(clippy::too_many_arguments)]
     pub fn open_or_create(
         path: &Path,
-        format: Format,
-        input: &Input,
-        attributes: &Map<String, Value>,
-        variables: &[VariableSpec],
-        fingerprint: &Value,
+        skeleton: &Skeleton,
         identity: &Identity,
         overwrite: bool,
         exclusive: bool,
     ) -> Result<Opened> {
         if super::remote::is_remote(path) {
-            return super::remote_output::open_or_create(
-                path,
-                format,
-                input,
-                attributes,
-                variables,
-                fingerprint,
-                identity,
-                overwrite,
-            );
+            return super::remote_output::open_or_create(path, skeleton, identity, overwrite);
         }
         // another process of the job may publish the staged dataset between
         // our looking at it and our joining it: then look again
         let mut attempts = 0;
         loop {
-            let r = Self::try_open_or_create(
-                path,
-                format,
-                input,
-                attributes,
-                variables,
-                fingerprint,
-                identity,
-                overwrite,
-                exclusive,
-            );
+            let r = Self::try_open_or_create(path, skeleton, identity, overwrite, exclusive);
             match r {
                 Err(e) if e.downcast_ref::<Vanished>().is_some() && attempts < 20 => {
                     attempts += 1;
@@ -319,18 +308,14 @@ impl OutputDataset {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn try_open_or_create(
         path: &Path,
-        format: Format,
-        input: &Input,
-        attributes: &Map<String, Value>,
-        variables: &[VariableSpec],
-        fingerprint: &Value,
+        skeleton: &Skeleton,
         identity: &Identity,
         overwrite: bool,
         exclusive: bool,
     ) -> Result<Opened> {
+        let (format, fingerprint) = (skeleton.format, skeleton.fingerprint);
         if path.exists() {
             if super::node_kind(path).is_err() {
                 bail!(
@@ -429,8 +414,7 @@ impl OutputDataset {
                 };
             }
             let build = private_sibling(path, "building");
-            let built = Self::build(&build, format, input, attributes, variables, fingerprint)
-                .and_then(|()| identity.record(&build));
+            let built = Self::build(&build, skeleton).and_then(|()| identity.record(&build));
             if let Err(e) = built {
                 let _ = std::fs::remove_dir_all(&build);
                 return Err(e.context(format!("cannot create output '{}'", path.display())));
@@ -493,14 +477,14 @@ impl OutputDataset {
     /// Write the whole skeleton of the dataset into `dir`: the group, the
     /// input's coordinates and trace mask, each variable's metadata, and
     /// the ledger its chunks will be recorded in.
-    pub(super) fn build(
-        dir: &Path,
-        format: Format,
-        input: &Input,
-        attributes: &Map<String, Value>,
-        variables: &[VariableSpec],
-        fingerprint: &Value,
-    ) -> Result<()> {
+    pub(super) fn build(dir: &Path, skeleton: &Skeleton) -> Result<()> {
+        let Skeleton {
+            format,
+            input,
+            attributes,
+            variables,
+            fingerprint,
+        } = *skeleton;
         // the variables carry their own compression; coordinates none
         let w = DatasetWriter::new(dir, format, Compression::None);
         w.group(attributes)?;
@@ -711,7 +695,10 @@ impl OutputVariable {
     /// Write chunk `idx` (promoted 3-D grid); `data` covers the part of the
     /// chunk inside the volume. Recorded as done once the file is in place.
     pub fn write_chunk(&self, idx: [u64; 3], data: ArrayView3<f32>) -> Result<()> {
-        stop_if_superseded(&self.staging, &self.staging)?;
+        if self.behind.is_none() {
+            // (in an object store a running job is never taken over)
+            stop_if_superseded(&self.staging, &self.staging)?;
+        }
         // another process of the same job wrote it: the same bytes
         if self.ledger.is_done(&self.name, idx) {
             return Ok(());

@@ -24,14 +24,6 @@ pub struct Prefetching {
     metadata: Mutex<HashMap<String, Option<Bytes>>>,
 }
 
-fn is_metadata(key: &StoreKey) -> bool {
-    let name = key.as_str().rsplit('/').next().unwrap_or("");
-    matches!(
-        name,
-        "zarr.json" | ".zarray" | ".zattrs" | ".zgroup" | ".zmetadata"
-    )
-}
-
 /// The parts `byte_ranges` of `bytes`.
 fn slices<'a>(
     key: &StoreKey,
@@ -91,7 +83,7 @@ impl ReadableStorageTraits for Prefetching {
         key: &StoreKey,
         byte_ranges: ByteRangeIterator<'a>,
     ) -> Result<MaybeBytesIterator<'a>, StorageError> {
-        if is_metadata(key) {
+        if super::metadata::is_metadata_key(key.as_str()) {
             let cached = self
                 .metadata
                 .lock()

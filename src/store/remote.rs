@@ -91,7 +91,8 @@ impl AsyncToSyncBlockOn for BlockOn {
     }
 }
 
-fn block_on<F: core::future::Future>(f: F) -> F::Output {
+/// Run `f` to completion on the shared runtime (from outside it).
+pub fn block_on<F: core::future::Future>(f: F) -> F::Output {
     runtime().block_on(f)
 }
 

@@ -21,13 +21,13 @@ use super::checksummed::Checksummed;
 use super::identity::Identity;
 use super::ledger::{Ledger, DIR};
 use super::metadata::consolidate;
-use super::output::{OutputDataset, VariableSpec};
+use super::output::{OutputDataset, Skeleton};
 use super::owner::{live_holders, Lease};
 use super::remote::Remote;
 use super::write_behind::WriteBehind;
-use super::{Format, Input, Opened};
+use super::{Format, Opened};
 use anyhow::{bail, Context, Result};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use zarrs::storage::{ListableStorageTraits, StorePrefix};
@@ -82,14 +82,9 @@ pub fn open(path: &Path, format: Format) -> Result<OutputDataset> {
 
 /// Find or create the dataset at `path` for the job with `fingerprint`
 /// (see [`OutputDataset::open_or_create`]).
-#[allow(clippy::too_many_arguments)]
 pub fn open_or_create(
     path: &Path,
-    format: Format,
-    input: &Input,
-    attributes: &Map<String, Value>,
-    variables: &[VariableSpec],
-    fingerprint: &Value,
+    skeleton: &Skeleton,
     identity: &Identity,
     overwrite: bool,
 ) -> Result<Opened> {
@@ -100,18 +95,7 @@ pub fn open_or_create(
     let lease = Lease::take(path)?;
     // another process may be claiming the prefix while we look: look again
     for _ in 0..10 {
-        if let Some(opened) = try_open_or_create(
-            &r,
-            path,
-            format,
-            input,
-            attributes,
-            variables,
-            fingerprint,
-            identity,
-            overwrite,
-            &lease,
-        )? {
+        if let Some(opened) = try_open_or_create(&r, path, skeleton, identity, overwrite, &lease)? {
             return Ok(match opened {
                 Opened::Created(d) => Opened::Created(d.with_lease(lease)),
                 Opened::Joined(d) => Opened::Joined(d.with_lease(lease)),
@@ -124,23 +108,16 @@ pub fn open_or_create(
 }
 
 /// One look at the prefix: `None` when it changed under us.
-#[allow(clippy::too_many_arguments)]
 fn try_open_or_create(
     r: &Remote,
     path: &Path,
-    format: Format,
-    input: &Input,
-    attributes: &Map<String, Value>,
-    variables: &[VariableSpec],
-    fingerprint: &Value,
+    skeleton: &Skeleton,
     identity: &Identity,
     overwrite: bool,
     lease: &Lease,
 ) -> Result<Option<Opened>> {
-    let shown = &r.url;
-    let job: Option<Value> = r
-        .get(&format!("{DIR}/job.json"))?
-        .and_then(|b| serde_json::from_slice(&b).ok());
+    let (shown, format, fingerprint) = (&r.url, skeleton.format, skeleton.fingerprint);
+    let job = claimed_by(r)?;
     let ours = job.as_ref() == Some(fingerprint);
     if job.is_some() && !ours {
         // nothing can be renamed away under a writer here: never take over
@@ -164,7 +141,7 @@ fn try_open_or_create(
         if !overwrite {
             bail!("output '{shown}' already exists: pass --overwrite to replace it");
         }
-        discard(r, format)?;
+        discard(r)?;
         lease.renew();
     } else if job.is_some() {
         if !ours && !overwrite {
@@ -175,11 +152,11 @@ fn try_open_or_create(
                 "'{shown}' was started from another state of the input ({change}): pass --overwrite to start over"
             ),
             None if ours => {
-                upload_skeleton(r, format, input, attributes, variables, fingerprint, identity)?;
+                upload_skeleton(r, skeleton, identity)?;
                 return Ok(Some(Opened::Joined(open(path, format)?)));
             }
             _ => {
-                discard(r, format)?;
+                discard(r)?;
                 lease.renew();
             }
         }
@@ -196,40 +173,28 @@ fn try_open_or_create(
     let claim = serde_json::to_vec_pretty(fingerprint)?;
     if !r.create(&format!("{DIR}/job.json"), claim)? {
         // another process of a job claimed it first: join it if it is ours
-        let theirs: Option<Value> = r
-            .get(&format!("{DIR}/job.json"))?
-            .and_then(|b| serde_json::from_slice(&b).ok());
-        if theirs.as_ref() != Some(fingerprint) {
+        if claimed_by(r)?.as_ref() != Some(fingerprint) {
             bail!("'{shown}' was just claimed by a different job: wait for it to finish, or pass --overwrite");
         }
-        upload_skeleton(
-            r,
-            format,
-            input,
-            attributes,
-            variables,
-            fingerprint,
-            identity,
-        )?;
+        upload_skeleton(r, skeleton, identity)?;
         return Ok(Some(Opened::Joined(open(path, format)?)));
     }
-    upload_skeleton(
-        r,
-        format,
-        input,
-        attributes,
-        variables,
-        fingerprint,
-        identity,
-    )
-    .with_context(|| format!("cannot create output '{shown}'"))?;
+    upload_skeleton(r, skeleton, identity)
+        .with_context(|| format!("cannot create output '{shown}'"))?;
     Ok(Some(Opened::Created(open(path, format)?)))
+}
+
+/// The fingerprint of the job that claimed the prefix, if one did.
+fn claimed_by(r: &Remote) -> Result<Option<Value>> {
+    Ok(r.get(&format!("{DIR}/job.json"))?
+        .and_then(|b| serde_json::from_slice(&b).ok()))
 }
 
 /// Remove a dataset: its root metadata first, so that it stops being one
 /// at once, then every object below it.
-pub(super) fn discard(r: &Remote, format: Format) -> Result<()> {
-    for f in root_files(format).iter().rev().chain(&[".zarray"]) {
+/// (Whatever its format: the old dataset may be of the other one.)
+pub(super) fn discard(r: &Remote) -> Result<()> {
+    for f in [".zgroup", "zarr.json", ".zarray", ".zmetadata", ".zattrs"] {
         r.delete(f)?;
     }
     r.delete_all("")
@@ -240,18 +205,11 @@ pub(super) fn discard(r: &Remote, format: Format) -> Result<()> {
 /// metadata into `.attr/root/` (published last) and the claim left as is.
 /// Every process of the job uploads the same bytes, so a process that
 /// joins never waits for the creator's upload.
-fn upload_skeleton(
-    r: &Remote,
-    format: Format,
-    input: &Input,
-    attributes: &Map<String, Value>,
-    variables: &[VariableSpec],
-    fingerprint: &Value,
-    identity: &Identity,
-) -> Result<()> {
+fn upload_skeleton(r: &Remote, skeleton: &Skeleton, identity: &Identity) -> Result<()> {
+    let format = skeleton.format;
     let tmp = TempDir::new()?;
     let dir = tmp.0.join("dataset");
-    OutputDataset::build(&dir, format, input, attributes, variables, fingerprint)?;
+    OutputDataset::build(&dir, skeleton)?;
     identity.record(&dir)?;
     let mut files = Vec::new();
     walk(&dir, &dir, &mut files);

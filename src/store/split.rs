@@ -24,11 +24,7 @@ impl Split {
     }
 
     fn route(&self, key: &StoreKey) -> &Store {
-        let name = key.as_str().rsplit('/').next().unwrap_or("");
-        if matches!(
-            name,
-            "zarr.json" | ".zarray" | ".zattrs" | ".zgroup" | ".zmetadata"
-        ) {
+        if super::metadata::is_metadata_key(key.as_str()) {
             &self.meta
         } else {
             &self.data

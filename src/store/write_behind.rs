@@ -118,8 +118,8 @@ impl WritableStorageTraits for WriteBehind {
             return Err(StorageError::Other(e));
         }
         let permits = self.permits.clone();
-        let permit = remote::wait(remote::spawn(async move { permits.acquire_owned().await }))
-            .map_err(|e| StorageError::Other(format!("{e:#}")))?
+        // waits while IN_FLIGHT chunks are on their way
+        let permit = remote::block_on(permits.acquire_owned())
             .map_err(|e| StorageError::Other(e.to_string()))?;
         let r = self.remote.clone();
         let k = key.as_str().to_string();
