@@ -286,6 +286,13 @@ impl Window {
         let mut padded = vec![0f32; n1 * span];
         let mut q = vec![[0f32; LANES]; wx * wt];
         let mut counts = vec![0u32; self.levels * self.levels];
+        let matrix = matches!(self.prop, Prop::Energy | Prop::Entropy);
+        let mut keyed = if matrix {
+            Keyed::new(&pairs, self.levels, wx * wt)
+        } else {
+            None
+        };
+        let step = if keyed.is_some() { KEYED } else { LANES };
         let terms: Vec<Vec<f64>> = pairs
             .iter()
             .map(|p| cell_terms(p.len(), self.prop))
@@ -304,33 +311,46 @@ impl Window {
                     .collect();
                 let mut k = 0;
                 while k < len {
-                    let lanes = LANES.min(len - k);
-                    let value = |r: usize, c: usize| -> [f32; LANES] {
-                        let at = cols[c] * span + k + r;
-                        let mut v = [0f32; LANES];
-                        v[..lanes].copy_from_slice(&padded[at..at + lanes]);
-                        v
-                    };
-                    quantise(&mut q, wx, wt, self.levels, self.range, value);
-                    let mut total = [0f64; LANES];
-                    for (pr, term) in pairs.iter().zip(&terms) {
-                        if matches!(self.prop, Prop::Energy | Prop::Entropy) {
-                            for (l, t) in total.iter_mut().enumerate().take(lanes) {
-                                *t += matrix_property(
-                                    pr,
-                                    &q,
-                                    l,
-                                    self.levels,
-                                    self.prop,
-                                    &mut counts,
-                                    term,
-                                );
+                    let lanes = step.min(len - k);
+                    let mut total = [0f64; KEYED];
+                    for g in 0..lanes.div_ceil(LANES) {
+                        let k0 = k + g * LANES;
+                        let group = LANES.min(len - k0);
+                        let value = |r: usize, c: usize| -> [f32; LANES] {
+                            let at = cols[c] * span + k0 + r;
+                            let mut v = [0f32; LANES];
+                            v[..group].copy_from_slice(&padded[at..at + group]);
+                            v
+                        };
+                        quantise(&mut q, wx, wt, self.levels, self.range, value);
+                        if let Some(keyed) = keyed.as_mut() {
+                            keyed.take(g, &q);
+                            continue;
+                        }
+                        for (pr, term) in pairs.iter().zip(&terms) {
+                            if matrix {
+                                for (l, t) in total.iter_mut().enumerate().take(group) {
+                                    *t += matrix_property(
+                                        pr,
+                                        &q,
+                                        l,
+                                        self.levels,
+                                        self.prop,
+                                        &mut counts,
+                                        term,
+                                    );
+                                }
+                            } else {
+                                let v = pair_sums(pr, &q, self.prop);
+                                for (t, v) in total.iter_mut().zip(v) {
+                                    *t += v;
+                                }
                             }
-                        } else {
-                            let v = pair_sums(pr, &q, self.prop);
-                            for (t, v) in total.iter_mut().zip(v) {
-                                *t += v;
-                            }
+                        }
+                    }
+                    if let Some(keyed) = keyed.as_mut() {
+                        for pr in &pairs {
+                            keyed.add(pr, self.levels, self.prop, &mut total);
                         }
                     }
                     let n = pairs.len() as f64;
@@ -448,6 +468,242 @@ fn pair_sums(pairs: &[(usize, usize)], q: &[[f32; LANES]], prop: Prop) -> [f64; 
                 }
             })
         }
+    }
+}
+
+/// Outputs whose energy or entropy is computed together: four groups of
+/// [`LANES`], so that the comparisons of pair keys fill wide vectors.
+const KEYED: usize = 4 * LANES;
+
+/// Above this many pairs in a direction, comparing every pair with every
+/// other costs more than counting into a matrix, lane by lane.
+const MAX_KEYED_PAIRS: usize = 512;
+
+/// A lane's grey level, pair key and count as a small unsigned integer:
+/// u8 where 16 levels and 127 pairs fit in it (64 lanes to a 512-bit
+/// vector), else u16.
+trait Tally: Copy + Default + PartialOrd {
+    fn level(v: f32) -> Self;
+    fn key(a: Self, z: Self, levels: Self) -> Self;
+    fn bit(b: bool) -> Self;
+    fn plus(self, o: Self) -> Self;
+    fn times(self, o: Self) -> Self;
+    fn get(self) -> u32;
+}
+
+macro_rules! tally {
+    ($t:ty) => {
+        impl Tally for $t {
+            #[inline(always)]
+            fn level(v: f32) -> Self {
+                v as $t
+            }
+            #[inline(always)]
+            fn key(a: Self, z: Self, levels: Self) -> Self {
+                a.wrapping_mul(levels).wrapping_add(z)
+            }
+            #[inline(always)]
+            fn bit(b: bool) -> Self {
+                b as $t
+            }
+            #[inline(always)]
+            fn plus(self, o: Self) -> Self {
+                self.wrapping_add(o)
+            }
+            #[inline(always)]
+            fn times(self, o: Self) -> Self {
+                self.wrapping_mul(o)
+            }
+            #[inline(always)]
+            fn get(self) -> u32 {
+                self as u32
+            }
+        }
+    };
+}
+tally!(u8);
+tally!(u16);
+
+/// The window's grey levels, each pair's unordered key {a, z}, whether
+/// a = z, and the symmetric matrix's count at the pair's cell, each for
+/// [`KEYED`] lanes.
+struct Keys<T> {
+    level: Vec<[T; KEYED]>,
+    key: Vec<[T; KEYED]>,
+    same: Vec<[T; KEYED]>,
+    count: Vec<[T; KEYED]>,
+}
+
+impl<T: Tally> Keys<T> {
+    fn new(cells: usize) -> Self {
+        Keys {
+            level: vec![[T::default(); KEYED]; cells],
+            key: Vec::new(),
+            same: Vec::new(),
+            count: Vec::new(),
+        }
+    }
+
+    /// Takes the quantised window of group `g`'s lanes.
+    fn take(&mut self, g: usize, q: &[[f32; LANES]]) {
+        for (dst, src) in self.level.iter_mut().zip(q) {
+            for (d, &v) in dst[g * LANES..(g + 1) * LANES].iter_mut().zip(src) {
+                *d = T::level(v);
+            }
+        }
+    }
+}
+
+/// The pair keys of the lanes at `take`n, in whichever width fits.
+enum Keyed {
+    Narrow(Keys<u8>),
+    Wide(Keys<u16>),
+}
+
+impl Keyed {
+    /// Keys for these directions' pairs, or None where a matrix per lane
+    /// is cheaper.
+    fn new(pairs: &[Vec<(usize, usize)>], levels: usize, cells: usize) -> Option<Keyed> {
+        let most = pairs.iter().map(Vec::len).max().unwrap_or(0);
+        if levels <= 16 && most <= 127 {
+            Some(Keyed::Narrow(Keys::new(cells)))
+        } else if most <= MAX_KEYED_PAIRS {
+            Some(Keyed::Wide(Keys::new(cells)))
+        } else {
+            None
+        }
+    }
+
+    fn take(&mut self, g: usize, q: &[[f32; LANES]]) {
+        match self {
+            Keyed::Narrow(k) => k.take(g, q),
+            Keyed::Wide(k) => k.take(g, q),
+        }
+    }
+
+    /// Adds each lane's energy or entropy for these pairs to `total`.
+    fn add(&mut self, pairs: &[(usize, usize)], levels: usize, prop: Prop, total: &mut [f64]) {
+        let sums = match self {
+            Keyed::Narrow(k) => matrix_sums(pairs, levels as u8, prop, k),
+            Keyed::Wide(k) => matrix_sums(pairs, levels as u16, prop, k),
+        };
+        for (t, v) in total.iter_mut().zip(sums) {
+            *t += v;
+        }
+    }
+}
+
+/// Energy or entropy of every lane's matrix for one direction's pairs,
+/// without building the matrix. The symmetric matrix's count at a pair's
+/// cell (a, z) is the number of pairs with the same unordered levels
+/// {a, z}, twice that where a = z; comparing the pairs' keys with each
+/// other is vector work across the lanes, where counting into a matrix is
+/// a chain of scattered increments that stall on repeats. Then Σ over
+/// cells of c² is 2·Σ over pairs of c (each pair puts two entries into
+/// cells of count c), and Σ −p·ln p is ln 2N − (1/N)·Σ ln c over the N
+/// pairs.
+#[multiversion::multiversion(targets(
+    "x86_64+avx512f+avx512bw+avx512vl",
+    "x86_64+avx2",
+    "aarch64+neon"
+))]
+fn matrix_sums<T: Tally>(
+    pairs: &[(usize, usize)],
+    levels: T,
+    prop: Prop,
+    keys: &mut Keys<T>,
+) -> [f64; KEYED] {
+    let n = pairs.len();
+    let Keys {
+        level,
+        key,
+        same,
+        count,
+    } = keys;
+    key.clear();
+    same.clear();
+    for &(u, v) in pairs {
+        let (a, z) = (&level[u], &level[v]);
+        let (mut k, mut d) = ([T::default(); KEYED], [T::default(); KEYED]);
+        unordered_keys(a, z, levels, &mut k, &mut d);
+        key.push(k);
+        same.push(d);
+    }
+    count_matches(key, count);
+    for (c, s) in count.iter_mut().zip(same.iter()) {
+        // (a, a) takes both entries of each of its pairs
+        for l in 0..KEYED {
+            c[l] = c[l].plus(c[l].times(s[l]));
+        }
+    }
+    let total = 2.0 * n as f64;
+    if prop == Prop::Energy {
+        let mut sum = [0u32; KEYED];
+        for c in count.iter() {
+            for (s, c) in sum.iter_mut().zip(c) {
+                *s += c.get();
+            }
+        }
+        std::array::from_fn(|l| (2.0 * sum[l] as f64).sqrt() / total)
+    } else {
+        // Σ ln c as the logarithms of products of 96 counts (each at most
+        // 2·MAX_KEYED_PAIRS, so the product is < 2^960)
+        let mut logs = [0f64; KEYED];
+        for block in count.chunks(96) {
+            let mut prod = [1f64; KEYED];
+            for c in block {
+                for (p, c) in prod.iter_mut().zip(c) {
+                    *p *= c.get() as f64;
+                }
+            }
+            for (s, p) in logs.iter_mut().zip(prod) {
+                *s += p.ln();
+            }
+        }
+        std::array::from_fn(|l| total.ln() - logs[l] / n as f64)
+    }
+}
+
+/// The unordered key {a, z} of each lane's pair, and 1 where a = z.
+#[inline(always)]
+fn unordered_keys<T: Tally>(
+    a: &[T; KEYED],
+    z: &[T; KEYED],
+    levels: T,
+    key: &mut [T; KEYED],
+    same: &mut [T; KEYED],
+) {
+    for l in 0..KEYED {
+        let (x, y) = (a[l], z[l]);
+        let (lo, hi) = if x < y { (x, y) } else { (y, x) };
+        key[l] = T::key(lo, hi, levels);
+        same[l] = T::bit(x == y);
+    }
+}
+
+/// How many pairs share each pair's unordered key, four pairs at a time
+/// against each loaded one, with the counts in registers. Written so that
+/// the compiler vectorises across the lanes and not across the pairs.
+#[inline(always)]
+fn count_matches<T: Tally>(key: &[[T; KEYED]], count: &mut Vec<[T; KEYED]>) {
+    const BLOCK: usize = 4;
+    count.clear();
+    let n = key.len();
+    for i in (0..n).step_by(BLOCK) {
+        // past the end, repeat the last pair and drop its counts
+        let ks: [&[T; KEYED]; BLOCK] = std::array::from_fn(|b| &key[(i + b).min(n - 1)]);
+        let mut cs = [[T::default(); KEYED]; BLOCK];
+        let mut j = 0;
+        while j < n {
+            let kj = &key[j];
+            for (ki, ci) in ks.iter().zip(cs.iter_mut()) {
+                for l in 0..KEYED {
+                    ci[l] = ci[l].plus(T::bit(ki[l] == kj[l]));
+                }
+            }
+            j += 1;
+        }
+        count.extend_from_slice(&cs[..BLOCK.min(n - i)]);
     }
 }
 
@@ -663,6 +919,47 @@ mod tests {
                         .map(|&(i, j, p)| p * (i as f64 - mean) * (j as f64 - mean))
                         .sum::<f64>()
                         / var
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn keyed_sums_equal_counting_into_the_matrix() {
+        let mut seed = 7u64;
+        let mut rand = |n: usize| {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+            (seed >> 33) as usize % n
+        };
+        for (levels, wx, wt) in [(2, 3, 3), (16, 7, 7), (16, 5, 9), (64, 11, 13), (256, 7, 7)] {
+            for &dir in &OFFSETS {
+                let pairs = direction_pairs(&[dir], wx, wt);
+                let mut keyed = Keyed::new(&pairs, levels, wx * wt).expect("keyed");
+                for _ in 0..5 {
+                    // few distinct levels as well as many, so cells repeat
+                    let spread = [levels, 3.min(levels)][rand(2)];
+                    let qs: Vec<Vec<[f32; LANES]>> = (0..4)
+                        .map(|_| {
+                            (0..wx * wt)
+                                .map(|_| std::array::from_fn(|_| rand(spread) as f32))
+                                .collect()
+                        })
+                        .collect();
+                    for (g, q) in qs.iter().enumerate() {
+                        keyed.take(g, q);
+                    }
+                    for prop in [Prop::Energy, Prop::Entropy] {
+                        let mut got = [0f64; KEYED];
+                        keyed.add(&pairs[0], levels, prop, &mut got);
+                        let term = cell_terms(pairs[0].len(), prop);
+                        let mut counts = vec![0u32; levels * levels];
+                        for (l, got) in got.iter().enumerate() {
+                            let (q, l) = (&qs[l / LANES], l % LANES);
+                            let want =
+                                matrix_property(&pairs[0], q, l, levels, prop, &mut counts, &term);
+                            assert!((got - want).abs() < 1e-12, "{got} {want}");
+                        }
+                    }
                 }
             }
         }
