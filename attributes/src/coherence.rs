@@ -25,40 +25,6 @@ fn require_live(
     nulls::null_below(out, &count, min_live, window[0] * window[1]);
 }
 
-/// The largest eigenvalue of the symmetric `j × j` matrix `c`: power
-/// iteration (from the all-ones vector, the dominant eigenvector of coherent
-/// data, when `v` is zero) until the Rayleigh quotient settles to 1e-8 (it
-/// converges quadratically, so λ1 is then well inside the f32 result's
-/// rounding); when λ2 is too close
-/// to λ1 for that within 60 steps, a full symmetric eigen-decomposition.
-/// `v` holds the starting vector (e.g. the previous sample's eigenvector:
-/// neighbouring windows overlap, so it is nearly converged) and returns the
-/// eigenvector.
-pub fn largest_eigenvalue(c: &[f64], j: usize, v: &mut [f64], w: &mut [f64]) -> f64 {
-    if v.iter().all(|x| *x == 0.0) {
-        v.iter_mut().for_each(|x| *x = 1.0 / (j as f64).sqrt());
-    }
-    let mut lambda = 0.0;
-    for _ in 0..60 {
-        for r in 0..j {
-            w[r] = (0..j).map(|k| c[r * j + k] * v[k]).sum();
-        }
-        let next: f64 = (0..j).map(|r| w[r] * v[r]).sum();
-        let norm = w.iter().map(|x| x * x).sum::<f64>().sqrt();
-        if norm == 0.0 {
-            return 0.0;
-        }
-        v.iter_mut().zip(w.iter()).for_each(|(a, b)| *a = b / norm);
-        if (next - lambda).abs() <= 1e-8 * next.abs() {
-            return next;
-        }
-        lambda = next;
-    }
-    nalgebra::DMatrix::from_row_slice(j, j, c)
-        .symmetric_eigenvalues()
-        .max()
-}
-
 pub const EIGENSTRUCTURE_COHERENCE: Spec = Spec {
     name: "eigenstructure_coherence",
     family: FAMILY,
@@ -85,77 +51,292 @@ pub const EIGENSTRUCTURE_COHERENCE: Spec = Spec {
     },
 };
 
-/// Eigenstructure coherence at `core` of `b`.
+/// Samples of a trace whose eigenproblems are solved together, one per
+/// vector lane.
+const BATCH: usize = 8;
+
+/// Eigenstructure coherence at `core` of `b`. Per lateral position, the
+/// products of the J traces at each sample are formed once; the covariance
+/// of each window is their running sum down the trace; the largest
+/// eigenvalues of [`BATCH`] windows, one from each stretch of the trace,
+/// come from one power iteration run across the lanes
+/// ([`batch_largest`]).
 fn c3(b: ArrayView3<f32>, window: [usize; 3], core: &crate::Region) -> Array3<f32> {
     let (n0, n1, n2) = b.dim();
     let r = window.map(|w| (w / 2) as isize);
     let j = window[0] * window[1];
-    let mut out = Array3::<f32>::zeros((core[0].len(), core[1].len(), core[2].len()));
-    let k0 = core[2].start;
-    let mut traces = vec![0f64; j * n2];
-    let mut c = vec![0f64; j * j];
-    let mut full = vec![0f64; j * j];
-    let (mut v, mut wv) = (vec![0f64; j], vec![0f64; j]);
+    let len = core[2].len();
+    let span = len + 2 * r[2] as usize;
+    let first = core[2].start as isize - r[2];
+    let mut out = Array3::<f32>::zeros((core[0].len(), core[1].len(), len));
+    // lane l walks down its own stretch of `seg` windows of the trace, so
+    // that each window starts its power iteration from the eigenvector of
+    // the window one sample up; the samples those windows span, lane by
+    // lane, for each trace
+    let w = window[2];
+    let seg = len.div_ceil(BATCH);
+    let steps = seg + w - 1;
+    let mut lanes_of = vec![[0f64; BATCH]; j * steps];
+    let mut nonzero = vec![[0i64; BATCH]; steps];
+    let mut batch = Batch::new(j);
     for i in core[0].clone() {
         for x in core[1].clone() {
-            // the J traces around (i, x), sample-major
-            let mut t = 0;
+            let mut a = 0;
             for di in -r[0]..=r[0] {
                 let ii = symmetric_index(i as isize + di, n0);
                 for dx in -r[1]..=r[1] {
-                    let xx = symmetric_index(x as isize + dx, n1);
-                    for k in 0..n2 {
-                        traces[k * j + t] = b[[ii, xx, k]] as f64;
+                    let tr = b.slice(ndarray::s![ii, symmetric_index(x as isize + dx, n1), ..]);
+                    for (s, d) in lanes_of[a * steps..(a + 1) * steps].iter_mut().enumerate() {
+                        *d = std::array::from_fn(|l| {
+                            let t = l * seg + s;
+                            if t < span {
+                                tr[symmetric_index(first + t as isize, n2)] as f64
+                            } else {
+                                0.0
+                            }
+                        });
                     }
-                    t += 1;
+                    a += 1;
                 }
             }
-            // the window's covariance, updated as it slides down:
-            // add the sample entering, drop the one leaving
-            let add = |c: &mut [f64], kk: usize, sign: f64| -> bool {
-                let d = &traces[kk * j..(kk + 1) * j];
-                for a in 0..j {
-                    for e in a..j {
-                        c[a * j + e] += sign * d[a] * d[e];
-                    }
-                }
-                d.iter().any(|v| *v != 0.0)
-            };
-            c.fill(0.0);
-            v.fill(0.0);
-            let mut live = 0i64;
-            for dk in -r[2]..=r[2] {
-                live += add(&mut c, symmetric_index(k0 as isize + dk, n2), 1.0) as i64;
+            for (s, nz) in nonzero.iter_mut().enumerate() {
+                *nz = std::array::from_fn(|l| {
+                    (0..j).any(|a| lanes_of[a * steps + s][l] != 0.0) as i64
+                });
             }
-            for k in core[2].clone() {
-                if k > k0 {
-                    let enter = symmetric_index(k as isize + r[2], n2);
-                    let leave = symmetric_index(k as isize - r[2] - 1, n2);
-                    live += add(&mut c, enter, 1.0) as i64;
-                    live -= add(&mut c, leave, -1.0) as i64;
-                }
-                // windows of dead traces are exactly 0, not rounding residue
-                if live == 0 {
-                    continue;
-                }
-                for a in 0..j {
-                    for e in 0..a {
-                        full[a * j + e] = c[e * j + a];
-                    }
-                    for e in a..j {
-                        full[a * j + e] = c[a * j + e];
-                    }
-                }
-                let trace: f64 = (0..j).map(|a| full[a * j + a]).sum();
-                if trace > 0.0 {
-                    let l1 = largest_eigenvalue(&full, j, &mut v, &mut wv);
-                    out[[i - core[0].start, x - core[1].start, k - k0]] =
-                        (l1 / trace).clamp(0.0, 1.0) as f32;
-                }
-            }
+            batch.restart();
+            slide(
+                &mut batch,
+                &lanes_of,
+                &nonzero,
+                steps,
+                w,
+                seg,
+                len,
+                |l, step, c| {
+                    out[[i - core[0].start, x - core[1].start, l * seg + step]] = c;
+                },
+            );
         }
     }
     out
+}
+
+/// Slides every lane's window down its stretch: the covariance updated by
+/// the sample entering and the one leaving, then the batch's coherence
+/// handed to `put(lane, step, value)`.
+#[allow(clippy::too_many_arguments)]
+#[multiversion::multiversion(targets("x86_64+avx512f+avx512vl", "x86_64+avx2", "aarch64+neon"))]
+fn slide(
+    batch: &mut Batch,
+    samples: &[[f64; BATCH]],
+    nonzero: &[[i64; BATCH]],
+    steps: usize,
+    w: usize,
+    seg: usize,
+    len: usize,
+    mut put: impl FnMut(usize, usize, f32),
+) {
+    let j = batch.j;
+    let trace = |a: usize| &samples[a * steps..(a + 1) * steps];
+    let mut live = [0i64; BATCH];
+    let mut n = 0;
+    for a in 0..j {
+        for e in a..j {
+            let (ta, te) = (trace(a), trace(e));
+            let mut c = [0f64; BATCH];
+            for s in 0..w {
+                c = std::array::from_fn(|l| c[l] + ta[s][l] * te[s][l]);
+            }
+            batch.upper[n] = c;
+            n += 1;
+        }
+    }
+    for nz in &nonzero[..w] {
+        live = std::array::from_fn(|l| live[l] + nz[l]);
+    }
+    for step in 0..seg {
+        if step > 0 {
+            let (enter, leave) = (step + w - 1, step - 1);
+            let mut n = 0;
+            for a in 0..j {
+                let ta = trace(a);
+                let (ea, la) = (ta[enter], ta[leave]);
+                for e in a..j {
+                    let te = trace(e);
+                    let (ee, le) = (te[enter], te[leave]);
+                    let c = &mut batch.upper[n];
+                    *c = std::array::from_fn(|l| c[l] + (ea[l] * ee[l] - la[l] * le[l]));
+                    n += 1;
+                }
+            }
+            live = std::array::from_fn(|l| live[l] + nonzero[enter][l] - nonzero[leave][l]);
+        }
+        // windows of dead traces are exactly 0, not rounding residue
+        batch.live = std::array::from_fn(|l| live[l] > 0);
+        let lanes = (0..BATCH).take_while(|l| l * seg + step < len).count();
+        let ratio = batch.coherence(lanes);
+        for (l, c) in ratio[..lanes].iter().enumerate() {
+            put(l, step, *c);
+        }
+    }
+}
+
+/// The covariance matrices of [`BATCH`] windows, lane by lane, as their
+/// upper triangles row by row, and each lane's eigenvector from its window
+/// before.
+struct Batch {
+    j: usize,
+    upper: Vec<[f64; BATCH]>,
+    v: Vec<[f64; BATCH]>,
+    w: Vec<[f64; BATCH]>,
+    full: Vec<[f64; BATCH]>,
+    live: [bool; BATCH],
+}
+
+impl Batch {
+    fn new(j: usize) -> Batch {
+        Batch {
+            j,
+            upper: vec![[0.0; BATCH]; j * (j + 1) / 2],
+            v: vec![[0.0; BATCH]; j],
+            w: vec![[0.0; BATCH]; j],
+            full: vec![[0.0; BATCH]; j * j],
+            live: [false; BATCH],
+        }
+    }
+
+    /// A new trace: start every lane from the all-ones vector (the
+    /// dominant eigenvector of coherent data).
+    fn restart(&mut self) {
+        let start = 1.0 / (self.j as f64).sqrt();
+        self.v.iter_mut().for_each(|v| *v = [start; BATCH]);
+    }
+
+    /// λ1 / trace(C) of the first `lanes` lanes, 0 where the window is dead.
+    fn coherence(&mut self, lanes: usize) -> [f32; BATCH] {
+        let j = self.j;
+        let mut trace = [0f64; BATCH];
+        let mut diagonal = 0;
+        for a in 0..j {
+            for (t, c) in trace.iter_mut().zip(&self.upper[diagonal]) {
+                *t += c;
+            }
+            diagonal += j - a;
+        }
+        let mut active: [bool; BATCH] =
+            std::array::from_fn(|l| l < lanes && self.live[l] && trace[l] > 0.0);
+        let lambda = batch_largest(
+            &self.upper,
+            j,
+            &mut self.v,
+            &mut self.w,
+            &mut self.full,
+            &mut active,
+        );
+        std::array::from_fn(|l| {
+            if l < lanes && self.live[l] && trace[l] > 0.0 {
+                let lam = if active[l] {
+                    // not settled in 60 steps: λ2 close to λ1
+                    let mut c = vec![0f64; j * j];
+                    let mut n = 0;
+                    for a in 0..j {
+                        for e in a..j {
+                            (c[a * j + e], c[e * j + a]) = (self.upper[n][l], self.upper[n][l]);
+                            n += 1;
+                        }
+                    }
+                    let start = 1.0 / (j as f64).sqrt();
+                    self.v.iter_mut().for_each(|v| v[l] = start);
+                    nalgebra::DMatrix::from_row_slice(j, j, &c)
+                        .symmetric_eigenvalues()
+                        .max()
+                } else {
+                    lambda[l]
+                };
+                (lam / trace[l]).clamp(0.0, 1.0) as f32
+            } else {
+                0.0
+            }
+        })
+    }
+}
+
+/// The largest eigenvalue of each lane's symmetric `j × j` matrix, given
+/// by its upper triangle `c` row by row: power
+/// iteration from `v`, lane by lane until its Rayleigh quotient settles to
+/// 1e-8 (it converges quadratically, so λ1 is then well inside the f32
+/// result's rounding), at most 60 steps. `active` marks the lanes to solve
+/// and comes back marking those that did not settle. A lane whose matrix
+/// maps `v` to zero gets 0.
+#[multiversion::multiversion(targets("x86_64+avx512f+avx512vl", "x86_64+avx2", "aarch64+neon"))]
+fn batch_largest(
+    c: &[[f64; BATCH]],
+    j: usize,
+    v: &mut [[f64; BATCH]],
+    w: &mut [[f64; BATCH]],
+    full: &mut [[f64; BATCH]],
+    active: &mut [bool; BATCH],
+) -> [f64; BATCH] {
+    // the whole matrix, so that each row of C v sums in registers
+    let mut n = 0;
+    for a in 0..j {
+        for e in a..j {
+            (full[a * j + e], full[e * j + a]) = (c[n], c[n]);
+            n += 1;
+        }
+    }
+    let mut lambda = [0f64; BATCH];
+    for step in 0..60 {
+        if !active.iter().any(|a| *a) {
+            break;
+        }
+        for (a, wa) in w.iter_mut().enumerate() {
+            let mut acc = [0f64; BATCH];
+            for (cae, ve) in full[a * j..(a + 1) * j].iter().zip(v.iter()) {
+                acc = std::array::from_fn(|l| acc[l] + cae[l] * ve[l]);
+            }
+            *wa = acc;
+        }
+        let (mut next, mut norm) = ([0f64; BATCH], [0f64; BATCH]);
+        for a in 0..j {
+            let (wa, va) = (w[a], v[a]);
+            next = std::array::from_fn(|l| next[l] + wa[l] * va[l]);
+            norm = std::array::from_fn(|l| norm[l] + wa[l] * wa[l]);
+        }
+        let norm: [f64; BATCH] = std::array::from_fn(|l| norm[l].sqrt());
+        // settled lanes keep their vector, the start for the next window
+        let scale: [f64; BATCH] = std::array::from_fn(|l| {
+            if active[l] && norm[l] > 0.0 {
+                1.0 / norm[l]
+            } else {
+                0.0
+            }
+        });
+        for a in 0..j {
+            let (wa, va) = (w[a], v[a]);
+            v[a] = std::array::from_fn(|l| {
+                if scale[l] > 0.0 {
+                    wa[l] * scale[l]
+                } else {
+                    va[l]
+                }
+            });
+        }
+        for l in 0..BATCH {
+            if !active[l] {
+                continue;
+            }
+            if norm[l] == 0.0 {
+                (lambda[l], active[l]) = (0.0, false);
+            } else if step > 0 && (next[l] - lambda[l]).abs() <= 1e-8 * next[l].abs() {
+                (lambda[l], active[l]) = (next[l], false);
+            } else {
+                lambda[l] = next[l];
+            }
+        }
+    }
+    lambda
 }
 
 pub const SOBEL_EDGE: Spec = Spec {
@@ -276,3 +457,67 @@ fn masked_variance(b: ArrayView3<f32>, window: [usize; 3], min_live: usize) -> A
 /// This family's attributes, in the order `attr list` shows them.
 pub(crate) const ATTRIBUTES: &[&dyn crate::Attribute] =
     &[&EIGENSTRUCTURE_COHERENCE, &SOBEL_EDGE, &VARIANCE_EDGE];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    impl Batch {
+        /// Lane `l`'s matrix from its upper triangle.
+        fn set(&mut self, l: usize, upper: &[f64], live: bool) {
+            for (dst, &c) in self.upper.iter_mut().zip(upper) {
+                dst[l] = c;
+            }
+            self.live[l] = live;
+        }
+    }
+
+    #[test]
+    fn batched_power_iteration_finds_the_largest_eigenvalue() {
+        let mut seed = 5u64;
+        let mut rand = || {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+            (seed >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+        };
+        let j = 9;
+        let mut batch = Batch::new(j);
+        batch.restart();
+        let entries: Vec<(usize, usize)> =
+            (0..j).flat_map(|a| (a..j).map(move |e| (a, e))).collect();
+        for round in 0..20 {
+            let mut want = [0f64; BATCH];
+            for (l, want) in want.iter_mut().enumerate() {
+                // D Dᵀ of 9 samples of 9 traces: coherent (a shared
+                // waveform plus noise) in some lanes, noise in others
+                let coherent = (round + l) % 3 != 0;
+                let wave: Vec<f64> = (0..9).map(|_| rand()).collect();
+                let d: Vec<f64> = (0..j * 9)
+                    .map(|n| if coherent { wave[n % 9] * (1.0 + 0.1 * (n / 9) as f64) } else { 0.0 } + 0.1 * rand())
+                    .collect();
+                let c: Vec<f64> = (0..j * j)
+                    .map(|n| {
+                        (0..9)
+                            .map(|t| d[(n / j) * 9 + t] * d[(n % j) * 9 + t])
+                            .sum()
+                    })
+                    .collect();
+                let upper: Vec<f64> = entries.iter().map(|&(a, e)| c[a * j + e]).collect();
+                batch.set(l, &upper, true);
+                let trace: f64 = (0..j).map(|a| c[a * j + a]).sum();
+                *want = nalgebra::DMatrix::from_row_slice(j, j, &c)
+                    .symmetric_eigenvalues()
+                    .max()
+                    / trace;
+            }
+            let got = batch.coherence(BATCH);
+            for l in 0..BATCH {
+                assert!(
+                    (got[l] as f64 - want[l]).abs() < 1e-6,
+                    "{} {}",
+                    got[l],
+                    want[l]
+                );
+            }
+        }
+    }
+}
