@@ -327,27 +327,32 @@ const PEAK_PARAMS: &[ParamSpec] = &[
 /// by a parabola through the three bins around it; DC excluded. Computed
 /// at `core` only (the spectra of the halo's samples are never kept), the
 /// peak found on squared magnitudes (one square root per sample, not one
-/// per bin).
+/// per bin). Two neighbouring samples share one complex transform, the
+/// first as its real part and the second as its imaginary part, in f32:
+/// the spectrum's rounding (1e-7 of its peak) is far inside what the
+/// parabola resolves.
 fn peak(
     block: ArrayView3<f32>,
     window: usize,
     dt: f64,
     core: &crate::Region,
 ) -> (Array3<f32>, Array3<f32>) {
-    let w = hann(window);
-    let norm = 2.0 / w.iter().sum::<f64>();
+    let w: Vec<f32> = hann(window).iter().map(|&v| v as f32).collect();
+    let norm = 2.0 / w.iter().map(|&v| v as f64).sum::<f64>();
     let r = window / 2;
     let nfft = (4 * window).next_power_of_two();
     let df = 1000.0 / (nfft as f64 * dt);
-    let fft = RealFftPlanner::<f64>::new().plan_fft_forward(nfft);
-    let mut input = fft.make_input_vec();
-    let mut spectrum = fft.make_output_vec();
-    let mut power = vec![0f64; spectrum.len()];
+    let fft = rustfft::FftPlanner::<f32>::new().plan_fft_forward(nfft);
+    let mut z = vec![Complex::<f32>::default(); nfft];
+    let mut scratch = vec![Complex::<f32>::default(); fft.get_inplace_scratch_len()];
+    let bins = nfft / 2 + 1;
+    let (mut p1, mut p2) = (vec![0f32; bins], vec![0f32; bins]);
     let n = block.len_of(Axis(2));
     let shape = (core[0].len(), core[1].len(), core[2].len());
     let (mut freq, mut amp) = (Array3::<f32>::zeros(shape), Array3::<f32>::zeros(shape));
     let len = core[2].len();
-    let mut line = vec![0f64; len + 2 * r];
+    // one sample past the core, read by the second half of an odd tail
+    let mut line = vec![0f32; len + 2 * r + 1];
     let first = core[2].start as isize - r as isize;
     let part = crate::convolve::crop(block, &[core[0].clone(), core[1].clone(), 0..n]);
     for ((x, mut fo), mut ao) in part
@@ -357,42 +362,57 @@ fn peak(
         .zip(amp.lanes_mut(Axis(2)))
     {
         for (t, v) in line.iter_mut().enumerate() {
-            *v = x[crate::window::symmetric_index(first + t as isize, n)] as f64;
+            *v = x[crate::window::symmetric_index(first + t as isize, n)];
         }
-        for k in 0..len {
-            input[window..].fill(0.0);
-            for m in 0..window {
-                input[m] = line[k + m] * w[m];
+        for k in (0..len).step_by(2) {
+            for (m, zm) in z.iter_mut().enumerate() {
+                *zm = if m < window {
+                    Complex::new(line[k + m] * w[m], line[k + 1 + m] * w[m])
+                } else {
+                    Complex::default()
+                };
             }
-            fft.process(&mut input, &mut spectrum).expect("plan sizes");
-            for (p, s) in power.iter_mut().zip(&spectrum) {
-                *p = s.norm_sqr();
+            fft.process_with_scratch(&mut z, &mut scratch);
+            // the two real spectra: (Z[b] ± conj Z[N − b]) / 2 and / 2i
+            for b in 0..bins {
+                let (zb, zr) = (z[b], z[(nfft - b) % nfft].conj());
+                p1[b] = (zb + zr).norm_sqr() * 0.25;
+                p2[b] = (zb - zr).norm_sqr() * 0.25;
             }
-            let (mut best, mut top) = (0, 0.0);
-            for (b, &p) in power.iter().enumerate().skip(1) {
-                if p > top {
-                    (best, top) = (b, p);
+            for (o, p) in [(k, &p1), (k + 1, &p2)] {
+                if o < len {
+                    if let Some((f, a)) = spectral_peak(p, norm, df) {
+                        (fo[o], ao[o]) = (f, a);
+                    }
                 }
             }
-            if top <= 0.0 {
-                continue;
-            }
-            let mag = |b: usize| power[b].sqrt() * norm;
-            let top = mag(best);
-            let (mut delta, mut height) = (0.0, top);
-            if best + 1 < power.len() {
-                let (a, c) = (mag(best - 1), mag(best + 1));
-                let den = a - 2.0 * top + c;
-                if den < 0.0 {
-                    delta = (0.5 * (a - c) / den).clamp(-0.5, 0.5);
-                    height = top - 0.25 * (a - c) * delta;
-                }
-            }
-            fo[k] = ((best as f64 + delta) * df) as f32;
-            ao[k] = height as f32;
         }
     }
     (freq, amp)
+}
+
+/// The frequency and amplitude of the largest bin of `power` after DC,
+/// refined by a parabola through it and its neighbours; None for a dead
+/// spectrum.
+fn spectral_peak(power: &[f32], norm: f64, df: f64) -> Option<(f32, f32)> {
+    // the largest value, then its first bin: two passes that vectorise
+    let top = power[1..].iter().fold(0f32, |a, &p| a.max(p));
+    if top <= 0.0 {
+        return None;
+    }
+    let best = 1 + power[1..].iter().position(|&p| p == top)?;
+    let mag = |b: usize| (power[b] as f64).sqrt() * norm;
+    let top = mag(best);
+    let (mut delta, mut height) = (0.0, top);
+    if best + 1 < power.len() {
+        let (a, c) = (mag(best - 1), mag(best + 1));
+        let den = a - 2.0 * top + c;
+        if den < 0.0 {
+            delta = (0.5 * (a - c) / den).clamp(-0.5, 0.5);
+            height = top - 0.25 * (a - c) * delta;
+        }
+    }
+    Some((((best as f64 + delta) * df) as f32, height as f32))
 }
 
 fn shared_peak<'a>(
