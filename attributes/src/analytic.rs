@@ -27,7 +27,9 @@ pub(crate) fn envelope(block: ArrayView3<f32>, shared: &mut Shared) -> Array3<f3
         return e.clone();
     }
     let q = shared_quadrature(block, shared);
-    let e = Zip::from(&block).and(q).map_collect(|&x, &y| x.hypot(y));
+    let e = Zip::from(&block)
+        .and(q)
+        .map_collect(|&x, &y| crate::dsp::magnitude(x, y));
     shared.get_or_insert("complex_trace.envelope", || e).clone()
 }
 

@@ -44,7 +44,9 @@ impl Kernel for EnvelopeKernel {
     }
     fn compute(&self, block: ArrayView3<f32>, shared: &mut Shared) -> Array3<f32> {
         let q = shared_quadrature(block, shared);
-        Zip::from(&block).and(q).map_collect(|&x, &y| x.hypot(y))
+        Zip::from(&block)
+            .and(q)
+            .map_collect(|&x, &y| crate::dsp::magnitude(x, y))
     }
     fn resolved(&self) -> serde_json::Value {
         serde_json::json!({})

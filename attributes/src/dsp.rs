@@ -32,16 +32,26 @@ pub fn analytic(block: ArrayView3<f32>, with_derivatives: bool) -> Analytic {
             derivatives: with_derivatives.then_some((dx, dy)),
         };
     }
-    let fwd = RealFftPlanner::<f64>::new().plan_fft_forward(n);
+    let mut planner = RealFftPlanner::<f64>::new();
+    let fwd = planner.plan_fft_forward(n);
+    // H[x] is real: the inverse of −i·X over the doubled bins, a real
+    // transform (half the work of the complex inverse of the one-sided
+    // spectrum, whose imaginary part it equals)
+    let real_inv = planner.plan_fft_inverse(n);
     let inv = FftPlanner::<f64>::new().plan_fft_inverse(n);
     let mut input = fwd.make_input_vec();
     let mut spectrum = fwd.make_output_vec();
-    let mut full = vec![Complex::<f64>::zero(); n];
+    let mut turned = real_inv.make_input_vec();
+    let mut hilbert = real_inv.make_output_vec();
     let mut dfull = vec![Complex::<f64>::zero(); n];
-    let mut scratch =
-        vec![Complex::<f64>::zero(); inv.get_inplace_scratch_len().max(fwd.get_scratch_len())];
-    let half = n / 2;
-    let doubled_end = if n.is_multiple_of(2) { half } else { half + 1 };
+    let mut scratch = vec![
+        Complex::<f64>::zero();
+        inv.get_inplace_scratch_len()
+            .max(fwd.get_scratch_len())
+            .max(real_inv.get_scratch_len())
+    ];
+    // the doubled bins end before Nyquist (even n) or after the last one
+    let doubled_end = n.div_ceil(2);
     let scale = 1.0 / n as f64;
     let omega = 2.0 * std::f64::consts::PI / n as f64;
     for (i, x) in block.lanes(Axis(2)).into_iter().enumerate() {
@@ -51,20 +61,17 @@ pub fn analytic(block: ArrayView3<f32>, with_derivatives: bool) -> Analytic {
         }
         fwd.process_with_scratch(&mut input, &mut spectrum, &mut scratch)
             .expect("buffer sizes from the plan");
-        full.fill(Complex::zero());
-        full[0] = spectrum[0];
+        // DC and Nyquist are real and add nothing to H[x]
+        turned.fill(Complex::zero());
         for k in 1..doubled_end {
-            full[k] = spectrum[k] * 2.0;
-        }
-        if n.is_multiple_of(2) {
-            full[half] = spectrum[half];
+            turned[k] = Complex::new(spectrum[k].im, -spectrum[k].re);
         }
         if with_derivatives {
             // d/dk of a component e^{iωk} is iω e^{iωk}; Nyquist has no
             // well-defined derivative and is dropped
             dfull.fill(Complex::zero());
             for k in 1..doubled_end {
-                dfull[k] = full[k] * Complex::new(0.0, omega * k as f64);
+                dfull[k] = spectrum[k] * 2.0 * Complex::new(0.0, omega * k as f64);
             }
             inv.process_with_scratch(&mut dfull, &mut scratch);
             for k in 0..n {
@@ -72,15 +79,26 @@ pub fn analytic(block: ArrayView3<f32>, with_derivatives: bool) -> Analytic {
                 dy[[a, b, k]] = (dfull[k].im * scale) as f32;
             }
         }
-        inv.process_with_scratch(&mut full, &mut scratch);
+        real_inv
+            .process_with_scratch(&mut turned, &mut hilbert, &mut scratch)
+            .expect("buffer sizes from the plan");
         for k in 0..n {
-            quadrature[[a, b, k]] = (full[k].im * scale) as f32;
+            quadrature[[a, b, k]] = (hilbert[k] * scale) as f32;
         }
     }
     Analytic {
         quadrature,
         derivatives: with_derivatives.then_some((dx, dy)),
     }
+}
+
+/// √(x² + y²) for f32 inputs, through f64 (where the squares and their
+/// sum cannot overflow and are rounded once): the same value as `hypot`
+/// to the last bit in practice, and, unlike libm's `hypotf`, it vectorises.
+#[inline]
+pub fn magnitude(x: f32, y: f32) -> f32 {
+    let (x, y) = (x as f64, y as f64);
+    (x * x + y * y).sqrt() as f32
 }
 
 /// atan2 for the phase of every sample: Cephes' single-precision arctangent

@@ -25,7 +25,7 @@ pub const COSINE_OF_PHASE: Spec = Spec {
         kernel(HALO, p, |b, sh| {
             let q = shared_quadrature(b, sh);
             Zip::from(&b).and(q).map_collect(|&x, &y| {
-                let a = x.hypot(y);
+                let a = crate::dsp::magnitude(x, y);
                 if a > 0.0 {
                     x / a
                 } else {
