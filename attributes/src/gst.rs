@@ -241,19 +241,28 @@ fn eigenvalue_batch(c: [&[f32]; 6], out: [&mut [f32]; 3], lambda1: &mut [f64]) {
     }
     let (mut sin, mut cos) = ([0f64; BATCH], [0f64; BATCH]);
     for k in 0..n {
-        let phi = (s[k] as f32).atan2(h[k] as f32) / 3.0;
-        let (a, b) = phi.sin_cos();
-        sin[k] = a as f64;
-        cos[k] = b as f64;
+        // φ in [0, π/3]: an inlined arctangent and short Taylor series
+        // (error < 1e-7, which the Newton step below removes) instead of
+        // libm calls, so that this loop vectorises too
+        let phi = (crate::dsp::atan2(s[k] as f32, h[k] as f32) / 3.0) as f64;
+        let x2 = phi * phi;
+        let f = |d: f64| x2 * (1.0 / d);
+        sin[k] = phi * (1.0 - f(6.0) * (1.0 - f(20.0) * (1.0 - f(42.0) * (1.0 - f(72.0)))));
+        cos[k] =
+            1.0 - f(2.0) * (1.0 - f(12.0) * (1.0 - f(30.0) * (1.0 - f(56.0) * (1.0 - f(90.0)))));
     }
     let [o1, o2, o3] = out;
+    // lengths the compiler can see, so that the loop vectorises
+    let (o1, o2, o3) = (&mut o1[..n], &mut o2[..n], &mut o3[..n]);
+    let (q, pp, det, sin, cos) = (&q[..n], &pp[..n], &det[..n], &sin[..n], &cos[..n]);
     for k in 0..n {
         let (qk, ppk, dk) = (q[k], pp[k], det[k]);
         let p = ppk.sqrt();
         let newton = |mu: f64| {
             let slope = 3.0 * (mu * mu - ppk);
+            let step = (mu * (mu * mu - 3.0 * ppk) - dk) / slope;
             if slope.abs() > 1e-12 * ppk {
-                mu - (mu * (mu * mu - 3.0 * ppk) - dk) / slope
+                mu - step
             } else {
                 mu
             }
