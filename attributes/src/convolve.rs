@@ -131,6 +131,90 @@ fn combine(
     }
 }
 
+/// Output rows computed together by [`combine_rows`].
+const ROWS: usize = 4;
+
+/// Appends [`ROWS`] consecutive output rows, row b = `Σ_m w[m]·row_{b+m}`,
+/// rows as in [`combine`] (`offs` has `w.len() + ROWS − 1` of them). Each
+/// input row is loaded once and used by every output that reads it: along
+/// the outer axes the rows are far apart in memory, and loading them, not
+/// the arithmetic, is what a row at a time waits for. Mirrored taps are not
+/// paired here; each output still sums its taps in order, separately
+/// multiplied and added.
+#[multiversion::multiversion(targets("x86_64+avx512f+avx512vl", "x86_64+avx2", "aarch64+neon"))]
+fn combine_rows(out: &mut Vec<f32>, base: &[f32], offs: &[usize], len: usize, w: &[f32]) {
+    let start = out.len();
+    out.resize(start + ROWS * len, 0.0);
+    let (_, dst) = out.split_at_mut(start);
+    let mut k = 0;
+    while k + LANES <= len {
+        let row = |u: usize| -> &[f32; LANES] {
+            base[offs[u] + k..offs[u] + k + LANES]
+                .try_into()
+                .expect("LANES long")
+        };
+        let acc = rows_at(row, w);
+        for (b, a) in acc.iter().enumerate() {
+            dst[b * len + k..b * len + k + LANES].copy_from_slice(a);
+        }
+        k += LANES;
+    }
+    if k < len {
+        let rest = len - k;
+        let row = |u: usize| -> [f32; LANES] {
+            let mut v = [0f32; LANES];
+            v[..rest].copy_from_slice(&base[offs[u] + k..offs[u] + len]);
+            v
+        };
+        let acc = rows_at(row, w);
+        for (b, a) in acc.iter().enumerate() {
+            dst[b * len + k..b * len + len].copy_from_slice(&a[..rest]);
+        }
+    }
+}
+
+/// The [`ROWS`] outputs of [`combine_rows`] for one group of lanes.
+#[inline(always)]
+fn rows_at<R: std::borrow::Borrow<[f32; LANES]>>(
+    row: impl Fn(usize) -> R,
+    w: &[f32],
+) -> [[f32; LANES]; ROWS] {
+    let taps = w.len();
+    let mut acc = [[0f32; LANES]; ROWS];
+    // rows read by only the first outputs, then by all, then by the last
+    for u in 0..ROWS - 1 {
+        let v = row(u);
+        for (b, a) in acc.iter_mut().enumerate().take(u + 1) {
+            let wb = w[u - b];
+            for (x, &y) in a.iter_mut().zip(v.borrow()) {
+                *x += wb * y;
+            }
+        }
+    }
+    for u in ROWS - 1..taps {
+        let v = row(u);
+        let v = v.borrow();
+        let [a0, a1, a2, a3] = &mut acc;
+        let (w0, w1, w2, w3) = (w[u], w[u - 1], w[u - 2], w[u - 3]);
+        for l in 0..LANES {
+            a0[l] += w0 * v[l];
+            a1[l] += w1 * v[l];
+            a2[l] += w2 * v[l];
+            a3[l] += w3 * v[l];
+        }
+    }
+    for u in taps..taps + ROWS - 1 {
+        let v = row(u);
+        for (b, a) in acc.iter_mut().enumerate().skip(u + 1 - taps) {
+            let wb = w[u - b];
+            for (x, &y) in a.iter_mut().zip(v.borrow()) {
+                *x += wb * y;
+            }
+        }
+    }
+    acc
+}
+
 /// Outputs summed per group in [`combine`].
 const LANES: usize = 32;
 
@@ -251,15 +335,24 @@ pub fn correlate_range(
     let mut shape = a.raw_dim();
     shape[axis] = c;
     let mut data = Vec::with_capacity(shape[0] * shape[1] * shape[2]);
-    let mut offs = vec![0; w.len()];
+    let mut offs = vec![0; w.len() + ROWS - 1];
     if inner > 0 {
         for s in src.chunks_exact(n * inner) {
-            for i in 0..c {
+            let mut i = 0;
+            while i < c {
+                // ROWS output rows at once where they fit: each input row
+                // is loaded once for all of them
+                let rows = if axis == 0 && i + ROWS <= c { ROWS } else { 1 };
                 let at = (out.start + i) as isize - r;
-                for (m, o) in offs.iter_mut().enumerate() {
+                for (m, o) in offs[..w.len() + rows - 1].iter_mut().enumerate() {
                     *o = symmetric_index(at + m as isize, n) * inner;
                 }
-                combine(&mut data, s, &offs, inner, w, par);
+                if rows == ROWS {
+                    combine_rows(&mut data, s, &offs, inner, w);
+                } else {
+                    combine(&mut data, s, &offs[..w.len()], inner, w, par);
+                }
+                i += rows;
             }
         }
     }
