@@ -496,7 +496,10 @@ macro_rules! tally {
         impl Tally for $t {
             #[inline(always)]
             fn level(v: f32) -> Self {
-                v as $t
+                // a whole number below 2^16: added to 2^23 it is the low
+                // bits of the float's mantissa (integer operations that
+                // vectorise, where a saturating float conversion does not)
+                (v + 8_388_608.0).to_bits() as $t
             }
             #[inline(always)]
             fn key(a: Self, z: Self, levels: Self) -> Self {
@@ -546,10 +549,25 @@ impl<T: Tally> Keys<T> {
 
     /// Takes the quantised window of group `g`'s lanes.
     fn take(&mut self, g: usize, q: &[[f32; LANES]]) {
-        for (dst, src) in self.level.iter_mut().zip(q) {
-            for (d, &v) in dst[g * LANES..(g + 1) * LANES].iter_mut().zip(src) {
-                *d = T::level(v);
-            }
+        take_levels(&mut self.level, g, q);
+    }
+}
+
+/// The whole-number levels of group `g`'s lanes as integers (compiled for
+/// the vector unit: the float-to-integer conversion does not vectorise in
+/// the baseline build).
+#[multiversion::multiversion(targets(
+    "x86_64+avx512f+avx512bw+avx512vl",
+    "x86_64+avx2",
+    "aarch64+neon"
+))]
+fn take_levels<T: Tally>(level: &mut [[T; KEYED]], g: usize, q: &[[f32; LANES]]) {
+    for (dst, src) in level.iter_mut().zip(q) {
+        let dst: &mut [T; LANES] = (&mut dst[g * LANES..(g + 1) * LANES])
+            .try_into()
+            .expect("LANES long");
+        for l in 0..LANES {
+            dst[l] = T::level(src[l]);
         }
     }
 }
@@ -629,6 +647,11 @@ fn matrix_sums<T: Tally>(
         key.push(k);
         same.push(d);
     }
+    let total = 2.0 * n as f64;
+    if prop == Prop::Energy {
+        let sum = matched_entries(key, same);
+        return std::array::from_fn(|l| (2.0 * sum[l] as f64).sqrt() / total);
+    }
     count_matches(key, count);
     for (c, s) in count.iter_mut().zip(same.iter()) {
         // (a, a) takes both entries of each of its pairs
@@ -636,16 +659,7 @@ fn matrix_sums<T: Tally>(
             c[l] = c[l].plus(c[l].times(s[l]));
         }
     }
-    let total = 2.0 * n as f64;
-    if prop == Prop::Energy {
-        let mut sum = [0u32; KEYED];
-        for c in count.iter() {
-            for (s, c) in sum.iter_mut().zip(c) {
-                *s += c.get();
-            }
-        }
-        std::array::from_fn(|l| (2.0 * sum[l] as f64).sqrt() / total)
-    } else {
+    {
         // Σ ln c as the logarithms of products of 96 counts (each at most
         // 2·MAX_KEYED_PAIRS, so the product is < 2^960)
         let mut logs = [0f64; KEYED];
@@ -662,6 +676,32 @@ fn matrix_sums<T: Tally>(
         }
         std::array::from_fn(|l| total.ln() - logs[l] / n as f64)
     }
+}
+
+/// Σ over the pairs of their cell counts (doubled where a = z), which is
+/// all that energy needs: Σ_i Σ_j [k_i = k_j]·(1 + s_i) is symmetric in i
+/// and j (equal keys are equally diagonal), so n + 2·Σ_{i<j} over the
+/// upper triangle, half the comparisons of the counts themselves and
+/// nothing stored per pair.
+#[inline(always)]
+fn matched_entries<T: Tally>(key: &[[T; KEYED]], same: &[[T; KEYED]]) -> [u32; KEYED] {
+    let mut sum = [0u32; KEYED];
+    for (i, (ki, si)) in key.iter().zip(same).enumerate() {
+        // the later pairs with the same key (fewer than the pairs: fits T)
+        let mut row = [T::default(); KEYED];
+        let mut j = i + 1;
+        while j < key.len() {
+            let kj = &key[j];
+            for l in 0..KEYED {
+                row[l] = row[l].plus(T::bit(ki[l] == kj[l]));
+            }
+            j += 1;
+        }
+        for l in 0..KEYED {
+            sum[l] += (1 + si[l].get()) * (1 + 2 * row[l].get());
+        }
+    }
+    sum
 }
 
 /// The unordered key {a, z} of each lane's pair, and 1 where a = z.
