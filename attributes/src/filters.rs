@@ -166,25 +166,6 @@ fn forgetful_median(
     for (v, c) in cand.iter_mut().enumerate() {
         *c = value(v);
     }
-    // move the lane-wise minimum of cand[lo..hi] to lo and maximum to hi - 1
-    let squeeze = |cand: &mut [[f32; MEDIAN_LANES]], lo: usize, hi: usize| {
-        for m in lo + 1..hi {
-            let (a, b) = cand.split_at_mut(m);
-            for (x, y) in a[lo].iter_mut().zip(b[0].iter_mut()) {
-                let (p, q) = if *y < *x { (*y, *x) } else { (*x, *y) };
-                *x = p;
-                *y = q;
-            }
-        }
-        for m in lo + 1..hi - 1 {
-            let (a, b) = cand.split_at_mut(hi - 1);
-            for (x, y) in a[m].iter_mut().zip(b[0].iter_mut()) {
-                let (p, q) = if *y < *x { (*y, *x) } else { (*x, *y) };
-                *x = p;
-                *y = q;
-            }
-        }
-    };
     // cand[lo..hi] holds the candidates: each round drops the extremes and
     // takes the next value in the lowest dropped slot's place
     let (mut lo, mut hi) = (0, keep);
@@ -201,6 +182,34 @@ fn forgetful_median(
         hi -= 1;
     }
     cand[lo]
+}
+
+/// Moves the lane-wise minimum of `cand[lo..hi]` to `lo` and the maximum
+/// to `hi − 1`. A function inlined into each compiled version of
+/// [`forgetful_median`] (a closure there ran in the baseline build).
+#[inline(always)]
+fn squeeze(cand: &mut [[f32; MEDIAN_LANES]], lo: usize, hi: usize) {
+    let (mut low, mut high) = (cand[lo], cand[hi - 1]);
+    // the ends in order first: then the lowest of all is the lower end's
+    // or a middle value, and the highest the upper end's or a middle one
+    for l in 0..MEDIAN_LANES {
+        if high[l] < low[l] {
+            (low[l], high[l]) = (high[l], low[l]);
+        }
+    }
+    for c in &mut cand[lo + 1..hi - 1] {
+        for l in 0..MEDIAN_LANES {
+            // the middle slot keeps what is neither the lowest nor the highest
+            let (x, y, z) = (low[l], c[l], high[l]);
+            let (a, b) = if y < x { (y, x) } else { (x, y) };
+            let (m, hi2) = if z < b { (z, b) } else { (b, z) };
+            low[l] = a;
+            c[l] = m;
+            high[l] = hi2;
+        }
+    }
+    cand[lo] = low;
+    cand[hi - 1] = high;
 }
 
 /// The sums along the local dips for one output trace (no nulls): each
