@@ -55,9 +55,18 @@ impl Kernel for RmsKernel {
         [Halo::Depth(0), Halo::Depth(0), Halo::Depth(self.window / 2)]
     }
     fn compute(&self, block: ArrayView3<f32>, shared: &mut Shared) -> Array3<f32> {
-        let mut sq = vertical_mean(block, shared, self.window, |x| x * x);
+        let core = crate::convolve::whole(block.dim());
+        self.compute_region(block, &core, shared).0
+    }
+    fn compute_region(
+        &self,
+        block: ArrayView3<f32>,
+        core: &crate::Region,
+        shared: &mut Shared,
+    ) -> (Array3<f32>, [usize; 3]) {
+        let mut sq = vertical_mean(block, core, shared, self.window, |x| x * x);
         sq.mapv_inplace(|v| v.max(0.0).sqrt());
-        sq
+        (sq, crate::convolve::origin(core))
     }
     fn resolved(&self) -> serde_json::Value {
         serde_json::json!({ "window": self.window })
@@ -81,22 +90,76 @@ fn vertical(window: usize) -> [Halo; 3] {
 /// each window (NaN where a window holds none).
 fn vertical_mean(
     b: ArrayView3<f32>,
+    core: &crate::Region,
     shared: &mut Shared,
     window: usize,
     f: impl Fn(f32) -> f32,
 ) -> Array3<f32> {
     if nulls::has_nulls(b, shared) {
-        return nulls::masked_box_mean(b, [1, 1, window], f).0;
+        let all = nulls::masked_box_mean(b, [1, 1, window], f).0;
+        return crate::convolve::crop(all.view(), core).to_owned();
     }
-    let mut a = b.mapv(f);
-    box_mean_axis(&mut a, 2, window);
-    a
+    vertical_mean_core(b, core, window, f)
+}
+
+/// The moving mean of `f(x)` down each trace at `core` only, in one pass
+/// per trace (no block-sized temporaries, nothing outside the core): the
+/// running sum in f64 over the window, the edges reflected as
+/// [`box_mean_axis`] reflects them, and windows of zeros exactly 0.
+fn vertical_mean_core(
+    b: ArrayView3<f32>,
+    core: &crate::Region,
+    window: usize,
+    f: impl Fn(f32) -> f32,
+) -> Array3<f32> {
+    let n2 = b.dim().2;
+    let r = (window / 2) as isize;
+    let len = core[2].len();
+    let span = len + window - 1;
+    let first = core[2].start as isize - r;
+    let rows: Vec<usize> = (0..span)
+        .map(|t| crate::window::symmetric_index(first + t as isize, n2))
+        .collect();
+    let inv = 1.0 / window as f64;
+    let mut vals = vec![0f64; span];
+    let mut out = Vec::with_capacity(core[0].len() * core[1].len() * len);
+    for i in core[0].clone() {
+        for j in core[1].clone() {
+            let trace = b.slice(ndarray::s![i, j, ..]);
+            match trace.as_slice() {
+                Some(t) if first >= 0 && first as usize + span <= n2 => {
+                    let t = &t[first as usize..first as usize + span];
+                    for (v, &x) in vals.iter_mut().zip(t) {
+                        *v = f(x) as f64;
+                    }
+                }
+                _ => {
+                    for (v, &k) in vals.iter_mut().zip(&rows) {
+                        *v = f(trace[k]) as f64;
+                    }
+                }
+            }
+            let mut sum: f64 = vals[..window].iter().sum();
+            let mut live = vals[..window].iter().filter(|v| **v != 0.0).count();
+            for k in 0..len {
+                if k > 0 {
+                    let (add, drop) = (vals[k + window - 1], vals[k - 1]);
+                    sum += add - drop;
+                    live = live + usize::from(add != 0.0) - usize::from(drop != 0.0);
+                }
+                out.push(if live == 0 { 0.0 } else { (sum * inv) as f32 });
+            }
+        }
+    }
+    Array3::from_shape_vec((core[0].len(), core[1].len(), len), out).expect("sized")
 }
 
 /// A vertical moving mean of `f(x)`.
 fn windowed_mean(p: &Params, f: fn(f32) -> f32) -> Result<Box<dyn Kernel>, AttrError> {
     let Window { window: w } = p.typed()?;
-    crate::masked_kernel(vertical(w), p, move |b, sh| vertical_mean(b, sh, w, f))
+    crate::masked_region_kernel(vertical(w), p, move |b, core, sh| {
+        vertical_mean(b, core, sh, w, f)
+    })
 }
 
 pub const MEAN_AMPLITUDE: Spec = Spec {
@@ -209,9 +272,9 @@ pub const AGC: Spec = Spec {
     params: AGC_PARAMS,
     build: |p, _| {
         let Window { window: w } = p.typed()?;
-        crate::masked_kernel(vertical(w), p, move |b, sh| {
-            let e = vertical_mean(b, sh, w, |x| x * x);
-            ndarray::Zip::from(&b)
+        crate::masked_region_kernel(vertical(w), p, move |b, core, sh| {
+            let e = vertical_mean(b, core, sh, w, |x| x * x);
+            ndarray::Zip::from(crate::convolve::crop(b, core))
                 .and(&e)
                 .map_collect(|&x, &e| if e > 0.0 { x / e.sqrt() } else { 0.0 })
         })
