@@ -484,11 +484,15 @@ def test_a_damaged_chunk_on_s3_is_named_and_repaired(tmp_path, s3, survey):
 
 class FlakyProxy:
     """In front of the S3 server: answers every `every`-th request with 503
-    Slow Down (as S3 throttles) instead of passing it on."""
+    Slow Down (as S3 throttles) instead of passing it on, but never the same
+    request more than twice in a row: throttling is transient, and a request
+    that met the counter on each of its retries would exhaust them (with
+    many requests in flight, one in a few thousand would)."""
 
     def __init__(self, upstream: str, every: int):
         self.port_up = int(upstream.rsplit(":", 1)[1])
         self.every, self.count, self.refused = every, 0, 0
+        self.streak = {}
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
@@ -532,9 +536,11 @@ class FlakyProxy:
             if req is None:
                 return
             head, body = req
+            line = head.split(b"\r\n", 1)[0]
             with self.lock:
                 self.count += 1
-                refuse = self.count % self.every == 0
+                refuse = self.count % self.every == 0 and self.streak.get(line, 0) < 2
+                self.streak[line] = self.streak.get(line, 0) + 1 if refuse else 0
                 self.refused += refuse
             if refuse:
                 msg = b"<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>"
