@@ -365,19 +365,27 @@ fn peak(
             *v = x[crate::window::symmetric_index(first + t as isize, n)];
         }
         for k in (0..len).step_by(2) {
-            for (m, zm) in z.iter_mut().enumerate() {
-                *zm = if m < window {
-                    Complex::new(line[k + m] * w[m], line[k + 1 + m] * w[m])
-                } else {
-                    Complex::default()
-                };
+            let (head, tail) = z.split_at_mut(window);
+            let (now, next) = (&line[k..k + window], &line[k + 1..k + 1 + window]);
+            for (((zm, &wm), &a), &b) in head.iter_mut().zip(&w).zip(now).zip(next) {
+                *zm = Complex::new(a * wm, b * wm);
             }
+            tail.fill(Complex::default());
             fft.process_with_scratch(&mut z, &mut scratch);
             // the two real spectra: (Z[b] ± conj Z[N − b]) / 2 and / 2i
-            for b in 0..bins {
-                let (zb, zr) = (z[b], z[(nfft - b) % nfft].conj());
-                p1[b] = (zb + zr).norm_sqr() * 0.25;
-                p2[b] = (zb - zr).norm_sqr() * 0.25;
+            let (z0, zr) = (z[0], z[0].conj());
+            p1[0] = (z0 + zr).norm_sqr() * 0.25;
+            p2[0] = (z0 - zr).norm_sqr() * 0.25;
+            let mirror = z[nfft + 1 - bins..].iter().rev();
+            for (((a, b), zb), zm) in p1[1..]
+                .iter_mut()
+                .zip(&mut p2[1..])
+                .zip(&z[1..bins])
+                .zip(mirror)
+            {
+                let zr = zm.conj();
+                *a = (zb + zr).norm_sqr() * 0.25;
+                *b = (zb - zr).norm_sqr() * 0.25;
             }
             for (o, p) in [(k, &p1), (k + 1, &p2)] {
                 if o < len {
