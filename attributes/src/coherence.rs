@@ -76,6 +76,16 @@ fn c3(b: ArrayView3<f32>, window: [usize; 3], core: &crate::Region) -> Array3<f3
     let w = window[2];
     let seg = len.div_ceil(BATCH);
     let steps = seg + w - 1;
+    // the trace sample each (step, lane) reads; past the span, none
+    let source: Vec<[Option<usize>; BATCH]> = (0..steps)
+        .map(|s| {
+            std::array::from_fn(|l| {
+                let t = l * seg + s;
+                (t < span).then(|| symmetric_index(first + t as isize, n2))
+            })
+        })
+        .collect();
+    let mut samples = vec![0f32; n2];
     let mut lanes_of = vec![[0f64; BATCH]; j * steps];
     let mut nonzero = vec![[0i64; BATCH]; steps];
     let mut batch = Batch::new(j);
@@ -86,15 +96,15 @@ fn c3(b: ArrayView3<f32>, window: [usize; 3], core: &crate::Region) -> Array3<f3
                 let ii = symmetric_index(i as isize + di, n0);
                 for dx in -r[1]..=r[1] {
                     let tr = b.slice(ndarray::s![ii, symmetric_index(x as isize + dx, n1), ..]);
-                    for (s, d) in lanes_of[a * steps..(a + 1) * steps].iter_mut().enumerate() {
-                        *d = std::array::from_fn(|l| {
-                            let t = l * seg + s;
-                            if t < span {
-                                tr[symmetric_index(first + t as isize, n2)] as f64
-                            } else {
-                                0.0
-                            }
-                        });
+                    let tr = match tr.as_slice() {
+                        Some(t) => t,
+                        None => {
+                            samples.iter_mut().zip(tr.iter()).for_each(|(d, v)| *d = *v);
+                            &samples
+                        }
+                    };
+                    for (d, src) in lanes_of[a * steps..(a + 1) * steps].iter_mut().zip(&source) {
+                        *d = src.map(|k| k.map_or(0.0, |k| tr[k] as f64));
                     }
                     a += 1;
                 }
