@@ -58,29 +58,8 @@ impl Kernel for SemblanceKernel {
         )
     }
     fn compute(&self, block: ArrayView3<f32>, shared: &mut Shared) -> Array3<f32> {
-        if crate::nulls::has_nulls(block, shared) {
-            return masked_semblance(block, self.window, self.min_live);
-        }
-        let [wi, wx, wt] = self.window;
-        // numerator: vertical mean of the squared lateral mean trace
-        let mut num = block.to_owned();
-        box_mean_axis(&mut num, 0, wi);
-        box_mean_axis(&mut num, 1, wx);
-        num.mapv_inplace(|v| v * v);
-        box_mean_axis(&mut num, 2, wt);
-        // denominator: mean energy over the whole window
-        let mut den = block.mapv(|v| v * v);
-        for (axis, w) in [wi, wx, wt].into_iter().enumerate() {
-            box_mean_axis(&mut den, axis, w);
-        }
-        Zip::from(&mut num).and(&den).for_each(|n, &d| {
-            *n = if d > 0.0 {
-                (*n / d).clamp(0.0, 1.0)
-            } else {
-                0.0
-            };
-        });
-        num
+        let core = crate::convolve::whole(block.dim());
+        self.compute_region(block, &core, shared).0
     }
     fn resolved(&self) -> serde_json::Value {
         serde_json::json!({ "window": self.window, "min_live": self.min_live })
