@@ -122,22 +122,14 @@ fn vertical_mean_core(
         .collect();
     let inv = 1.0 / window as f64;
     let mut vals = vec![0f64; span];
+    let mut line = Vec::with_capacity(span);
     let mut out = Vec::with_capacity(core[0].len() * core[1].len() * len);
     for i in core[0].clone() {
         for j in core[1].clone() {
             let trace = b.slice(ndarray::s![i, j, ..]);
-            match trace.as_slice() {
-                Some(t) if first >= 0 && first as usize + span <= n2 => {
-                    let t = &t[first as usize..first as usize + span];
-                    for (v, &x) in vals.iter_mut().zip(t) {
-                        *v = f(x) as f64;
-                    }
-                }
-                _ => {
-                    for (v, &k) in vals.iter_mut().zip(&rows) {
-                        *v = f(trace[k]) as f64;
-                    }
-                }
+            let run = crate::window::reflected_run(trace, first, &rows, &mut line);
+            for (v, &x) in vals.iter_mut().zip(run) {
+                *v = f(x) as f64;
             }
             let mut sum: f64 = vals[..window].iter().sum();
             let mut live = vals[..window].iter().filter(|v| **v != 0.0).count();

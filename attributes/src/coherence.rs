@@ -56,8 +56,8 @@ pub const EIGENSTRUCTURE_COHERENCE: Spec = Spec {
 const BATCH: usize = 8;
 
 /// Eigenstructure coherence at `core` of `b`. Per lateral position, the
-/// products of the J traces at each sample are formed once; the covariance
-/// of each window is their running sum down the trace; the largest
+/// J traces are laid out lane by lane; each window's covariance is a
+/// running sum of their products down the trace; the largest
 /// eigenvalues of [`BATCH`] windows, one from each stretch of the trace,
 /// come from one power iteration run across the lanes
 /// ([`batch_largest`]).
@@ -247,15 +247,9 @@ impl Batch {
         std::array::from_fn(|l| {
             if l < lanes && self.live[l] && trace[l] > 0.0 {
                 let lam = if active[l] {
-                    // not settled in 60 steps: λ2 close to λ1
-                    let mut c = vec![0f64; j * j];
-                    let mut n = 0;
-                    for a in 0..j {
-                        for e in a..j {
-                            (c[a * j + e], c[e * j + a]) = (self.upper[n][l], self.upper[n][l]);
-                            n += 1;
-                        }
-                    }
+                    // not settled in 60 steps: λ2 close to λ1 (the whole
+                    // matrix is in `full`, as the power iteration made it)
+                    let c: Vec<f64> = self.full.iter().map(|c| c[l]).collect();
                     let start = 1.0 / (j as f64).sqrt();
                     self.v.iter_mut().for_each(|v| v[l] = start);
                     nalgebra::DMatrix::from_row_slice(j, j, &c)
@@ -479,6 +473,29 @@ mod tests {
                 dst[l] = c;
             }
             self.live[l] = live;
+        }
+    }
+
+    #[test]
+    fn close_eigenvalues_fall_back_to_a_full_solve() {
+        // λ2 = 0.99·λ1: power iteration does not settle in 60 steps
+        let j = 9;
+        let diagonal = [1.0, 0.99, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05, 0.01];
+        let upper: Vec<f64> = (0..j)
+            .flat_map(|a| (a..j).map(move |e| if a == e { diagonal[a] } else { 0.0 }))
+            .collect();
+        let mut batch = Batch::new(j);
+        batch.restart();
+        for l in 0..BATCH {
+            batch.set(l, &upper, true);
+        }
+        let mut active = [true; BATCH];
+        let (mut v, mut w, mut full) = (batch.v.clone(), batch.w.clone(), batch.full.clone());
+        batch_largest(&batch.upper, j, &mut v, &mut w, &mut full, &mut active);
+        assert!(active.iter().all(|a| *a), "settled: {active:?}");
+        let want = 1.0 / diagonal.iter().sum::<f64>();
+        for got in batch.coherence(BATCH) {
+            assert!((got as f64 - want).abs() < 1e-6, "{got} {want}");
         }
     }
 

@@ -78,7 +78,7 @@ impl Kernel for SemblanceKernel {
 /// outside the core is computed and no block-sized temporaries are made.
 #[multiversion::multiversion(targets("x86_64+avx512f+avx512vl", "x86_64+avx2", "aarch64+neon"))]
 fn semblance_core(block: ArrayView3<f32>, window: [usize; 3], core: &crate::Region) -> Array3<f32> {
-    use crate::window::symmetric_index;
+    use crate::window::{reflected_run, symmetric_index};
     let (n0, n1, n2) = block.dim();
     let r = window.map(|w| (w / 2) as isize);
     let len = core[2].len();
@@ -88,10 +88,9 @@ fn semblance_core(block: ArrayView3<f32>, window: [usize; 3], core: &crate::Regi
     let rows: Vec<usize> = (0..span)
         .map(|t| symmetric_index(first + t as isize, n2))
         .collect();
-    let inside = first >= 0 && first as usize + span <= n2;
     let j = (window[0] * window[1]) as f64;
     let (mut sum, mut energy) = (vec![0f64; span], vec![0f64; span]);
-    let mut line = vec![0f32; span];
+    let mut line = Vec::with_capacity(span);
     let mut out = Array3::<f32>::zeros((core[0].len(), core[1].len(), len));
     for i in core[0].clone() {
         for x in core[1].clone() {
@@ -102,15 +101,7 @@ fn semblance_core(block: ArrayView3<f32>, window: [usize; 3], core: &crate::Regi
                 for dx in -r[1]..=r[1] {
                     let xx = symmetric_index(x as isize + dx, n1);
                     let trace = block.slice(ndarray::s![ii, xx, ..]);
-                    let values: &[f32] = match trace.as_slice() {
-                        Some(t) if inside => &t[first as usize..first as usize + span],
-                        _ => {
-                            for (v, &k) in line.iter_mut().zip(&rows) {
-                                *v = trace[k];
-                            }
-                            &line
-                        }
-                    };
+                    let values = reflected_run(trace, first, &rows, &mut line);
                     for ((s, e), &v) in sum.iter_mut().zip(energy.iter_mut()).zip(values) {
                         let v = v as f64;
                         *s += v;

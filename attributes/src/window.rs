@@ -6,7 +6,28 @@
 //! (half-sample symmetric: `d c b a | a b c d | d c b a`), which is what a
 //! Dask user's `map_overlap(..., boundary='none')` with scipy filters gets.
 
-use ndarray::{Array3, ArrayViewMut1, Axis};
+use ndarray::{Array3, ArrayView1, ArrayViewMut1, Axis};
+
+/// The samples `first..first + rows.len()` of `trace`, extended
+/// symmetrically beyond its ends (`rows` maps each position to its sample,
+/// as [`symmetric_index`] does): the trace's own slice when the run lies
+/// inside a contiguous trace, else copied into `buf`.
+pub fn reflected_run<'a>(
+    trace: ArrayView1<'a, f32>,
+    first: isize,
+    rows: &[usize],
+    buf: &'a mut Vec<f32>,
+) -> &'a [f32] {
+    let inside = first >= 0 && first as usize + rows.len() <= trace.len();
+    match trace.to_slice() {
+        Some(t) if inside => &t[first as usize..first as usize + rows.len()],
+        _ => {
+            buf.clear();
+            buf.extend(rows.iter().map(|&k| trace[k]));
+            buf
+        }
+    }
+}
 
 /// Index into `0..n` of position `i` on a symmetric (edge-repeating) extension.
 #[inline]
