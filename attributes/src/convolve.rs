@@ -70,13 +70,13 @@ pub fn crop<'a>(a: ArrayView3<'a, f32>, region: &Region) -> ArrayView3<'a, f32> 
 /// derivative) or antisymmetric (its first derivative): then each pair of
 /// taps costs one multiply.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Parity {
+pub(crate) enum Parity {
     Even,
     Odd,
     Neither,
 }
 
-fn parity(w: &[f32]) -> Parity {
+pub(crate) fn parity(w: &[f32]) -> Parity {
     let n = w.len();
     if n.is_multiple_of(2) {
         return Parity::Neither;
@@ -90,33 +90,29 @@ fn parity(w: &[f32]) -> Parity {
     }
 }
 
-/// Appends `Σ_m w[m]·row_m` to `out`, where row m is
-/// `base[offs[m]..offs[m] + len]`. Output-stationary: each group of
+/// Writes `Σ_m w[m]·row_m` to `dst`, where row m is
+/// `base[offs[m]..offs[m] + dst.len()]`. Output-stationary: each group of
 /// [`LANES`] outputs is summed over every tap in registers and written
 /// once (no zeroed array to fill in later, no accumulator traffic). The
 /// fixed-width inner loops vectorise for the widest vector unit the
 /// processor has (chosen at run time). Multiplies and adds stay separate
 /// (no fused multiply-add), so every version rounds alike.
 #[multiversion::multiversion(targets("x86_64+avx512f+avx512vl", "x86_64+avx2", "aarch64+neon"))]
-fn combine(
-    out: &mut Vec<f32>,
-    base: &[f32],
-    offs: &[usize],
-    len: usize,
-    w: &[f32],
-    parity: Parity,
-) {
+pub(crate) fn combine(dst: &mut [f32], base: &[f32], offs: &[usize], w: &[f32], parity: Parity) {
+    let len = dst.len();
     let mut k = 0;
-    while k + LANES <= len {
-        let mut acc = [0f32; LANES];
-        let row = |m: usize| -> &[f32; LANES] {
-            base[offs[m] + k..offs[m] + k + LANES]
-                .try_into()
-                .expect("LANES long")
-        };
-        accumulate(&mut acc, row, w, parity);
-        out.extend_from_slice(&acc);
+    while k + 2 * LANES <= len {
+        combine_group::<{ 2 * LANES }>(dst, base, offs, w, parity, k);
+        k += 2 * LANES;
+    }
+    if k + LANES <= len {
+        combine_group::<LANES>(dst, base, offs, w, parity, k);
         k += LANES;
+    }
+    // a half group before the slow tail: rows of 80 are common
+    if k + LANES / 2 <= len {
+        combine_group::<{ LANES / 2 }>(dst, base, offs, w, parity, k);
+        k += LANES / 2;
     }
     if k < len {
         let rest = len - k;
@@ -127,36 +123,46 @@ fn combine(
             v
         };
         accumulate(&mut acc, row, w, parity);
-        out.extend_from_slice(&acc[..rest]);
+        dst[k..].copy_from_slice(&acc[..rest]);
     }
 }
 
-/// Output rows computed together by [`combine_rows`].
-const ROWS: usize = 4;
+/// The `L` outputs of [`combine`] from position `k`.
+#[inline(always)]
+fn combine_group<const L: usize>(
+    dst: &mut [f32],
+    base: &[f32],
+    offs: &[usize],
+    w: &[f32],
+    parity: Parity,
+    k: usize,
+) {
+    let mut acc = [0f32; L];
+    let row = |m: usize| -> &[f32; L] {
+        base[offs[m] + k..offs[m] + k + L]
+            .try_into()
+            .expect("L long")
+    };
+    accumulate(&mut acc, row, w, parity);
+    dst[k..k + L].copy_from_slice(&acc);
+}
 
-/// Appends [`ROWS`] consecutive output rows, row b = `Σ_m w[m]·row_{b+m}`,
-/// rows as in [`combine`] (`offs` has `w.len() + ROWS − 1` of them). Each
+/// Output rows computed together by [`combine_rows`].
+pub(crate) const ROWS: usize = 4;
+
+/// Writes [`ROWS`] consecutive output rows of `dst.len() / ROWS` samples,
+/// row b = `Σ_m w[m]·row_{b+m}`, rows as in [`combine`] (`offs` has `w.len() + ROWS − 1` of them). Each
 /// input row is loaded once and used by every output that reads it: along
 /// the outer axes the rows are far apart in memory, and loading them, not
 /// the arithmetic, is what a row at a time waits for. Mirrored taps are not
 /// paired here; each output still sums its taps in order, separately
 /// multiplied and added.
 #[multiversion::multiversion(targets("x86_64+avx512f+avx512vl", "x86_64+avx2", "aarch64+neon"))]
-fn combine_rows(out: &mut Vec<f32>, base: &[f32], offs: &[usize], len: usize, w: &[f32]) {
-    let start = out.len();
-    out.resize(start + ROWS * len, 0.0);
-    let (_, dst) = out.split_at_mut(start);
+pub(crate) fn combine_rows(dst: &mut [f32], base: &[f32], offs: &[usize], w: &[f32]) {
+    let len = dst.len() / ROWS;
     let mut k = 0;
     while k + LANES <= len {
-        let row = |u: usize| -> &[f32; LANES] {
-            base[offs[u] + k..offs[u] + k + LANES]
-                .try_into()
-                .expect("LANES long")
-        };
-        let acc = rows_at(row, w);
-        for (b, a) in acc.iter().enumerate() {
-            dst[b * len + k..b * len + k + LANES].copy_from_slice(a);
-        }
+        rows_group::<LANES>(dst, base, offs, w, k);
         k += LANES;
     }
     if k < len {
@@ -173,14 +179,29 @@ fn combine_rows(out: &mut Vec<f32>, base: &[f32], offs: &[usize], len: usize, w:
     }
 }
 
+/// The `L` lanes from position `k` of each output row of [`combine_rows`].
+#[inline(always)]
+fn rows_group<const L: usize>(dst: &mut [f32], base: &[f32], offs: &[usize], w: &[f32], k: usize) {
+    let len = dst.len() / ROWS;
+    let row = |u: usize| -> &[f32; L] {
+        base[offs[u] + k..offs[u] + k + L]
+            .try_into()
+            .expect("L long")
+    };
+    let acc = rows_at(row, w);
+    for (b, a) in acc.iter().enumerate() {
+        dst[b * len + k..b * len + k + L].copy_from_slice(a);
+    }
+}
+
 /// The [`ROWS`] outputs of [`combine_rows`] for one group of lanes.
 #[inline(always)]
-fn rows_at<R: std::borrow::Borrow<[f32; LANES]>>(
+fn rows_at<const L: usize, R: std::borrow::Borrow<[f32; L]>>(
     row: impl Fn(usize) -> R,
     w: &[f32],
-) -> [[f32; LANES]; ROWS] {
+) -> [[f32; L]; ROWS] {
     let taps = w.len();
-    let mut acc = [[0f32; LANES]; ROWS];
+    let mut acc = [[0f32; L]; ROWS];
     // rows read by only the first outputs, then by all, then by the last
     for u in 0..ROWS - 1 {
         let v = row(u);
@@ -196,7 +217,7 @@ fn rows_at<R: std::borrow::Borrow<[f32; LANES]>>(
         let v = v.borrow();
         let [a0, a1, a2, a3] = &mut acc;
         let (w0, w1, w2, w3) = (w[u], w[u - 1], w[u - 2], w[u - 3]);
-        for l in 0..LANES {
+        for l in 0..L {
             a0[l] += w0 * v[l];
             a1[l] += w1 * v[l];
             a2[l] += w2 * v[l];
@@ -220,8 +241,8 @@ const LANES: usize = 32;
 
 /// `acc = Σ_m w[m]·row(m)`, pairing mirrored taps where the filter allows.
 #[inline(always)]
-fn accumulate<R: std::borrow::Borrow<[f32; LANES]>>(
-    acc: &mut [f32; LANES],
+fn accumulate<const L: usize, R: std::borrow::Borrow<[f32; L]>>(
+    acc: &mut [f32; L],
     row: impl Fn(usize) -> R,
     w: &[f32],
     parity: Parity,
@@ -261,7 +282,7 @@ fn accumulate<R: std::borrow::Borrow<[f32; LANES]>>(
 
 /// Fill `line` with `src[first + t]`, `src` extended half-sample
 /// symmetrically beyond its ends (only the overhang takes the slow path).
-fn fill_line(line: &mut [f32], src: &[f32], first: isize) {
+pub(crate) fn fill_line(line: &mut [f32], src: &[f32], first: isize) {
     let n = src.len() as isize;
     let lo = (-first).clamp(0, line.len() as isize) as usize;
     let hi = (n - first).clamp(lo as isize, line.len() as isize) as usize;
@@ -287,17 +308,17 @@ fn sample_axis_pass(
     let r = (w.len() / 2) as isize;
     let par = parity(w);
     let c = out.len();
-    let mut data = Vec::with_capacity(n0 * n1 * c);
+    let mut data = vec![0f32; n0 * n1 * c];
     let mut src = Vec::with_capacity(n);
     let mut line = vec![0f32; c + 2 * r as usize];
     let first = out.start as isize - r;
     let offs: Vec<usize> = (0..w.len()).collect();
-    for i in 0..n0 {
-        for j in 0..n1 {
+    if c > 0 {
+        for (t, dst) in data.chunks_exact_mut(c).enumerate() {
             src.clear();
-            trace(i, j, &mut src);
+            trace(t / n1, t % n1, &mut src);
             fill_line(&mut line, &src, first);
-            combine(&mut data, &line, &offs, c, w, par);
+            combine(dst, &line, &offs, w, par);
         }
     }
     Array3::from_shape_vec((n0, n1, c), data).expect("sized")
@@ -334,10 +355,13 @@ pub fn correlate_range(
     let inner: usize = a.shape()[axis + 1..].iter().product();
     let mut shape = a.raw_dim();
     shape[axis] = c;
-    let mut data = Vec::with_capacity(shape[0] * shape[1] * shape[2]);
+    let mut data = vec![0f32; shape[0] * shape[1] * shape[2]];
     let mut offs = vec![0; w.len() + ROWS - 1];
-    if inner > 0 {
-        for s in src.chunks_exact(n * inner) {
+    if inner > 0 && c > 0 {
+        for (s, dst) in src
+            .chunks_exact(n * inner)
+            .zip(data.chunks_exact_mut(c * inner))
+        {
             let mut i = 0;
             while i < c {
                 // ROWS output rows at once where they fit: each input row
@@ -347,10 +371,11 @@ pub fn correlate_range(
                 for (m, o) in offs[..w.len() + rows - 1].iter_mut().enumerate() {
                     *o = symmetric_index(at + m as isize, n) * inner;
                 }
+                let dst = &mut dst[i * inner..(i + rows) * inner];
                 if rows == ROWS {
-                    combine_rows(&mut data, s, &offs, inner, w);
+                    combine_rows(dst, s, &offs, w);
                 } else {
-                    combine(&mut data, s, &offs[..w.len()], inner, w, par);
+                    combine(dst, s, &offs[..w.len()], w, par);
                 }
                 i += rows;
             }
@@ -415,12 +440,17 @@ pub fn gaussian_range(
     if sigma <= 1e-15 {
         return a.slice_axis(Axis(axis), out.into()).to_owned();
     }
-    let w: Vec<f32> = gaussian_kernel(sigma, order)
+    correlate_range(a, axis, &gaussian_taps(sigma, order), out)
+}
+
+/// The taps `correlate_range` takes for `gaussian_filter1d` of this sigma
+/// and derivative order: the kernel reversed, in f32.
+pub(crate) fn gaussian_taps(sigma: f64, order: usize) -> Vec<f32> {
+    gaussian_kernel(sigma, order)
         .into_iter()
         .rev()
         .map(|v| v as f32)
-        .collect();
-    correlate_range(a, axis, &w, out)
+        .collect()
 }
 
 /// `scipy.ndimage.gaussian_filter1d(a, sigma, axis, order)`.

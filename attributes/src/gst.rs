@@ -80,8 +80,7 @@ impl Gst {
     }
 }
 
-/// The six distinct components of the symmetric tensor.
-const PAIRS: [(usize, usize); 6] = [(0, 0), (1, 1), (2, 2), (0, 1), (0, 2), (1, 2)];
+use crate::gst_stream::PAIRS;
 
 /// The tensor of the whole block.
 #[cfg(test)]
@@ -94,14 +93,30 @@ pub fn structure_tensor(block: ArrayView3<f32>, sg: f64, st: f64) -> Gst {
 /// pass computes only what the next one reads: with a deep halo this is
 /// less than half the work of filtering the whole block.
 pub fn structure_tensor_in(block: ArrayView3<f32>, sg: f64, st: f64, region: &Region) -> Gst {
+    let t = if sg > 1e-15 && st > 1e-15 {
+        crate::gst_stream::smoothed_tensor(block, sg, st, region)
+    } else {
+        smoothed_tensor_by_arrays(block, sg, st, region)
+    };
+    decompose(origin(region), t, None)
+}
+
+/// The smoothed tensor's six components by whole-array passes: where a
+/// sigma is zero (scipy then skips that axis's passes, whatever the
+/// derivative order), and as the reference of the streamed version.
+pub(crate) fn smoothed_tensor_by_arrays(
+    block: ArrayView3<f32>,
+    sg: f64,
+    st: f64,
+    region: &Region,
+) -> Vec<Array3<f32>> {
     let gr = dilate(region, [gaussian_radius(st); 3], block.dim());
     let g = gradients(block, sg, &gr);
     let inner = shift(region, origin(&gr));
-    let t: Vec<Array3<f32>> = PAIRS
+    PAIRS
         .iter()
         .map(|&(a, c)| gaussian_product_region(&g[a], &g[c], [st; 3], &inner))
-        .collect();
-    decompose(origin(region), t, None)
+        .collect()
 }
 
 /// The three Gaussian-derivative gradients at `region`, sharing passes:

@@ -19,6 +19,7 @@ mod dsp;
 mod filters;
 mod glcm;
 mod gst;
+mod gst_stream;
 mod identity;
 mod instantaneous;
 pub mod nulls;
