@@ -231,7 +231,9 @@ const BATCH: usize = 64;
 /// chain per sample. Dead windows (zero or NaN energy) give zeros.
 #[multiversion::multiversion(targets("x86_64+avx512f+avx512vl", "x86_64+avx2", "aarch64+neon"))]
 fn eigenvalue_batch(c: [&[f32]; 6], out: [&mut [f32]; 3], lambda1: &mut [f64]) {
-    let n = lambda1.len();
+    // lengths the compiler can see, so that the loops vectorise
+    let n = lambda1.len().min(BATCH);
+    let c = c.map(|v| &v[..n]);
     let (mut q, mut pp, mut det) = ([0f64; BATCH], [0f64; BATCH], [0f64; BATCH]);
     let (mut h, mut s) = ([0f64; BATCH], [0f64; BATCH]);
     for k in 0..n {
@@ -255,20 +257,22 @@ fn eigenvalue_batch(c: [&[f32]; 6], out: [&mut [f32]; 3], lambda1: &mut [f64]) {
         s[k] = ((1.0 - hk) * (1.0 + hk)).sqrt();
     }
     let (mut sin, mut cos) = ([0f64; BATCH], [0f64; BATCH]);
+    let (s, h) = (&s[..n], &h[..n]);
+    let (sin_n, cos_n) = (&mut sin[..n], &mut cos[..n]);
     for k in 0..n {
         // φ in [0, π/3]: an inlined arctangent and short Taylor series
         // (error < 1e-7, which the Newton step below removes) instead of
         // libm calls, so that this loop vectorises too
-        let phi = (crate::dsp::atan2(s[k] as f32, h[k] as f32) / 3.0) as f64;
+        let phi = (angle(s[k] as f32, h[k] as f32) / 3.0) as f64;
         let x2 = phi * phi;
         let f = |d: f64| x2 * (1.0 / d);
-        sin[k] = phi * (1.0 - f(6.0) * (1.0 - f(20.0) * (1.0 - f(42.0) * (1.0 - f(72.0)))));
-        cos[k] =
+        sin_n[k] = phi * (1.0 - f(6.0) * (1.0 - f(20.0) * (1.0 - f(42.0) * (1.0 - f(72.0)))));
+        cos_n[k] =
             1.0 - f(2.0) * (1.0 - f(12.0) * (1.0 - f(30.0) * (1.0 - f(56.0) * (1.0 - f(90.0)))));
     }
     let [o1, o2, o3] = out;
-    // lengths the compiler can see, so that the loop vectorises
     let (o1, o2, o3) = (&mut o1[..n], &mut o2[..n], &mut o3[..n]);
+    let lambda1 = &mut lambda1[..n];
     let (q, pp, det, sin, cos) = (&q[..n], &pp[..n], &det[..n], &sin[..n], &cos[..n]);
     for k in 0..n {
         let (qk, ppk, dk) = (q[k], pp[k], det[k]);
@@ -290,6 +294,33 @@ fn eigenvalue_batch(c: [&[f32]; 6], out: [&mut [f32]; 3], lambda1: &mut [f64]) {
         o1[k] = if live { e1.max(0.0) as f32 } else { 0.0 };
         o2[k] = if live { e2.max(0.0) as f32 } else { 0.0 };
         o3[k] = if live { e3.max(0.0) as f32 } else { 0.0 };
+    }
+}
+
+/// `atan2(s, h)` for a point on the upper unit half-circle (s ≥ 0,
+/// s² + h² = 1), as [`crate::dsp::atan2`] computes it but with selects
+/// instead of branches (the point is never the origin), so that a loop of
+/// it vectorises.
+#[inline(always)]
+fn angle(s: f32, h: f32) -> f32 {
+    use std::f32::consts::{FRAC_PI_2, FRAC_PI_4, PI};
+    let ax = h.abs();
+    let swap = s > ax;
+    let (num, den) = if swap { (ax, s) } else { (s, ax) };
+    let t = num / den;
+    let reduce = t > 0.414_213_57;
+    let base = if reduce { FRAC_PI_4 } else { 0.0 };
+    let t = if reduce { (t - 1.0) / (t + 1.0) } else { t };
+    let z = t * t;
+    let p =
+        (((8.053_744_5e-2 * z - 1.387_768_6e-1) * z + 1.997_771_1e-1) * z - 3.333_295e-1) * z * t
+            + t;
+    let a = base + p;
+    let a = if swap { FRAC_PI_2 - a } else { a };
+    if h < 0.0 {
+        PI - a
+    } else {
+        a
     }
 }
 
