@@ -73,13 +73,14 @@ impl Kernel for SemblanceKernel {
 }
 
 /// Semblance at `core` of a block without nulls, one output trace at a
-/// time in one pass: the lateral sum and energy of the window's traces at
-/// each sample, then both summed down the window as it slides. Nothing
+/// time: the lateral sum and energy of the window's traces at each sample,
+/// then both summed down each window. Nothing
 /// outside the core is computed and no block-sized temporaries are made.
 #[multiversion::multiversion(targets("x86_64+avx512f+avx512vl", "x86_64+avx2", "aarch64+neon"))]
 fn semblance_core(block: ArrayView3<f32>, window: [usize; 3], core: &crate::Region) -> Array3<f32> {
-    use crate::window::{reflected_run, symmetric_index};
+    use crate::window::{reflected_run, reflected_slice, symmetric_index};
     let (n0, n1, n2) = block.dim();
+    let flat = block.to_slice();
     let r = window.map(|w| (w / 2) as isize);
     let len = core[2].len();
     let span = len + 2 * r[2] as usize;
@@ -90,45 +91,63 @@ fn semblance_core(block: ArrayView3<f32>, window: [usize; 3], core: &crate::Regi
         .collect();
     let j = (window[0] * window[1]) as f64;
     let (mut sum, mut energy) = (vec![0f64; span], vec![0f64; span]);
-    let mut line = Vec::with_capacity(span);
+    let mut square = vec![0f64; span];
+    let (mut num, mut den) = (vec![0f64; len], vec![0f64; len]);
+    let mut bufs: Vec<Vec<f32>> = vec![Vec::with_capacity(span); window[0] * window[1]];
     let mut out = Array3::<f32>::zeros((core[0].len(), core[1].len(), len));
+    // each lateral position's window rows, once (an index division each)
+    let near = |c: usize, r: isize, n: usize| -> Vec<usize> {
+        (-r..=r)
+            .map(|d| symmetric_index(c as isize + d, n))
+            .collect()
+    };
+    let cols: Vec<Vec<usize>> = core[1].clone().map(|x| near(x, r[1], n1)).collect();
+    let mut traces = Vec::with_capacity(bufs.len());
     for i in core[0].clone() {
-        for x in core[1].clone() {
-            sum.fill(0.0);
-            energy.fill(0.0);
-            for di in -r[0]..=r[0] {
-                let ii = symmetric_index(i as isize + di, n0);
-                for dx in -r[1]..=r[1] {
-                    let xx = symmetric_index(x as isize + dx, n1);
-                    let trace = block.slice(ndarray::s![ii, xx, ..]);
-                    let values = reflected_run(trace, first, &rows, &mut line);
-                    for ((s, e), &v) in sum.iter_mut().zip(energy.iter_mut()).zip(values) {
-                        let v = v as f64;
-                        *s += v;
-                        *e += v * v;
+        let rows0 = near(i, r[0], n0);
+        for (xo, cols) in cols.iter().enumerate() {
+            traces.clear();
+            for &ii in &rows0 {
+                traces.extend(cols.iter().map(|&xx| ii * n1 + xx));
+            }
+            // plain slices of a standard-layout block: slicing a view per
+            // trace would cost as much as the sums
+            let lines: Vec<&[f32]> = traces
+                .iter()
+                .zip(bufs.iter_mut())
+                .map(|(&t, buf)| match flat {
+                    Some(f) => reflected_slice(&f[t * n2..(t + 1) * n2], first, &rows, buf),
+                    None => {
+                        let trace = block.slice_move(ndarray::s![t / n1, t % n1, ..]);
+                        reflected_run(trace, first, &rows, buf)
                     }
-                }
+                })
+                .collect();
+            lateral_sums(&lines, &mut sum, &mut energy);
+            // Σ_t (Σ_j x)² / (J·Σ_t Σ_j x²) over each window, summed
+            // afresh (across outputs, so that it vectorises): a window of
+            // zeros is exactly 0, never a running sum's rounding residue
+            for (q, &v) in square.iter_mut().zip(&sum) {
+                *q = v * v;
             }
-            // Σ_t (Σ_j x)² / (J·Σ_t Σ_j x²), down the window; a window of
-            // zeros is exactly 0, not rounding residue
             let w = window[2];
-            let (mut num, mut den, mut live) = (0f64, 0f64, 0usize);
+            num.fill(0.0);
+            den.fill(0.0);
             for t in 0..w {
-                num += sum[t] * sum[t];
-                den += energy[t];
-                live += usize::from(energy[t] != 0.0);
-            }
-            let mut o = out.slice_mut(ndarray::s![i - core[0].start, x - core[1].start, ..]);
-            for k in 0..len {
-                if k > 0 {
-                    let (add, drop) = (k + w - 1, k - 1);
-                    num += sum[add] * sum[add] - sum[drop] * sum[drop];
-                    den += energy[add] - energy[drop];
-                    live =
-                        live + usize::from(energy[add] != 0.0) - usize::from(energy[drop] != 0.0);
+                for ((n, d), (&q, &e)) in num
+                    .iter_mut()
+                    .zip(den.iter_mut())
+                    .zip(square[t..t + len].iter().zip(&energy[t..t + len]))
+                {
+                    *n += q;
+                    *d += e;
                 }
-                o[k] = if live > 0 && den > 0.0 {
-                    (num / (j * den)).clamp(0.0, 1.0) as f32
+            }
+            let mut o = out.slice_mut(ndarray::s![i - core[0].start, xo, ..]);
+            let o = o.as_slice_mut().expect("a row of a standard-layout array");
+            for (o, (&n, &d)) in o.iter_mut().zip(num.iter().zip(&den)) {
+                *o = if d > 0.0 {
+                    (n / (j * d)).clamp(0.0, 1.0) as f32
                 } else {
                     0.0
                 };
@@ -137,6 +156,42 @@ fn semblance_core(block: ArrayView3<f32>, window: [usize; 3], core: &crate::Regi
     }
     out
 }
+
+/// Per sample, the sum and the energy of `lines` (traces summed in order),
+/// in f64 registers across [`SUMS`] samples at once: each sum is stored
+/// once, not added to in memory trace after trace.
+#[inline(always)]
+fn lateral_sums(lines: &[&[f32]], sum: &mut [f64], energy: &mut [f64]) {
+    let span = sum.len();
+    let mut k = 0;
+    while k + SUMS <= span {
+        let (mut s, mut e) = ([0f64; SUMS], [0f64; SUMS]);
+        for line in lines {
+            let v: &[f32; SUMS] = line[k..k + SUMS].try_into().expect("SUMS long");
+            for l in 0..SUMS {
+                let x = v[l] as f64;
+                s[l] += x;
+                e[l] += x * x;
+            }
+        }
+        sum[k..k + SUMS].copy_from_slice(&s);
+        energy[k..k + SUMS].copy_from_slice(&e);
+        k += SUMS;
+    }
+    for k in k..span {
+        let (mut s, mut e) = (0f64, 0f64);
+        for line in lines {
+            let x = line[k] as f64;
+            s += x;
+            e += x * x;
+        }
+        sum[k] = s;
+        energy[k] = e;
+    }
+}
+
+/// Samples summed at once by [`lateral_sums`].
+const SUMS: usize = 16;
 
 /// Semblance over the traces present: with J_t live traces at time t,
 /// Σ_t(Σ_j x)² / Σ_t(J_t·Σ_j x²), null where fewer than `min_live` traces

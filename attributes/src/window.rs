@@ -18,14 +18,29 @@ pub fn reflected_run<'a>(
     rows: &[usize],
     buf: &'a mut Vec<f32>,
 ) -> &'a [f32] {
-    let inside = first >= 0 && first as usize + rows.len() <= trace.len();
     match trace.to_slice() {
-        Some(t) if inside => &t[first as usize..first as usize + rows.len()],
-        _ => {
+        Some(t) => reflected_slice(t, first, rows, buf),
+        None => {
             buf.clear();
             buf.extend(rows.iter().map(|&k| trace[k]));
             buf
         }
+    }
+}
+
+/// [`reflected_run`] of a trace that is a slice.
+pub fn reflected_slice<'a>(
+    trace: &'a [f32],
+    first: isize,
+    rows: &[usize],
+    buf: &'a mut Vec<f32>,
+) -> &'a [f32] {
+    if first >= 0 && first as usize + rows.len() <= trace.len() {
+        &trace[first as usize..first as usize + rows.len()]
+    } else {
+        buf.clear();
+        buf.extend(rows.iter().map(|&k| trace[k]));
+        buf
     }
 }
 

@@ -220,7 +220,14 @@ impl Input {
     /// starts at `origin` (promoted coordinates).
     fn to_kernel_values<T: Sample>(&self, a: ArrayD<T>, origin: [u64; 3]) -> Result<Array3<f32>> {
         let a = if self.decoding.is_identity() {
-            a.mapv(|v| v.to_f32())
+            // f32 samples are kernel values already: no second copy
+            match (Box::new(a) as Box<dyn std::any::Any>).downcast::<ArrayD<f32>>() {
+                Ok(f) => *f,
+                Err(a) => a
+                    .downcast::<ArrayD<T>>()
+                    .expect("the array's own type")
+                    .mapv(|v| v.to_f32()),
+            }
         } else {
             a.mapv(|v| self.decoding.decode(v.to_f64()))
         };
