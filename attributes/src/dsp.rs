@@ -54,10 +54,19 @@ pub fn analytic(block: ArrayView3<f32>, with_derivatives: bool) -> Analytic {
     let doubled_end = n.div_ceil(2);
     let scale = 1.0 / n as f64;
     let omega = 2.0 * std::f64::consts::PI / n as f64;
-    for (i, x) in block.lanes(Axis(2)).into_iter().enumerate() {
+    for (i, (x, mut q)) in block
+        .lanes(Axis(2))
+        .into_iter()
+        .zip(quadrature.lanes_mut(Axis(2)))
+        .enumerate()
+    {
         let (a, b) = (i / block.len_of(Axis(1)), i % block.len_of(Axis(1)));
-        for (d, s) in input.iter_mut().zip(x.iter()) {
-            *d = *s as f64;
+        match x.as_slice() {
+            Some(x) => input.iter_mut().zip(x).for_each(|(d, s)| *d = *s as f64),
+            None => input
+                .iter_mut()
+                .zip(x.iter())
+                .for_each(|(d, s)| *d = *s as f64),
         }
         fwd.process_with_scratch(&mut input, &mut spectrum, &mut scratch)
             .expect("buffer sizes from the plan");
@@ -82,8 +91,9 @@ pub fn analytic(block: ArrayView3<f32>, with_derivatives: bool) -> Analytic {
         real_inv
             .process_with_scratch(&mut turned, &mut hilbert, &mut scratch)
             .expect("buffer sizes from the plan");
-        for k in 0..n {
-            quadrature[[a, b, k]] = (hilbert[k] * scale) as f32;
+        let q = q.as_slice_mut().expect("a lane of a standard-layout array");
+        for (q, h) in q.iter_mut().zip(&hilbert) {
+            *q = (h * scale) as f32;
         }
     }
     Analytic {
