@@ -704,9 +704,15 @@ impl OutputVariable {
             return Ok(());
         }
         let c = self.chunks.map(|c| c as usize);
-        let mut full = Array3::<f32>::zeros((c[0], c[1], c[2]));
         let d = data.dim();
-        full.slice_mut(s![..d.0, ..d.1, ..d.2]).assign(&data);
+        // a whole chunk is copied once; one at the volume's end is padded
+        let full = if [d.0, d.1, d.2] == c {
+            data.as_standard_layout().into_owned()
+        } else {
+            let mut full = Array3::<f32>::zeros((c[0], c[1], c[2]));
+            full.slice_mut(s![..d.0, ..d.1, ..d.2]).assign(&data);
+            full
+        };
         debug_assert!((0..3).all(|a| idx[a] * self.chunks[a] < self.shape[a]));
         let (stored_idx, dims): (Vec<u64>, Vec<usize>) = if self.ndim == 2 {
             (idx[1..].to_vec(), vec![c[1], c[2]])
@@ -718,29 +724,35 @@ impl OutputVariable {
         let scale = self.scale.unwrap_or(1.0);
         with_dtype!(self.dtype, T, {
             let (v, _) = full.into_raw_vec_and_offset();
-            let v: Vec<T> = v
-                .into_iter()
-                .map(|x| {
-                    if !integer {
-                        T::from_f32(x)
-                    } else if x.is_nan() {
-                        // an integer type has no NaN: its declared fill value
-                        T::from_f64(fill)
-                    } else {
-                        // rounded and saturated, clear of the fill value
-                        let (lo, hi) = (
-                            T::from_f64(f64::MIN).to_f64(),
-                            T::from_f64(f64::MAX).to_f64(),
-                        );
-                        let r = (x as f64 * scale).round().clamp(lo, hi);
-                        T::from_f64(if r == fill {
-                            r + if fill < 0.0 { 1.0 } else { -1.0 }
+            let v: Vec<T> = match (Box::new(v) as Box<dyn std::any::Any>).downcast::<Vec<T>>() {
+                // f32 values are stored as they are
+                Ok(same) => *same,
+                Err(v) => v
+                    .downcast::<Vec<f32>>()
+                    .expect("f32 values")
+                    .into_iter()
+                    .map(|x| {
+                        if !integer {
+                            T::from_f32(x)
+                        } else if x.is_nan() {
+                            // an integer type has no NaN: its declared fill value
+                            T::from_f64(fill)
                         } else {
-                            r
-                        })
-                    }
-                })
-                .collect();
+                            // rounded and saturated, clear of the fill value
+                            let (lo, hi) = (
+                                T::from_f64(f64::MIN).to_f64(),
+                                T::from_f64(f64::MAX).to_f64(),
+                            );
+                            let r = (x as f64 * scale).round().clamp(lo, hi);
+                            T::from_f64(if r == fill {
+                                r + if fill < 0.0 { 1.0 } else { -1.0 }
+                            } else {
+                                r
+                            })
+                        }
+                    })
+                    .collect(),
+            };
             let a = ndarray::ArrayD::from_shape_vec(IxDyn(&dims), v)?;
             self.array
                 .store_chunk(&stored_idx, a)
