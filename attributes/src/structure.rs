@@ -158,25 +158,19 @@ fn semblance_core(block: ArrayView3<f32>, window: [usize; 3], core: &crate::Regi
 }
 
 /// Per sample, the sum and the energy of `lines` (traces summed in order),
-/// in f64 registers across [`SUMS`] samples at once: each sum is stored
+/// in f64 registers across 16 or 8 samples at once: each sum is stored
 /// once, not added to in memory trace after trace.
 #[inline(always)]
 fn lateral_sums(lines: &[&[f32]], sum: &mut [f64], energy: &mut [f64]) {
     let span = sum.len();
     let mut k = 0;
-    while k + SUMS <= span {
-        let (mut s, mut e) = ([0f64; SUMS], [0f64; SUMS]);
-        for line in lines {
-            let v: &[f32; SUMS] = line[k..k + SUMS].try_into().expect("SUMS long");
-            for l in 0..SUMS {
-                let x = v[l] as f64;
-                s[l] += x;
-                e[l] += x * x;
-            }
-        }
-        sum[k..k + SUMS].copy_from_slice(&s);
-        energy[k..k + SUMS].copy_from_slice(&e);
-        k += SUMS;
+    while k + 16 <= span {
+        lateral_group::<16>(lines, sum, energy, k);
+        k += 16;
+    }
+    if k + 8 <= span {
+        lateral_group::<8>(lines, sum, energy, k);
+        k += 8;
     }
     for k in k..span {
         let (mut s, mut e) = (0f64, 0f64);
@@ -190,8 +184,21 @@ fn lateral_sums(lines: &[&[f32]], sum: &mut [f64], energy: &mut [f64]) {
     }
 }
 
-/// Samples summed at once by [`lateral_sums`].
-const SUMS: usize = 16;
+/// The `L` samples of [`lateral_sums`] from `k`.
+#[inline(always)]
+fn lateral_group<const L: usize>(lines: &[&[f32]], sum: &mut [f64], energy: &mut [f64], k: usize) {
+    let (mut s, mut e) = ([0f64; L], [0f64; L]);
+    for line in lines {
+        let v: &[f32; L] = line[k..k + L].try_into().expect("L long");
+        for l in 0..L {
+            let x = v[l] as f64;
+            s[l] += x;
+            e[l] += x * x;
+        }
+    }
+    sum[k..k + L].copy_from_slice(&s);
+    energy[k..k + L].copy_from_slice(&e);
+}
 
 /// Semblance over the traces present: with J_t live traces at time t,
 /// Σ_t(Σ_j x)² / Σ_t(J_t·Σ_j x²), null where fewer than `min_live` traces
