@@ -662,7 +662,8 @@ fn write_traces(
                         .get_or_insert_with(|| Box::new(Vec::<T>::new()))
                         .downcast_mut()
                         .expect("one dtype per conversion");
-                    data.clear();
+                    // every cell below is written (a trace or the fill):
+                    // the buffer is not zeroed again for each column
                     data.resize(rows * cols * no * ns, T::from_f32(0.0));
                     let mut scratch = vec![0f64; s.samples];
                     let mut full: Vec<T> = if whole_trace {
