@@ -307,11 +307,14 @@ pub const DIP_STEERED_MEAN: Spec = Spec {
             masked_region_kernel(halo, p, move |b, core, sh| {
                 let masked = nulls::has_nulls(b, sh);
                 // the same tensor as the structure family's, shared per block
-                let g = crate::gst::shared_gst(b, sh, sg, st, core);
+                let at = crate::gst::shared_gst(b, sh, sg, st, core);
                 let (n0, n1, n2) = b.dim();
                 let count = ((2 * ri + 1) * (2 * rx + 1)) as f32;
-                let [o0, o1, o2] = g.origin;
-                let (dip_i, dip_x) = (g.p_inline(), g.p_crossline());
+                let [o0, o1, o2] = crate::convolve::origin(core);
+                let (dip_i, dip_x) = (at.g.p_inline(), at.g.p_crossline());
+                // the tensor may cover more than the core: its fields' shape
+                let (_, f1, f2) = dip_i.dim();
+                let [in0, in1, in2] = at.inside;
                 // plain slices: the traces of the block, and the window's
                 // trace offsets per output trace, clamped at the block's edges
                 let b = b.as_standard_layout();
@@ -319,8 +322,8 @@ pub const DIP_STEERED_MEAN: Spec = Spec {
                 let last = (n2 - 1) as f32;
                 // per window trace: its offset, and its inline and crossline step
                 let mut lanes: Vec<(usize, f32, f32)> = Vec::with_capacity(count as usize);
-                let mut out = Vec::with_capacity(dip_i.len());
-                let (c0, c1, c2) = dip_i.dim();
+                let (c0, c1, c2) = (core[0].len(), core[1].len(), core[2].len());
+                let mut out = Vec::with_capacity(c0 * c1 * c2);
                 for gi in 0..c0 {
                     for gx in 0..c1 {
                         let (i, x) = (gi + o0, gx + o1);
@@ -332,7 +335,7 @@ pub const DIP_STEERED_MEAN: Spec = Spec {
                                 lanes.push(((ii * n1 + xx) * n2, di as f32, dx as f32));
                             }
                         }
-                        let at = (gi * c1 + gx) * c2;
+                        let at = ((gi + in0) * f1 + gx + in1) * f2 + in2;
                         let pi: Vec<f32> = dip_i.as_slice().expect("standard layout")[at..at + c2]
                             .iter()
                             .map(|v| v.clamp(-max_dip, max_dip))

@@ -21,9 +21,6 @@ const MAX_DIP: f32 = 100.0;
 /// (from the principal eigenvector) on first use, so that a job of
 /// eigenvalue attributes alone never pays for the vectors.
 pub struct Gst {
-    /// Where the region starts in the block: field index `[i, j, k]` is
-    /// block sample `origin + [i, j, k]`.
-    pub origin: [usize; 3],
     pub l1: Array3<f32>,
     pub l2: Array3<f32>,
     pub l3: Array3<f32>,
@@ -68,7 +65,6 @@ impl Gst {
     pub fn planted(l: [Array3<f32>; 3], p: [Array3<f32>; 2]) -> Gst {
         let [l1, l2, l3] = l;
         Gst {
-            origin: [0; 3],
             l1,
             l2,
             l3,
@@ -98,7 +94,7 @@ pub fn structure_tensor_in(block: ArrayView3<f32>, sg: f64, st: f64, region: &Re
     } else {
         smoothed_tensor_by_arrays(block, sg, st, region)
     };
-    decompose(origin(region), t, None)
+    decompose(t, None)
 }
 
 /// The smoothed tensor's six components by whole-array passes: where a
@@ -162,7 +158,7 @@ pub fn structure_tensor_masked(block: ArrayView3<f32>, sg: f64, st: f64, region:
         .map(|&(a, c)| crate::nulls::normalized_with(&(&g[a] * &g[c]), &m, &g_m, st, &inner))
         .collect();
     let m = crop(m_block.view(), region).to_owned();
-    let mut out = decompose(origin(region), t, Some(m));
+    let mut out = decompose(t, Some(m));
     let m = out.live.as_ref().expect("given");
     for field in [&mut out.l1, &mut out.l2, &mut out.l3] {
         field.zip_mut_with(m, |v, &live| {
@@ -175,7 +171,7 @@ pub fn structure_tensor_masked(block: ArrayView3<f32>, sg: f64, st: f64, region:
 }
 
 /// The tensor's eigenvalues, sample by sample.
-fn decompose(origin: [usize; 3], t: Vec<Array3<f32>>, live: Option<Array3<f32>>) -> Gst {
+fn decompose(t: Vec<Array3<f32>>, live: Option<Array3<f32>>) -> Gst {
     let shape = t[0].raw_dim();
     let (mut l1, mut l2, mut l3) = (
         Array3::zeros(shape),
@@ -208,7 +204,6 @@ fn decompose(origin: [usize; 3], t: Vec<Array3<f32>>, live: Option<Array3<f32>>)
         }
     }
     Gst {
-        origin,
         l1,
         l2,
         l3,
@@ -461,22 +456,59 @@ pub(crate) fn sigmas(p: &Params) -> Result<(f64, f64), AttrError> {
     Ok((s.sigma_gradient, s.sigma_tensor))
 }
 
-/// The block's tensor for these sigmas at `region`, once per block.
+/// The block's tensor for these sigmas where a kernel asked for it: `g`
+/// covers at least that region, which starts at `inside` of g's fields.
+pub(crate) struct GstAt<'a> {
+    pub g: &'a Gst,
+    pub inside: [usize; 3],
+}
+
+impl GstAt<'_> {
+    /// `field` (of `g`) at the region asked for, `dim` long.
+    pub fn crop<'b>(&self, field: &'b Array3<f32>, dim: [usize; 3]) -> ArrayView3<'b, f32> {
+        let i = self.inside;
+        field.slice(ndarray::s![
+            i[0]..i[0] + dim[0],
+            i[1]..i[1] + dim[1],
+            i[2]..i[2] + dim[2]
+        ])
+    }
+}
+
+/// The block's tensor for these sigmas at `region` of the view `b`, once
+/// per block: kept in block coordinates, so that a kernel of a shallower
+/// halo reuses a tensor computed over a wider region for another (the
+/// curvatures need it one trace wider than the eigenvalue attributes).
 pub(crate) fn shared_gst<'a>(
     b: ArrayView3<f32>,
     sh: &'a mut Shared,
     sg: f64,
     st: f64,
     region: &Region,
-) -> &'a Gst {
+) -> GstAt<'a> {
     let masked = crate::nulls::has_nulls(b, sh);
-    sh.get_or_insert(&format!("gst:{sg}:{st}:{region:?}"), || {
-        if masked {
-            structure_tensor_masked(b, sg, st, region)
-        } else {
-            structure_tensor_in(b, sg, st, region)
+    let at = sh.view_origin();
+    let wanted: Region = [0, 1, 2].map(|a| region[a].start + at[a]..region[a].end + at[a]);
+    let made: &mut Vec<(Region, Gst)> = sh.block_entry(&format!("gst:{sg}:{st}:{masked}"));
+    let covers =
+        |r: &Region| (0..3).all(|a| r[a].start <= wanted[a].start && wanted[a].end <= r[a].end);
+    let i = match made.iter().position(|(r, _)| covers(r)) {
+        Some(i) => i,
+        None => {
+            let g = if masked {
+                structure_tensor_masked(b, sg, st, region)
+            } else {
+                structure_tensor_in(b, sg, st, region)
+            };
+            made.push((wanted.clone(), g));
+            made.len() - 1
         }
-    })
+    };
+    let (r, g) = &made[i];
+    GstAt {
+        g,
+        inside: [0, 1, 2].map(|a| wanted[a].start - r[a].start),
+    }
 }
 
 /// The halo of the tensor's two Gaussians, plus `extra` samples.

@@ -5,13 +5,19 @@ use std::collections::HashMap;
 
 /// A per-block memo: the first kernel that needs, say, the analytic trace
 /// computes it; the others of its family reuse it. The engine makes one per
-/// block view, so a key always refers to the same input data; a key names
-/// the parameters the intermediate depends on (e.g. "gst:1:2,2,2").
+/// gathered block and tells it, before each kernel, where that kernel's
+/// view of the block starts and its shape ([`Shared::set_view`]): a key
+/// names the parameters the intermediate depends on (e.g. "gst:1:2") and is
+/// private to the view it was computed from, unless it is kept in block
+/// coordinates ([`Shared::block_entry`]), where kernels with different
+/// halos can share it.
 #[derive(Default)]
 pub struct Shared {
     items: HashMap<String, Box<dyn Any + Send>>,
     /// Whether the block holds null samples, once someone has looked.
     nulls: Option<bool>,
+    /// Where the current view starts in the block, and its shape.
+    view: ([usize; 3], [usize; 3]),
 }
 
 impl Shared {
@@ -27,6 +33,17 @@ impl Shared {
         }
     }
 
+    /// The view the next kernel is given: it starts at `origin` of the
+    /// block and has shape `dim`.
+    pub fn set_view(&mut self, origin: [usize; 3], dim: [usize; 3]) {
+        self.view = (origin, dim);
+    }
+
+    /// Where the current view starts in the block.
+    pub(crate) fn view_origin(&self) -> [usize; 3] {
+        self.view.0
+    }
+
     pub(crate) fn nulls_known(&self) -> Option<bool> {
         self.nulls
     }
@@ -35,20 +52,35 @@ impl Shared {
         self.nulls = Some(nulls);
     }
 
-    /// The intermediate `key`, if a kernel has computed it.
-    pub fn get<T: Any + Send>(&self, key: &str) -> Option<&T> {
-        self.items.get(key).and_then(|b| b.downcast_ref::<T>())
+    fn scoped(&self, key: &str) -> String {
+        format!("{key}@{:?}", self.view)
     }
 
-    /// Get the intermediate `key`, computing it with `make` the first time.
-    pub fn get_or_insert<T: Any + Send>(&mut self, key: &str, make: impl FnOnce() -> T) -> &T {
-        if !self.items.contains_key(key) {
-            self.items.insert(key.to_string(), Box::new(make()));
-        }
+    /// The intermediate `key` of the current view, if a kernel has computed it.
+    pub fn get<T: Any + Send>(&self, key: &str) -> Option<&T> {
         self.items
-            .get(key)
-            .expect("just inserted")
+            .get(&self.scoped(key))
+            .and_then(|b| b.downcast_ref::<T>())
+    }
+
+    /// Get the intermediate `key` of the current view, computing it with
+    /// `make` the first time.
+    pub fn get_or_insert<T: Any + Send>(&mut self, key: &str, make: impl FnOnce() -> T) -> &T {
+        let key = self.scoped(key);
+        self.items
+            .entry(key)
+            .or_insert_with(|| Box::new(make()))
             .downcast_ref::<T>()
+            .expect("one type per shared key")
+    }
+
+    /// The entry `key` kept in block coordinates, whatever the view (empty
+    /// at first): its user places what it stores in the block itself.
+    pub(crate) fn block_entry<T: Any + Send + Default>(&mut self, key: &str) -> &mut T {
+        self.items
+            .entry(format!("block:{key}"))
+            .or_insert_with(|| Box::new(T::default()))
+            .downcast_mut::<T>()
             .expect("one type per shared key")
     }
 }

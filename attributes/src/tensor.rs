@@ -33,7 +33,14 @@ fn from_gst(p: &Params, f: fn(&Gst) -> Array3<f32>) -> Result<Box<dyn crate::Ker
     crate::with_copies(
         25.0,
         masked_region_kernel(gst_halo(sg, st, 0), p, move |b, core, sh| {
-            f(shared_gst(b, sh, sg, st, core))
+            let at = shared_gst(b, sh, sg, st, core);
+            let all = f(at.g);
+            let dim = [0, 1, 2].map(|a| core[a].len());
+            if all.shape() == dim {
+                all
+            } else {
+                at.crop(&all, dim).to_owned()
+            }
         }),
     )
 }
@@ -216,8 +223,9 @@ fn shared_quadric<'a>(
     if sh.get::<[Array3<f32>; 5]>(&key).is_none() {
         let around = dilate(core, [1, 1, 0], b.dim());
         let g = shared_gst(b, sh, sg, st, &around);
-        let at = shift(core, g.origin);
-        let q = quadric(g).map(|a| crop(a.view(), &at).to_owned());
+        // the core within the tensor's fields
+        let at = shift(core, [0, 1, 2].map(|a| around[a].start - g.inside[a]));
+        let q = quadric(g.g).map(|a| crop(a.view(), &at).to_owned());
         sh.get_or_insert(&key, || q);
     }
     sh.get::<[Array3<f32>; 5]>(&key).expect("just inserted")
@@ -464,8 +472,9 @@ mod sharing {
             [Array3::from_elem((4, 4, 8), 0.25), Array3::zeros((4, 4, 8))],
         );
         let mut shared = Shared::new();
-        let key = format!("gst:1:2:{:?}", crate::convolve::whole(block.dim()));
-        shared.get_or_insert(&key, || planted);
+        shared
+            .block_entry::<Vec<(Region, Gst)>>("gst:1:2:false")
+            .push((crate::convolve::whole(block.dim()), planted));
         let run = |name: &str, shared: &mut Shared| {
             crate::lookup(name)
                 .unwrap()
@@ -477,5 +486,42 @@ mod sharing {
         assert_eq!(run("chaos", &mut shared), 4.0 / 5.0);
         assert_eq!(run("inline_dip", &mut shared), 0.25);
         assert!((run("dip_angle", &mut shared) - 0.25f32.atan().to_degrees()).abs() < 1e-5);
+    }
+
+    #[test]
+    fn a_shallower_halo_reuses_the_wider_tensor_of_a_deeper_one() {
+        // as the engine runs a group: the curvature (halo one trace deeper)
+        // first on the whole block, then planarity on its own, narrower
+        // view of the same block, sharing one memo
+        let block = Array3::from_shape_fn((30, 31, 40), |(i, j, k)| {
+            ((k as f32 - 0.3 * i as f32 + 0.2 * j as f32) * 0.4).sin() * 50.0
+                + ((i * 31 + j * 17 + k * 7) % 13) as f32
+        });
+        let kernel = |name: &str| {
+            crate::lookup(name)
+                .unwrap()
+                .build(&Default::default(), &Default::default())
+                .unwrap()
+        };
+        let core: Region = [13..17, 13..18, 13..27];
+        let mut shared = Shared::new();
+        shared.set_view([0; 3], [30, 31, 40]);
+        kernel("curvature_mean").compute_region(block.view(), &core, &mut shared);
+        let inner = block.slice(ndarray::s![1..29, 1..30, 1..39]);
+        let inner_core: Region = [12..16, 12..17, 12..26];
+        shared.set_view([1; 3], [28, 29, 38]);
+        let planarity = kernel("gst_planarity");
+        let (shared_result, at) = planarity.compute_region(inner, &inner_core, &mut shared);
+        let made = shared.block_entry::<Vec<(Region, Gst)>>("gst:1:2:false");
+        assert_eq!(made.len(), 1, "one tensor for the block");
+        // the same numbers as planarity computing its own tensor
+        let (own, own_at) = planarity.compute_region(inner, &inner_core, &mut Shared::new());
+        let pick = |a: &Array3<f32>, o: [usize; 3]| {
+            a.slice(ndarray::s![o[0].., o[1].., o[2]..])
+                .slice(ndarray::s![..4, ..5, ..14])
+                .to_owned()
+        };
+        let off = |o: [usize; 3]| [0, 1, 2].map(|x| inner_core[x].start - o[x]);
+        assert_eq!(pick(&shared_result, off(at)), pick(&own, off(own_at)));
     }
 }

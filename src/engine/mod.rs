@@ -329,9 +329,17 @@ fn compute(
         .iter()
         .any(|&o| !targets[o].kernel.null_aware());
     let filled = (has_nulls && as_zeros).then(|| attributes::nulls::zero_filled(block.view()));
-    let mut shared: Vec<([Halo; 3], bool, Shared)> = Vec::new();
-    let mut results = Vec::with_capacity(group.outputs.len());
-    for (&out, halo) in group.outputs.iter().zip(&group.halos) {
+    // one memo per kind of view (nulls as zeros, or as they are), each
+    // kernel's own view placed in the block, so that kernels of different
+    // halos share what they compute in block coordinates; the deepest
+    // halos first, so that such an intermediate is made over the widest
+    // region the group needs and serves the others
+    let mut shared: Vec<(bool, Shared)> = Vec::new();
+    let mut order: Vec<usize> = (0..group.outputs.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(reach(&group.halos[i])));
+    let mut results: Vec<Option<(Array3<f32>, [usize; 3])>> = vec![None; group.outputs.len()];
+    for i in order {
+        let (out, halo) = (group.outputs[i], &group.halos[i]);
         let kernel = targets[out].kernel;
         let aware = kernel.null_aware();
         let ranges = [0, 1, 2]
@@ -345,19 +353,22 @@ fn compute(
             ranges[1].0..ranges[1].1,
             ranges[2].0..ranges[2].1
         ]);
-        let slot = match shared.iter().position(|(h, a, _)| h == halo && *a == aware) {
+        let slot = match shared.iter().position(|(a, _)| *a == aware) {
             Some(i) => i,
             None => {
-                shared.push((*halo, aware, Shared::with_nulls(has_nulls)));
+                shared.push((aware, Shared::with_nulls(has_nulls)));
                 shared.len() - 1
             }
         };
+        let (_, memo) = &mut shared[slot];
+        let dim = view.shape();
+        memo.set_view(ranges.map(|r| r.0), [dim[0], dim[1], dim[2]]);
         // the tile, within the view
         let off =
             [0, 1, 2].map(|a| (tile.start[a] as i64 - (bstart[a] + ranges[a].0 as i64)) as usize);
         let len = tile.len();
         let core: attributes::Region = [0, 1, 2].map(|a| off[a]..off[a] + len[a]);
-        let (mut result, origin) = kernel.compute_region(view, &core, &mut shared[slot].2);
+        let (mut result, origin) = kernel.compute_region(view, &core, memo);
         let at = [0, 1, 2].map(|a| off[a] - origin[a]);
         debug_assert!((0..3).all(|a| at[a] + len[a] <= result.shape()[a]));
         if has_nulls {
@@ -379,9 +390,23 @@ fn compute(
                     }
                 });
         }
-        results.push((result, at));
+        results[i] = Some((result, at));
     }
-    Ok(results)
+    Ok(results
+        .into_iter()
+        .map(|r| r.expect("every output computed"))
+        .collect())
+}
+
+/// How far a halo reaches, summed over the axes (a whole axis counts as
+/// further than any depth): the order in which a group's kernels run.
+fn reach(halo: &[Halo; 3]) -> usize {
+    halo.iter()
+        .map(|h| match h {
+            Halo::Depth(d) => *d,
+            Halo::Full => 1 << 20,
+        })
+        .sum()
 }
 
 fn cache_chunks(plan: &Plan) -> [u64; 3] {
