@@ -76,35 +76,51 @@ fn c3(b: ArrayView3<f32>, window: [usize; 3], core: &crate::Region) -> Array3<f3
     let w = window[2];
     let seg = len.div_ceil(BATCH);
     let steps = seg + w - 1;
-    // the trace sample each (step, lane) reads; past the span, none
-    let source: Vec<[Option<usize>; BATCH]> = (0..steps)
+    // the trace sample each (step, lane) reads; past the span, the zero
+    // after the trace's last sample (gathers without a branch)
+    let source: Vec<[usize; BATCH]> = (0..steps)
         .map(|s| {
             std::array::from_fn(|l| {
                 let t = l * seg + s;
-                (t < span).then(|| symmetric_index(first + t as isize, n2))
+                if t < span {
+                    symmetric_index(first + t as isize, n2)
+                } else {
+                    n2
+                }
             })
         })
         .collect();
-    let mut samples = vec![0f32; n2];
+    // each lateral position's window rows, once (an index division each)
+    let near = |c: usize, r: isize, n: usize| -> Vec<usize> {
+        (-r..=r)
+            .map(|d| symmetric_index(c as isize + d, n))
+            .collect()
+    };
+    let cols: Vec<Vec<usize>> = core[1].clone().map(|x| near(x, r[1], n1)).collect();
+    let flat = b.to_slice();
+    let mut samples = vec![0f32; n2 + 1];
     let mut lanes_of = vec![[0f64; BATCH]; j * steps];
     let mut nonzero = vec![[0i64; BATCH]; steps];
     let mut batch = Batch::new(j);
     for i in core[0].clone() {
-        for x in core[1].clone() {
+        let rows0 = near(i, r[0], n0);
+        for (xo, cols) in cols.iter().enumerate() {
+            let x = core[1].start + xo;
             let mut a = 0;
-            for di in -r[0]..=r[0] {
-                let ii = symmetric_index(i as isize + di, n0);
-                for dx in -r[1]..=r[1] {
-                    let tr = b.slice(ndarray::s![ii, symmetric_index(x as isize + dx, n1), ..]);
-                    let tr = match tr.as_slice() {
-                        Some(t) => t,
-                        None => {
-                            samples.iter_mut().zip(tr.iter()).for_each(|(d, v)| *d = *v);
-                            &samples
-                        }
-                    };
+            for &ii in &rows0 {
+                for &xx in cols {
+                    // the trace and a zero after it
+                    let t = ii * n1 + xx;
+                    match flat {
+                        Some(f) => samples[..n2].copy_from_slice(&f[t * n2..(t + 1) * n2]),
+                        None => samples[..n2]
+                            .iter_mut()
+                            .zip(b.slice(ndarray::s![ii, xx, ..]))
+                            .for_each(|(d, v)| *d = *v),
+                    }
+                    samples[n2] = 0.0;
                     for (d, src) in lanes_of[a * steps..(a + 1) * steps].iter_mut().zip(&source) {
-                        *d = src.map(|k| k.map_or(0.0, |k| tr[k] as f64));
+                        *d = src.map(|k| samples[k] as f64);
                     }
                     a += 1;
                 }
