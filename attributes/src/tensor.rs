@@ -12,6 +12,7 @@
 use crate::convolve::{correlate_axis, crop, dilate, shift, Region};
 use crate::family::STRUCTURE as FAMILY;
 use crate::gst::{gst_halo, shared_gst, sigmas, Gst, SIGMA_GRADIENT, SIGMA_TENSOR};
+use crate::window::symmetric_index;
 use crate::{masked_region_kernel, AttrError, ParamSpec, Params, Setup, Shared, Spec};
 
 use ndarray::{Array3, ArrayView3, Zip};
@@ -161,6 +162,64 @@ fn quadric(g: &Gst) -> [Array3<f32>; 5] {
     [a, b, c, g.p_inline().clone(), g.p_crossline().clone()]
 }
 
+/// [`quadric`] at `at` (a region of the tensor's fields) only: each
+/// coefficient from the dips one trace around it, in one pass and no
+/// field-sized temporaries, the differences reflected at the fields' edges
+/// and summed as `correlate_axis` sums them. Where the dips are null, the
+/// whole-field version.
+fn quadric_at(g: &Gst, at: &Region) -> [Array3<f32>; 5] {
+    let (p, q) = (g.p_inline(), g.p_crossline());
+    if p.iter().any(|v| v.is_nan()) {
+        return quadric(g).map(|a| crop(a.view(), at).to_owned());
+    }
+    let (n0, n1, n2) = p.dim();
+    let (ps, qs) = (
+        p.as_slice().expect("standard layout"),
+        q.as_slice().expect("standard layout"),
+    );
+    let len = at[2].len();
+    // where trace (i, j) of a field starts at the region's first sample
+    let at_trace = |i: usize, j: usize| (i * n1 + j) * n2 + at[2].start;
+    // (−½)·(left − right), started from zero as the filter's sum is
+    let slope = |l: f32, r: f32| 0.0f32 + (-0.5f32) * (l - r);
+    let mut out: [Vec<f32>; 5] =
+        std::array::from_fn(|_| Vec::with_capacity(at.iter().map(|r| r.len()).product()));
+    for i in at[0].clone() {
+        let (im, ip) = (
+            symmetric_index(i as isize - 1, n0),
+            symmetric_index(i as isize + 1, n0),
+        );
+        for j in at[1].clone() {
+            let (jm, jp) = (
+                symmetric_index(j as isize - 1, n1),
+                symmetric_index(j as isize + 1, n1),
+            );
+            let (p_im, p_ip, p_jm, p_jp) = (
+                &ps[at_trace(im, j)..][..len],
+                &ps[at_trace(ip, j)..][..len],
+                &ps[at_trace(i, jm)..][..len],
+                &ps[at_trace(i, jp)..][..len],
+            );
+            let (q_im, q_ip, q_jm, q_jp) = (
+                &qs[at_trace(im, j)..][..len],
+                &qs[at_trace(ip, j)..][..len],
+                &qs[at_trace(i, jm)..][..len],
+                &qs[at_trace(i, jp)..][..len],
+            );
+            let [a, b, c, d, e] = &mut out;
+            for k in 0..len {
+                a.push(slope(p_im[k], p_ip[k]) * 0.5);
+                b.push(slope(q_jm[k], q_jp[k]) * 0.5);
+                c.push((slope(p_jm[k], p_jp[k]) + slope(q_im[k], q_ip[k])) * 0.5);
+            }
+            d.extend_from_slice(&ps[at_trace(i, j)..][..len]);
+            e.extend_from_slice(&qs[at_trace(i, j)..][..len]);
+        }
+    }
+    let dim = (at[0].len(), at[1].len(), len);
+    out.map(|v| Array3::from_shape_vec(dim, v).expect("sized"))
+}
+
 /// All eight curvatures of one sample from its coefficients.
 #[cfg(test)]
 pub fn curvatures(a: f32, b: f32, c: f32, d: f32, e: f32) -> [f32; 8] {
@@ -225,7 +284,7 @@ fn shared_quadric<'a>(
         let g = shared_gst(b, sh, sg, st, &around);
         // the core within the tensor's fields
         let at = shift(core, [0, 1, 2].map(|a| around[a].start - g.inside[a]));
-        let q = quadric(g.g).map(|a| crop(a.view(), &at).to_owned());
+        let q = quadric_at(g.g, &at);
         sh.get_or_insert(&key, || q);
     }
     sh.get::<[Array3<f32>; 5]>(&key).expect("just inserted")
@@ -376,6 +435,26 @@ mod tests {
             .unwrap()
             .compute(v.view(), &mut crate::Shared::new())[[10, 10, 20]];
         assert!((az - 329.04).abs() < 1.0, "{az}");
+    }
+
+    #[test]
+    fn coefficients_at_a_region_equal_the_whole_field_cropped() {
+        // a region inside, and one against the fields' faces (reflected)
+        let v = Array3::from_shape_fn((14, 15, 20), |(i, j, k)| {
+            ((k as f32 - 0.3 * i as f32 + 0.02 * (j * j) as f32) * 0.5).sin() * 40.0
+        });
+        let g = structure_tensor(v.view(), 1.0, 1.5);
+        let whole = quadric(&g);
+        for at in [[3..9, 4..12, 5..15], [0..14, 0..6, 0..20]] {
+            let part = quadric_at(&g, &at);
+            for (p, w) in part.iter().zip(&whole) {
+                let w = crop(w.view(), &at);
+                let scale = w.iter().fold(0f32, |m, x| m.max(x.abs()));
+                for (x, y) in p.iter().zip(w.iter()) {
+                    assert!((x - y).abs() <= 1e-6 * scale, "{x} vs {y}");
+                }
+            }
+        }
     }
 
     #[test]
