@@ -357,6 +357,7 @@ pub fn correlate_range(
     shape[axis] = c;
     let mut data = vec![0f32; shape[0] * shape[1] * shape[2]];
     let mut offs = vec![0; w.len() + ROWS - 1];
+    let mut scratch = Vec::new();
     if inner > 0 && c > 0 {
         for (s, dst) in src
             .chunks_exact(n * inner)
@@ -364,18 +365,31 @@ pub fn correlate_range(
         {
             let mut i = 0;
             while i < c {
-                // ROWS output rows at once where they fit: each input row
-                // is loaded once for all of them
-                let rows = if axis == 0 && i + ROWS <= c { ROWS } else { 1 };
+                // along the first axis ROWS output rows at once, each input
+                // row loaded once for all of them; every row of that axis
+                // is summed so, the last group's missing rows reading a row
+                // it reads anyway, so that a sample's value never depends
+                // on where the region starts (tiles, shared intermediates)
+                let rows = if axis == 0 { ROWS.min(c - i) } else { 1 };
                 let at = (out.start + i) as isize - r;
-                for (m, o) in offs[..w.len() + rows - 1].iter_mut().enumerate() {
+                let reads = if axis == 0 {
+                    w.len() + ROWS - 1
+                } else {
+                    w.len()
+                };
+                for (m, o) in offs[..reads].iter_mut().enumerate() {
+                    let m = m.min(w.len() + rows - 2);
                     *o = symmetric_index(at + m as isize, n) * inner;
                 }
                 let dst = &mut dst[i * inner..(i + rows) * inner];
-                if rows == ROWS {
+                if axis != 0 {
+                    combine(dst, s, &offs[..w.len()], w, par);
+                } else if rows == ROWS {
                     combine_rows(dst, s, &offs, w);
                 } else {
-                    combine(dst, s, &offs[..w.len()], w, par);
+                    scratch.resize(ROWS * inner, 0.0);
+                    combine_rows(&mut scratch, s, &offs, w);
+                    dst.copy_from_slice(&scratch[..rows * inner]);
                 }
                 i += rows;
             }

@@ -514,6 +514,23 @@ mod tests {
     }
 
     #[test]
+    fn outputs_of_one_job_equal_each_run_alone() {
+        // kernels of different halos share one memo per block (the
+        // curvature's tensor, one trace wider than the core, serves
+        // planarity and the dips), on a survey with an outline and nulls
+        let data = survey((70, 66, 100));
+        let names = ["gst_planarity", "curvature_mean", "inline_dip", "semblance"];
+        let together = run_job(&names, &data, None);
+        for (name, t) in names.iter().zip(&together) {
+            let alone = run_job(&[name], &data, None).remove(0);
+            assert!(t.iter().any(|v| v.is_nan()) && t.iter().any(|v| v.is_finite() && *v != 0.0));
+            for (a, b) in t.iter().zip(&alone) {
+                assert_eq!(a.to_bits(), b.to_bits(), "{name}: {a} vs {b}");
+            }
+        }
+    }
+
+    #[test]
     fn tiled_tasks_write_what_whole_tasks_write() {
         let data = survey((70, 66, 100));
         let names = [
