@@ -3,7 +3,7 @@
 
 use crate::convolve::correlate_axis;
 use crate::params::CoherenceWindow;
-use crate::window::{box_mean_axis, symmetric_index};
+use crate::window::{box_mean_axis, symmetric_index, symmetric_window};
 use crate::{masked_kernel, nulls, Halo, ParamSpec, Spec};
 use ndarray::{Array3, ArrayView3, Zip};
 
@@ -90,20 +90,18 @@ fn c3(b: ArrayView3<f32>, window: [usize; 3], core: &crate::Region) -> Array3<f3
             })
         })
         .collect();
-    // each lateral position's window rows, once (an index division each)
-    let near = |c: usize, r: isize, n: usize| -> Vec<usize> {
-        (-r..=r)
-            .map(|d| symmetric_index(c as isize + d, n))
-            .collect()
-    };
-    let cols: Vec<Vec<usize>> = core[1].clone().map(|x| near(x, r[1], n1)).collect();
+    // each lateral position's window rows, once
+    let cols: Vec<Vec<usize>> = core[1]
+        .clone()
+        .map(|x| symmetric_window(x, r[1], n1))
+        .collect();
     let flat = b.to_slice();
     let mut samples = vec![0f32; n2 + 1];
     let mut lanes_of = vec![[0f64; BATCH]; j * steps];
     let mut nonzero = vec![[0i64; BATCH]; steps];
     let mut batch = Batch::new(j);
     for i in core[0].clone() {
-        let rows0 = near(i, r[0], n0);
+        let rows0 = symmetric_window(i, r[0], n0);
         for (xo, cols) in cols.iter().enumerate() {
             let x = core[1].start + xo;
             let mut a = 0;

@@ -314,7 +314,7 @@ pub const DIP_STEERED_MEAN: Spec = Spec {
                 let (dip_i, dip_x) = (at.g.p_inline(), at.g.p_crossline());
                 // the tensor may cover more than the core: its fields' shape
                 let (_, f1, f2) = dip_i.dim();
-                let [in0, in1, in2] = at.inside;
+                let [in0, in1, in2] = crate::convolve::origin(&at.fields(core));
                 // plain slices: the traces of the block, and the window's
                 // trace offsets per output trace, clamped at the block's edges
                 let b = b.as_standard_layout();

@@ -457,21 +457,22 @@ pub(crate) fn sigmas(p: &Params) -> Result<(f64, f64), AttrError> {
 }
 
 /// The block's tensor for these sigmas where a kernel asked for it: `g`
-/// covers at least that region, which starts at `inside` of g's fields.
+/// covers at least the region asked, which may be a part of its fields.
 pub(crate) struct GstAt<'a> {
     pub g: &'a Gst,
-    pub inside: [usize; 3],
+    /// Where the region asked starts, in the asker's view and in g's fields.
+    asked: [usize; 3],
+    inside: [usize; 3],
 }
 
 impl GstAt<'_> {
-    /// `field` (of `g`) at the region asked for, `dim` long.
-    pub fn crop<'b>(&self, field: &'b Array3<f32>, dim: [usize; 3]) -> ArrayView3<'b, f32> {
-        let i = self.inside;
-        field.slice(ndarray::s![
-            i[0]..i[0] + dim[0],
-            i[1]..i[1] + dim[1],
-            i[2]..i[2] + dim[2]
-        ])
+    /// `r`, a part of the region asked (in the asker's view), in the
+    /// coordinates of g's fields.
+    pub fn fields(&self, r: &Region) -> Region {
+        [0, 1, 2].map(|a| {
+            let shift = |v: usize| v - self.asked[a] + self.inside[a];
+            shift(r[a].start)..shift(r[a].end)
+        })
     }
 }
 
@@ -507,6 +508,7 @@ pub(crate) fn shared_gst<'a>(
     let (r, g) = &made[i];
     GstAt {
         g,
+        asked: origin(region),
         inside: [0, 1, 2].map(|a| wanted[a].start - r[a].start),
     }
 }

@@ -78,7 +78,7 @@ impl Kernel for SemblanceKernel {
 /// outside the core is computed and no block-sized temporaries are made.
 #[multiversion::multiversion(targets("x86_64+avx512f+avx512vl", "x86_64+avx2", "aarch64+neon"))]
 fn semblance_core(block: ArrayView3<f32>, window: [usize; 3], core: &crate::Region) -> Array3<f32> {
-    use crate::window::{reflected_run, reflected_slice, symmetric_index};
+    use crate::window::{reflected_run, reflected_slice, symmetric_index, symmetric_window};
     let (n0, n1, n2) = block.dim();
     let flat = block.to_slice();
     let r = window.map(|w| (w / 2) as isize);
@@ -95,16 +95,14 @@ fn semblance_core(block: ArrayView3<f32>, window: [usize; 3], core: &crate::Regi
     let (mut num, mut den) = (vec![0f64; len], vec![0f64; len]);
     let mut bufs: Vec<Vec<f32>> = vec![Vec::with_capacity(span); window[0] * window[1]];
     let mut out = Array3::<f32>::zeros((core[0].len(), core[1].len(), len));
-    // each lateral position's window rows, once (an index division each)
-    let near = |c: usize, r: isize, n: usize| -> Vec<usize> {
-        (-r..=r)
-            .map(|d| symmetric_index(c as isize + d, n))
-            .collect()
-    };
-    let cols: Vec<Vec<usize>> = core[1].clone().map(|x| near(x, r[1], n1)).collect();
+    // each lateral position's window rows, once
+    let cols: Vec<Vec<usize>> = core[1]
+        .clone()
+        .map(|x| symmetric_window(x, r[1], n1))
+        .collect();
     let mut traces = Vec::with_capacity(bufs.len());
     for i in core[0].clone() {
-        let rows0 = near(i, r[0], n0);
+        let rows0 = symmetric_window(i, r[0], n0);
         for (xo, cols) in cols.iter().enumerate() {
             traces.clear();
             for &ii in &rows0 {

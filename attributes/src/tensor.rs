@@ -9,7 +9,7 @@
 //! trace with time in samples (multiply by the sample interval and trace
 //! spacing for physical units).
 
-use crate::convolve::{correlate_axis, crop, dilate, shift, Region};
+use crate::convolve::{correlate_axis, crop, dilate, Region};
 use crate::family::STRUCTURE as FAMILY;
 use crate::gst::{gst_halo, shared_gst, sigmas, Gst, SIGMA_GRADIENT, SIGMA_TENSOR};
 use crate::window::symmetric_index;
@@ -36,11 +36,11 @@ fn from_gst(p: &Params, f: fn(&Gst) -> Array3<f32>) -> Result<Box<dyn crate::Ker
         masked_region_kernel(gst_halo(sg, st, 0), p, move |b, core, sh| {
             let at = shared_gst(b, sh, sg, st, core);
             let all = f(at.g);
-            let dim = [0, 1, 2].map(|a| core[a].len());
-            if all.shape() == dim {
+            let part = at.fields(core);
+            if all.shape() == part.clone().map(|r| r.len()) {
                 all
             } else {
-                at.crop(&all, dim).to_owned()
+                crop(all.view(), &part).to_owned()
             }
         }),
     )
@@ -282,9 +282,7 @@ fn shared_quadric<'a>(
     if sh.get::<[Array3<f32>; 5]>(&key).is_none() {
         let around = dilate(core, [1, 1, 0], b.dim());
         let g = shared_gst(b, sh, sg, st, &around);
-        // the core within the tensor's fields
-        let at = shift(core, [0, 1, 2].map(|a| around[a].start - g.inside[a]));
-        let q = quadric_at(g.g, &at);
+        let q = quadric_at(g.g, &g.fields(core));
         sh.get_or_insert(&key, || q);
     }
     sh.get::<[Array3<f32>; 5]>(&key).expect("just inserted")

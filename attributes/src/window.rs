@@ -44,6 +44,15 @@ pub fn reflected_slice<'a>(
     }
 }
 
+/// The positions `c − r..=c + r` as indices into `0..n`, reflected as
+/// [`symmetric_index`] reflects them: a window's rows, made once per
+/// position instead of per read (each costs an integer division).
+pub fn symmetric_window(c: usize, r: isize, n: usize) -> Vec<usize> {
+    (-r..=r)
+        .map(|d| symmetric_index(c as isize + d, n))
+        .collect()
+}
+
 /// Index into `0..n` of position `i` on a symmetric (edge-repeating) extension.
 #[inline]
 pub fn symmetric_index(i: isize, n: usize) -> usize {

@@ -166,3 +166,14 @@ macro_rules! sample_impl {
     )*};
 }
 sample_impl!(i8, i16, i32, i64, u8, u16, u32, u64, f32, f64);
+
+/// `value` itself as a `B` when `A` is `B` (f32 samples on their way to
+/// or from the kernels need no conversion, nor the copy one would make),
+/// else `value` back.
+pub fn identical<A: 'static, B: 'static>(value: A) -> Result<B, A> {
+    let boxed: Box<dyn std::any::Any> = Box::new(value);
+    match boxed.downcast::<B>() {
+        Ok(b) => Ok(*b),
+        Err(boxed) => Err(*boxed.downcast::<A>().expect("its own type")),
+    }
+}

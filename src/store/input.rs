@@ -6,7 +6,7 @@ use super::prefetch::Prefetching;
 use super::{
     node_kind_in, open_prefetching, read_json, read_key, Dtype, Format, NodeKind, ReadStore,
 };
-use crate::store::dtype::Sample;
+use crate::store::dtype::{identical, Sample};
 use crate::with_dtype;
 use anyhow::{anyhow, bail, Context, Result};
 use ndarray::{Array3, ArrayD, Ix3, IxDyn};
@@ -220,13 +220,9 @@ impl Input {
     /// starts at `origin` (promoted coordinates).
     fn to_kernel_values<T: Sample>(&self, a: ArrayD<T>, origin: [u64; 3]) -> Result<Array3<f32>> {
         let a = if self.decoding.is_identity() {
-            // f32 samples are kernel values already: no second copy
-            match (Box::new(a) as Box<dyn std::any::Any>).downcast::<ArrayD<f32>>() {
-                Ok(f) => *f,
-                Err(a) => a
-                    .downcast::<ArrayD<T>>()
-                    .expect("the array's own type")
-                    .mapv(|v| v.to_f32()),
+            match identical::<ArrayD<T>, ArrayD<f32>>(a) {
+                Ok(f) => f,
+                Err(a) => a.mapv(|v| v.to_f32()),
             }
         } else {
             a.mapv(|v| self.decoding.decode(v.to_f64()))

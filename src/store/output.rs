@@ -724,12 +724,9 @@ impl OutputVariable {
         let scale = self.scale.unwrap_or(1.0);
         with_dtype!(self.dtype, T, {
             let (v, _) = full.into_raw_vec_and_offset();
-            let v: Vec<T> = match (Box::new(v) as Box<dyn std::any::Any>).downcast::<Vec<T>>() {
-                // f32 values are stored as they are
-                Ok(same) => *same,
+            let v: Vec<T> = match crate::store::dtype::identical::<Vec<f32>, Vec<T>>(v) {
+                Ok(same) => same,
                 Err(v) => v
-                    .downcast::<Vec<f32>>()
-                    .expect("f32 values")
                     .into_iter()
                     .map(|x| {
                         if !integer {
