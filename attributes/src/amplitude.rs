@@ -102,16 +102,19 @@ fn vertical_mean(
     vertical_mean_core(b, core, window, f)
 }
 
-/// The moving mean of `f(x)` down each trace at `core` only, in one pass
-/// per trace (no block-sized temporaries, nothing outside the core): the
-/// running sum in f64 over the window, the edges reflected as
-/// [`box_mean_axis`] reflects them, and windows of zeros exactly 0.
+/// The moving mean of `f(x)` down each trace at `core` only (no
+/// block-sized temporaries, nothing outside the core), the edges reflected
+/// as [`box_mean_axis`] reflects them. Each window is summed afresh in f64,
+/// left to right, eight outputs at a time: no running sum to drift, so a
+/// window of zeros is exactly 0 and a sample's value does not depend on
+/// where its region starts.
 fn vertical_mean_core(
     b: ArrayView3<f32>,
     core: &crate::Region,
     window: usize,
     f: impl Fn(f32) -> f32,
 ) -> Array3<f32> {
+    const LANES: usize = 8;
     let n2 = b.dim().2;
     let r = (window / 2) as isize;
     let len = core[2].len();
@@ -121,9 +124,11 @@ fn vertical_mean_core(
         .map(|t| crate::window::symmetric_index(first + t as isize, n2))
         .collect();
     let inv = 1.0 / window as f64;
-    let mut vals = vec![0f64; span];
+    // padded so that the last group of outputs reads whole lanes
+    let mut vals = vec![0f64; span + LANES];
     let mut line = Vec::with_capacity(span);
-    let mut out = Vec::with_capacity(core[0].len() * core[1].len() * len);
+    let mut out = vec![0f32; core[0].len() * core[1].len() * len];
+    let mut traces = out.chunks_exact_mut(len.max(1));
     for i in core[0].clone() {
         for j in core[1].clone() {
             let trace = b.slice(ndarray::s![i, j, ..]);
@@ -131,15 +136,20 @@ fn vertical_mean_core(
             for (v, &x) in vals.iter_mut().zip(run) {
                 *v = f(x) as f64;
             }
-            let mut sum: f64 = vals[..window].iter().sum();
-            let mut live = vals[..window].iter().filter(|v| **v != 0.0).count();
-            for k in 0..len {
-                if k > 0 {
-                    let (add, drop) = (vals[k + window - 1], vals[k - 1]);
-                    sum += add - drop;
-                    live = live + usize::from(add != 0.0) - usize::from(drop != 0.0);
+            let Some(dst) = traces.next() else { break };
+            for (g, d) in dst.chunks_mut(LANES).enumerate() {
+                let base = g * LANES;
+                let mut acc = [0f64; LANES];
+                for t in 0..window {
+                    let src: &[f64; LANES] =
+                        vals[base + t..base + t + LANES].try_into().expect("lanes");
+                    for (a, s) in acc.iter_mut().zip(src) {
+                        *a += s;
+                    }
                 }
-                out.push(if live == 0 { 0.0 } else { (sum * inv) as f32 });
+                for (o, a) in d.iter_mut().zip(acc) {
+                    *o = (a * inv) as f32;
+                }
             }
         }
     }
