@@ -288,18 +288,48 @@ fn shared_quadric<'a>(
     sh.get::<[Array3<f32>; 5]>(&key).expect("just inserted")
 }
 
+/// Curvature `which` at every sample of the coefficients. The choice is
+/// made once, outside the loop, so that each curvature's loop is its own
+/// straight-line code and vectorises (a `match` per sample did not).
+fn curvature_field(which: usize, q: &[Array3<f32>; 5]) -> Array3<f32> {
+    fn field<const W: usize>(q: &[Array3<f32>; 5]) -> Array3<f32> {
+        let [qa, qb, qc, qd, qe] = q;
+        let slices = q.iter().map(|a| a.as_slice()).collect::<Option<Vec<_>>>();
+        match slices.as_deref() {
+            Some([a, b, c, d, e]) => {
+                let n = a.len();
+                let (a, b, c, d, e) = (&a[..n], &b[..n], &c[..n], &d[..n], &e[..n]);
+                let v: Vec<f32> = (0..n)
+                    .map(|k| curvature(W, a[k], b[k], c[k], d[k], e[k]))
+                    .collect();
+                Array3::from_shape_vec(qa.raw_dim(), v).expect("sized")
+            }
+            _ => Zip::from(qa)
+                .and(qb)
+                .and(qc)
+                .and(qd)
+                .and(qe)
+                .map_collect(|&a, &b, &c, &d, &e| curvature(W, a, b, c, d, e)),
+        }
+    }
+    match which {
+        0 => field::<0>(q),
+        1 => field::<1>(q),
+        2 => field::<2>(q),
+        3 => field::<3>(q),
+        4 => field::<4>(q),
+        5 => field::<5>(q),
+        6 => field::<6>(q),
+        _ => field::<7>(q),
+    }
+}
+
 fn curvature_kernel(p: &Params, which: usize) -> Result<Box<dyn crate::Kernel>, AttrError> {
     let (sg, st) = sigmas(p)?;
     crate::with_copies(
         28.0,
         masked_region_kernel(gst_halo(sg, st, 1), p, move |b, core, sh| {
-            let [qa, qb, qc, qd, qe] = shared_quadric(b, sh, sg, st, core);
-            Zip::from(qa)
-                .and(qb)
-                .and(qc)
-                .and(qd)
-                .and(qe)
-                .map_collect(|&a, &b, &c, &d, &e| curvature(which, a, b, c, d, e))
+            curvature_field(which, shared_quadric(b, sh, sg, st, core))
         }),
     )
 }
