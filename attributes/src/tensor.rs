@@ -257,7 +257,10 @@ pub fn curvature(which: usize, a: f32, b: f32, c: f32, d: f32, e: f32) -> f32 {
                     kmax.signum()
                 }
             } else {
-                2.0 / std::f64::consts::PI * ((kmax + kmin) / (kmax - kmin)).atan()
+                // atan(y/x) for x = kmax − kmin > 0, in single precision
+                // (the result is f32): libm's f64 atan was most of this loop
+                2.0 / std::f64::consts::PI
+                    * crate::dsp::atan2((kmax + kmin) as f32, (kmax - kmin) as f32) as f64
             }
         }
         _ => {
