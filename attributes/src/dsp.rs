@@ -1,6 +1,6 @@
 //! Trace-wise signal processing helpers shared by several families.
 
-use ndarray::{Array3, ArrayView3, Axis, Dim};
+use ndarray::{Array3, ArrayView3, Axis};
 use realfft::num_complex::Complex;
 use realfft::{num_traits::Zero, RealFftPlanner};
 use rustfft::FftPlanner;
@@ -19,19 +19,18 @@ pub struct Analytic {
 
 pub fn analytic(block: ArrayView3<f32>, with_derivatives: bool) -> Analytic {
     let n = block.len_of(Axis(2));
-    let mut quadrature = Array3::<f32>::zeros(block.raw_dim());
-    let mut dx = Array3::<f32>::zeros(if with_derivatives {
-        block.raw_dim()
-    } else {
-        Dim([0, 0, 0])
-    });
-    let mut dy = dx.clone();
     if n == 0 {
+        let empty = || Array3::<f32>::zeros(block.raw_dim());
         return Analytic {
-            quadrature,
-            derivatives: with_derivatives.then_some((dx, dy)),
+            quadrature: empty(),
+            derivatives: with_derivatives.then(|| (empty(), empty())),
         };
     }
+    // the results grow trace by trace, in the block's logical order (no
+    // block-sized zero fill before they are written)
+    let mut quadrature = Vec::with_capacity(block.len());
+    let derived = if with_derivatives { block.len() } else { 0 };
+    let (mut dx, mut dy) = (Vec::with_capacity(derived), Vec::with_capacity(derived));
     let mut planner = RealFftPlanner::<f64>::new();
     let fwd = planner.plan_fft_forward(n);
     // H[x] is real: the inverse of −i·X over the doubled bins, a real
@@ -54,13 +53,7 @@ pub fn analytic(block: ArrayView3<f32>, with_derivatives: bool) -> Analytic {
     let doubled_end = n.div_ceil(2);
     let scale = 1.0 / n as f64;
     let omega = 2.0 * std::f64::consts::PI / n as f64;
-    for (i, (x, mut q)) in block
-        .lanes(Axis(2))
-        .into_iter()
-        .zip(quadrature.lanes_mut(Axis(2)))
-        .enumerate()
-    {
-        let (a, b) = (i / block.len_of(Axis(1)), i % block.len_of(Axis(1)));
+    for x in block.lanes(Axis(2)) {
         match x.as_slice() {
             Some(x) => input.iter_mut().zip(x).for_each(|(d, s)| *d = *s as f64),
             None => input
@@ -83,22 +76,19 @@ pub fn analytic(block: ArrayView3<f32>, with_derivatives: bool) -> Analytic {
                 dfull[k] = spectrum[k] * 2.0 * Complex::new(0.0, omega * k as f64);
             }
             inv.process_with_scratch(&mut dfull, &mut scratch);
-            for k in 0..n {
-                dx[[a, b, k]] = (dfull[k].re * scale) as f32;
-                dy[[a, b, k]] = (dfull[k].im * scale) as f32;
-            }
+            dx.extend(dfull.iter().map(|d| (d.re * scale) as f32));
+            dy.extend(dfull.iter().map(|d| (d.im * scale) as f32));
         }
         real_inv
             .process_with_scratch(&mut turned, &mut hilbert, &mut scratch)
             .expect("buffer sizes from the plan");
-        let q = q.as_slice_mut().expect("a lane of a standard-layout array");
-        for (q, h) in q.iter_mut().zip(&hilbert) {
-            *q = (h * scale) as f32;
-        }
+        quadrature.extend(hilbert.iter().map(|h| (h * scale) as f32));
     }
+    let shaped =
+        |v: Vec<f32>| Array3::from_shape_vec(block.raw_dim(), v).expect("one value a sample");
     Analytic {
-        quadrature,
-        derivatives: with_derivatives.then_some((dx, dy)),
+        quadrature: shaped(quadrature),
+        derivatives: with_derivatives.then(|| (shaped(dx), shaped(dy))),
     }
 }
 

@@ -36,8 +36,15 @@ pub fn gather(
     boundary: Boundary,
 ) -> anyhow::Result<(Array3<f32>, Vec<[u64; 3]>)> {
     let len = [0, 1, 2].map(|a| (end[a] - start[a]) as usize);
-    let mut block = Array3::<f32>::from_elem((len[0], len[1], len[2]), boundary.fill());
     let maps = [0, 1, 2].map(|a| axis_map(start[a], end[a], shape[a], chunks[a], boundary));
+    // every sample comes from a chunk unless the boundary pads with a
+    // constant here: only then is the block filled first (a fill of the
+    // whole block was a sizeable share of the light attributes)
+    let covered = (0..3).all(|a| maps[a].iter().map(|(_, v)| v.len()).sum::<usize>() == len[a]);
+    let mut block = Array3::<f32>::uninit((len[0], len[1], len[2]));
+    if !covered {
+        block.fill(std::mem::MaybeUninit::new(boundary.fill()));
+    }
     let mut used = Vec::new();
     for (c0, p0) in &maps[0] {
         for (c1, p1) in &maps[1] {
@@ -60,10 +67,10 @@ pub fn gather(
                         let d0 = (b0 * bd.1 + b1) * bd.2;
                         if contiguous {
                             let (b, l, n) = (p2[0].0, p2[0].1, p2.len());
-                            dst[d0 + b..d0 + b + n].copy_from_slice(&src[s0 + l..s0 + l + n]);
+                            dst[d0 + b..d0 + b + n].write_copy_of_slice(&src[s0 + l..s0 + l + n]);
                         } else {
                             for &(b2, l2) in p2 {
-                                dst[d0 + b2] = src[s0 + l2];
+                                dst[d0 + b2].write(src[s0 + l2]);
                             }
                         }
                     }
@@ -71,7 +78,10 @@ pub fn gather(
             }
         }
     }
-    Ok((block, used))
+    // SAFETY: each position of the block is either in every axis map (the
+    // product of the maps' positions, written above from a chunk) or was
+    // filled first: the maps cover the block, or `covered` is false
+    Ok((unsafe { block.assume_init() }, used))
 }
 
 #[cfg(test)]
