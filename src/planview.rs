@@ -110,8 +110,8 @@ pub fn print(
     let all = totals(&p, 0..p.plan.tasks.len());
     let chunk_bytes = chunk_elems * 4;
     let front = (p.cache_bytes / chunk_bytes.max(1)).max(1) as usize;
-    // with tasks taken in order, the cache must hold about two slabs of chunks
-    let slab = (grid[1] * grid[2]) as usize;
+    // with tasks taken in sweep order, the cache must hold about two slabs
+    let slab = p.plan.sweep_slab() as usize;
     let decodes = if front >= 2 * slab || front >= all.input_chunks {
         1.0
     } else {

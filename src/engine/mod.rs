@@ -81,7 +81,8 @@ pub struct Options {
     pub cache_bytes: u64,
 }
 
-/// Run the tasks `selected` (indices into `plan.tasks`, in plan order).
+/// Run the tasks `selected` (indices into `plan.tasks`), in the order of
+/// [`Plan::sweep`].
 /// `targets[i]` is output `i` of the plan. Stops between tasks when `stop`
 /// is set: every chunk is then either written whole or not at all.
 pub fn run(
@@ -94,6 +95,9 @@ pub fn run(
     stop: &AtomicBool,
 ) -> anyhow::Result<Stats> {
     let started = Instant::now();
+    let mut swept = selected.to_vec();
+    plan.sweep(&mut swept);
+    let selected = &swept[..];
     let in_chunks = source.chunks();
     let grid = [0, 1, 2].map(|a| plan.shape[a].div_ceil(in_chunks[a]));
     let mut uses = vec![0u32; (grid[0] * grid[1] * grid[2]) as usize];

@@ -227,7 +227,8 @@ impl Plan {
     /// each other output: intermediates are shared), the assembled task
     /// where it is tiled, and an output chunk being encoded; the cache
     /// front, which spans about three slabs of input chunks when blocks
-    /// overlap across the first axis and the tasks in flight otherwise;
+    /// overlap across the sweep's outer axis (see [`Plan::sweep_axes`]) and
+    /// the tasks in flight otherwise;
     /// and the process.
     pub fn memory_estimate(&self, workers: usize, cache_bytes: u64) -> u64 {
         let (per_worker, front) = self.memory_parts(workers);
@@ -250,15 +251,62 @@ impl Plan {
             }
             let tile = [0, 1, 2].map(|a| g.tile[a].min(region[a]));
             per_worker = per_worker.max(g.cost(tile, tile != region));
-            let overlap = g.pad[0] > 0;
-            let chunks = if overlap {
-                3 * grid[1] * grid[2]
+            // swept along `s` outermost, then `m`, then `n`: blocks that
+            // overlap across `s` share three slabs of chunks, across `m`
+            // three rows of a slab
+            let [s, m, n] = self.sweep_axes(gi);
+            let shared = if g.pad[s] > 0 {
+                3 * grid[m] * grid[n]
+            } else if g.pad[m] > 0 {
+                3 * grid[n]
             } else {
-                workers as u64 * task_chunks
+                0
             };
+            let chunks = shared.max(workers as u64 * task_chunks);
             front = front.max(chunks * chunk_bytes);
         }
         (per_worker, front)
+    }
+
+    /// The axes of a group's sweep, outermost first: the axis with the most
+    /// tasks outermost (the first of equals), so that the slabs of chunks
+    /// that neighbouring blocks share, the cache front, are the smallest.
+    pub fn sweep_axes(&self, group: usize) -> [usize; 3] {
+        let g = &self.groups[group];
+        let tasks = [0, 1, 2].map(|a| self.shape[a].div_ceil(g.chunks[a]).div_ceil(g.span[a]));
+        let mut axes = [0, 1, 2];
+        axes.sort_by_key(|&a| std::cmp::Reverse(tasks[a]));
+        axes
+    }
+
+    /// Input chunks in one slab across the sweep (the largest of the
+    /// groups'): the cache holds about two while blocks overlap across it.
+    pub fn sweep_slab(&self) -> u64 {
+        let grid = [0, 1, 2].map(|a| self.shape[a].div_ceil(self.input_chunks[a]));
+        (0..self.groups.len())
+            .map(|g| {
+                let [_, m, n] = self.sweep_axes(g);
+                grid[m] * grid[n]
+            })
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// `selected` (indices into `tasks`) in the order the workers take
+    /// them: group by group, each swept along [`Plan::sweep_axes`]. The
+    /// plan's own order, which shards split, is unchanged.
+    pub fn sweep(&self, selected: &mut [usize]) {
+        let axes: Vec<[usize; 3]> = (0..self.groups.len()).map(|g| self.sweep_axes(g)).collect();
+        selected.sort_by_key(|&i| {
+            let t = &self.tasks[i];
+            let [s, m, n] = axes[t.group];
+            (
+                t.group,
+                t.first_chunk[s],
+                t.first_chunk[m],
+                t.first_chunk[n],
+            )
+        });
     }
 
     /// The block gathered for a task: volume coordinates (may reach outside
@@ -373,6 +421,26 @@ mod tests {
         );
         assert_eq!(t.chunks().count(), 3);
         assert_eq!(p.block_extent(&t), ([7, 3, -4], [11, 9, 16]));
+    }
+
+    #[test]
+    fn the_sweep_runs_along_the_axis_of_most_tasks_so_its_front_is_the_thinnest_slab() {
+        let outs = [OutputNeeds {
+            chunks: [4, 4, 4],
+            halo: [Halo::Depth(1); 3],
+            copies: 4.0,
+        }];
+        let p = Plan::new([8, 8, 40], [4, 4, 4], Boundary::Reflect, &outs);
+        assert_eq!(p.sweep_axes(0), [2, 0, 1]);
+        assert_eq!(p.sweep_slab(), 2 * 2);
+        // three slabs across the samples (3 × 2 × 2 chunks of 256 bytes),
+        // not three across the inlines (3 × 2 × 10)
+        assert_eq!(p.memory_parts(1).1, 3 * 2 * 2 * 256);
+        let mut order: Vec<usize> = (0..p.tasks.len()).collect();
+        p.sweep(&mut order);
+        let along: Vec<u64> = order.iter().map(|&i| p.tasks[i].first_chunk[2]).collect();
+        assert!(along.windows(2).all(|w| w[0] <= w[1]), "{along:?}");
+        assert_eq!(order.len(), p.tasks.len());
     }
 
     #[test]
