@@ -67,7 +67,11 @@ pub fn gather(
                         let d0 = (b0 * bd.1 + b1) * bd.2;
                         if contiguous {
                             let (b, l, n) = (p2[0].0, p2[0].1, p2.len());
-                            dst[d0 + b..d0 + b + n].write_copy_of_slice(&src[s0 + l..s0 + l + n]);
+                            let (to, from) =
+                                (&mut dst[d0 + b..d0 + b + n], &src[s0 + l..s0 + l + n]);
+                            for (d, s) in to.iter_mut().zip(from) {
+                                d.write(*s);
+                            }
                         } else {
                             for &(b2, l2) in p2 {
                                 dst[d0 + b2].write(src[s0 + l2]);
