@@ -296,7 +296,7 @@ fn batch_largest(
     full: &mut [[f64; BATCH]],
     active: &mut [bool; BATCH],
 ) -> [f64; BATCH] {
-    // the whole matrix, so that each row of C v sums in registers
+    // the whole matrix, so that C v reads it row by row
     let mut n = 0;
     for a in 0..j {
         for e in a..j {
@@ -309,9 +309,25 @@ fn batch_largest(
         if !active.iter().any(|a| *a) {
             break;
         }
-        for (a, wa) in w.iter_mut().enumerate() {
+        // w = C v, four rows at a time: their sums are independent chains
+        // that overlap, where one row at a time waited on each addition;
+        // each row still sums e = 0, 1, … in order
+        let mut a = 0;
+        while a + 4 <= j {
+            let rows: [&[[f64; BATCH]]; 4] = std::array::from_fn(|r| &full[(a + r) * j..][..j]);
+            let mut acc = [[0f64; BATCH]; 4];
+            for (e, ve) in v.iter().enumerate() {
+                for (acc_r, row) in acc.iter_mut().zip(&rows) {
+                    let c = &row[e];
+                    *acc_r = std::array::from_fn(|l| acc_r[l] + c[l] * ve[l]);
+                }
+            }
+            w[a..a + 4].copy_from_slice(&acc);
+            a += 4;
+        }
+        for (r, wa) in w.iter_mut().enumerate().skip(a) {
             let mut acc = [0f64; BATCH];
-            for (cae, ve) in full[a * j..(a + 1) * j].iter().zip(v.iter()) {
+            for (cae, ve) in full[r * j..(r + 1) * j].iter().zip(v.iter()) {
                 acc = std::array::from_fn(|l| acc[l] + cae[l] * ve[l]);
             }
             *wa = acc;
