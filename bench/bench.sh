@@ -3,7 +3,9 @@
 # on the same volume, same threads, in one run. Prints a table of wall
 # times, speed-ups over Dask, each attr job's cost in attr `copy` jobs (the
 # I/O floor), decodes per input chunk and peak memory; then two multi-output
-# jobs against the sum of their single-output jobs.
+# jobs against the sum of their single-output jobs, each beside the same
+# number of copies in one job against as many copy jobs (the floor of its
+# ratio: what writing that many outputs in one process costs here).
 #
 #   bench/bench.sh                     # 512x512x1024 float32 (1 GiB), 64^3 chunks, 2 workers
 #   SHAPE=1024,1024,1024 WORKERS=16 bench/bench.sh
@@ -54,7 +56,14 @@ printf "|---|---|---|---|---|---|---|---|---|---|\n"
 attr_job() {
     local name=$1; shift
     { printf "input: %s\nsample_interval: 4\nworkers: %s\noutputs:\n" "$VOL" "$WORKERS"
-      for a in "$@"; do printf "  - {attribute: %s, path: %s}\n" "$a" "$WORK/attr_$name.zarr"; done
+      for a in "$@"; do
+          # ATTRIBUTE=NAME names the output (the same attribute twice in one dataset)
+          if [[ $a == *=* ]]; then
+              printf "  - {attribute: %s, name: %s, path: %s}\n" "${a%%=*}" "${a#*=}" "$WORK/attr_$name.zarr"
+          else
+              printf "  - {attribute: %s, path: %s}\n" "$a" "$WORK/attr_$name.zarr"
+          fi
+      done
     } > "$WORK/job_$name.yaml"
     rm -rf "$WORK/attr_$name.zarr"
     measure "$ATTR" run "$WORK/job_$name.yaml" --overwrite
@@ -86,9 +95,9 @@ multi() {
     local name=$1; shift
     local sum=0
     for a in "$@"; do
-        read -r w _ < <(attr_job "single_$a" "$a")
+        read -r w _ < <(attr_job "single_${a%%=*}" "$a")
         sum=$(echo "$sum + $w" | bc -l)
-        rm -rf "$WORK/attr_single_$a.zarr"
+        rm -rf "$WORK/attr_single_${a%%=*}.zarr"
     done
     read -r w m < <(attr_job "$name" "$@")
     rm -rf "$WORK/attr_$name.zarr"
@@ -98,7 +107,11 @@ multi() {
 if [ -z "${NO_MULTI:-}" ]; then
     printf "\n| one job | attr s | single jobs s | ratio | x attr copy | peak MiB |\n|---|---|---|---|---|---|\n"
     multi four envelope semblance rms_amplitude instantaneous_frequency
+    # the floor of any four-output job: writing four outputs, against four copy jobs
+    multi copy4 copy=c1 copy=c2 copy=c3 copy=c4
     multi structure13 gst_planarity gst_linearity chaos inline_dip crossline_dip curvature_mean \
         curvature_gaussian curvature_maximum curvature_minimum curvature_most_positive \
         curvature_most_negative shape_index curvedness
+    # ... and of any 13-output job
+    multi copy13 $(for i in $(seq 1 13); do printf "copy=c%d " "$i"; done)
 fi

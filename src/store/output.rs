@@ -705,56 +705,40 @@ impl OutputVariable {
         }
         let c = self.chunks.map(|c| c as usize);
         let d = data.dim();
-        // a whole chunk is copied once; one at the volume's end is padded
-        let full = if [d.0, d.1, d.2] == c {
-            data.as_standard_layout().into_owned()
-        } else {
-            let mut full = Array3::<f32>::zeros((c[0], c[1], c[2]));
-            full.slice_mut(s![..d.0, ..d.1, ..d.2]).assign(&data);
-            full
-        };
         debug_assert!((0..3).all(|a| idx[a] * self.chunks[a] < self.shape[a]));
-        let (stored_idx, dims): (Vec<u64>, Vec<usize>) = if self.ndim == 2 {
-            (idx[1..].to_vec(), vec![c[1], c[2]])
+        let stored_idx: Vec<u64> = if self.ndim == 2 {
+            idx[1..].to_vec()
         } else {
-            (idx.to_vec(), c.to_vec())
+            idx.to_vec()
         };
-        let fill = null_fill(self.dtype);
-        let integer = !self.dtype.is_float();
-        let scale = self.scale.unwrap_or(1.0);
-        with_dtype!(self.dtype, T, {
-            let (v, _) = full.into_raw_vec_and_offset();
-            let v: Vec<T> = match crate::store::dtype::identical::<Vec<f32>, Vec<T>>(v) {
-                Ok(same) => same,
-                Err(v) => v
-                    .into_iter()
-                    .map(|x| {
-                        if !integer {
-                            T::from_f32(x)
-                        } else if x.is_nan() {
-                            // an integer type has no NaN: its declared fill value
-                            T::from_f64(fill)
-                        } else {
-                            // rounded and saturated, clear of the fill value
-                            let (lo, hi) = (
-                                T::from_f64(f64::MIN).to_f64(),
-                                T::from_f64(f64::MAX).to_f64(),
-                            );
-                            let r = (x as f64 * scale).round().clamp(lo, hi);
-                            T::from_f64(if r == fill {
-                                r + if fill < 0.0 { 1.0 } else { -1.0 }
-                            } else {
-                                r
-                            })
-                        }
-                    })
-                    .collect(),
-            };
-            let a = ndarray::ArrayD::from_shape_vec(IxDyn(&dims), v)?;
+        let store = |samples: &[f32]| {
+            // borrowed, zarrs encodes them in place (an owned vector it
+            // would copy once more, into bytes)
             self.array
-                .store_chunk(&stored_idx, a)
-                .with_context(|| format!("writing chunk {:?} of '{}'", stored_idx, self.name))?;
-        });
+                .store_chunk(&stored_idx, samples)
+                .with_context(|| format!("writing chunk {:?} of '{}'", stored_idx, self.name))
+        };
+        let whole = [d.0, d.1, d.2] == c;
+        match data.as_slice() {
+            // f32 samples of a whole chunk, contiguous: written as they are
+            Some(samples) if whole && self.dtype == Dtype::Float32 => store(samples)?,
+            _ => {
+                // else the chunk is copied once; one at the volume's end is padded
+                let full = if whole {
+                    data.as_standard_layout().into_owned()
+                } else {
+                    let mut full = Array3::<f32>::zeros((c[0], c[1], c[2]));
+                    full.slice_mut(s![..d.0, ..d.1, ..d.2]).assign(&data);
+                    full
+                };
+                let (v, _) = full.into_raw_vec_and_offset();
+                if self.dtype == Dtype::Float32 {
+                    store(&v)?;
+                } else {
+                    self.store_converted(&stored_idx, v)?;
+                }
+            }
+        }
         let key = self.array.chunk_key(&stored_idx);
         let sum = self.store.take_checksum(key.as_str());
         match &self.behind {
@@ -765,5 +749,42 @@ impl OutputVariable {
             }
             None => self.ledger.mark_done(&self.name, idx, sum),
         }
+    }
+
+    /// Store f32 samples as the variable's other type: floats converted,
+    /// integers scaled, rounded and saturated, NaN to the declared fill.
+    fn store_converted(&self, stored_idx: &[u64], v: Vec<f32>) -> Result<()> {
+        let fill = null_fill(self.dtype);
+        let integer = !self.dtype.is_float();
+        let scale = self.scale.unwrap_or(1.0);
+        with_dtype!(self.dtype, T, {
+            let v: Vec<T> = v
+                .into_iter()
+                .map(|x| {
+                    if !integer {
+                        T::from_f32(x)
+                    } else if x.is_nan() {
+                        // an integer type has no NaN: its declared fill value
+                        T::from_f64(fill)
+                    } else {
+                        // rounded and saturated, clear of the fill value
+                        let (lo, hi) = (
+                            T::from_f64(f64::MIN).to_f64(),
+                            T::from_f64(f64::MAX).to_f64(),
+                        );
+                        let r = (x as f64 * scale).round().clamp(lo, hi);
+                        T::from_f64(if r == fill {
+                            r + if fill < 0.0 { 1.0 } else { -1.0 }
+                        } else {
+                            r
+                        })
+                    }
+                })
+                .collect();
+            self.array
+                .store_chunk(stored_idx, &v[..])
+                .with_context(|| format!("writing chunk {:?} of '{}'", stored_idx, self.name))?;
+        });
+        Ok(())
     }
 }
