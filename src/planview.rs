@@ -110,9 +110,8 @@ pub fn print(
     let all = totals(&p, 0..p.plan.tasks.len());
     let chunk_bytes = chunk_elems * 4;
     let front = (p.cache_bytes / chunk_bytes.max(1)).max(1) as usize;
-    // with tasks taken in sweep order, the cache must hold about two slabs
-    let slab = p.plan.sweep_slab() as usize;
-    let decodes = if front >= 2 * slab || front >= all.input_chunks {
+    // the cache must hold the sweep's front (Plan::sweep)
+    let decodes = if front as u64 >= p.plan.front_chunks() || front >= all.input_chunks {
         1.0
     } else {
         all.chunk_reads as f64 / all.input_chunks.max(1) as f64
@@ -128,8 +127,8 @@ pub fn print(
     );
     let out_chunks: usize = p.outputs.iter().map(|o| chunk_total(&p, o)).sum();
     crate::outln!("writes    {out_chunks} output chunks, {}", mb(write_bytes));
-    let (per_worker, _) = p.plan.memory_parts(p.workers);
-    let cache = (2 * slab).min(front) as u64 * chunk_bytes;
+    let (per_worker, needed) = p.plan.memory_parts(p.workers);
+    let cache = needed.min(front as u64 * chunk_bytes);
     crate::outln!(
         "memory    about {} peak with {} workers ({} per worker, up to {} of decoded chunks, cache_mb {}); budget {} ({})",
         mb(p.plan.memory_estimate(p.workers, p.cache_bytes)),

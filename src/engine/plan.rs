@@ -44,6 +44,12 @@ pub struct Group {
     pub tile: [u64; 3],
     /// Block-sized arrays the group's kernels hold at their peak.
     pub copies: f32,
+    /// The order in which workers take the group's tasks: by first chunk
+    /// along these axes, outermost first (see [`Plan::sweep`]).
+    pub sweep: [usize; 3],
+    /// Input chunks decoded and still needed at once in that order, for
+    /// one worker: the cache front.
+    pub front: u64,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -122,6 +128,8 @@ impl Plan {
                     pad: [0; 3],
                     tile: [0; 3],
                     copies: 0.0,
+                    sweep: [0, 1, 2],
+                    front: 0,
                 }),
             }
         }
@@ -168,13 +176,82 @@ impl Plan {
                 }
             }
         }
-        Plan {
+        let mut plan = Plan {
             shape,
             input_chunks,
             boundary,
             groups,
             tasks,
+        };
+        for g in 0..plan.groups.len() {
+            (plan.groups[g].sweep, plan.groups[g].front) = plan.best_sweep(g);
         }
+        plan
+    }
+
+    /// The order of a group's tasks that keeps the fewest decoded chunks
+    /// waiting for a later task (a chunk waits from its first task to its
+    /// last): each of the six axis orders tried on the tasks' chunk sets,
+    /// the plan's own order first among equals. Blocks overlapping along
+    /// one axis only are best swept along it innermost; overlapping along
+    /// all three, across the thinnest slab.
+    fn best_sweep(&self, group: usize) -> ([usize; 3], u64) {
+        let grid = [0, 1, 2].map(|a| self.shape[a].div_ceil(self.input_chunks[a]));
+        let tasks: Vec<(&Task, Vec<u64>)> = self
+            .tasks
+            .iter()
+            .filter(|t| t.group == group)
+            .map(|t| {
+                let [a, b, c] = self.input_chunks_per_axis(t);
+                let mut ids = Vec::with_capacity(a.len() * b.len() * c.len());
+                for i in &a {
+                    for j in &b {
+                        ids.extend(c.iter().map(|k| (i * grid[1] + j) * grid[2] + k));
+                    }
+                }
+                (t, ids)
+            })
+            .collect();
+        let orders = [
+            [0, 1, 2],
+            [0, 2, 1],
+            [1, 0, 2],
+            [1, 2, 0],
+            [2, 0, 1],
+            [2, 1, 0],
+        ];
+        let mut span = vec![(usize::MAX, 0); grid.iter().product::<u64>() as usize];
+        let mut best = ([0, 1, 2], u64::MAX);
+        for order in orders {
+            let mut sorted: Vec<&(&Task, Vec<u64>)> = tasks.iter().collect();
+            sorted.sort_by_key(|(t, _)| order.map(|a| t.first_chunk[a]));
+            span.fill((usize::MAX, 0));
+            for (n, (_, ids)) in sorted.iter().enumerate() {
+                for &id in ids {
+                    let s = &mut span[id as usize];
+                    *s = (s.0.min(n), n);
+                }
+            }
+            // chunks waiting while each task runs: +1 at a chunk's first
+            // task, -1 after its last
+            let mut change = vec![0i64; sorted.len() + 1];
+            for &(first, last) in span.iter().filter(|s| s.0 != usize::MAX) {
+                change[first] += 1;
+                change[last + 1] -= 1;
+            }
+            let front = change
+                .iter()
+                .scan(0i64, |live, d| {
+                    *live += d;
+                    Some(*live)
+                })
+                .max()
+                .unwrap_or(0) as u64;
+            if front < best.1 {
+                best = (order, front);
+            }
+        }
+        best
     }
 
     /// Split each group's tasks into tiles small enough that a worker
@@ -226,10 +303,8 @@ impl Plan {
     /// group's kernels (the largest's working copies, plus a result for
     /// each other output: intermediates are shared), the assembled task
     /// where it is tiled, and an output chunk being encoded; the cache
-    /// front, which spans about three slabs of input chunks when blocks
-    /// overlap across the sweep's outer axis (see [`Plan::sweep_axes`]) and
-    /// the tasks in flight otherwise;
-    /// and the process.
+    /// front (the chunks the sweep keeps, [`Group::front`], and those of
+    /// the other workers' tasks in flight); and the process.
     pub fn memory_estimate(&self, workers: usize, cache_bytes: u64) -> u64 {
         let (per_worker, front) = self.memory_parts(workers);
         let chunk_bytes = self.input_chunks.iter().product::<u64>() * 4;
@@ -239,7 +314,6 @@ impl Plan {
     /// The per-worker bytes and the cache front of [`Plan::memory_estimate`].
     pub fn memory_parts(&self, workers: usize) -> (u64, u64) {
         let chunk_bytes = self.input_chunks.iter().product::<u64>() * 4;
-        let grid = [0, 1, 2].map(|a| self.shape[a].div_ceil(self.input_chunks[a]));
         let mut per_worker = 0u64;
         let mut front = 0u64;
         for (gi, g) in self.groups.iter().enumerate() {
@@ -251,55 +325,27 @@ impl Plan {
             }
             let tile = [0, 1, 2].map(|a| g.tile[a].min(region[a]));
             per_worker = per_worker.max(g.cost(tile, tile != region));
-            // swept along `s` outermost, then `m`, then `n`: blocks that
-            // overlap across `s` share three slabs of chunks, across `m`
-            // three rows of a slab
-            let [s, m, n] = self.sweep_axes(gi);
-            let shared = if g.pad[s] > 0 {
-                3 * grid[m] * grid[n]
-            } else if g.pad[m] > 0 {
-                3 * grid[n]
-            } else {
-                0
-            };
-            let chunks = shared.max(workers as u64 * task_chunks);
+            // the chunks the sweep keeps, and those of the other workers'
+            // tasks in flight
+            let others = (workers as u64).saturating_sub(1) * task_chunks;
+            let chunks = (g.front + others).max(workers as u64 * task_chunks);
             front = front.max(chunks * chunk_bytes);
         }
         (per_worker, front)
     }
 
-    /// The axes of a group's sweep, outermost first: the axis with the most
-    /// tasks outermost (the first of equals), so that the slabs of chunks
-    /// that neighbouring blocks share, the cache front, are the smallest.
-    pub fn sweep_axes(&self, group: usize) -> [usize; 3] {
-        let g = &self.groups[group];
-        let tasks = [0, 1, 2].map(|a| self.shape[a].div_ceil(g.chunks[a]).div_ceil(g.span[a]));
-        let mut axes = [0, 1, 2];
-        axes.sort_by_key(|&a| std::cmp::Reverse(tasks[a]));
-        axes
-    }
-
-    /// Input chunks in one slab across the sweep (the largest of the
-    /// groups'): the cache holds about two while blocks overlap across it.
-    pub fn sweep_slab(&self) -> u64 {
-        let grid = [0, 1, 2].map(|a| self.shape[a].div_ceil(self.input_chunks[a]));
-        (0..self.groups.len())
-            .map(|g| {
-                let [_, m, n] = self.sweep_axes(g);
-                grid[m] * grid[n]
-            })
-            .max()
-            .unwrap_or(0)
+    /// The largest cache front of the groups, in chunks.
+    pub fn front_chunks(&self) -> u64 {
+        self.groups.iter().map(|g| g.front).max().unwrap_or(0)
     }
 
     /// `selected` (indices into `tasks`) in the order the workers take
-    /// them: group by group, each swept along [`Plan::sweep_axes`]. The
+    /// them: group by group, each in its [`Group::sweep`] order. The
     /// plan's own order, which shards split, is unchanged.
     pub fn sweep(&self, selected: &mut [usize]) {
-        let axes: Vec<[usize; 3]> = (0..self.groups.len()).map(|g| self.sweep_axes(g)).collect();
         selected.sort_by_key(|&i| {
             let t = &self.tasks[i];
-            let [s, m, n] = axes[t.group];
+            let [s, m, n] = self.groups[t.group].sweep;
             (
                 t.group,
                 t.first_chunk[s],
@@ -424,23 +470,34 @@ mod tests {
     }
 
     #[test]
-    fn the_sweep_runs_along_the_axis_of_most_tasks_so_its_front_is_the_thinnest_slab() {
-        let outs = [OutputNeeds {
-            chunks: [4, 4, 4],
-            halo: [Halo::Depth(1); 3],
-            copies: 4.0,
-        }];
-        let p = Plan::new([8, 8, 40], [4, 4, 4], Boundary::Reflect, &outs);
-        assert_eq!(p.sweep_axes(0), [2, 0, 1]);
-        assert_eq!(p.sweep_slab(), 2 * 2);
-        // three slabs across the samples (3 × 2 × 2 chunks of 256 bytes),
-        // not three across the inlines (3 × 2 × 10)
-        assert_eq!(p.memory_parts(1).1, 3 * 2 * 2 * 256);
+    fn the_sweep_keeps_the_fewest_chunks_waiting() {
+        let plan = |halo: [Halo; 3]| {
+            let outs = [OutputNeeds {
+                chunks: [4, 4, 4],
+                halo,
+                copies: 4.0,
+            }];
+            Plan::new([8, 8, 40], [4, 4, 4], Boundary::Reflect, &outs)
+        };
+        // overlapping along every axis: across the thinnest slab (2 × 2
+        // chunks), the samples outermost; in plan order the front would
+        // hold slabs of 2 × 10
+        let p = plan([Halo::Depth(1); 3]);
+        assert_eq!(p.groups[0].sweep[0], 2);
+        assert!(p.groups[0].front <= 3 * 2 * 2, "{}", p.groups[0].front);
+        assert_eq!(p.memory_parts(1).1, p.groups[0].front * 256);
         let mut order: Vec<usize> = (0..p.tasks.len()).collect();
         p.sweep(&mut order);
         let along: Vec<u64> = order.iter().map(|&i| p.tasks[i].first_chunk[2]).collect();
         assert!(along.windows(2).all(|w| w[0] <= w[1]), "{along:?}");
-        assert_eq!(order.len(), p.tasks.len());
+        // overlapping along the samples only: down each column, innermost,
+        // three chunks at a time
+        let p = plan([Halo::Depth(0), Halo::Depth(0), Halo::Depth(2)]);
+        assert_eq!(p.groups[0].sweep, [0, 1, 2]);
+        assert_eq!(p.groups[0].front, 3);
+        // no overlap: the plan's order, a chunk at a time
+        let p = plan([Halo::Depth(0); 3]);
+        assert_eq!((p.groups[0].sweep, p.groups[0].front), ([0, 1, 2], 1));
     }
 
     #[test]
