@@ -12,7 +12,7 @@ mkdir -p "$WORK"
 [ -x .venv/bin/python ] || { python3 -m venv .venv && .venv/bin/pip install -q -r tests/requirements.txt; }
 PY=.venv/bin/python
 cargo build --release -q
-ATTR=target/release/attr
+ATTR=${CARGO_TARGET_DIR:-target}/release/attr
 # wall seconds and peak RSS (MiB) of a command writing OUT: the fastest of
 # REPEAT runs (default 3; the machine is shared and its disk writeback is
 # bursty), both converters alike. Usage: measure OUT CMD...

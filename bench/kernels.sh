@@ -9,7 +9,7 @@ WORK=${WORK:-/tmp/attr-bench-kernels}
 mkdir -p "$WORK"
 cargo build --release -q
 vol="$WORK/vol.zarr"
-[ -d "$vol" ] || target/release/attr synth "$vol" --shape 256,256,512 --chunks 64,64,128 --full -q
+[ -d "$vol" ] || "${CARGO_TARGET_DIR:-target}"/release/attr synth "$vol" --shape 256,256,512 --chunks 64,64,128 --full -q
 cat > "$WORK/copy.yaml" <<YAML
 input: $vol
 workers: 1
@@ -19,7 +19,7 @@ YAML
 best=999999
 for _ in 1 2 3; do
     s=$(date +%s.%N)
-    target/release/attr run "$WORK/copy.yaml" --overwrite --quiet
+    "${CARGO_TARGET_DIR:-target}"/release/attr run "$WORK/copy.yaml" --overwrite --quiet
     e=$(date +%s.%N)
     best=$(echo "t = $e - $s; if (t < $best) t else $best" | bc -l)
 done
