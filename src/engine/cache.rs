@@ -10,13 +10,15 @@
 use super::ChunkSource;
 use ndarray::Array3;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 type Cell = Arc<OnceLock<Result<Arc<Array3<f32>>, String>>>;
 
 struct Entry {
     cell: Cell,
+    /// Set by the worker that decodes the chunk.
+    claimed: Arc<AtomicBool>,
     tick: u64,
 }
 
@@ -53,8 +55,37 @@ impl<'a> ChunkCache<'a> {
 
     /// The decoded chunk `idx`, decoding it if no one has yet.
     pub fn get(&self, idx: [u64; 3]) -> anyhow::Result<Arc<Array3<f32>>> {
+        let (cell, claimed) = self.entry(idx);
+        claimed.store(true, Ordering::Relaxed);
+        self.decode(idx, &cell)
+    }
+
+    /// Chunk `idx` unless another worker is decoding it now (`None`: ask
+    /// [`ChunkCache::get`] later, after other work, instead of waiting).
+    pub fn get_unless_busy(&self, idx: [u64; 3]) -> Option<anyhow::Result<Arc<Array3<f32>>>> {
+        let (cell, claimed) = self.entry(idx);
+        if cell.get().is_none() && claimed.swap(true, Ordering::AcqRel) {
+            return None;
+        }
+        Some(self.decode(idx, &cell))
+    }
+
+    fn decode(&self, idx: [u64; 3], cell: &Cell) -> anyhow::Result<Arc<Array3<f32>>> {
+        let value = cell.get_or_init(|| {
+            self.decodes.fetch_add(1, Ordering::Relaxed);
+            self.source
+                .read_chunk(idx)
+                .map(Arc::new)
+                .map_err(|e| format!("{e:#}"))
+        });
+        value.clone().map_err(|e| anyhow::anyhow!(e))
+    }
+
+    /// The entry of chunk `idx`, made if new (evicting the least recently
+    /// used past the budget).
+    fn entry(&self, idx: [u64; 3]) -> (Cell, Arc<AtomicBool>) {
         let key = self.linear(idx);
-        let cell = {
+        {
             let mut map = self.entries.lock().expect("cache lock");
             let tick = self.tick.fetch_add(1, Ordering::Relaxed);
             if !map.contains_key(&key) && map.len() >= self.max_entries {
@@ -64,19 +95,12 @@ impl<'a> ChunkCache<'a> {
             }
             let e = map.entry(key).or_insert_with(|| Entry {
                 cell: Arc::new(OnceLock::new()),
+                claimed: Arc::new(AtomicBool::new(false)),
                 tick,
             });
             e.tick = tick;
-            e.cell.clone()
-        };
-        let value = cell.get_or_init(|| {
-            self.decodes.fetch_add(1, Ordering::Relaxed);
-            self.source
-                .read_chunk(idx)
-                .map(Arc::new)
-                .map_err(|e| format!("{e:#}"))
-        });
-        value.clone().map_err(|e| anyhow::anyhow!(e))
+            (e.cell.clone(), e.claimed.clone())
+        }
     }
 
     /// One task is done with chunk `idx`; drop it after its last reader.

@@ -46,41 +46,60 @@ pub fn gather(
         block.fill(std::mem::MaybeUninit::new(boundary.fill()));
     }
     let mut used = Vec::new();
-    for (c0, p0) in &maps[0] {
-        for (c1, p1) in &maps[1] {
-            for (c2, p2) in &maps[2] {
-                let idx = [*c0, *c1, *c2];
-                let chunk = cache.get(idx)?;
-                used.push(idx);
-                // a contiguous run along the trace is the common case
-                let contiguous = p2
-                    .windows(2)
-                    .all(|w| w[1].0 == w[0].0 + 1 && w[1].1 == w[0].1 + 1);
-                // rows as plain slices: both arrays are in standard layout
-                let (cd, bd) = (chunk.dim(), block.dim());
-                let chunk = chunk.as_standard_layout();
-                let src = chunk.as_slice().expect("standard layout");
-                let dst = block.as_slice_mut().expect("standard layout");
-                for &(b0, l0) in p0 {
-                    for &(b1, l1) in p1 {
-                        let s0 = (l0 * cd.1 + l1) * cd.2;
-                        let d0 = (b0 * bd.1 + b1) * bd.2;
-                        if contiguous {
-                            let (b, l, n) = (p2[0].0, p2[0].1, p2.len());
-                            let (to, from) =
-                                (&mut dst[d0 + b..d0 + b + n], &src[s0 + l..s0 + l + n]);
-                            for (d, s) in to.iter_mut().zip(from) {
-                                d.write(*s);
-                            }
-                        } else {
-                            for &(b2, l2) in p2 {
-                                dst[d0 + b2].write(src[s0 + l2]);
-                            }
+    // every chunk the block reads, by its groups on the three axes
+    let mut todo: Vec<[usize; 3]> = Vec::new();
+    for g0 in 0..maps[0].len() {
+        for g1 in 0..maps[1].len() {
+            todo.extend((0..maps[2].len()).map(|g2| [g0, g1, g2]));
+        }
+    }
+    // a chunk another worker is decoding is copied after the others (and
+    // after decoding those), instead of waiting for it in turn
+    for wait in [false, true] {
+        let mut busy = Vec::new();
+        for g in todo {
+            let [(c0, p0), (c1, p1), (c2, p2)] = [0, 1, 2].map(|a| &maps[a][g[a]]);
+            let idx = [*c0, *c1, *c2];
+            let chunk = if wait {
+                cache.get(idx)?
+            } else {
+                match cache.get_unless_busy(idx) {
+                    Some(chunk) => chunk?,
+                    None => {
+                        busy.push(g);
+                        continue;
+                    }
+                }
+            };
+            used.push(idx);
+            // a contiguous run along the trace is the common case
+            let contiguous = p2
+                .windows(2)
+                .all(|w| w[1].0 == w[0].0 + 1 && w[1].1 == w[0].1 + 1);
+            // rows as plain slices: both arrays are in standard layout
+            let (cd, bd) = (chunk.dim(), block.dim());
+            let chunk = chunk.as_standard_layout();
+            let src = chunk.as_slice().expect("standard layout");
+            let dst = block.as_slice_mut().expect("standard layout");
+            for &(b0, l0) in p0 {
+                for &(b1, l1) in p1 {
+                    let s0 = (l0 * cd.1 + l1) * cd.2;
+                    let d0 = (b0 * bd.1 + b1) * bd.2;
+                    if contiguous {
+                        let (b, l, n) = (p2[0].0, p2[0].1, p2.len());
+                        let (to, from) = (&mut dst[d0 + b..d0 + b + n], &src[s0 + l..s0 + l + n]);
+                        for (d, s) in to.iter_mut().zip(from) {
+                            d.write(*s);
+                        }
+                    } else {
+                        for &(b2, l2) in p2 {
+                            dst[d0 + b2].write(src[s0 + l2]);
                         }
                     }
                 }
             }
         }
+        todo = busy;
     }
     // SAFETY: each position of the block is either in every axis map (the
     // product of the maps' positions, written above from a chunk) or was
