@@ -3,14 +3,16 @@
 //! the attribute declares), single thread, best of several runs. Prints
 //! voxels per second; with `--copy-rate R` (voxels/s of a `copy` job through
 //! the whole engine, as `bench/kernels.sh` measures it) also each kernel's
-//! cost relative to that, flagging those above 10×.
+//! cost relative to that, flagging those above 10×. `--core I,X,T` sets
+//! another block (a job's work unit is often one 64³ chunk).
 //!
-//!     cargo bench -p attributes --bench kernels [-- --copy-rate R] [-- --only NAME]
+//!     cargo bench -p attributes --bench kernels [-- --copy-rate R] [--only NAME] [--core I,X,T]
 
 use attributes::{registry, Halo, Setup, Shared};
 use ndarray::Array3;
 use std::time::Instant;
 
+/// The block's core unless `--core` says otherwise.
 const CORE: [usize; 3] = [64, 64, 256];
 
 /// Layered synthetic: dipping reflectors of several frequencies plus noise.
@@ -36,10 +38,23 @@ fn main() {
     };
     let copy_rate: Option<f64> = flag("--copy-rate").and_then(|v| v.parse().ok());
     let only = flag("--only");
+    let core_shape: [usize; 3] = match flag("--core") {
+        None => CORE,
+        Some(v) => {
+            let n: Vec<usize> = v.split(',').filter_map(|d| d.trim().parse().ok()).collect();
+            match <[usize; 3]>::try_from(n) {
+                Ok(c) if c.iter().all(|&d| d > 0) => c,
+                _ => {
+                    eprintln!("kernels: --core wants three positive sizes, as 64,64,64; got {v}");
+                    std::process::exit(2);
+                }
+            }
+        }
+    };
     let setup = Setup {
         sample_interval_ms: Some(4.0),
     };
-    let voxels = CORE.iter().product::<usize>() as f64;
+    let voxels = core_shape.iter().product::<usize>() as f64;
     println!(
         "{:<30} {:<14} {:>12} {:>14}",
         "attribute", "family", "Mvoxels/s", "× copy job"
@@ -53,12 +68,12 @@ fn main() {
             .expect("defaults build");
         let halo = k.halo();
         let shape: [usize; 3] = [0, 1, 2].map(|ax| match halo[ax] {
-            Halo::Depth(d) => CORE[ax] + 2 * d,
-            Halo::Full => CORE[ax],
+            Halo::Depth(d) => core_shape[ax] + 2 * d,
+            Halo::Full => core_shape[ax],
         });
         let block = synthetic(shape);
         let core: attributes::Region =
-            [0, 1, 2].map(|ax| (shape[ax] - CORE[ax]) / 2..(shape[ax] + CORE[ax]) / 2);
+            [0, 1, 2].map(|ax| (shape[ax] - core_shape[ax]) / 2..(shape[ax] + core_shape[ax]) / 2);
         let mut best = f64::INFINITY;
         let started = Instant::now();
         let mut runs = 0;

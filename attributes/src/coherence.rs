@@ -55,40 +55,28 @@ pub const EIGENSTRUCTURE_COHERENCE: Spec = Spec {
 /// vector lane.
 const BATCH: usize = 8;
 
-/// Eigenstructure coherence at `core` of `b`. Per lateral position, the
-/// J traces are laid out lane by lane; each window's covariance is a
-/// running sum of their products down the trace; the largest
-/// eigenvalues of [`BATCH`] windows, one from each stretch of the trace,
-/// come from one power iteration run across the lanes
-/// ([`batch_largest`]).
+/// Windows between fresh sums of a lane's covariance.
+const RESUM: usize = 32;
+
+/// Eigenstructure coherence at `core` of `b`. [`BATCH`] adjacent lateral
+/// positions are solved together, one per vector lane: their J traces are
+/// laid out lane by lane, each window's covariance is a running sum of
+/// their products down the trace, and the largest eigenvalues come from
+/// one power iteration run across the lanes ([`batch_largest`]). Each lane
+/// walks the whole trace, so that every window but the first starts its
+/// power iteration from the eigenvector of the window one sample up.
 fn c3(b: ArrayView3<f32>, window: [usize; 3], core: &crate::Region) -> Array3<f32> {
     let (n0, n1, n2) = b.dim();
     let r = window.map(|w| (w / 2) as isize);
     let j = window[0] * window[1];
     let len = core[2].len();
-    let span = len + 2 * r[2] as usize;
+    let w = window[2];
+    let steps = len + w - 1;
     let first = core[2].start as isize - r[2];
     let mut out = Array3::<f32>::zeros((core[0].len(), core[1].len(), len));
-    // lane l walks down its own stretch of `seg` windows of the trace, so
-    // that each window starts its power iteration from the eigenvector of
-    // the window one sample up; the samples those windows span, lane by
-    // lane, for each trace
-    let w = window[2];
-    let seg = len.div_ceil(BATCH);
-    let steps = seg + w - 1;
-    // the trace sample each (step, lane) reads; past the span, the zero
-    // after the trace's last sample (gathers without a branch)
-    let source: Vec<[usize; BATCH]> = (0..steps)
-        .map(|s| {
-            std::array::from_fn(|l| {
-                let t = l * seg + s;
-                if t < span {
-                    symmetric_index(first + t as isize, n2)
-                } else {
-                    n2
-                }
-            })
-        })
+    // the trace sample each step reads
+    let source: Vec<usize> = (0..steps)
+        .map(|s| symmetric_index(first + s as isize, n2))
         .collect();
     // each lateral position's window rows, once
     let cols: Vec<Vec<usize>> = core[1]
@@ -96,32 +84,40 @@ fn c3(b: ArrayView3<f32>, window: [usize; 3], core: &crate::Region) -> Array3<f3
         .map(|x| symmetric_window(x, r[1], n1))
         .collect();
     let flat = b.to_slice();
-    let mut samples = vec![0f32; n2 + 1];
     let mut lanes_of = vec![[0f64; BATCH]; j * steps];
     let mut nonzero = vec![[0i64; BATCH]; steps];
     let mut batch = Batch::new(j);
     for i in core[0].clone() {
         let rows0 = symmetric_window(i, r[0], n0);
-        for (xo, cols) in cols.iter().enumerate() {
-            let x = core[1].start + xo;
-            let mut a = 0;
-            for &ii in &rows0 {
-                for &xx in cols {
-                    // the trace and a zero after it
-                    let t = ii * n1 + xx;
-                    match flat {
-                        Some(f) => samples[..n2].copy_from_slice(&f[t * n2..(t + 1) * n2]),
-                        None => samples[..n2]
-                            .iter_mut()
-                            .zip(b.slice(ndarray::s![ii, xx, ..]))
-                            .for_each(|(d, v)| *d = *v),
+        for (g, group) in cols.chunks(BATCH).enumerate() {
+            for (l, cols) in group.iter().enumerate() {
+                let mut a = 0;
+                for &ii in &rows0 {
+                    for &xx in cols {
+                        let lane = &mut lanes_of[a * steps..(a + 1) * steps];
+                        let t = ii * n1 + xx;
+                        match flat {
+                            Some(f) => {
+                                let trace = &f[t * n2..(t + 1) * n2];
+                                for (d, &k) in lane.iter_mut().zip(&source) {
+                                    d[l] = trace[k] as f64;
+                                }
+                            }
+                            None => {
+                                let trace = b.slice(ndarray::s![ii, xx, ..]);
+                                for (d, &k) in lane.iter_mut().zip(&source) {
+                                    d[l] = trace[k] as f64;
+                                }
+                            }
+                        }
+                        a += 1;
                     }
-                    samples[n2] = 0.0;
-                    for (d, src) in lanes_of[a * steps..(a + 1) * steps].iter_mut().zip(&source) {
-                        *d = src.map(|k| samples[k] as f64);
-                    }
-                    a += 1;
                 }
+            }
+            // lanes past the last position hold dead traces
+            let lanes = group.len();
+            if lanes < BATCH {
+                lanes_of.iter_mut().for_each(|d| d[lanes..].fill(0.0));
             }
             for (s, nz) in nonzero.iter_mut().enumerate() {
                 *nz = std::array::from_fn(|l| {
@@ -129,16 +125,16 @@ fn c3(b: ArrayView3<f32>, window: [usize; 3], core: &crate::Region) -> Array3<f3
                 });
             }
             batch.restart();
+            let (io, xo) = (i - core[0].start, g * BATCH);
             slide(
                 &mut batch,
                 &lanes_of,
                 &nonzero,
-                steps,
                 w,
-                seg,
                 len,
+                lanes,
                 |l, step, c| {
-                    out[[i - core[0].start, x - core[1].start, l * seg + step]] = c;
+                    out[[io, xo + l, step]] = c;
                 },
             );
         }
@@ -146,41 +142,43 @@ fn c3(b: ArrayView3<f32>, window: [usize; 3], core: &crate::Region) -> Array3<f3
     out
 }
 
-/// Slides every lane's window down its stretch: the covariance updated by
-/// the sample entering and the one leaving, then the batch's coherence
-/// handed to `put(lane, step, value)`.
-#[allow(clippy::too_many_arguments)]
+/// Slides every lane's window down the trace: the covariance updated by
+/// the sample entering and the one leaving, then the coherence of the
+/// first `lanes` lanes handed to `put(lane, step, value)`.
 #[multiversion::multiversion(targets("x86_64+avx512f+avx512vl", "x86_64+avx2", "aarch64+neon"))]
 fn slide(
     batch: &mut Batch,
     samples: &[[f64; BATCH]],
     nonzero: &[[i64; BATCH]],
-    steps: usize,
     w: usize,
-    seg: usize,
     len: usize,
+    lanes: usize,
     mut put: impl FnMut(usize, usize, f32),
 ) {
     let j = batch.j;
+    let steps = len + w - 1;
     let trace = |a: usize| &samples[a * steps..(a + 1) * steps];
     let mut live = [0i64; BATCH];
-    let mut n = 0;
-    for a in 0..j {
-        for e in a..j {
-            let (ta, te) = (trace(a), trace(e));
-            let mut c = [0f64; BATCH];
-            for s in 0..w {
-                c = std::array::from_fn(|l| c[l] + ta[s][l] * te[s][l]);
-            }
-            batch.upper[n] = c;
-            n += 1;
-        }
-    }
     for nz in &nonzero[..w] {
         live = std::array::from_fn(|l| live[l] + nz[l]);
     }
-    for step in 0..seg {
-        if step > 0 {
+    for step in 0..len {
+        if step % RESUM == 0 {
+            // summed afresh now and then: a running sum down a long trace
+            // would carry the rounding of every loud sample it passed
+            let mut n = 0;
+            for a in 0..j {
+                for e in a..j {
+                    let (ta, te) = (&trace(a)[step..step + w], &trace(e)[step..step + w]);
+                    let mut c = [0f64; BATCH];
+                    for (sa, se) in ta.iter().zip(te) {
+                        c = std::array::from_fn(|l| c[l] + sa[l] * se[l]);
+                    }
+                    batch.upper[n] = c;
+                    n += 1;
+                }
+            }
+        } else {
             let (enter, leave) = (step + w - 1, step - 1);
             let mut n = 0;
             for a in 0..j {
@@ -194,11 +192,13 @@ fn slide(
                     n += 1;
                 }
             }
+        }
+        if step > 0 {
+            let (enter, leave) = (step + w - 1, step - 1);
             live = std::array::from_fn(|l| live[l] + nonzero[enter][l] - nonzero[leave][l]);
         }
         // windows of dead traces are exactly 0, not rounding residue
         batch.live = std::array::from_fn(|l| live[l] > 0);
-        let lanes = (0..BATCH).take_while(|l| l * seg + step < len).count();
         let ratio = batch.coherence(lanes);
         for (l, c) in ratio[..lanes].iter().enumerate() {
             put(l, step, *c);
