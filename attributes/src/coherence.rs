@@ -53,7 +53,7 @@ pub const EIGENSTRUCTURE_COHERENCE: Spec = Spec {
 
 /// Samples of a trace whose eigenproblems are solved together, one per
 /// vector lane.
-const BATCH: usize = 8;
+const BATCH: usize = 16;
 
 /// Windows between fresh sums of a lane's covariance.
 const RESUM: usize = 32;
@@ -212,9 +212,9 @@ fn slide(
 struct Batch {
     j: usize,
     upper: Vec<[f64; BATCH]>,
-    v: Vec<[f64; BATCH]>,
-    w: Vec<[f64; BATCH]>,
-    full: Vec<[f64; BATCH]>,
+    v: Vec<[f32; BATCH]>,
+    w: Vec<[f32; BATCH]>,
+    full: Vec<[f32; BATCH]>,
     live: [bool; BATCH],
 }
 
@@ -233,7 +233,7 @@ impl Batch {
     /// A new trace: start every lane from the all-ones vector (the
     /// dominant eigenvector of coherent data).
     fn restart(&mut self) {
-        let start = 1.0 / (self.j as f64).sqrt();
+        let start = 1.0 / (self.j as f32).sqrt();
         self.v.iter_mut().for_each(|v| *v = [start; BATCH]);
     }
 
@@ -261,14 +261,18 @@ impl Batch {
         std::array::from_fn(|l| {
             if l < lanes && self.live[l] && trace[l] > 0.0 {
                 let lam = if active[l] {
-                    // not settled in 60 steps: λ2 close to λ1 (the whole
-                    // matrix is in `full`, as the power iteration made it)
-                    let c: Vec<f64> = self.full.iter().map(|c| c[l]).collect();
-                    let start = 1.0 / (j as f64).sqrt();
+                    // not settled in 60 steps: λ2 close to λ1
+                    let mut c = nalgebra::DMatrix::<f64>::zeros(j, j);
+                    let mut n = 0;
+                    for a in 0..j {
+                        for e in a..j {
+                            (c[(a, e)], c[(e, a)]) = (self.upper[n][l], self.upper[n][l]);
+                            n += 1;
+                        }
+                    }
+                    let start = 1.0 / (j as f32).sqrt();
                     self.v.iter_mut().for_each(|v| v[l] = start);
-                    nalgebra::DMatrix::from_row_slice(j, j, &c)
-                        .symmetric_eigenvalues()
-                        .max()
+                    c.symmetric_eigenvalues().max()
                 } else {
                     lambda[l]
                 };
@@ -280,42 +284,50 @@ impl Batch {
     }
 }
 
-/// The largest eigenvalue of each lane's symmetric `j × j` matrix, given
-/// by its upper triangle `c` row by row: power
-/// iteration from `v`, lane by lane until its Rayleigh quotient settles to
-/// 1e-8 (it converges quadratically, so λ1 is then well inside the f32
-/// result's rounding), at most 60 steps. `active` marks the lanes to solve
-/// and comes back marking those that did not settle. A lane whose matrix
-/// maps `v` to zero gets 0.
+/// A lane's power iteration has settled when its unit vector moves less
+/// than this in a step. Its angle to the eigenvector is then about
+/// `SETTLED / (1 − λ2/λ1)`, and the Rayleigh quotient's relative error
+/// about the square of that times `1 − λ2/λ1`: 1e-8 / (1 − λ2/λ1), well
+/// inside the f32 result's rounding wherever the 60 steps suffice.
+const SETTLED: f32 = 1e-4;
+
+/// The largest eigenvalue of each lane's symmetric positive semi-definite
+/// `j × j` matrix, given by its upper triangle `c` row by row: power
+/// iteration from the unit vector `v`, in f32 ([`BATCH`] lanes to a vector
+/// register), lane by lane until the vector settles ([`SETTLED`]), at most
+/// 60 steps; then the Rayleigh quotient of that vector in f64 from `c`,
+/// checked to be the largest. `active` marks the lanes to solve and comes
+/// back marking those that did not settle or settled on another
+/// eigenvalue. A lane whose matrix maps `v` to zero gets 0.
 #[multiversion::multiversion(targets("x86_64+avx512f+avx512vl", "x86_64+avx2", "aarch64+neon"))]
 fn batch_largest(
     c: &[[f64; BATCH]],
     j: usize,
-    v: &mut [[f64; BATCH]],
-    w: &mut [[f64; BATCH]],
-    full: &mut [[f64; BATCH]],
+    v: &mut [[f32; BATCH]],
+    w: &mut [[f32; BATCH]],
+    full: &mut [[f32; BATCH]],
     active: &mut [bool; BATCH],
 ) -> [f64; BATCH] {
     // the whole matrix, so that C v reads it row by row
     let mut n = 0;
     for a in 0..j {
         for e in a..j {
-            (full[a * j + e], full[e * j + a]) = (c[n], c[n]);
+            let cf = c[n].map(|x| x as f32);
+            (full[a * j + e], full[e * j + a]) = (cf, cf);
             n += 1;
         }
     }
-    let mut lambda = [0f64; BATCH];
-    for step in 0..60 {
+    let mut zero = [false; BATCH];
+    for _ in 0..60 {
         if !active.iter().any(|a| *a) {
             break;
         }
         // w = C v, four rows at a time: their sums are independent chains
-        // that overlap, where one row at a time waited on each addition;
-        // each row still sums e = 0, 1, … in order
+        // that overlap, where one row at a time waited on each addition
         let mut a = 0;
         while a + 4 <= j {
-            let rows: [&[[f64; BATCH]]; 4] = std::array::from_fn(|r| &full[(a + r) * j..][..j]);
-            let mut acc = [[0f64; BATCH]; 4];
+            let rows: [&[[f32; BATCH]]; 4] = std::array::from_fn(|r| &full[(a + r) * j..][..j]);
+            let mut acc = [[0f32; BATCH]; 4];
             for (e, ve) in v.iter().enumerate() {
                 for (acc_r, row) in acc.iter_mut().zip(&rows) {
                     let c = &row[e];
@@ -326,48 +338,106 @@ fn batch_largest(
             a += 4;
         }
         for (r, wa) in w.iter_mut().enumerate().skip(a) {
-            let mut acc = [0f64; BATCH];
+            let mut acc = [0f32; BATCH];
             for (cae, ve) in full[r * j..(r + 1) * j].iter().zip(v.iter()) {
                 acc = std::array::from_fn(|l| acc[l] + cae[l] * ve[l]);
             }
             *wa = acc;
         }
-        let (mut next, mut norm) = ([0f64; BATCH], [0f64; BATCH]);
-        for a in 0..j {
-            let (wa, va) = (w[a], v[a]);
-            next = std::array::from_fn(|l| next[l] + wa[l] * va[l]);
+        let mut norm = [0f32; BATCH];
+        for wa in w.iter() {
             norm = std::array::from_fn(|l| norm[l] + wa[l] * wa[l]);
         }
-        let norm: [f64; BATCH] = std::array::from_fn(|l| norm[l].sqrt());
         // settled lanes keep their vector, the start for the next window
-        let scale: [f64; BATCH] = std::array::from_fn(|l| {
+        let scale: [f32; BATCH] = std::array::from_fn(|l| {
             if active[l] && norm[l] > 0.0 {
-                1.0 / norm[l]
+                1.0 / norm[l].sqrt()
             } else {
                 0.0
             }
         });
-        for a in 0..j {
-            let (wa, va) = (w[a], v[a]);
-            v[a] = std::array::from_fn(|l| {
+        let mut moved = [0f32; BATCH];
+        for (wa, va) in w.iter().zip(v.iter_mut()) {
+            let next: [f32; BATCH] = std::array::from_fn(|l| {
                 if scale[l] > 0.0 {
                     wa[l] * scale[l]
                 } else {
                     va[l]
                 }
             });
+            moved = std::array::from_fn(|l| moved[l] + (next[l] - va[l]) * (next[l] - va[l]));
+            *va = next;
         }
         for l in 0..BATCH {
-            if !active[l] {
-                continue;
+            if active[l] && norm[l] == 0.0 {
+                (zero[l], active[l]) = (true, false);
+            } else if active[l] && moved[l] <= SETTLED * SETTLED {
+                active[l] = false;
             }
-            if norm[l] == 0.0 {
-                (lambda[l], active[l]) = (0.0, false);
-            } else if step > 0 && (next[l] - lambda[l]).abs() <= 1e-8 * next[l].abs() {
-                (lambda[l], active[l]) = (next[l], false);
-            } else {
-                lambda[l] = next[l];
+        }
+    }
+    // vᵀ C v / vᵀ v in f64, from the upper triangle
+    let (mut quad, mut length) = ([0f64; BATCH], [0f64; BATCH]);
+    let mut n = 0;
+    for a in 0..j {
+        let va = v[a].map(|x| x as f64);
+        length = std::array::from_fn(|l| length[l] + va[l] * va[l]);
+        let mut row = [0f64; BATCH];
+        for (e, ve) in v.iter().enumerate().skip(a) {
+            let ve = ve.map(|x| x as f64);
+            let weight = if e == a { 1.0 } else { 2.0 };
+            row = std::array::from_fn(|l| row[l] + weight * c[n][l] * ve[l]);
+            n += 1;
+        }
+        quad = std::array::from_fn(|l| quad[l] + row[l] * va[l]);
+    }
+    let lambda: [f64; BATCH] = std::array::from_fn(|l| {
+        if zero[l] || length[l] == 0.0 {
+            0.0
+        } else {
+            quad[l] / length[l]
+        }
+    });
+    // A vector that started close to another eigenvector (the order of
+    // two eigenvalues swaps between neighbouring windows) can settle
+    // there. λ1 is below ρ (1 + 1e-4) when C − ρ (1 + 1e-4) I is negative
+    // definite, which its LDLᵀ factorisation shows with every pivot
+    // negative (Sylvester's inertia; f32 is ample for that margin). A lane
+    // that fails is marked unsettled.
+    // Where ρ is over half the trace it is λ1 already: a settled vector's
+    // ρ is within 1e-4 λ1 of an eigenvalue, and the others, all ≥ 0, sum
+    // to less than the rest of the trace.
+    let mut trace = [0f64; BATCH];
+    let mut diagonal = 0;
+    for a in 0..j {
+        trace = std::array::from_fn(|l| trace[l] + c[diagonal][l]);
+        diagonal += j - a;
+    }
+    let unsure = |l: usize| !active[l] && !zero[l] && lambda[l] <= (0.5 + 1e-3) * trace[l];
+    if !(0..BATCH).any(unsure) {
+        return lambda;
+    }
+    let shift: [f32; BATCH] = lambda.map(|x| (x * (1.0 + 1e-4)) as f32);
+    for a in 0..j {
+        let d = &mut full[a * j + a];
+        *d = std::array::from_fn(|l| d[l] - shift[l]);
+    }
+    let mut negative = [true; BATCH];
+    for k in 0..j {
+        let d = full[k * j + k];
+        negative = std::array::from_fn(|l| negative[l] && d[l] < 0.0);
+        let inv: [f32; BATCH] = std::array::from_fn(|l| 1.0 / d[l]);
+        for i in k + 1..j {
+            let lik: [f32; BATCH] = std::array::from_fn(|l| full[i * j + k][l] * inv[l]);
+            for m in k + 1..=i {
+                let (amk, aim) = (full[m * j + k], &mut full[i * j + m]);
+                *aim = std::array::from_fn(|l| aim[l] - lik[l] * amk[l]);
             }
+        }
+    }
+    for (l, negative) in negative.iter().enumerate() {
+        if !active[l] && !zero[l] && !negative {
+            active[l] = true;
         }
     }
     lambda
@@ -523,6 +593,28 @@ mod tests {
         let (mut v, mut w, mut full) = (batch.v.clone(), batch.w.clone(), batch.full.clone());
         batch_largest(&batch.upper, j, &mut v, &mut w, &mut full, &mut active);
         assert!(active.iter().all(|a| *a), "settled: {active:?}");
+        let want = 1.0 / diagonal.iter().sum::<f64>();
+        for got in batch.coherence(BATCH) {
+            assert!((got as f64 - want).abs() < 1e-6, "{got} {want}");
+        }
+    }
+
+    #[test]
+    fn a_start_on_another_eigenvector_still_finds_the_largest() {
+        // the window before left each lane's vector on the eigenvector of
+        // λ2 = 0.8: C v = 0.8 v, so the iteration settles at once on 0.8
+        let j = 9;
+        let diagonal = [0.8, 1.0, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05, 0.01];
+        let upper: Vec<f64> = (0..j)
+            .flat_map(|a| (a..j).map(move |e| if a == e { diagonal[a] } else { 0.0 }))
+            .collect();
+        let mut batch = Batch::new(j);
+        for l in 0..BATCH {
+            batch.set(l, &upper, true);
+        }
+        for (a, v) in batch.v.iter_mut().enumerate() {
+            *v = [if a == 0 { 1.0 } else { 0.0 }; BATCH];
+        }
         let want = 1.0 / diagonal.iter().sum::<f64>();
         for got in batch.coherence(BATCH) {
             assert!((got as f64 - want).abs() < 1e-6, "{got} {want}");
