@@ -574,6 +574,20 @@ mod tests {
             }
             self.live[l] = live;
         }
+
+        /// Every lane live, with the diagonal matrix of `diagonal`.
+        fn diagonal(diagonal: &[f64]) -> Batch {
+            let j = diagonal.len();
+            let upper: Vec<f64> = (0..j)
+                .flat_map(|a| (a..j).map(move |e| if a == e { diagonal[a] } else { 0.0 }))
+                .collect();
+            let mut batch = Batch::new(j);
+            batch.restart();
+            for l in 0..BATCH {
+                batch.set(l, &upper, true);
+            }
+            batch
+        }
     }
 
     #[test]
@@ -581,14 +595,7 @@ mod tests {
         // λ2 = 0.99·λ1: power iteration does not settle in 60 steps
         let j = 9;
         let diagonal = [1.0, 0.99, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05, 0.01];
-        let upper: Vec<f64> = (0..j)
-            .flat_map(|a| (a..j).map(move |e| if a == e { diagonal[a] } else { 0.0 }))
-            .collect();
-        let mut batch = Batch::new(j);
-        batch.restart();
-        for l in 0..BATCH {
-            batch.set(l, &upper, true);
-        }
+        let mut batch = Batch::diagonal(&diagonal);
         let mut active = [true; BATCH];
         let (mut v, mut w, mut full) = (batch.v.clone(), batch.w.clone(), batch.full.clone());
         batch_largest(&batch.upper, j, &mut v, &mut w, &mut full, &mut active);
@@ -603,15 +610,8 @@ mod tests {
     fn a_start_on_another_eigenvector_still_finds_the_largest() {
         // the window before left each lane's vector on the eigenvector of
         // λ2 = 0.8: C v = 0.8 v, so the iteration settles at once on 0.8
-        let j = 9;
         let diagonal = [0.8, 1.0, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05, 0.01];
-        let upper: Vec<f64> = (0..j)
-            .flat_map(|a| (a..j).map(move |e| if a == e { diagonal[a] } else { 0.0 }))
-            .collect();
-        let mut batch = Batch::new(j);
-        for l in 0..BATCH {
-            batch.set(l, &upper, true);
-        }
+        let mut batch = Batch::diagonal(&diagonal);
         for (a, v) in batch.v.iter_mut().enumerate() {
             *v = [if a == 0 { 1.0 } else { 0.0 }; BATCH];
         }
