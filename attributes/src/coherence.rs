@@ -84,6 +84,7 @@ fn c3(b: ArrayView3<f32>, window: [usize; 3], core: &crate::Region) -> Array3<f3
         .map(|x| symmetric_window(x, r[1], n1))
         .collect();
     let flat = b.to_slice();
+    let mut scratch = vec![0f32; if flat.is_some() { 0 } else { n2 }];
     let mut lanes_of = vec![[0f64; BATCH]; j * steps];
     let mut nonzero = vec![[0i64; BATCH]; steps];
     let mut batch = Batch::new(j);
@@ -94,21 +95,19 @@ fn c3(b: ArrayView3<f32>, window: [usize; 3], core: &crate::Region) -> Array3<f3
                 let mut a = 0;
                 for &ii in &rows0 {
                     for &xx in cols {
-                        let lane = &mut lanes_of[a * steps..(a + 1) * steps];
-                        let t = ii * n1 + xx;
-                        match flat {
-                            Some(f) => {
-                                let trace = &f[t * n2..(t + 1) * n2];
-                                for (d, &k) in lane.iter_mut().zip(&source) {
-                                    d[l] = trace[k] as f64;
-                                }
-                            }
+                        let trace: &[f32] = match flat {
+                            Some(f) => &f[(ii * n1 + xx) * n2..][..n2],
                             None => {
-                                let trace = b.slice(ndarray::s![ii, xx, ..]);
-                                for (d, &k) in lane.iter_mut().zip(&source) {
-                                    d[l] = trace[k] as f64;
-                                }
+                                scratch
+                                    .iter_mut()
+                                    .zip(b.slice(ndarray::s![ii, xx, ..]))
+                                    .for_each(|(d, v)| *d = *v);
+                                &scratch
                             }
+                        };
+                        let lane = &mut lanes_of[a * steps..(a + 1) * steps];
+                        for (d, &k) in lane.iter_mut().zip(&source) {
+                            d[l] = trace[k] as f64;
                         }
                         a += 1;
                     }
@@ -252,6 +251,7 @@ impl Batch {
             std::array::from_fn(|l| l < lanes && self.live[l] && trace[l] > 0.0);
         let lambda = batch_largest(
             &self.upper,
+            &trace,
             j,
             &mut self.v,
             &mut self.w,
@@ -261,7 +261,8 @@ impl Batch {
         std::array::from_fn(|l| {
             if l < lanes && self.live[l] && trace[l] > 0.0 {
                 let lam = if active[l] {
-                    // not settled in 60 steps: λ2 close to λ1
+                    // not settled in 60 steps (λ2 close to λ1), or
+                    // settled on another eigenvector
                     let mut c = nalgebra::DMatrix::<f64>::zeros(j, j);
                     let mut n = 0;
                     for a in 0..j {
@@ -292,7 +293,8 @@ impl Batch {
 const SETTLED: f32 = 1e-4;
 
 /// The largest eigenvalue of each lane's symmetric positive semi-definite
-/// `j × j` matrix, given by its upper triangle `c` row by row: power
+/// `j × j` matrix, given by its upper triangle `c` row by row (and its
+/// trace): power
 /// iteration from the unit vector `v`, in f32 ([`BATCH`] lanes to a vector
 /// register), lane by lane until the vector settles ([`SETTLED`]), at most
 /// 60 steps; then the Rayleigh quotient of that vector in f64 from `c`,
@@ -302,6 +304,7 @@ const SETTLED: f32 = 1e-4;
 #[multiversion::multiversion(targets("x86_64+avx512f+avx512vl", "x86_64+avx2", "aarch64+neon"))]
 fn batch_largest(
     c: &[[f64; BATCH]],
+    trace: &[f64; BATCH],
     j: usize,
     v: &mut [[f32; BATCH]],
     w: &mut [[f32; BATCH]],
@@ -317,6 +320,7 @@ fn batch_largest(
             n += 1;
         }
     }
+    let solved = *active;
     let mut zero = [false; BATCH];
     for _ in 0..60 {
         if !active.iter().any(|a| *a) {
@@ -400,23 +404,17 @@ fn batch_largest(
     });
     // A vector that started close to another eigenvector (the order of
     // two eigenvalues swaps between neighbouring windows) can settle
-    // there. λ1 is below ρ (1 + 1e-4) when C − ρ (1 + 1e-4) I is negative
-    // definite, which its LDLᵀ factorisation shows with every pivot
-    // negative (Sylvester's inertia; f32 is ample for that margin). A lane
-    // that fails is marked unsettled.
-    // Where ρ is over half the trace it is λ1 already: a settled vector's
-    // ρ is within 1e-4 λ1 of an eigenvalue, and the others, all ≥ 0, sum
-    // to less than the rest of the trace.
-    let mut trace = [0f64; BATCH];
-    let mut diagonal = 0;
-    for a in 0..j {
-        trace = std::array::from_fn(|l| trace[l] + c[diagonal][l]);
-        diagonal += j - a;
-    }
-    let unsure = |l: usize| !active[l] && !zero[l] && lambda[l] <= (0.5 + 1e-3) * trace[l];
-    if !(0..BATCH).any(unsure) {
+    // there. Where ρ is over half the trace it is λ1 all the same: a
+    // settled vector's ρ is within 1e-4 λ1 of an eigenvalue, and the
+    // others, all ≥ 0, sum to less than the rest of the trace.
+    let settled: [bool; BATCH] = std::array::from_fn(|l| solved[l] && !active[l] && !zero[l]);
+    if !(0..BATCH).any(|l| settled[l] && lambda[l] <= (0.5 + 1e-3) * trace[l]) {
         return lambda;
     }
+    // Elsewhere λ1 is below ρ (1 + 1e-4) when C − ρ (1 + 1e-4) I is
+    // negative definite, which its LDLᵀ factorisation shows with every
+    // pivot negative (Sylvester's inertia; f32 is ample for that margin).
+    // A lane that fails is marked unsettled.
     let shift: [f32; BATCH] = lambda.map(|x| (x * (1.0 + 1e-4)) as f32);
     for a in 0..j {
         let d = &mut full[a * j + a];
@@ -436,7 +434,7 @@ fn batch_largest(
         }
     }
     for (l, negative) in negative.iter().enumerate() {
-        if !active[l] && !zero[l] && !negative {
+        if settled[l] && !negative {
             active[l] = true;
         }
     }
@@ -598,7 +596,16 @@ mod tests {
         let mut batch = Batch::diagonal(&diagonal);
         let mut active = [true; BATCH];
         let (mut v, mut w, mut full) = (batch.v.clone(), batch.w.clone(), batch.full.clone());
-        batch_largest(&batch.upper, j, &mut v, &mut w, &mut full, &mut active);
+        let trace = [diagonal.iter().sum(); BATCH];
+        batch_largest(
+            &batch.upper,
+            &trace,
+            j,
+            &mut v,
+            &mut w,
+            &mut full,
+            &mut active,
+        );
         assert!(active.iter().all(|a| *a), "settled: {active:?}");
         let want = 1.0 / diagonal.iter().sum::<f64>();
         for got in batch.coherence(BATCH) {

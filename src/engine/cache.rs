@@ -116,3 +116,58 @@ impl<'a> ChunkCache<'a> {
         self.decodes.load(Ordering::Relaxed)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+
+    /// Chunks of 2³ whose decoding of chunk 0 waits for a signal.
+    struct Held {
+        started: Mutex<mpsc::Sender<()>>,
+        release: Mutex<mpsc::Receiver<()>>,
+    }
+
+    impl ChunkSource for Held {
+        fn shape(&self) -> [u64; 3] {
+            [4, 2, 2]
+        }
+        fn chunks(&self) -> [u64; 3] {
+            [2, 2, 2]
+        }
+        fn read_chunk(&self, idx: [u64; 3]) -> anyhow::Result<Array3<f32>> {
+            if idx == [0, 0, 0] {
+                self.started.lock().unwrap().send(()).unwrap();
+                // bounded, so that a cache that waits fails the test
+                // instead of hanging it
+                let wait = std::time::Duration::from_secs(10);
+                let _ = self.release.lock().unwrap().recv_timeout(wait);
+            }
+            Ok(Array3::from_elem((2, 2, 2), idx[0] as f32))
+        }
+    }
+
+    #[test]
+    fn a_chunk_being_decoded_elsewhere_is_skipped_not_waited_on() {
+        let (started_tx, started) = mpsc::channel();
+        let (release, release_rx) = mpsc::channel();
+        let source = Held {
+            started: Mutex::new(started_tx),
+            release: Mutex::new(release_rx),
+        };
+        let cache = ChunkCache::new(&source, vec![2, 2], 1 << 20);
+        std::thread::scope(|s| {
+            let decoding = s.spawn(|| cache.get([0, 0, 0]).unwrap()[[0, 0, 0]]);
+            started.recv().unwrap();
+            assert!(cache.get_unless_busy([0, 0, 0]).is_none());
+            let other = cache.get_unless_busy([1, 0, 0]).expect("not busy").unwrap();
+            assert_eq!(other[[0, 0, 0]], 1.0);
+            let _ = release.send(());
+            assert_eq!(decoding.join().unwrap(), 0.0);
+        });
+        // decoded now: no longer busy, and not decoded again
+        let chunk = cache.get_unless_busy([0, 0, 0]).expect("ready").unwrap();
+        assert_eq!(chunk[[1, 1, 1]], 0.0);
+        assert_eq!(cache.decodes(), 2);
+    }
+}
