@@ -1,5 +1,6 @@
 //! `attr`: seismic attributes on Zarr volumes, block by block, in parallel.
 
+mod allocator;
 mod classify;
 mod commands;
 mod console;
@@ -24,12 +25,8 @@ mod view;
 
 use std::process::ExitCode;
 
-/// Blocks and chunks are large, short-lived buffers; the system allocator
-/// returns them to the kernel and faults them back in for every chunk.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
+    allocator::keep_freed_pages();
     // every chunk is written, even all-zero ones, so that a finished dataset
     // can be verified chunk by chunk
     zarrs::config::global_config_mut().set_store_empty_chunks(true);
