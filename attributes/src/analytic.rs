@@ -13,8 +13,23 @@ pub(crate) const TANER: &str =
 /// The whole trace: the transform runs over it.
 pub(crate) const HALO: [Halo; 3] = [Halo::Depth(0), Halo::Depth(0), Halo::Full];
 
-const WITH_DERIVATIVES: &str = "complex_trace.analytic+derivatives";
+/// The analytic trace with its derivatives: what a kernel that calls
+/// [`rates`] announces (see [`crate::Shared::announce`]).
+pub(crate) const WITH_DERIVATIVES: &str = "complex_trace.analytic+derivatives";
 pub(crate) const PLAIN: &str = "complex_trace.analytic";
+
+/// A whole-trace kernel that asks for [`rates`]: it announces the analytic
+/// trace with derivatives, so that a kernel of the block that needs only
+/// the trace (envelope, say) makes that one.
+pub(crate) fn derived_kernel<F>(
+    resolved: &crate::Params,
+    f: F,
+) -> Result<Box<dyn crate::Kernel>, crate::AttrError>
+where
+    F: Fn(ArrayView3<f32>, &mut Shared) -> Array3<f32> + Send + Sync + 'static,
+{
+    crate::announcing(&[WITH_DERIVATIVES], crate::kernel(HALO, resolved, f))
+}
 
 /// The analytic trace with spectral derivatives, once per block.
 pub(crate) fn with_derivatives<'a>(block: ArrayView3<f32>, shared: &'a mut Shared) -> &'a Analytic {
@@ -71,11 +86,16 @@ pub(crate) fn rates<'a>(
         .expect("just inserted")
 }
 
-/// H[x] of this block, computed once per block for the whole family.
+/// H[x] of this block, computed once per block for the whole family: with
+/// the derivatives where a kernel of the block has announced it will need
+/// them, so that the transform is not run twice.
 pub(crate) fn shared_quadrature<'a>(
     block: ArrayView3<f32>,
     shared: &'a mut Shared,
 ) -> &'a Array3<f32> {
+    if shared.get::<Analytic>(PLAIN).is_none() && shared.announced(WITH_DERIVATIVES) {
+        return &with_derivatives(block, shared).quadrature;
+    }
     if shared.get::<Analytic>(WITH_DERIVATIVES).is_some() {
         return &shared
             .get::<Analytic>(WITH_DERIVATIVES)

@@ -6,7 +6,7 @@
 use crate::{AttrError, Attribute, Halo, Kernel, ParamKind, ParamSpec, Params, Setup, Shared};
 use ndarray::{Array3, ArrayView3, Zip};
 
-use crate::analytic::{rates, shared_quadrature, HALO, TANER as REFERENCE};
+use crate::analytic::{rates, shared_quadrature, HALO, TANER as REFERENCE, WITH_DERIVATIVES};
 use crate::family::COMPLEX_TRACE as FAMILY;
 
 pub struct Envelope;
@@ -163,6 +163,9 @@ impl Kernel for FrequencyKernel {
         let scale = (1000.0 / self.sample_interval_ms) as f32;
         rates(block, shared).0.mapv(|f| f * scale)
     }
+    fn announce(&self, shared: &mut Shared) {
+        shared.announce(WITH_DERIVATIVES);
+    }
     fn resolved(&self) -> serde_json::Value {
         serde_json::json!({ "sample_interval": self.sample_interval_ms })
     }
@@ -244,5 +247,49 @@ mod tests {
         e.compute(x.view(), &mut shared);
         // envelope reused the frequency kernel's analytic trace
         assert!(shared.get::<Analytic>(PLAIN).is_none());
+    }
+
+    #[test]
+    fn an_announced_need_for_derivatives_makes_one_transform_serve_all() {
+        let x = tone(20.0, 4.0, 128);
+        let setup = Setup {
+            sample_interval_ms: Some(4.0),
+        };
+        let build = |name| {
+            crate::lookup(name)
+                .unwrap()
+                .build(&Default::default(), &setup)
+                .unwrap()
+        };
+        let (e, f, s) = (
+            build("envelope"),
+            build("instantaneous_frequency"),
+            build("sweetness"),
+        );
+        let alone = |k: &dyn Kernel| k.compute(x.view(), &mut Shared::new());
+        // envelope first, as in a job that lists it first
+        let mut shared = Shared::new();
+        e.announce(&mut shared);
+        f.announce(&mut shared);
+        let env = e.compute(x.view(), &mut shared);
+        assert!(
+            shared.get::<Analytic>(PLAIN).is_none(),
+            "a second transform"
+        );
+        assert_eq!(env, alone(e.as_ref()));
+        assert_eq!(f.compute(x.view(), &mut shared), alone(f.as_ref()));
+        // a kernel that needs both, alone
+        let mut shared = Shared::new();
+        s.announce(&mut shared);
+        let sweet = s.compute(x.view(), &mut shared);
+        assert!(
+            shared.get::<Analytic>(PLAIN).is_none(),
+            "a second transform"
+        );
+        assert_eq!(sweet, alone(s.as_ref()));
+        // unannounced, envelope makes the plain trace (what the above avoids)
+        let mut shared = Shared::new();
+        e.compute(x.view(), &mut shared);
+        assert!(shared.get::<Analytic>(PLAIN).is_some());
     }
 }

@@ -2,7 +2,9 @@
 //! trace z = x + i·H[x] and its spectral derivatives (shared per block with
 //! the rest of the family, see `complex_trace`).
 
-use crate::analytic::{envelope, rates, shared_quadrature, HALO, TANER as REFERENCE};
+use crate::analytic::{
+    derived_kernel, envelope, rates, shared_quadrature, HALO, TANER as REFERENCE,
+};
 use crate::family::COMPLEX_TRACE as FAMILY;
 use crate::params::Window;
 use crate::window::box_mean_axis;
@@ -94,7 +96,7 @@ pub const INSTANTANEOUS_BANDWIDTH: Spec = Spec {
     params: HZ_PARAMS,
     build: |p, setup| {
         let hz = (1000.0 / sample_interval(p, setup)? / (2.0 * std::f64::consts::PI)) as f32;
-        kernel(HALO, p, move |b, sh| rates(b, sh).1.mapv(|r| r.abs() * hz))
+        derived_kernel(p, move |b, sh| rates(b, sh).1.mapv(|r| r.abs() * hz))
     },
 };
 
@@ -108,7 +110,7 @@ pub const RELATIVE_AMPLITUDE_CHANGE: Spec = Spec {
     params: HZ_PARAMS,
     build: |p, setup| {
         let per_s = (1000.0 / sample_interval(p, setup)?) as f32;
-        kernel(HALO, p, move |b, sh| rates(b, sh).1.mapv(|r| r * per_s))
+        derived_kernel(p, move |b, sh| rates(b, sh).1.mapv(|r| r * per_s))
     },
 };
 
@@ -124,7 +126,7 @@ pub const DOMINANT_FREQUENCY: Spec = Spec {
     build: |p, setup| {
         let hz = (1000.0 / sample_interval(p, setup)?) as f32;
         let tau = 2.0 * std::f32::consts::PI;
-        kernel(HALO, p, move |b, sh| {
+        derived_kernel(p, move |b, sh| {
             let (f, r) = rates(b, sh);
             Zip::from(f)
                 .and(r)
@@ -164,7 +166,7 @@ pub const SWEETNESS: Spec = Spec {
             min_frequency: f64,
         }
         let floor = p.typed::<Floor>()?.min_frequency as f32;
-        kernel(HALO, p, move |b, sh| {
+        derived_kernel(p, move |b, sh| {
             let a = envelope(b, sh);
             let (f, _) = rates(b, sh);
             Zip::from(&a)
@@ -217,9 +219,7 @@ pub const ENVELOPE_WEIGHTED_FREQUENCY: Spec = Spec {
     build: |p, setup| {
         let hz = (1000.0 / sample_interval(p, setup)?) as f32;
         let Window { window } = p.typed()?;
-        kernel(HALO, p, move |b, sh| {
-            weighted_frequency(b, sh, window, hz).0
-        })
+        derived_kernel(p, move |b, sh| weighted_frequency(b, sh, window, hz).0)
     },
 };
 
@@ -235,7 +235,7 @@ pub const THIN_BED_INDICATOR: Spec = Spec {
     build: |p, setup| {
         let hz = (1000.0 / sample_interval(p, setup)?) as f32;
         let Window { window } = p.typed()?;
-        kernel(HALO, p, move |b, sh| {
+        derived_kernel(p, move |b, sh| {
             let (w, f) = weighted_frequency(b, sh, window, hz);
             f - w
         })

@@ -344,6 +344,11 @@ pub trait Kernel: Send + Sync {
     fn working_copies(&self) -> f32 {
         4.0
     }
+    /// Announce, before any kernel of the block runs, the shared
+    /// intermediates this kernel will ask for ([`Shared::announce`]).
+    fn announce(&self, shared: &mut Shared) {
+        let _ = shared;
+    }
 }
 
 /// A kernel that declares its working memory (see [`Kernel::working_copies`]).
@@ -376,6 +381,54 @@ impl Kernel for Heavy {
     fn working_copies(&self) -> f32 {
         self.copies
     }
+    fn announce(&self, shared: &mut Shared) {
+        self.inner.announce(shared)
+    }
+}
+
+/// A kernel that announces the shared intermediates `keys` (see
+/// [`Kernel::announce`]).
+struct Announcing {
+    inner: Box<dyn Kernel>,
+    keys: &'static [&'static str],
+}
+
+impl Kernel for Announcing {
+    fn halo(&self) -> [Halo; 3] {
+        self.inner.halo()
+    }
+    fn compute(&self, block: ArrayView3<f32>, shared: &mut Shared) -> Array3<f32> {
+        self.inner.compute(block, shared)
+    }
+    fn compute_region(
+        &self,
+        block: ArrayView3<f32>,
+        core: &Region,
+        shared: &mut Shared,
+    ) -> (Array3<f32>, [usize; 3]) {
+        self.inner.compute_region(block, core, shared)
+    }
+    fn resolved(&self) -> serde_json::Value {
+        self.inner.resolved()
+    }
+    fn null_aware(&self) -> bool {
+        self.inner.null_aware()
+    }
+    fn working_copies(&self) -> f32 {
+        self.inner.working_copies()
+    }
+    fn announce(&self, shared: &mut Shared) {
+        self.keys.iter().for_each(|k| shared.announce(k));
+        self.inner.announce(shared)
+    }
+}
+
+/// Declare that a kernel will ask for the shared intermediates `keys`.
+pub(crate) fn announcing(
+    keys: &'static [&'static str],
+    kernel: Result<Box<dyn Kernel>, AttrError>,
+) -> Result<Box<dyn Kernel>, AttrError> {
+    kernel.map(|inner| Box::new(Announcing { inner, keys }) as Box<dyn Kernel>)
 }
 
 /// Declare that a kernel holds about `copies` block-sized arrays at its peak.

@@ -1,7 +1,7 @@
 //! Response attributes (Bodine 1984): a value taken at each envelope peak
 //! and held over its lobe, from the envelope trough above to the trough below.
 
-use crate::analytic::{envelope, rates, shared_quadrature, HALO};
+use crate::analytic::{derived_kernel, envelope, rates, shared_quadrature, HALO};
 use crate::family::COMPLEX_TRACE as FAMILY;
 use crate::{kernel, sample_interval, Spec, SAMPLE_INTERVAL};
 use ndarray::{Array3, Axis};
@@ -124,7 +124,7 @@ pub const RESPONSE_FREQUENCY: Spec = Spec {
     params: &[SAMPLE_INTERVAL],
     build: |p, setup| {
         let hz = (1000.0 / sample_interval(p, setup)?) as f32;
-        kernel(HALO, p, move |b, sh| {
+        derived_kernel(p, move |b, sh| {
             let env = envelope(b, sh);
             let f = &rates(b, sh).0;
             let held = hold_at_peaks(&env, |i, j, k| f[[i, j, k]]);

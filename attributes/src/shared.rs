@@ -1,7 +1,7 @@
 //! Intermediates shared by the kernels of one family on one block.
 
 use std::any::Any;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// A per-block memo: the first kernel that needs, say, the analytic trace
 /// computes it; the others of its family reuse it. The engine makes one per
@@ -18,6 +18,9 @@ pub struct Shared {
     nulls: Option<bool>,
     /// Where the current view starts in the block, and its shape.
     view: ([usize; 3], [usize; 3]),
+    /// Intermediates some kernel of the block has said it will ask for
+    /// ([`Shared::announce`]).
+    announced: HashSet<&'static str>,
 }
 
 impl Shared {
@@ -37,6 +40,19 @@ impl Shared {
     /// block and has shape `dim`.
     pub fn set_view(&mut self, origin: [usize; 3], dim: [usize; 3]) {
         self.view = (origin, dim);
+    }
+
+    /// Say, before any kernel of the block runs, that an intermediate
+    /// `key` will be asked for: a kernel that could make a cheaper variant
+    /// of it then makes this one, which serves both (the analytic trace
+    /// with its derivatives, rather than without them and then again).
+    pub fn announce(&mut self, key: &'static str) {
+        self.announced.insert(key);
+    }
+
+    /// Whether some kernel of the block has announced `key`.
+    pub(crate) fn announced(&self, key: &str) -> bool {
+        self.announced.contains(key)
     }
 
     /// Where the current view starts in the block.
