@@ -267,29 +267,24 @@ mod tests {
             build("sweetness"),
         );
         let alone = |k: &dyn Kernel| k.compute(x.view(), &mut Shared::new());
+        let plain = |sh: &Shared| sh.get::<Analytic>(PLAIN).is_some();
         // envelope first, as in a job that lists it first
         let mut shared = Shared::new();
         e.announce(&mut shared);
         f.announce(&mut shared);
         let env = e.compute(x.view(), &mut shared);
-        assert!(
-            shared.get::<Analytic>(PLAIN).is_none(),
-            "a second transform"
-        );
+        assert!(!plain(&shared), "a second transform");
         assert_eq!(env, alone(e.as_ref()));
         assert_eq!(f.compute(x.view(), &mut shared), alone(f.as_ref()));
         // a kernel that needs both, alone
         let mut shared = Shared::new();
         s.announce(&mut shared);
         let sweet = s.compute(x.view(), &mut shared);
-        assert!(
-            shared.get::<Analytic>(PLAIN).is_none(),
-            "a second transform"
-        );
+        assert!(!plain(&shared), "a second transform");
         assert_eq!(sweet, alone(s.as_ref()));
         // unannounced, envelope makes the plain trace (what the above avoids)
         let mut shared = Shared::new();
         e.compute(x.view(), &mut shared);
-        assert!(shared.get::<Analytic>(PLAIN).is_some());
+        assert!(plain(&shared));
     }
 }

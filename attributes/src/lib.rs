@@ -351,13 +351,16 @@ pub trait Kernel: Send + Sync {
     }
 }
 
-/// A kernel that declares its working memory (see [`Kernel::working_copies`]).
-struct Heavy {
+/// A kernel with what it declares beside its computation: its working
+/// memory (see [`Kernel::working_copies`]) and the shared intermediates it
+/// will ask for (see [`Kernel::announce`]).
+struct Declared {
     inner: Box<dyn Kernel>,
-    copies: f32,
+    copies: Option<f32>,
+    announces: &'static [&'static str],
 }
 
-impl Kernel for Heavy {
+impl Kernel for Declared {
     fn halo(&self) -> [Halo; 3] {
         self.inner.halo()
     }
@@ -379,56 +382,12 @@ impl Kernel for Heavy {
         self.inner.null_aware()
     }
     fn working_copies(&self) -> f32 {
-        self.copies
+        self.copies.unwrap_or_else(|| self.inner.working_copies())
     }
     fn announce(&self, shared: &mut Shared) {
+        self.announces.iter().for_each(|k| shared.announce(k));
         self.inner.announce(shared)
     }
-}
-
-/// A kernel that announces the shared intermediates `keys` (see
-/// [`Kernel::announce`]).
-struct Announcing {
-    inner: Box<dyn Kernel>,
-    keys: &'static [&'static str],
-}
-
-impl Kernel for Announcing {
-    fn halo(&self) -> [Halo; 3] {
-        self.inner.halo()
-    }
-    fn compute(&self, block: ArrayView3<f32>, shared: &mut Shared) -> Array3<f32> {
-        self.inner.compute(block, shared)
-    }
-    fn compute_region(
-        &self,
-        block: ArrayView3<f32>,
-        core: &Region,
-        shared: &mut Shared,
-    ) -> (Array3<f32>, [usize; 3]) {
-        self.inner.compute_region(block, core, shared)
-    }
-    fn resolved(&self) -> serde_json::Value {
-        self.inner.resolved()
-    }
-    fn null_aware(&self) -> bool {
-        self.inner.null_aware()
-    }
-    fn working_copies(&self) -> f32 {
-        self.inner.working_copies()
-    }
-    fn announce(&self, shared: &mut Shared) {
-        self.keys.iter().for_each(|k| shared.announce(k));
-        self.inner.announce(shared)
-    }
-}
-
-/// Declare that a kernel will ask for the shared intermediates `keys`.
-pub(crate) fn announcing(
-    keys: &'static [&'static str],
-    kernel: Result<Box<dyn Kernel>, AttrError>,
-) -> Result<Box<dyn Kernel>, AttrError> {
-    kernel.map(|inner| Box::new(Announcing { inner, keys }) as Box<dyn Kernel>)
 }
 
 /// Declare that a kernel holds about `copies` block-sized arrays at its peak.
@@ -436,7 +395,27 @@ pub fn with_copies(
     copies: f32,
     kernel: Result<Box<dyn Kernel>, AttrError>,
 ) -> Result<Box<dyn Kernel>, AttrError> {
-    kernel.map(|inner| Box::new(Heavy { inner, copies }) as Box<dyn Kernel>)
+    kernel.map(|inner| {
+        Box::new(Declared {
+            inner,
+            copies: Some(copies),
+            announces: &[],
+        }) as Box<dyn Kernel>
+    })
+}
+
+/// Declare that a kernel will ask for the shared intermediates `keys`.
+pub(crate) fn announcing(
+    keys: &'static [&'static str],
+    kernel: Result<Box<dyn Kernel>, AttrError>,
+) -> Result<Box<dyn Kernel>, AttrError> {
+    kernel.map(|inner| {
+        Box::new(Declared {
+            inner,
+            copies: None,
+            announces: keys,
+        }) as Box<dyn Kernel>
+    })
 }
 
 /// All attributes, in the order `attr list` shows them.
