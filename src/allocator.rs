@@ -9,7 +9,8 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// frees and reallocates block-sized buffers for every work unit: each
 /// came back as fresh pages the kernel had to zero (a four-output job took
 /// five times the page faults and 8 % more time). Kept, they are reused at
-/// once; the peak, which the memory budget bounds, does not change.
+/// once; the price is a peak about 5 % higher where buffers of different
+/// sizes follow one another (86 MB chunks, `bench/big-chunks.sh`).
 /// `MIMALLOC_PURGE_DELAY` in the environment still decides.
 pub fn keep_freed_pages() {
     if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {

@@ -339,18 +339,23 @@ fn compute(
     // halos first, so that such an intermediate is made over the widest
     // region the group needs and serves the others
     let mut shared: Vec<(bool, Shared)> = Vec::new();
-    for &out in &group.outputs {
-        let kernel = targets[out].kernel;
-        let aware = kernel.null_aware();
-        if !shared.iter().any(|(a, _)| *a == aware) {
-            shared.push((aware, Shared::with_nulls(has_nulls)));
+    let mut memo_for = |aware: bool| -> usize {
+        match shared.iter().position(|(a, _)| *a == aware) {
+            Some(i) => i,
+            None => {
+                shared.push((aware, Shared::with_nulls(has_nulls)));
+                shared.len() - 1
+            }
         }
-        let memo = shared
-            .iter_mut()
-            .find(|(a, _)| *a == aware)
-            .expect("just made");
-        // what each kernel will ask for, before any runs
-        kernel.announce(&mut memo.1);
+    };
+    let slots: Vec<usize> = group
+        .outputs
+        .iter()
+        .map(|&o| memo_for(targets[o].kernel.null_aware()))
+        .collect();
+    // what each kernel will ask for, before any runs
+    for (&out, &slot) in group.outputs.iter().zip(&slots) {
+        targets[out].kernel.announce(&mut shared[slot].1);
     }
     let mut order: Vec<usize> = (0..group.outputs.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(reach(&group.halos[i])));
@@ -370,10 +375,7 @@ fn compute(
             ranges[1].0..ranges[1].1,
             ranges[2].0..ranges[2].1
         ]);
-        let (_, memo) = shared
-            .iter_mut()
-            .find(|(a, _)| *a == aware)
-            .expect("a memo per kind of view");
+        let memo = &mut shared[slots[i]].1;
         let dim = view.shape();
         memo.set_view(ranges.map(|r| r.0), [dim[0], dim[1], dim[2]]);
         // the tile, within the view
