@@ -10,11 +10,11 @@ mod export;
 mod images;
 mod info;
 mod job;
+mod lifecycle;
 mod list;
 mod planview;
 mod progress;
 mod render;
-mod runner;
 mod segy;
 mod shard;
 mod status;
@@ -38,20 +38,4 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// Peak resident memory of this process, from the kernel's accounting.
-pub fn peak_memory() -> Option<String> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(format!("{:.0} MiB", kb / 1024.0))
-}
-
-/// Memory the kernel says is available for new allocations.
-pub fn available_memory() -> Option<u64> {
-    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb << 10)
 }

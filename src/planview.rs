@@ -1,7 +1,7 @@
 //! `attr plan`: the work a job will do, without doing it — the numbers come
 //! from the same plan `attr run` executes.
 
-use crate::job::{chunk_total, prepare, Prepared};
+use crate::job::{chunk_total, Prepared};
 use crate::shard::task_range;
 use anyhow::{bail, Result};
 use std::collections::HashSet;
@@ -50,19 +50,8 @@ fn mb(bytes: u64) -> String {
     format!("{:.1} MB", bytes as f64 / 1e6)
 }
 
-pub fn print(
-    job: &Path,
-    workers: Option<usize>,
-    memory_mb: Option<u64>,
-    shards: Option<usize>,
-    graph: Option<&Path>,
-) -> Result<()> {
-    let spec = crate::job::load(job)?;
-    if let Some(c) = &spec.classify {
-        return crate::classify::plan(job, &spec, c, shards);
-    }
-    let (default_workers, _) = crate::shard::default_workers(&crate::shard::process_env);
-    let p = prepare(job, workers, memory_mb, default_workers)?;
+/// The plan of an attribute job, as `attr plan` prints it.
+pub fn print(p: &Prepared, shards: Option<usize>, graph: Option<&Path>) -> Result<()> {
     let inp = &p.input;
     let nd = inp.ndim;
     let chunk_elems: u64 = inp.chunks.iter().product();
@@ -90,7 +79,7 @@ pub fn print(
         let ntasks = p.plan.tasks.iter().filter(|t| t.group == gi).count();
         for (&o, halo) in g.outputs.iter().zip(&g.halos) {
             let out = &p.outputs[o];
-            let n = chunk_total(&p, out);
+            let n = chunk_total(p, out);
             let bytes = inp.shape.iter().product::<u64>() * out.dtype.size() as u64;
             write_bytes += bytes;
             crate::outln!(
@@ -102,12 +91,12 @@ pub fn print(
                 &halo.map(|h| h.describe())[3 - nd..],
                 ntasks,
                 &g.span[3 - nd..],
-                tiles_note(&p, gi),
+                tiles_note(p, gi),
                 mb(bytes)
             );
         }
     }
-    let all = totals(&p, 0..p.plan.tasks.len());
+    let all = totals(p, 0..p.plan.tasks.len());
     let chunk_bytes = chunk_elems * 4;
     let front = (p.cache_bytes / chunk_bytes.max(1)).max(1) as usize;
     // the cache must hold the sweep's front (Plan::sweep)
@@ -125,7 +114,7 @@ pub fn print(
         mb(all.gathered * 4),
         all.gathered as f64 / inp.shape.iter().product::<u64>() as f64
     );
-    let out_chunks: usize = p.outputs.iter().map(|o| chunk_total(&p, o)).sum();
+    let out_chunks: usize = p.outputs.iter().map(|o| chunk_total(p, o)).sum();
     crate::outln!("writes    {out_chunks} output chunks, {}", mb(write_bytes));
     let (per_worker, needed) = p.plan.memory_parts(p.workers);
     let cache = needed.min(front as u64 * chunk_bytes);
@@ -153,7 +142,7 @@ pub fn print(
                     t.chunk_count() * p.plan.groups[t.group].outputs.len() as u64
                 })
                 .sum();
-            let t = totals(&p, r.clone());
+            let t = totals(p, r.clone());
             crate::outln!(
                 "          shard {s}: tasks {}..{} ({} tasks), {chunks} output chunks, reads {} input chunks",
                 r.start,
@@ -164,7 +153,7 @@ pub fn print(
         }
     }
     if let Some(path) = graph {
-        write_graph(&p, path)?;
+        write_graph(p, path)?;
     }
     Ok(())
 }

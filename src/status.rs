@@ -1,7 +1,6 @@
 //! `attr status`: how far a job (or a dataset) has got, and `--verify`
 //! that every chunk is present and decodes.
 
-use crate::job::{chunk_total, dataset_paths, fingerprint, prepare, Prepared};
 use crate::shard::task_range;
 use crate::store::{node_kind, staging_path, stagings, Input, Ledger, NodeKind};
 use anyhow::{bail, Result};
@@ -100,15 +99,17 @@ fn print_verify(dataset: &Path, variable: &str) -> Result<bool> {
     Ok(false)
 }
 
-fn job_report(job: &Path, verify: bool, shards: Option<usize>) -> Result<bool> {
-    if let Some(c) = crate::job::load(job)?.classify {
-        return dataset_report(&c.path, verify);
-    }
-    let p: Prepared = prepare(job, Some(1), None, 1)?;
+fn job_report(job_path: &Path, verify: bool, shards: Option<usize>) -> Result<bool> {
+    let settings = crate::lifecycle::Settings::inspect(Some(1), None)?;
+    let job = crate::lifecycle::open(job_path, &settings)?;
+    let job = job.as_ref();
+    let outputs = job.outputs();
     let mut all_ok = true;
-    for path in dataset_paths(&p) {
-        let outs: Vec<_> = p.outputs.iter().filter(|o| o.path == path).collect();
-        let fp = fingerprint(&p, &path);
+    for path in crate::lifecycle::datasets(outputs) {
+        let outs: Vec<usize> = (0..outputs.len())
+            .filter(|&i| outputs[i].path == path)
+            .collect();
+        let fp = job.fingerprint(&path);
         let staging = match crate::store::remote::is_remote(&path) {
             true => path.clone(),
             false => staging_path(&path, &fp),
@@ -123,34 +124,24 @@ fn job_report(job: &Path, verify: bool, shards: Option<usize>) -> Result<bool> {
         if staged(&staging) {
             let ledger = Ledger::at(&staging);
             crate::outln!("{}: in progress (in {})", path.display(), staging.display());
-            let mut done_sets = Vec::new();
-            for o in &outs {
-                let done = ledger.done(&o.name);
+            let mut done_sets = std::collections::HashMap::new();
+            for &o in &outs {
+                let done = ledger.done(&outputs[o].spec.name);
                 crate::outln!(
                     "  {}: {} of {} chunks done",
-                    o.name,
+                    outputs[o].spec.name,
                     done.len(),
-                    chunk_total(&p, o)
+                    outputs[o].total
                 );
-                done_sets.push((
-                    p.outputs
-                        .iter()
-                        .position(|x| std::ptr::eq(x, *o))
-                        .expect("own output"),
-                    done,
-                ));
+                done_sets.insert(o, done);
             }
             if let Some(n) = shards.or_else(|| ledger.recorded_shards()) {
                 let incomplete: Vec<usize> = (0..n)
                     .filter(|&s| {
-                        task_range(p.plan.tasks.len(), s, n).any(|i| {
-                            let t = &p.plan.tasks[i];
-                            p.plan.groups[t.group].outputs.iter().any(|o| {
-                                done_sets
-                                    .iter()
-                                    .find(|(k, _)| k == o)
-                                    .is_some_and(|(_, set)| t.chunks().any(|c| !set.contains(&c)))
-                            })
+                        task_range(job.task_count(), s, n).any(|i| {
+                            job.task_chunks(i)
+                                .iter()
+                                .any(|(o, c)| done_sets.get(o).is_some_and(|set| !set.contains(c)))
                         })
                     })
                     .collect();
@@ -165,8 +156,8 @@ fn job_report(job: &Path, verify: bool, shards: Option<usize>) -> Result<bool> {
                 );
             }
             if verify {
-                for o in &outs {
-                    print_verify(&staging, &o.name)?;
+                for &o in &outs {
+                    print_verify(&staging, &outputs[o].spec.name)?;
                 }
             }
             all_ok = false;
@@ -181,15 +172,11 @@ fn job_report(job: &Path, verify: bool, shards: Option<usize>) -> Result<bool> {
                     " (but written by a different job or version)"
                 }
             );
-            for o in &outs {
-                crate::outln!(
-                    "  {}: {} of {} chunks done",
-                    o.name,
-                    chunk_total(&p, o),
-                    chunk_total(&p, o)
-                );
+            for &o in &outs {
+                let (name, total) = (&outputs[o].spec.name, outputs[o].total);
+                crate::outln!("  {name}: {total} of {total} chunks done");
                 if verify {
-                    all_ok &= print_verify(&path, &o.name)?;
+                    all_ok &= print_verify(&path, name)?;
                 }
             }
             all_ok &= same;
@@ -249,10 +236,14 @@ fn dataset_report(path: &Path, verify: bool) -> Result<bool> {
     }
     let ledger = Ledger::at(&dir);
     let fp = ledger.fingerprint()?;
-    let names: Vec<String> = fp["variables"]
+    // the variables its job wrote, else those with recorded chunks
+    let mut names: Vec<String> = fp["variables"]
         .as_object()
         .map(|m| m.keys().cloned().collect())
         .unwrap_or_default();
+    if names.is_empty() {
+        names = ledger.checksums().into_keys().collect();
+    }
     crate::outln!(
         "{}: {}",
         path.display(),

@@ -16,27 +16,24 @@ use crate::engine::plan::{OutputNeeds, Plan};
 use crate::engine::{ChunkSink, Target};
 use crate::job::{ClassifySpec, Feature, Init, JobSpec, SampleSize};
 use crate::progress::Progress;
-use crate::store::identity::Identity;
-use crate::store::{
-    Compression, Dtype, Format, Input, Opened, OutputDataset, OutputVariable, VariableSpec,
-};
+use crate::store::Input;
 use anyhow::{bail, Context, Result};
 use kmeans::{kmeans_plus_plus, lloyd, nearest_two, Scaler};
 use ndarray::{Array3, ArrayView3};
 use rayon::prelude::*;
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 
 /// A fitted model: what the output records and another job can reuse.
-struct Model {
-    features: Vec<String>,
-    scaler: Scaler,
-    scaler_kind: String,
+pub struct Model {
+    pub features: Vec<String>,
+    pub scaler: Scaler,
+    pub scaler_kind: String,
     /// k × f, scaled units.
-    centres: Vec<f64>,
+    pub centres: Vec<f64>,
 }
 
 /// Where a feature's values come from.
@@ -48,26 +45,76 @@ enum Source {
 }
 
 /// The features, by name, on one grid.
-struct Features {
-    names: Vec<String>,
+pub struct Features {
+    pub names: Vec<String>,
     sources: Vec<Source>,
     /// The grid: the input volume when features are computed from it,
     /// else the first stored feature.
     grid: Input,
     boundary: crate::engine::boundary::Boundary,
     workers: usize,
+    /// The engine's plan for the computed features over the output chunks,
+    /// tiled to the memory budget, and its decoded-chunk cache.
+    engine: Option<(Plan, u64)>,
 }
 
 impl Features {
-    fn shape(&self) -> [u64; 3] {
+    pub fn shape(&self) -> [u64; 3] {
         self.grid.shape
     }
 
-    fn first(&self) -> &Input {
+    pub fn first(&self) -> &Input {
         &self.grid
     }
 
-    fn computed(&self) -> usize {
+    /// Every store the features are read from.
+    pub fn reads(&self) -> Vec<std::path::PathBuf> {
+        let mut v = vec![self.grid.path.clone()];
+        for s in &self.sources {
+            if let Source::Stored(i) = s {
+                v.push(i.path.clone());
+            }
+        }
+        v
+    }
+
+    /// Plan the computed features' blocks over output `chunks` within
+    /// `budget` bytes: the engine's cache and its workers' share.
+    pub fn plan_engine(&mut self, chunks: [u64; 3], budget: u64) {
+        if self.computed() == 0 {
+            return;
+        }
+        let needs: Vec<OutputNeeds> = self
+            .sources
+            .iter()
+            .filter_map(|s| match s {
+                Source::Computed(k) => Some(OutputNeeds {
+                    chunks,
+                    halo: k.halo(),
+                    copies: k.working_copies(),
+                }),
+                Source::Stored(_) => None,
+            })
+            .collect();
+        let mut plan = Plan::new(self.grid.shape, self.grid.chunks, self.boundary, &needs);
+        let cache = plan.cache_front(self.workers).min(budget / 2).max(64 << 20);
+        let worker_bytes = budget.saturating_sub(cache + crate::engine::plan::PROCESS_BYTES)
+            / self.workers.max(1) as u64;
+        plan.fit_tiles(worker_bytes);
+        self.engine = Some((plan, cache));
+    }
+
+    /// Peak memory of a pass over output `chunks`: the engine's, and each
+    /// worker's chunk of every feature with the three results.
+    pub fn memory_estimate(&self, chunks: [u64; 3]) -> u64 {
+        let per_chunk = chunks.iter().product::<u64>() * (4 * self.names.len() as u64 + 10) * 2;
+        let engine = self.engine.as_ref().map_or(0, |(plan, cache)| {
+            plan.memory_estimate(self.workers, *cache)
+        });
+        engine.max(crate::engine::plan::PROCESS_BYTES) + per_chunk * self.workers as u64
+    }
+
+    pub fn computed(&self) -> usize {
         self.sources
             .iter()
             .filter(|s| matches!(s, Source::Computed(_)))
@@ -76,7 +123,7 @@ impl Features {
 
     /// `dead_traces: missing`: traces of only zeros, in any volume read,
     /// are missing there (one read of each). Returns those of the grid.
-    fn mark_dead_traces(&mut self, workers: usize) -> Result<usize> {
+    pub fn mark_dead_traces(&mut self, workers: usize) -> Result<usize> {
         for s in &mut self.sources {
             if let Source::Stored(v) = s {
                 v.mark_dead_traces_missing(workers)?;
@@ -86,7 +133,7 @@ impl Features {
     }
 
     /// Where each feature comes from, in words (provenance).
-    fn describe(&self) -> Vec<String> {
+    pub fn describe(&self) -> Vec<String> {
         self.names
             .iter()
             .zip(&self.sources)
@@ -102,7 +149,7 @@ impl Features {
     }
 
     /// Bytes read per pass.
-    fn bytes(&self) -> u64 {
+    pub fn bytes(&self) -> u64 {
         let stored: u64 = self
             .sources
             .iter()
@@ -122,12 +169,13 @@ impl Features {
     /// Call `f` with every feature over each output chunk (`wanted`, or
     /// all), in parallel. Stored features are read; computed ones come from
     /// the engine, which gathers each block with its halo once for all of
-    /// them.
+    /// them. Stops between chunks when `stop` is set.
     fn for_each_chunk<F>(
         &self,
         chunks: [u64; 3],
         wanted: Option<&HashSet<[u64; 3]>>,
         progress: &Progress,
+        stop: &AtomicBool,
         f: F,
     ) -> Result<()>
     where
@@ -148,20 +196,29 @@ impl Features {
                 })
                 .collect::<Result<Vec<_>>>()
         };
-        if self.computed() == 0 {
+        let Some((plan, cache_bytes)) = &self.engine else {
             let all: Vec<[u64; 3]> = tasks(shape, chunks)
                 .into_iter()
                 .map(|t| t.0)
                 .filter(|i| wanted.is_none_or(|w| w.contains(i)))
                 .collect();
+            let written = AtomicU64::new(0);
             return all.par_iter().try_for_each(|&idx| {
+                if stop.load(Ordering::Relaxed) {
+                    return Err(crate::engine::Interrupted {
+                        chunks_written: written.load(Ordering::Relaxed),
+                    }
+                    .into());
+                }
                 let (start, end) = region(idx);
                 let data = read(start, end, &mut std::iter::empty())?;
                 let n: u64 = (0..3).map(|a| end[a] - start[a]).product();
                 progress.advance(n, n * 4 * data.len() as u64);
-                f(idx, start, end, data)
+                f(idx, start, end, data)?;
+                written.fetch_add(1, Ordering::Relaxed);
+                Ok(())
             });
-        }
+        };
         let kernels: Vec<&dyn attributes::Kernel> = self
             .sources
             .iter()
@@ -170,15 +227,6 @@ impl Features {
                 Source::Stored(_) => None,
             })
             .collect();
-        let needs: Vec<OutputNeeds> = kernels
-            .iter()
-            .map(|k| OutputNeeds {
-                chunks,
-                halo: k.halo(),
-                copies: k.working_copies(),
-            })
-            .collect();
-        let plan = Plan::new(shape, self.grid.chunks, self.boundary, &needs);
         let selected: Vec<usize> = (0..plan.tasks.len())
             .filter(|&i| wanted.is_none_or(|w| plan.tasks[i].chunks().any(|c| w.contains(&c))))
             .collect();
@@ -213,13 +261,12 @@ impl Features {
             .collect();
         let options = crate::engine::Options {
             workers: self.workers,
-            cache_bytes: 1 << 30,
+            cache_bytes: *cache_bytes,
         };
-        let never = AtomicBool::new(false);
         // the engine counts chunks; the caller's progress counts samples
         let silent = Progress::new(0, "", true);
         crate::engine::run(
-            &plan, &selected, &self.grid, &targets, &options, &silent, &never,
+            plan, &selected, &self.grid, &targets, &options, &silent, stop,
         )?;
         Ok(())
     }
@@ -362,12 +409,13 @@ fn open_features(
         grid,
         boundary: spec.boundary,
         workers,
+        engine: None,
     })
 }
 
 /// The model a job reuses, if any, and its features: those the job names,
 /// else the model's; they must be the model's.
-fn resolve(
+pub fn resolve(
     job_path: &Path,
     spec: &JobSpec,
     c: &ClassifySpec,
@@ -483,12 +531,13 @@ impl Drawn {
 }
 
 /// The training sample, position-ordered, and the count of live samples.
-fn draw(
+pub fn draw(
     feats: &Features,
     chunks: [u64; 3],
     size: SampleSize,
     seed: u64,
     quiet: bool,
+    stop: &AtomicBool,
 ) -> Result<(Vec<f64>, usize)> {
     let shape = feats.shape();
     let f = feats.names.len();
@@ -499,7 +548,7 @@ fn draw(
     let total = shape.iter().product::<u64>();
     let progress = Progress::counting(total, "classify: sample", quiet, "samples");
     let kept: Mutex<(Drawn, usize)> = Mutex::new((Drawn::new(f), 0));
-    feats.for_each_chunk(chunks, None, &progress, |_, start, _, data| {
+    feats.for_each_chunk(chunks, None, &progress, stop, |_, start, _, data| {
         let (n0, n1, n2) = data[0].dim();
         let mut out = Drawn::new(f);
         let mut live = 0;
@@ -538,7 +587,7 @@ fn draw(
 }
 
 /// Fit the scaler and k-means on the training sample.
-fn fit(
+pub fn fit(
     job_path: &Path,
     c: &ClassifySpec,
     names: Vec<String>,
@@ -668,15 +717,17 @@ fn tasks(shape: [u64; 3], chunks: [u64; 3]) -> Vec<Task> {
 }
 
 /// Label every sample of the chunks `wanted`: `facies` (−1 where null),
-/// `distance` and `match` (NaN where null), each chunk recorded when written.
-fn predict(
+/// `distance` and `match` (NaN where null), to `sinks` in that order.
+/// Returns the chunks written.
+pub fn predict(
     feats: &Features,
     m: &Model,
-    vars: &[OutputVariable; 3],
+    sinks: &[&dyn ChunkSink],
     chunks: [u64; 3],
     wanted: &HashSet<[u64; 3]>,
     quiet: bool,
-) -> Result<()> {
+    stop: &AtomicBool,
+) -> Result<u64> {
     let f = m.features.len();
     let total: u64 = wanted
         .iter()
@@ -689,7 +740,8 @@ fn predict(
         })
         .sum();
     let progress = Progress::counting(total, "classify", quiet, "samples");
-    feats.for_each_chunk(chunks, Some(wanted), &progress, |idx, _, _, data| {
+    let written = AtomicU64::new(0);
+    feats.for_each_chunk(chunks, Some(wanted), &progress, stop, |idx, _, _, data| {
         let dims = data[0].raw_dim();
         let mut lab = Array3::<f32>::from_elem(dims, -1.0);
         let mut dist = Array3::<f32>::from_elem(dims, f32::NAN);
@@ -712,17 +764,18 @@ fn predict(
                 0.0
             };
         }
-        for (v, a) in vars.iter().zip([&lab, &dist, &mat]) {
-            v.write_chunk(idx, a.view())?;
+        for (sink, a) in sinks.iter().zip([&lab, &dist, &mat]) {
+            sink.write_chunk(idx, a.view())?;
         }
+        written.fetch_add(3, Ordering::Relaxed);
         Ok(())
     })?;
     progress.finish();
-    Ok(())
+    Ok(written.into_inner())
 }
 
 /// The output chunks: the job's, else the grid's.
-fn output_chunks(job_path: &Path, c: &ClassifySpec, grid: &Input) -> Result<[u64; 3]> {
+pub fn output_chunks(job_path: &Path, c: &ClassifySpec, grid: &Input) -> Result<[u64; 3]> {
     let nd = grid.ndim;
     Ok(match &c.chunks {
         None => grid.chunks,
@@ -738,336 +791,46 @@ fn output_chunks(job_path: &Path, c: &ClassifySpec, grid: &Input) -> Result<[u64
     })
 }
 
-/// How this process runs the job: its share, and whether it resumes.
-pub struct Run {
-    pub workers: usize,
-    pub overwrite: bool,
-    pub quiet: bool,
-    pub shard: Option<crate::shard::Shard>,
-    pub resume: bool,
-}
-
-/// Run a `classify:` job.
-pub fn run(job_path: &Path, spec: &JobSpec, c: &ClassifySpec, run: &Run) -> Result<()> {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(run.workers.max(1))
-        .build()
-        .context("cannot start the worker threads")?;
-    pool.install(|| classify(job_path, spec, c, run))
-}
-
-fn classify(job_path: &Path, spec: &JobSpec, c: &ClassifySpec, run: &Run) -> Result<()> {
-    let quiet = run.quiet;
-    let say = |msg: String| {
-        if !quiet {
-            crate::noteln!("attr: {msg}");
-        }
-    };
-    let (earlier, mut feats) = resolve(job_path, spec, c, run.workers)?;
-    if spec.dead_traces == crate::job::DeadTraces::Missing {
-        let dead = feats.mark_dead_traces(run.workers)?;
-        say(format!(
-            "{dead} dead trace(s) (only zeros) taken as missing (dead_traces: missing)"
-        ));
-    }
-    let chunks = output_chunks(job_path, c, feats.first())?;
-    let shape = feats.shape();
-    let (model, fitted, sample_info) = match earlier {
-        Some(m) => {
-            say(format!(
-                "classify with the model of {} ({} facies)",
-                c.model.as_ref().expect("model").display(),
-                m.centres.len() / m.features.len()
+/// What can be checked of a `classify:` job before any data is read: the
+/// counts, and that a model's job names no fitting setting.
+pub fn check(job_path: &Path, c: &ClassifySpec) -> Result<()> {
+    let at = |msg: String| anyhow::anyhow!("{}: classify: {msg}", job_path.display());
+    if c.model.is_some() {
+        if c.clusters.is_some() || c.init != Init::KMeansPlusPlus {
+            return Err(at(
+                "`clusters` and `init` come from `model`: give the model or the counts, not both"
+                    .into(),
             ));
-            (m, None, Value::Null)
         }
-        None => {
-            let size = c.sample.unwrap_or_default();
-            let (x, live) = draw(&feats, chunks, size, c.seed, quiet)?;
-            if live == 0 {
-                bail!(
-                    "{}: classify: the features hold no live sample (every trace missing or a feature null everywhere)",
-                    job_path.display()
-                );
-            }
-            let used = x.len() / feats.names.len();
-            // a size given that the volume cannot fill
-            if let Some(SampleSize::Count(n)) = c.sample {
-                if n > live {
-                    crate::noteln!(
-                        "attr: warning: sample {n} is more than the {live} live samples: fitting on all of them"
-                    );
-                }
-            }
-            let (m, fit) = fit(job_path, c, feats.names.clone(), x)?;
-            say(format!(
-                "fitted {} facies on {used} of {live} live samples: inertia {:.6}, {} iterations",
-                m.centres.len() / m.features.len(),
-                fit.inertia,
-                fit.iterations
-            ));
-            (
-                m,
-                Some(fit),
-                json!({"requested": match size { SampleSize::Count(n) => json!(n), SampleSize::All => json!("all") }, "used": used, "live": live}),
-            )
-        }
-    };
-    let f = model.features.len();
-    let format = c.format.unwrap_or(Format::V3);
-    let compression = c.compression.unwrap_or(Compression::Zstd);
-    let centres_scaled: Vec<Vec<f64>> = model.centres.chunks(f).map(|r| r.to_vec()).collect();
-    let centres: Vec<Vec<f64>> = centres_scaled
-        .iter()
-        .map(|r| {
-            let mut r = r.clone();
-            model.scaler.invert(&mut r);
-            r
-        })
-        .collect();
-    let first = feats.first();
-    let mut attrs: Map<String, Value> = first.group_attributes.clone();
-    attrs.insert("features".into(), json!(model.features));
-    attrs.insert(
-        "method".into(),
-        json!(format!("{:?}", c.method).to_lowercase()),
-    );
-    attrs.insert("clusters".into(), json!(centres.len()));
-    attrs.insert("centres".into(), json!(centres));
-    attrs.insert("centres_scaled".into(), json!(centres_scaled));
-    attrs.insert(
-        "scaler".into(),
-        json!({"kind": model.scaler_kind, "centre": model.scaler.centre, "scale": model.scaler.scale,
-               "fitted_on": "the training sample"}),
-    );
-    if let Some(fit) = &fitted {
-        attrs.insert("inertia".into(), json!(fit.inertia));
-        attrs.insert("iterations".into(), json!(fit.iterations));
-        attrs.insert("seed".into(), json!(c.seed));
-        attrs.insert("sample".into(), sample_info);
+        return Ok(());
     }
-    attrs.insert(
-        "provenance".into(),
-        json!({
-            "engine": format!("attr {}", env!("CARGO_PKG_VERSION")),
-            "inputs": feats.describe(),
-            "model": c.model.as_ref().map(|p| p.display().to_string()),
-            "max_iter": c.max_iter, "tol": c.tol, "n_init": c.n_init,
-        }),
-    );
-    let spec_of = |name: &str, dtype: Dtype, fill: Option<f64>, long: &str, units: &str| {
-        let mut a = Map::new();
-        a.insert("long_name".into(), json!(long));
-        a.insert("units".into(), json!(units));
-        VariableSpec {
-            name: name.into(),
-            dtype,
-            scale: None,
-            chunks,
-            compression,
-            attributes: a,
-            fill,
+    match (&c.init, c.clusters) {
+        (Init::Centres(cs), Some(k)) if cs.len() != k => {
+            return Err(at(format!(
+                "init gives {} centres but clusters is {k}",
+                cs.len()
+            )))
         }
-    };
-    let specs = [
-        spec_of("facies", Dtype::Int16, Some(-1.0), "facies class", "class"),
-        spec_of(
-            "distance",
-            Dtype::Float32,
-            None,
-            "distance to the nearest centre",
-            "scaled units",
-        ),
-        spec_of(
-            "match",
-            Dtype::Float32,
-            None,
-            "1 - d1/d2 to the two nearest centres",
-            "ratio 0-1",
-        ),
-    ];
-    // every shard fits the same model from the same data and seed: the
-    // model is part of what the shards must agree on
-    let fingerprint = json!({
-        "classify": {"features": model.features, "centres_scaled": centres_scaled,
-                     "scaler": attrs["scaler"], "chunks": chunks,
-                     "compression": format!("{compression:?}").to_lowercase(), "format": format.number()},
-        "inputs": attrs["provenance"]["inputs"],
-        "shape": shape,
-    });
-    let identity = Identity::of(&first.path, first.variable.as_deref());
-    let skeleton = crate::store::Skeleton {
-        format,
-        input: first,
-        attributes: &attrs,
-        variables: &specs,
-        fingerprint: &fingerprint,
-    };
-    let opened = OutputDataset::open_or_create(
-        &c.path,
-        &skeleton,
-        &identity,
-        run.overwrite,
-        run.shard.is_none(),
-    )?;
-    let d = match opened {
-        Opened::Complete => {
-            say(format!("{} is already complete", c.path.display()));
-            return Ok(());
+        (Init::KMeansPlusPlus, None) => {
+            return Err(at("give `clusters` (the number of facies)".into()))
         }
-        Opened::Created(d) => d,
-        Opened::Joined(d) => {
-            say(format!("continuing in {}", d.staging.display()));
-            d
-        }
-    };
-    if let Some(s) = &run.shard {
-        d.ledger.record_shards(s.count);
+        _ => {}
     }
-    let vars = [
-        d.variable(&specs[0], first)?,
-        d.variable(&specs[1], first)?,
-        d.variable(&specs[2], first)?,
-    ];
-    let all = tasks(shape, chunks);
-    let range = match &run.shard {
-        Some(s) => crate::shard::task_range(all.len(), s.index, s.count),
-        None => 0..all.len(),
+    let k = match &c.init {
+        Init::Centres(cs) => cs.len(),
+        Init::KMeansPlusPlus => c.clusters.unwrap_or(0),
     };
-    let mut selected: Vec<Task> = all[range].to_vec();
-    if run.resume {
-        let done: Vec<_> = specs.iter().map(|s| d.ledger.done(&s.name)).collect();
-        let before = selected.len();
-        selected.retain(|t| !done.iter().all(|set| set.contains(&t.0)));
-        say(format!(
-            "resuming: {} of {before} chunk(s) already done",
-            before - selected.len()
-        ));
+    if k < 2 {
+        return Err(at(format!("clusters must be at least 2, got {k}")));
     }
-    // the lease stays fresh while the work goes on
-    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
-    let staged = &d;
-    let result = std::thread::scope(|scope| {
-        scope.spawn(move || {
-            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
-                done_rx.recv_timeout(crate::store::owner::RENEW)
-            {
-                staged.renew();
-            }
-        });
-        let wanted: HashSet<[u64; 3]> = selected.iter().map(|t| t.0).collect();
-        let r = predict(&feats, &model, &vars, chunks, &wanted, quiet);
-        drop(done_tx);
-        r
-    });
-    let result = result.and_then(|()| d.flush());
-    if let Err(e) = result {
-        return Err(e.context(format!(
-            "classification stopped; finished chunks are kept in {}: rerun with --resume to finish",
-            d.staging.display()
+    if !(c.tol >= 0.0 && c.tol.is_finite()) {
+        return Err(at(format!("tol must be a number ≥ 0, got {}", c.tol)));
+    }
+    if c.max_iter == 0 || c.n_init == 0 {
+        return Err(at(format!(
+            "max_iter and n_init must be at least 1, got {} and {}",
+            c.max_iter, c.n_init
         )));
     }
-    let complete = specs
-        .iter()
-        .all(|s| d.ledger.done(&s.name).len() == all.len());
-    if complete {
-        if crate::store::publish(&c.path, &d.staging, format, &identity)? {
-            say(format!("wrote {}", c.path.display()));
-        }
-    } else {
-        say(format!(
-            "this share is done; waiting for other shards to finish {}",
-            d.staging.display()
-        ));
-    }
-    Ok(())
-}
-
-/// Check a `classify:` job without running it (for `attr submit`): the
-/// features open and share a grid, the model reads, the counts make sense.
-pub fn check(job_path: &Path, spec: &JobSpec, c: &ClassifySpec) -> Result<()> {
-    let (model, _) = resolve(job_path, spec, c, 1)?;
-    if model.is_none() && c.clusters.is_none() && c.init == Init::KMeansPlusPlus {
-        bail!(
-            "{}: classify: give `clusters` (the number of facies)",
-            job_path.display()
-        );
-    }
-    if c.clusters.is_some_and(|k| k < 2) {
-        bail!(
-            "{}: classify: clusters must be at least 2",
-            job_path.display()
-        );
-    }
-    Ok(())
-}
-
-/// `attr plan` for a `classify:` job: the fit pass and the predict pass.
-pub fn plan(
-    job_path: &Path,
-    spec: &JobSpec,
-    c: &ClassifySpec,
-    shards: Option<usize>,
-) -> Result<()> {
-    check(job_path, spec, c)?;
-    let (_, feats) = resolve(job_path, spec, c, 1)?;
-    let first = feats.first();
-    let shape = feats.shape();
-    let nd = first.ndim;
-    let samples: u64 = shape.iter().product();
-    let read_mb = feats.bytes() as f64 / 1e6;
-    let f = feats.names.len();
-    crate::outln!(
-        "features  {} on {:?} (chunks {:?})",
-        feats.names.join(", "),
-        &shape[3 - nd..],
-        &first.chunks[3 - nd..]
-    );
-    match &c.model {
-        Some(p) => crate::outln!("fit       none: the model of {}", p.display()),
-        None => {
-            let n = match c.sample.unwrap_or_default() {
-                SampleSize::Count(n) => (n as u64).min(samples),
-                SampleSize::All => samples,
-            };
-            let k = match &c.init {
-                Init::Centres(cs) => cs.len(),
-                Init::KMeansPlusPlus => c.clusters.unwrap_or(0),
-            };
-            crate::outln!(
-                "fit       one pass over {} chunks reading {read_mb:.1} MB: a sample of up to {n} live samples (seed {}), {} scaler, {k} clusters, {} x {} Lloyd iterations at most (tol {}); about {:.1} MB in memory; every shard fits the same model",
-                first.grid().iter().product::<u64>(),
-                c.seed,
-                format!("{:?}", c.scaler).to_lowercase(),
-                if c.init == Init::KMeansPlusPlus { c.n_init } else { 1 },
-                c.max_iter,
-                c.tol,
-                (n as f64) * (f as f64 + 2.0) * 8.0 / 1e6
-            );
-        }
-    }
-    let chunks = match &c.chunks {
-        Some(v) if v.len() == nd => {
-            let mut ch = [1u64; 3];
-            ch[3 - nd..].copy_from_slice(v);
-            ch
-        }
-        _ => first.chunks,
-    };
-    let t = tasks(shape, chunks);
-    crate::outln!(
-        "predict   {} chunks of {:?} (a task each), reading {read_mb:.1} MB; writes facies (int16), distance and match (float32): {:.1} MB",
-        t.len(),
-        &chunks[3 - nd..],
-        samples as f64 * 10.0 / 1e6
-    );
-    if let Some(n) = shards.filter(|&n| n > 0) {
-        crate::outln!("shards    {n}:");
-        for i in 0..n {
-            let r = crate::shard::task_range(t.len(), i, n);
-            crate::outln!("  shard {i}: chunks {}..{} ({})", r.start, r.end, r.len());
-        }
-    }
-    crate::outln!("output    {}", c.path.display());
     Ok(())
 }

@@ -22,12 +22,9 @@ pub struct Args {
 
 impl Args {
     pub fn execute(self) -> anyhow::Result<()> {
-        crate::planview::print(
-            &self.job,
-            self.workers,
-            self.memory,
-            self.shards,
-            self.graph.as_deref(),
-        )
+        let settings = crate::lifecycle::Settings::inspect(self.workers, self.memory)?;
+        let job = crate::lifecycle::open(&self.job, &settings)?;
+        crate::lifecycle::check(job.as_ref())?;
+        job.plan(self.shards, self.graph.as_deref())
     }
 }

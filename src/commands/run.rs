@@ -46,9 +46,9 @@ pub struct Args {
 impl Args {
     pub fn execute(self) -> anyhow::Result<()> {
         crate::console::keep_going();
-        crate::runner::run(
+        crate::lifecycle::run(
             &self.job,
-            &crate::runner::RunOptions {
+            crate::lifecycle::Flags {
                 workers: self.workers,
                 memory_mb: self.memory,
                 overwrite: self.overwrite,

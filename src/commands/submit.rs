@@ -40,11 +40,8 @@ pub struct Args {
 impl Args {
     pub fn execute(self) -> anyhow::Result<()> {
         // refuse a bad job now, not in N array elements later
-        let spec = crate::job::load(&self.job)?;
-        match &spec.classify {
-            Some(c) => crate::classify::check(&self.job, &spec, c)?,
-            None => drop(crate::job::prepare(&self.job, Some(1), None, 1)?),
-        }
+        let settings = crate::lifecycle::Settings::inspect(Some(1), None)?;
+        crate::lifecycle::check(crate::lifecycle::open(&self.job, &settings)?.as_ref())?;
         let name = self
             .job
             .file_stem()

@@ -68,14 +68,7 @@ impl Budget {
             .or_else(|| read("/sys/fs/cgroup/memory/memory.limit_in_bytes"))
             .and_then(|v| v.trim().parse::<u64>().ok())
             .filter(|&v| v < 1 << 60);
-        let available = read("/proc/meminfo").and_then(|info| {
-            let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
-            line.split_whitespace()
-                .nth(1)?
-                .parse::<u64>()
-                .ok()
-                .map(|kb| kb << 10)
-        });
+        let available = read("/proc/meminfo").and_then(|info| kib_field(&info, "MemAvailable:"));
         match (limit, available) {
             (Some(l), a) if a.is_none_or(|a| l * 3 / 2 < a) => share(
                 l,
@@ -90,6 +83,30 @@ impl Budget {
             _ => mb(4096, "a default (the machine's memory is unknown)"),
         }
     }
+}
+
+/// A `Key: N kB` line of a /proc file, in bytes.
+fn kib_field(text: &str, key: &str) -> Option<u64> {
+    let line = text.lines().find(|l| l.starts_with(key))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb << 10)
+}
+
+/// Memory the kernel says is available for new allocations.
+pub fn available_memory() -> Option<u64> {
+    kib_field(
+        &std::fs::read_to_string("/proc/meminfo").ok()?,
+        "MemAvailable:",
+    )
+}
+
+/// Peak resident memory of this process, from the kernel's accounting.
+pub fn peak_memory() -> Option<String> {
+    let bytes = kib_field(
+        &std::fs::read_to_string("/proc/self/status").ok()?,
+        "VmHWM:",
+    )?;
+    Some(format!("{:.0} MiB", bytes as f64 / (1u64 << 20) as f64))
 }
 
 #[cfg(test)]

@@ -11,10 +11,8 @@ mod resolve;
 
 pub use crate::engine::boundary::Boundary;
 use crate::store::{Compression, Dtype, Format};
-pub use memory::Budget;
-pub use resolve::{
-    chunk_total, dataset_paths, fingerprint, prepare, provenance, Prepared, Resolved,
-};
+pub use memory::{available_memory, peak_memory, Budget};
+pub use resolve::{chunk_total, fingerprint, prepare, provenance, Prepared, Resolved};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
@@ -155,18 +153,26 @@ impl Default for SampleSize {
 
 impl<'de> Deserialize<'de> for SampleSize {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        // any number or word is read, so that every wrong one gets this
+        // message rather than serde's "no variant matched"
         #[derive(Deserialize)]
         #[serde(untagged)]
         enum Raw {
-            N(u64),
+            N(i64),
+            F(f64),
             Word(String),
         }
+        let bad = |got: String| {
+            serde::de::Error::custom(format!(
+                "sample: give a positive number of samples or `all`, got {got}"
+            ))
+        };
         match Raw::deserialize(d)? {
             Raw::N(n) if n > 0 => Ok(SampleSize::Count(n as usize)),
+            Raw::N(n) => Err(bad(n.to_string())),
+            Raw::F(x) => Err(bad(x.to_string())),
             Raw::Word(w) if w == "all" => Ok(SampleSize::All),
-            _ => Err(serde::de::Error::custom(
-                "sample: give a positive number of samples or `all`",
-            )),
+            Raw::Word(w) => Err(bad(format!("'{w}'"))),
         }
     }
 }

@@ -111,14 +111,9 @@ fn resolve_output(
 }
 
 /// What must hold of the outputs together: one format per dataset, no
-/// two variables of one name, none named as an input coordinate, none at
-/// the input's path, windows no wider than the volume, a bounded plan.
-fn check_outputs(
-    job_path: &Path,
-    spec: &JobSpec,
-    input: &Input,
-    outputs: &[Resolved],
-) -> Result<()> {
+/// two variables of one name, none named as an input coordinate, windows
+/// no wider than the volume, a bounded plan.
+fn check_outputs(job_path: &Path, input: &Input, outputs: &[Resolved]) -> Result<()> {
     // outputs sharing a dataset must agree on its format and not collide
     let mut seen: BTreeMap<&Path, (Format, Vec<&str>)> = BTreeMap::new();
     for o in outputs {
@@ -150,8 +145,6 @@ fn check_outputs(
         e.1.push(&o.name);
     }
     for (i, o) in outputs.iter().enumerate() {
-        refuse_aliasing(&spec.input, &o.path)
-            .with_context(|| format!("{}: outputs[{i}].path", job_path.display()))?;
         // a window wider than the volume it slides over is a mistake, and
         // its halo would make every block the size of the number given
         for (a, h) in o.kernel.halo().iter().enumerate() {
@@ -185,15 +178,14 @@ fn check_outputs(
     Ok(())
 }
 
-/// Resolve a job against its input. Workers: `cli_workers`, else the job's
-/// `workers` when positive, else `default_workers`.
+/// Resolve a job against its input, with `workers` threads and the
+/// memory budget `--memory` gives (or the job's, or the machine's).
 pub fn prepare(
     job_path: &Path,
-    cli_workers: Option<usize>,
+    spec: JobSpec,
+    workers: usize,
     cli_memory_mb: Option<u64>,
-    default_workers: usize,
 ) -> Result<Prepared> {
-    let spec = super::load(job_path)?;
     let mut input = Input::open(&spec.input, spec.variable.as_deref())
         .with_context(|| format!("{}: input", job_path.display()))?;
     input.set_null_value(spec.null_value);
@@ -206,7 +198,7 @@ pub fn prepare(
         .enumerate()
         .map(|(i, o)| resolve_output(job_path, i, o, &input, &setup))
         .collect::<Result<Vec<_>>>()?;
-    check_outputs(job_path, &spec, &input, &outputs)?;
+    check_outputs(job_path, &input, &outputs)?;
     let needs: Vec<OutputNeeds> = outputs
         .iter()
         .map(|o| OutputNeeds {
@@ -215,10 +207,6 @@ pub fn prepare(
             copies: o.kernel.working_copies(),
         })
         .collect();
-    let workers = cli_workers
-        .filter(|&w| w > 0)
-        .or(Some(spec.workers).filter(|&w| w > 0))
-        .unwrap_or(default_workers);
     let budget = super::Budget::resolve(cli_memory_mb, spec.memory_mb);
     let mut plan = Plan::new(input.shape, input.chunks, spec.boundary, &needs);
     // the decoded-chunk cache holds the sweep's front, so that each chunk
@@ -300,69 +288,9 @@ pub fn fingerprint(p: &Prepared, path: &Path) -> Value {
     })
 }
 
-/// The distinct output dataset paths, in first-mention order.
-pub fn dataset_paths(p: &Prepared) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = Vec::new();
-    for o in &p.outputs {
-        if !v.contains(&o.path) {
-            v.push(o.path.clone());
-        }
-    }
-    v
-}
-
 /// Number of chunks of an output.
 pub fn chunk_total(p: &Prepared, o: &Resolved) -> usize {
     (0..3)
         .map(|a| p.input.shape[a].div_ceil(o.chunks[a]) as usize)
         .product()
-}
-
-/// An output may never be its input, lie inside it or contain it: writing
-/// (or `--overwrite` replacing) it would destroy the input. Compared as
-/// resolved paths, symlinks included; a path that does not exist yet is
-/// resolved through its nearest existing ancestor.
-fn refuse_aliasing(input: &Path, output: &Path) -> Result<()> {
-    let resolve = |p: &Path| -> PathBuf {
-        let mut tail = Vec::new();
-        let mut cur = p.to_path_buf();
-        loop {
-            if let Ok(c) = std::fs::canonicalize(&cur) {
-                return tail.iter().rev().fold(c, |acc: PathBuf, t| acc.join(t));
-            }
-            match (cur.file_name().map(|n| n.to_os_string()), cur.parent()) {
-                (Some(n), Some(parent)) => {
-                    tail.push(n);
-                    cur = if parent.as_os_str().is_empty() {
-                        PathBuf::from(".")
-                    } else {
-                        parent.to_path_buf()
-                    };
-                }
-                _ => return p.to_path_buf(),
-            }
-        }
-    };
-    let (i, o) = (resolve(input), resolve(output));
-    if i == o {
-        bail!(
-            "'{}' is the input: an output may not replace its input (write to another path)",
-            output.display()
-        );
-    }
-    if o.starts_with(&i) {
-        bail!(
-            "'{}' lies inside the input '{}': write the output elsewhere",
-            output.display(),
-            input.display()
-        );
-    }
-    if i.starts_with(&o) {
-        bail!(
-            "'{}' contains the input '{}': replacing it would delete the input; write the output elsewhere",
-            output.display(),
-            input.display()
-        );
-    }
-    Ok(())
 }

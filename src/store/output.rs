@@ -30,6 +30,7 @@ use std::sync::Arc;
 use zarrs::array::Array;
 
 /// How to lay out one output variable.
+#[derive(Clone)]
 pub struct VariableSpec {
     pub name: String,
     pub dtype: Dtype,

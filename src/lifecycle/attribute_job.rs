@@ -1,0 +1,271 @@
+//! Attribute jobs (`outputs:`): kernels from the registry over the input
+//! volume, through the block engine, one variable per output.
+
+use super::{JobKind, Output, Settings};
+use crate::engine::{self, ChunkSink, ChunkSource, Stats, Target};
+use crate::job::{
+    chunk_total, fingerprint, prepare, provenance, Budget, JobSpec, Prepared, Resolved,
+};
+use crate::progress::Progress;
+use crate::store::{Input, VariableSpec};
+use anyhow::{bail, Context, Result};
+use ndarray::Array3;
+use serde_json::{json, Map, Value};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+
+pub struct AttributeJob {
+    job_path: PathBuf,
+    p: Prepared,
+    outputs: Vec<Output>,
+    workers_from: String,
+}
+
+impl ChunkSource for Input {
+    fn shape(&self) -> [u64; 3] {
+        self.shape
+    }
+    fn chunks(&self) -> [u64; 3] {
+        self.chunks
+    }
+    fn read_chunk(&self, idx: [u64; 3]) -> Result<Array3<f32>> {
+        Input::read_chunk(self, idx)
+    }
+    fn prefetch(&self, idx: [u64; 3]) {
+        Input::prefetch(self, idx)
+    }
+    fn read_ahead(&self) -> usize {
+        Input::read_ahead(self)
+    }
+}
+
+impl AttributeJob {
+    pub fn resolve(job_path: &Path, spec: JobSpec, s: &Settings) -> Result<AttributeJob> {
+        let (workers, workers_from) = s.workers_for(spec.workers);
+        let p = prepare(job_path, spec, workers, s.memory_mb)?;
+        if p.input.entirely_null() {
+            bail!(
+                "{}: input '{}' holds no live sample (every trace is missing or null): nothing to compute, nothing was written",
+                job_path.display(),
+                p.input.path.display()
+            );
+        }
+        let outputs = p
+            .outputs
+            .iter()
+            .enumerate()
+            .map(|(i, o)| Output {
+                path: o.path.clone(),
+                format: o.format,
+                spec: variable_spec(&p, o),
+                total: chunk_total(&p, o),
+                field: format!("outputs[{i}].path"),
+            })
+            .collect();
+        Ok(AttributeJob {
+            job_path: job_path.to_path_buf(),
+            p,
+            outputs,
+            workers_from,
+        })
+    }
+}
+
+impl JobKind for AttributeJob {
+    fn job_path(&self) -> &Path {
+        &self.job_path
+    }
+
+    fn grid(&self) -> &Input {
+        &self.p.input
+    }
+
+    fn reads(&self) -> Vec<PathBuf> {
+        vec![self.p.spec.input.clone()]
+    }
+
+    fn outputs(&self) -> &[Output] {
+        &self.outputs
+    }
+
+    fn fingerprint(&self, path: &Path) -> Value {
+        fingerprint(&self.p, path)
+    }
+
+    fn task_count(&self) -> usize {
+        self.p.plan.tasks.len()
+    }
+
+    fn task_chunks(&self, task: usize) -> Vec<(usize, [u64; 3])> {
+        let t = &self.p.plan.tasks[task];
+        self.p.plan.groups[t.group]
+            .outputs
+            .iter()
+            .flat_map(|&o| t.chunks().map(move |c| (o, c)))
+            .collect()
+    }
+
+    fn estimate(&self) -> u64 {
+        self.p
+            .plan
+            .memory_estimate(self.p.workers, self.p.cache_bytes)
+    }
+
+    fn budget(&self) -> &Budget {
+        &self.p.budget
+    }
+
+    fn describe(&self) -> String {
+        let (p, input) = (&self.p, &self.p.input);
+        format!(
+            "{} {:?} {} ({:.1} MB), {} output(s), {} task(s), {} worker(s) (from {}), boundary {}",
+            input.path.display(),
+            &input.shape[3 - input.ndim..],
+            input.dtype.v3_name(),
+            input.bytes() as f64 / 1e6,
+            p.outputs.len(),
+            p.plan.tasks.len(),
+            p.workers,
+            self.workers_from,
+            p.spec.boundary.describe()
+        )
+    }
+
+    fn dry_run(&self) {
+        for o in &self.p.outputs {
+            crate::outln!(
+                "  {} -> {}/{} chunks {:?} halo {:?}",
+                o.attribute,
+                o.path.display(),
+                o.name,
+                &o.chunks[3 - self.p.input.ndim..],
+                o.kernel.halo().map(|h| h.describe())
+            );
+        }
+    }
+
+    fn prepare(&mut self, quiet: bool, _stop: &AtomicBool) -> Result<()> {
+        if self.p.spec.dead_traces == crate::job::DeadTraces::Missing {
+            let dead = self
+                .p
+                .input
+                .mark_dead_traces_missing(self.p.workers)
+                .with_context(|| format!("{}: input", self.job_path.display()))?;
+            if !quiet {
+                crate::noteln!(
+                    "attr: {dead} dead trace(s) (only zeros) taken as missing (dead_traces: missing)"
+                );
+            }
+        }
+        Ok(())
+    }
+
+    fn dataset_attributes(&self, _path: &Path) -> Map<String, Value> {
+        let input = &self.p.input;
+        let mut attrs = input.group_attributes.clone();
+        if input.variable.is_none() {
+            attrs.extend(carried_attributes(&input.array_attributes));
+        }
+        attrs
+    }
+
+    fn compute(
+        &self,
+        selected: &[usize],
+        sinks: &[&dyn ChunkSink],
+        quiet: bool,
+        stop: &AtomicBool,
+    ) -> Result<Stats> {
+        let p = &self.p;
+        let targets: Vec<Target> = p
+            .outputs
+            .iter()
+            .zip(sinks)
+            .map(|(o, &sink)| Target {
+                kernel: o.kernel.as_ref(),
+                sink,
+            })
+            .collect();
+        let total_chunks: u64 = selected
+            .iter()
+            .map(|&i| {
+                let t = &p.plan.tasks[i];
+                t.chunk_count() * p.plan.groups[t.group].outputs.len() as u64
+            })
+            .sum();
+        let progress = Progress::new(total_chunks, "attr run", quiet);
+        let options = engine::Options {
+            workers: p.workers,
+            cache_bytes: p.cache_bytes,
+        };
+        let r = engine::run(
+            &p.plan, selected, &p.input, &targets, &options, &progress, stop,
+        );
+        progress.finish();
+        r
+    }
+
+    /// A result that is all null or all zero is almost always a mistake.
+    fn finished(&self, stats: &Stats) {
+        for (o, &(finite, nonzero)) in self.p.outputs.iter().zip(&stats.seen) {
+            if !finite {
+                crate::noteln!(
+                    "attr: warning: {} ({}) is null everywhere",
+                    o.name,
+                    o.attribute
+                );
+            } else if !nonzero {
+                crate::noteln!(
+                    "attr: warning: {} ({}) is 0 everywhere",
+                    o.name,
+                    o.attribute
+                );
+            }
+        }
+    }
+
+    fn plan(&self, shards: Option<usize>, graph: Option<&Path>) -> Result<()> {
+        crate::planview::print(&self.p, shards, graph)
+    }
+}
+
+fn variable_spec(p: &Prepared, o: &Resolved) -> VariableSpec {
+    let mut attributes = carried_attributes(&p.input.array_attributes);
+    attributes.insert("long_name".into(), json!(o.attribute));
+    attributes.insert("units".into(), json!(o.unit));
+    attributes.insert("provenance".into(), provenance(p, o));
+    if let Some(sc) = o.scale {
+        attributes.insert("scale_factor".into(), json!(1.0 / sc));
+    }
+    VariableSpec {
+        name: o.name.clone(),
+        dtype: o.dtype,
+        scale: o.scale,
+        chunks: o.chunks,
+        compression: o.compression,
+        attributes,
+        fill: None,
+    }
+}
+
+/// The input variable's attributes that still hold for a computed variable:
+/// not its encoding (fill value, scale/offset), units or name.
+fn carried_attributes(attrs: &Map<String, Value>) -> Map<String, Value> {
+    const ENCODING: &[&str] = &[
+        "_FillValue",
+        "missing_value",
+        "scale_factor",
+        "add_offset",
+        "units",
+        "long_name",
+        "standard_name",
+        "coordinates",
+        "dtype",
+        "provenance",
+    ];
+    attrs
+        .iter()
+        .filter(|(k, _)| !ENCODING.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
