@@ -105,9 +105,13 @@ impl Features {
     }
 
     /// Peak memory of a pass over output `chunks`: the engine's, and each
-    /// worker's chunk of every feature with the three results.
-    pub fn memory_estimate(&self, chunks: [u64; 3]) -> u64 {
-        let per_chunk = chunks.iter().product::<u64>() * (4 * self.names.len() as u64 + 10) * 2;
+    /// worker's chunk of every feature (computed ones copied once more off
+    /// the engine) with the three results and an encoded chunk, or
+    /// `drawn_bytes` of samples drawn from it.
+    pub fn memory_estimate(&self, chunks: [u64; 3], drawn_bytes: u64) -> u64 {
+        let elems = chunks.iter().product::<u64>();
+        let features = 4 * (self.names.len() + self.computed()) as u64 * elems;
+        let per_chunk = features + (12 + 4) * elems.max(drawn_bytes / 16);
         let engine = self.engine.as_ref().map_or(0, |(plan, cache)| {
             plan.memory_estimate(self.workers, *cache)
         });
@@ -567,6 +571,10 @@ pub fn draw(
                         + start[2]
                         + k as u64;
                     out.push(key(g, seed), g, &row);
+                    // a chunk holds at most twice the sample, however large
+                    if n != usize::MAX && out.entries.len() >= 2 * n {
+                        out = out.keep_smallest(n);
+                    }
                 }
             }
         }

@@ -291,7 +291,14 @@ impl JobKind for FaciesJob {
     }
 
     fn estimate(&self) -> u64 {
-        self.feats.memory_estimate(self.chunks) + self.fit_bytes()
+        // each worker draws at most twice the sample from its chunk
+        let f = self.feats.names.len() as u64;
+        let elems = self.chunks.iter().product::<u64>();
+        let drawn = match self.given {
+            Some(_) => 0,
+            None => elems.min(2 * self.sample_size()) * (24 + 4 * f),
+        };
+        self.feats.memory_estimate(self.chunks, drawn) + self.fit_bytes()
     }
 
     fn budget(&self) -> &Budget {
