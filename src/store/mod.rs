@@ -94,6 +94,12 @@ pub fn open_readable(path: &Path) -> anyhow::Result<ReadStore> {
     if !path.exists() {
         anyhow::bail!("'{}' does not exist", path.display());
     }
+    if !path.is_dir() {
+        anyhow::bail!(
+            "'{}' is a file, not a Zarr store: give the store's directory, a .zip of it or an s3:// location (SEG-Y and image stacks: `attr convert` them first)",
+            path.display()
+        );
+    }
     Ok(Arc::new(
         zarrs::filesystem::FilesystemStore::new(path)
             .with_context(|| format!("cannot open '{}'", path.display()))?,
