@@ -21,6 +21,7 @@ pub mod remote;
 mod remote_output;
 mod split;
 mod write_behind;
+mod zip_entries;
 
 pub use dataset::{ArraySpec, NewDataset};
 pub use dtype::Dtype;
@@ -81,10 +82,11 @@ pub fn open_readable(path: &Path) -> anyhow::Result<ReadStore> {
         if let ([folder], []) = (root.prefixes().as_slice(), root.keys().as_slice()) {
             let inner = folder.as_str().to_string();
             let zip =
-                zarrs_zip::ZipStorageAdapter::new_with_path(outer, key, inner).map_err(bad)?;
-            return Ok(Arc::new(zip));
+                zarrs_zip::ZipStorageAdapter::new_with_path(outer.clone(), key.clone(), &inner)
+                    .map_err(bad)?;
+            return zip_entries::wrap(path, Arc::new(zip), outer, key, &inner);
         }
-        return Ok(zip);
+        return zip_entries::wrap(path, zip, outer, key, "");
     }
     if remote::is_remote(path) {
         let r = remote::Remote::open(path)?;

@@ -588,3 +588,69 @@ def test_records_left_by_a_publisher_killed_before_sealing_are_sealed(tmp_path, 
     objects = s3.objects("unsealed/a.zarr")
     assert not any(k.startswith(".attr/done/") for k in objects)
     assert json.loads(objects[".attr/chunks.json"]) == json.loads(sealed)
+
+
+def zip_tool() -> str:
+    """Info-ZIP's `zip`, installed from Debian's packages when missing."""
+    import shutil
+    if not shutil.which("zip") and os.geteuid() == 0:
+        subprocess.run(["apt-get", "install", "-y", "-q", "zip"], capture_output=True)
+    if not shutil.which("zip"):
+        cannot_run("zip files made by Info-ZIP", "`zip` is not installed and cannot be (no root)")
+    return shutil.which("zip")
+
+
+def zip_with(how: str, store: Path, archive: Path):
+    if how in ("zip -r", "zip -0r"):
+        subprocess.run([zip_tool(), "-q", *how.split()[1:], str(archive), store.name], cwd=store.parent,
+                       check=True)
+    elif how.startswith("zipfile"):
+        method = zipfile.ZIP_DEFLATED if how.endswith("deflated") else zipfile.ZIP_STORED
+        with zipfile.ZipFile(archive, "w", method) as z:
+            for f in sorted(store.rglob("*")):
+                z.write(f, f.relative_to(store))
+    else:  # zarr-python's ZipStore, array by array
+        src = zarr.open_group(store, mode="r")
+        z = zarr.storage.ZipStore(archive, mode="w")
+        dst = zarr.open_group(z, mode="w", attributes=dict(src.attrs))
+        for name, a in src.arrays():
+            dst.create_array(name, data=a[...], chunks=a.chunks, fill_value=a.fill_value,
+                             compressors=a.compressors, dimension_names=a.metadata.dimension_names,
+                             attributes=dict(a.attrs))
+        z.close()
+
+
+@pytest.mark.parametrize("compression", ["none", "zstd"])
+@pytest.mark.parametrize("how", ["zip -r", "zip -0r", "zipfile deflated", "zipfile stored", "ZipStore"])
+def test_every_kind_of_zip_file_gives_the_numbers_of_its_store(tmp_path, how, compression):
+    vol = synth(tmp_path / "z.zarr", "64,48,192", "32,24,96", seed=3)
+    if compression == "none":
+        run_attr_local("synth", tmp_path / "z.zarr", "--shape", "64,48,192", "--chunks", "32,24,96",
+                       "--seed", "3", "--compression", "none", "--overwrite", "-q")
+    archive = tmp_path / "z.zarr.zip"
+    zip_with(how, vol, archive)
+    for src, out in [(vol, tmp_path / "a"), (archive, tmp_path / "b")]:
+        run_attr_local("run", "-q", job(tmp_path, out.name, f"input: {src}\noutputs:\n"
+                                        f"  - {{attribute: rms_amplitude, path: {out}/r.zarr}}\n"
+                                        f"  - {{attribute: envelope, path: {out}/r.zarr}}\n"))
+    a, b = zarr.open_group(tmp_path / "a" / "r.zarr", mode="r"), zarr.open_group(tmp_path / "b" / "r.zarr", mode="r")
+    for v in ("rms_amplitude", "envelope"):
+        np.testing.assert_array_equal(a[v][...], b[v][...], err_msg=f"{how} {compression} {v}")
+
+
+def test_a_zip_entry_compressed_another_way_is_refused_in_one_line(tmp_path):
+    vol = synth(tmp_path / "z.zarr", "16,16,64", "8,8,32")
+    archive = tmp_path / "z.zarr.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_BZIP2) as z:
+        for f in sorted(vol.rglob("*")):
+            z.write(f, f.relative_to(vol))
+    p = run_attr_local("run", job(tmp_path, "j", f"input: {archive}\noutputs:\n"
+                                  f"  - {{attribute: envelope, path: {tmp_path / 'o.zarr'}}}\n"), check=False)
+    err = [l for l in p.stderr.splitlines() if l.startswith("error")]
+    assert p.returncode != 0 and len(err) == 1 and "Bzip2" in err[0] and "zip -r" in err[0], p.stderr
+    assert not (tmp_path / "o.zarr").exists() and not list(tmp_path.glob("o.zarr.*"))
+
+
+def run_attr_local(*args, check=True):
+    from conftest import run_attr
+    return run_attr(*args, check=check)
