@@ -9,7 +9,10 @@ use std::path::Path;
 
 /// Prints the report; returns whether everything is complete (and verified).
 pub fn report(target: &Path, verify: bool, shards: Option<usize>) -> Result<bool> {
-    if target.is_file() {
+    use std::os::unix::fs::FileTypeExt;
+    let job_file =
+        std::fs::metadata(target).is_ok_and(|m| m.file_type().is_file() || m.file_type().is_fifo());
+    if job_file {
         job_report(target, verify, shards)
     } else {
         dataset_report(target, verify)

@@ -13,13 +13,13 @@ pub struct Args {
     #[arg(long, value_delimiter = ',')]
     variable: Vec<String>,
     /// Inline slice, by inline number.
-    #[arg(long, group = "slice")]
+    #[arg(long, group = "slice", value_parser = finite)]
     inline: Option<f64>,
     /// Crossline slice, by crossline number.
-    #[arg(long, group = "slice")]
+    #[arg(long, group = "slice", value_parser = finite)]
     crossline: Option<f64>,
     /// Time (or depth) slice, by coordinate value (ms).
-    #[arg(long, group = "slice", alias = "time")]
+    #[arg(long, group = "slice", alias = "time", value_parser = finite)]
     sample: Option<f64>,
     /// Inline slice by index (0-based).
     #[arg(long, group = "slice")]
@@ -125,5 +125,16 @@ impl Args {
                 ..Default::default()
             },
         })
+    }
+}
+
+/// A coordinate: a finite number (NaN and infinities name no slice).
+fn finite(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() => Ok(v),
+        Ok(_) => Err(format!(
+            "'{text}' is not a coordinate: give a finite number"
+        )),
+        Err(e) => Err(format!("'{text}': {e}")),
     }
 }

@@ -297,15 +297,51 @@ pub fn parse(text: &str, file: &Path) -> anyhow::Result<JobSpec> {
     Ok(spec)
 }
 
-/// Read and parse a job file.
+/// The largest job file read: a job is a page of YAML, and a path to
+/// something endless (`/dev/zero`) must not fill the memory.
+const MAX_JOB_BYTES: u64 = 4 << 20;
+
+/// Read and parse a job file, once (it may be a pipe: `<(cat job.yaml)`).
 pub fn load(path: &Path) -> anyhow::Result<JobSpec> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read job file '{}'", path.display()))?;
+    let text = read_job_file(path)?;
     let spec = parse(&text, path)?;
     if let Some(s) = &spec.storage {
         crate::store::remote::configure(s);
     }
     Ok(spec)
+}
+
+/// The text of a job file: a regular file or a pipe, at most
+/// [`MAX_JOB_BYTES`], UTF-8.
+fn read_job_file(path: &Path) -> anyhow::Result<String> {
+    use std::io::Read;
+    use std::os::unix::fs::FileTypeExt;
+    let meta = std::fs::metadata(path)
+        .with_context(|| format!("cannot read job file '{}'", path.display()))?;
+    let kind = meta.file_type();
+    if !(kind.is_file() || kind.is_fifo()) {
+        anyhow::bail!(
+            "job file '{}' is not a file (a directory or a device): give the YAML job spec",
+            path.display()
+        );
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_JOB_BYTES + 1).read_to_end(&mut bytes))
+        .with_context(|| format!("cannot read job file '{}'", path.display()))?;
+    if bytes.len() as u64 > MAX_JOB_BYTES {
+        anyhow::bail!(
+            "job file '{}' is larger than {} MiB: a job spec is a page of YAML; is this the right file?",
+            path.display(),
+            MAX_JOB_BYTES >> 20
+        );
+    }
+    String::from_utf8(bytes).map_err(|_| {
+        anyhow::anyhow!(
+            "job file '{}' is not text (UTF-8): give the YAML job spec",
+            path.display()
+        )
+    })
 }
 
 fn one_line(s: &str) -> String {

@@ -561,7 +561,7 @@ fn stored_fill_value(store: &ReadStore, name: Option<&str>) -> Option<Value> {
     })
 }
 
-/// The dataset's `trace_mask` (non-zero: live), one value per trace of the
+/// The dataset's `trace_mask` (live: non-zero integers, floats ≥ 0.5), one value per trace of the
 /// volume, if it has one; a mask of another shape is an error.
 fn read_trace_mask(
     store: &ReadStore,
@@ -593,7 +593,13 @@ fn read_trace_mask(
         let v: Vec<T> = array
             .retrieve_array_subset(&array.subset_all())
             .with_context(|| format!("'{shown}'"))?;
-        v.into_iter().map(|x| x.to_f32() != 0.0).collect()
+        // integers: non-zero is live; floats: at least 0.5 (so NaN, and a
+        // mask that was interpolated or averaged, read as missing below it)
+        if dtype.is_float() {
+            v.into_iter().map(|x| x.to_f32() >= 0.5).collect()
+        } else {
+            v.into_iter().map(|x| x.to_f32() != 0.0).collect()
+        }
     });
     Ok(Some(Arc::new(live)))
 }

@@ -226,3 +226,53 @@ def test_private_directories_are_reaped_only_when_provably_dead(tmp_path):
     assert p.returncode == 0, p.stderr
     for n, kept in names.items():
         assert (tmp_path / n).exists() == kept, n
+
+
+@pytest.mark.parametrize("flag", ["--sample", "--inline", "--crossline"])
+@pytest.mark.parametrize("value", ["NaN", "nan", "inf", "-inf"])
+def test_a_slice_at_no_number_is_refused(tmp_path, flag, value):
+    p = run_attr("view", F3, f"{flag}={value}", "-o", tmp_path / "v.png", check=False)
+    assert p.returncode != 0 and "finite number" in p.stderr, p.stderr
+    assert not (tmp_path / "v.png").exists()
+
+
+def test_a_float_trace_mask_is_live_only_at_half_or_more(tmp_path):
+    vol = tmp_path / "v.zarr"
+    x = np.ones((4, 5, 16), np.float32)
+    g = zarr.open_group(str(vol), mode="w")
+    g.create_array("amplitude", data=x, dimension_names=("inline", "crossline", "time"))
+    mask = np.array([[1, 0.5, 0.49, np.nan, 0]] * 4, np.float32)
+    g.create_array("trace_mask", data=mask, dimension_names=("inline", "crossline"))
+    out = tmp_path / "o.zarr"
+    run_job(tmp_path, {"input": str(vol), "outputs": [{"attribute": "copy", "path": str(out)}]}, "-q")
+    got = zarr.open_group(str(out), mode="r")["copy"][...]
+    live = np.isfinite(got).all(axis=2)
+    np.testing.assert_array_equal(live, np.array([[True, True, False, False, False]] * 4))
+
+
+@pytest.mark.parametrize("what", ["/dev/zero", "/dev/urandom", "directory", "big"])
+def test_a_job_file_that_is_no_job_is_refused_at_once(tmp_path, what):
+    path = {"/dev/zero": "/dev/zero", "/dev/urandom": "/dev/urandom", "directory": str(tmp_path),
+            "big": str(tmp_path / "big.yaml")}[what]
+    if what == "big":
+        (tmp_path / "big.yaml").write_text("# " + "x" * (5 << 20) + "\n")
+    for cmd in ("run", "plan", "status"):
+        t0 = time.time()
+        p = run_attr(cmd, path, check=False)
+        assert p.returncode != 0 and p.stderr.count("\n") == 1 and p.stderr.startswith("error"), p.stderr
+        assert time.time() - t0 < 10
+
+
+def test_a_job_file_from_a_pipe_is_read_once(tmp_path):
+    import subprocess
+    from conftest import attr_bin
+    out = tmp_path / "o.zarr"
+    text = json.dumps({"input": str(F3), "outputs": [{"attribute": "envelope", "path": str(out)}]})
+    for cmd in (["run", "-q"], ["plan"], ["status"]):
+        p = subprocess.run(["bash", "-c", f"{attr_bin()} {cmd[0]} <(printf '%s' \"$JOB\") {' '.join(cmd[1:])}"],
+                           capture_output=True, text=True, env={**os.environ, "JOB": text})
+        if cmd[0] == "status":
+            assert "complete" in p.stdout, p.stdout + p.stderr
+        else:
+            assert p.returncode == 0, p.stderr
+    assert out.exists()
