@@ -1,35 +1,26 @@
 //! `attr`: seismic attributes on Zarr volumes, block by block, in parallel.
 //!
 //! The library behind the `attr` command. Its layers, from the top:
-//! [`commands`] (the command line) → [`lifecycle`] (the life of every job:
+//! [`cli`] (the command line) → [`lifecycle`] (the life of every job:
 //! settings, staging, shards, resume, repair, publishing) and the
 //! converters ([`convert`], [`images`], [`export`], [`synth`]) → [`job`]
 //! (the YAML spec and its resolution) and [`classify`] → [`engine`] (blocks
 //! with halos in parallel), [`store`] (Zarr datasets, local, zip or S3) and
-//! [`segy`] → the `attributes` crate (the kernels).
+//! [`io::segy`] → the `attributes` crate (the kernels).
 
 pub mod allocator;
+pub mod batch;
+pub mod catalog;
 pub mod classify;
-pub mod commands;
+pub mod cli;
 pub mod console;
-pub mod convert;
 pub mod engine;
-pub mod export;
-pub mod images;
-pub mod info;
+pub mod io;
 pub mod job;
 pub mod lifecycle;
-pub mod list;
-pub mod planview;
 pub mod progress;
-pub mod render;
-pub mod segy;
-pub mod shard;
-pub mod status;
 pub mod store;
-pub mod submit;
-pub mod synth;
-pub mod view;
+pub mod viz;
 
 use std::process::ExitCode;
 
@@ -40,7 +31,7 @@ pub fn main() -> ExitCode {
     // every chunk is written, even all-zero ones, so that a finished dataset
     // can be verified chunk by chunk
     zarrs::config::global_config_mut().set_store_empty_chunks(true);
-    match commands::main() {
+    match cli::main() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             let msg = format!("{e:#}");

@@ -263,7 +263,7 @@ impl Features {
                 sink: s as &dyn ChunkSink,
             })
             .collect();
-        let options = crate::engine::Options {
+        let options = crate::engine::RunOptions {
             workers: self.workers,
             cache_bytes: *cache_bytes,
         };

@@ -76,7 +76,7 @@ pub struct Interrupted {
     pub chunks_written: u64,
 }
 
-pub struct Options {
+pub struct RunOptions {
     pub workers: usize,
     pub cache_bytes: u64,
 }
@@ -90,7 +90,7 @@ pub fn run(
     selected: &[usize],
     source: &dyn ChunkSource,
     targets: &[Target],
-    options: &Options,
+    options: &RunOptions,
     progress: &Progress,
     stop: &AtomicBool,
 ) -> anyhow::Result<Stats> {
@@ -506,7 +506,7 @@ mod tests {
             })
             .collect();
         let all: Vec<usize> = (0..plan.tasks.len()).collect();
-        let options = Options {
+        let options = RunOptions {
             workers: 2,
             cache_bytes: 1 << 20,
         };

@@ -6,12 +6,10 @@
 
 use anyhow::Context;
 
-mod memory;
 mod resolve;
 
 pub use crate::engine::boundary::Boundary;
 use crate::store::{Compression, Dtype, Format};
-pub use memory::{available_memory, peak_memory, Budget};
 pub use resolve::{chunk_total, fingerprint, prepare, provenance, Prepared, Resolved};
 use serde::Deserialize;
 use serde_json::{Map, Value};

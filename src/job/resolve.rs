@@ -38,7 +38,7 @@ pub struct Prepared {
     pub workers: usize,
     pub cache_bytes: u64,
     /// The memory the run may use, which the plan fits into.
-    pub budget: super::Budget,
+    pub budget: crate::batch::memory_budget::Budget,
 }
 
 /// Output `i` of the job, resolved against the input: its kernel built
@@ -207,7 +207,7 @@ pub fn prepare(
             copies: o.kernel.working_copies(),
         })
         .collect();
-    let budget = super::Budget::resolve(cli_memory_mb, spec.memory_mb);
+    let budget = crate::batch::memory_budget::Budget::resolve(cli_memory_mb, spec.memory_mb);
     let mut plan = Plan::new(input.shape, input.chunks, spec.boundary, &needs);
     // the decoded-chunk cache holds the sweep's front, so that each chunk
     // is decoded once, within half the budget unless the job sets it; the

@@ -2,9 +2,10 @@
 //! volume, through the block engine, one variable per output.
 
 use super::{JobKind, Output, Settings};
+use crate::batch::memory_budget::Budget;
 use crate::engine::{self, ChunkSink, ChunkSource, Stats, Target};
 use crate::job::{
-    chunk_total, fingerprint, prepare, provenance, Budget, JobSpec, Prepared, Resolved,
+    chunk_total, fingerprint, prepare, provenance, JobSpec, Prepared, Resolved,
 };
 use crate::progress::Progress;
 use crate::store::{Input, VariableSpec};
@@ -194,7 +195,7 @@ impl JobKind for AttributeJob {
             })
             .sum();
         let progress = Progress::new(total_chunks, "attr run", quiet);
-        let options = engine::Options {
+        let options = engine::RunOptions {
             workers: p.workers,
             cache_bytes: p.cache_bytes,
         };
@@ -225,7 +226,7 @@ impl JobKind for AttributeJob {
     }
 
     fn plan(&self, shards: Option<usize>, graph: Option<&Path>) -> Result<()> {
-        crate::planview::print(&self.p, shards, graph)
+        crate::lifecycle::plan_report::print(&self.p, shards, graph)
     }
 }
 

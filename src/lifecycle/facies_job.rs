@@ -5,7 +5,8 @@
 use super::{JobKind, Output, Settings};
 use crate::classify::{self, Features, Model};
 use crate::engine::{ChunkSink, Stats};
-use crate::job::{Budget, ClassifySpec, Init, JobSpec, SampleSize};
+use crate::batch::memory_budget::Budget;
+use crate::job::{ClassifySpec, Init, JobSpec, SampleSize};
 use crate::store::{Compression, Dtype, Format, Input, VariableSpec};
 use anyhow::{bail, Context, Result};
 use serde_json::{json, Map, Value};
@@ -460,7 +461,7 @@ impl JobKind for FaciesJob {
             }
             crate::outln!("shards    {n_shards}:");
             for i in 0..n_shards {
-                let r = crate::shard::task_range(n, i, n_shards);
+                let r = crate::batch::shards::task_range(n, i, n_shards);
                 crate::outln!("  shard {i}: chunks {}..{} ({})", r.start, r.end, r.len());
             }
         }

@@ -5,7 +5,7 @@
 //! kind.
 
 use crate::engine::{ChunkSink, Stats};
-use crate::job::Budget;
+use crate::batch::memory_budget::Budget;
 use crate::store::{Format, Input, VariableSpec};
 use anyhow::Result;
 use serde_json::{Map, Value};

@@ -10,13 +10,15 @@
 mod attribute_job;
 mod facies_job;
 mod kind;
+pub mod plan_report;
 mod settings;
+pub mod status_report;
 
 pub use kind::{datasets, JobKind, Output};
 pub use settings::{Flags, Settings};
 
 use crate::engine::{self, ChunkSink, Stats};
-use crate::shard::{self, Shard};
+use crate::batch::shards::{self as shard, Shard};
 use crate::store::identity::Identity;
 use crate::store::{Opened, OutputDataset, OutputVariable, Skeleton};
 use anyhow::{bail, Context, Result};
@@ -171,7 +173,7 @@ fn refuse_overwriting_reads(job: &dyn JobKind) -> Result<()> {
 fn check_memory(job: &dyn JobKind, quiet: bool) -> Result<()> {
     let estimate = job.estimate();
     let budget = job.budget();
-    if let Some(available) = crate::job::available_memory() {
+    if let Some(available) = crate::batch::memory_budget::available_memory() {
         if estimate > available {
             bail!(
                 "{}: the run needs about {} MiB of memory, more than the {} MiB available: use fewer workers, smaller output chunks or a lower cache_mb",
@@ -236,7 +238,7 @@ fn open_datasets(
                 let full = s.repair || s.resume;
                 let mut bad = HashMap::new();
                 for o in &outputs {
-                    let (_, b) = crate::status::damaged_chunks(path, &o.spec.name, full)?;
+                    let (_, b) = crate::lifecycle::status_report::damaged_chunks(path, &o.spec.name, full)?;
                     if !b.is_empty() {
                         bad.insert(o.spec.name.clone(), b);
                     }
@@ -503,7 +505,7 @@ fn summary(job: &dyn JobKind, paths: &[PathBuf], stats: &Stats, pending: &[Strin
         stats.decodes_per_chunk(),
         stats.bytes_written as f64 / 1e6,
         stored as f64 / 1e6,
-        crate::job::peak_memory().unwrap_or_else(|| "unknown".into()),
+        crate::batch::memory_budget::peak_memory().unwrap_or_else(|| "unknown".into()),
         job.estimate() >> 20,
     );
     for p in pending {

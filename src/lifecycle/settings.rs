@@ -1,7 +1,7 @@
 //! What a run was asked to do, decided once at the entrance from the
 //! command line and the scheduler's environment, and passed down.
 
-use crate::shard::{self, Shard};
+use crate::batch::shards::{self as shard, Shard};
 use anyhow::{bail, Result};
 
 /// The command line's wishes, as parsed.

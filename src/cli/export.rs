@@ -51,14 +51,14 @@ pub struct Segy {
 
 impl Segy {
     fn execute(self) -> anyhow::Result<()> {
-        crate::export::segy(
+        crate::io::segy_export::segy(
             &self.input,
             &self.output,
-            &crate::export::Options {
+            &crate::io::segy_export::ExportOptions {
                 variable: self.variable,
                 format: match self.format {
-                    SegyFormat::Ibm => crate::segy::SampleFormat::Ibm,
-                    SegyFormat::Ieee => crate::segy::SampleFormat::Ieee,
+                    SegyFormat::Ibm => crate::io::segy::SampleFormat::Ibm,
+                    SegyFormat::Ieee => crate::io::segy::SampleFormat::Ieee,
                 },
                 overwrite: self.overwrite,
                 template: self.template,

@@ -11,6 +11,6 @@ pub struct Args {
 
 impl Args {
     pub fn execute(self) -> anyhow::Result<()> {
-        crate::info::print(&self.path)
+        crate::io::inspect::print(&self.path)
     }
 }

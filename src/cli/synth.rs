@@ -34,9 +34,9 @@ impl Args {
         let (&[i, x, t], &[a, b, c]) = (self.shape.as_slice(), chunks.as_slice()) else {
             bail!("--shape and --chunks take three sizes each, e.g. --shape 128,96,256");
         };
-        crate::synth::synth(
+        crate::io::synthetic::synth(
             &self.output,
-            &crate::synth::Options {
+            &crate::io::synthetic::SynthOptions {
                 shape: [i, x, t],
                 chunks: [a, b, c],
                 seed: self.seed,

@@ -1,8 +1,8 @@
 //! `attr view`: a slice of a volume (Zarr or SEG-Y) as a PNG, reading only
 //! what the slice needs.
 
-use crate::render::{auto_range, fmt_value, render, Cmap, Panel};
-use crate::segy::Segy;
+use crate::viz::render::{auto_range, fmt_value, render, Cmap, Panel};
+use crate::io::segy::Segy;
 use crate::store::{node_kind, Input, NodeKind};
 use anyhow::{anyhow, bail, Context, Result};
 use ndarray::{Array2, Axis};
@@ -28,7 +28,7 @@ pub struct Request {
     pub clip: f64,
     pub range: Option<(f32, f32)>,
     /// Where a SEG-Y file's geometry is.
-    pub keys: crate::segy::Choice,
+    pub keys: crate::io::segy::Choice,
 }
 
 /// A volume to slice, with its axes.
@@ -54,7 +54,7 @@ fn open_volume(path: &Path, variable: Option<&str>, req: &Request) -> Result<Vol
             .and_then(|e| e.to_str())
             .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "sgy" | "segy"));
     if is_segy {
-        let keys = crate::segy::Keys::resolve(path, &req.keys).map_err(anyhow::Error::msg)?;
+        let keys = crate::io::segy::Keys::resolve(path, &req.keys).map_err(anyhow::Error::msg)?;
         let s = Segy::open_keys(path, &keys)?;
         let coords = [
             s.inlines.iter().map(|&v| v as f64).collect(),

@@ -20,7 +20,7 @@ use serde_json::{json, Map};
 use std::path::Path;
 use zarrs::array::ArraySubset;
 
-pub struct Options {
+pub struct SynthOptions {
     pub shape: [usize; 3],
     pub chunks: [u64; 3],
     pub seed: u64,
@@ -203,7 +203,7 @@ impl Model {
 }
 
 /// Write the synthetic survey to `output`.
-pub fn synth(output: &Path, o: &Options) -> Result<()> {
+pub fn synth(output: &Path, o: &SynthOptions) -> Result<()> {
     let [ni, nx, nt] = o.shape;
     if ni == 0 || nx == 0 || nt < 16 {
         bail!("--shape {ni},{nx},{nt}: give positive sizes and at least 16 samples");

@@ -2,7 +2,7 @@
 //! from the same plan `attr run` executes.
 
 use crate::job::{chunk_total, Prepared};
-use crate::shard::task_range;
+use crate::batch::shards::task_range;
 use anyhow::{bail, Result};
 use std::collections::HashSet;
 use std::fmt::Write as _;

@@ -105,7 +105,7 @@ fn with_threads<T: Send>(
     let n = match threads {
         Some(0) => anyhow::bail!("--threads 0: give at least 1"),
         Some(n) => n,
-        None => crate::shard::default_workers(&crate::shard::process_env).0,
+        None => crate::batch::shards::default_workers(&crate::batch::shards::process_env).0,
     };
     rayon::ThreadPoolBuilder::new()
         .num_threads(n)

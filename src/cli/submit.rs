@@ -7,7 +7,7 @@ pub struct Args {
     /// The job spec.
     job: PathBuf,
     #[arg(long, value_enum)]
-    scheduler: crate::submit::Scheduler,
+    scheduler: crate::batch::job_array::Scheduler,
     /// Number of array elements (shards).
     #[arg(long)]
     shards: usize,
@@ -47,7 +47,7 @@ impl Args {
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "job".into());
-        let request = crate::submit::Request {
+        let request = crate::batch::job_array::Request {
             scheduler: self.scheduler,
             name: format!("attr-{name}"),
             attr: std::env::current_exe()?,
@@ -62,6 +62,6 @@ impl Args {
             max_running: self.max_running,
             gpus: self.gpus,
         };
-        crate::submit::submit(&request, self.dry_run)
+        crate::batch::job_array::submit(&request, self.dry_run)
     }
 }

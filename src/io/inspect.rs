@@ -6,7 +6,7 @@ use zarrs::storage::{ListableStorageTraits, StorePrefix};
 
 /// What `attr convert segy` would find in a SEG-Y or SU file.
 fn segy(path: &Path) -> anyhow::Result<()> {
-    use crate::segy::{decode_text, Choice, Keys, Segy, TraceField};
+    use crate::io::segy::{decode_text, Choice, Keys, Segy, TraceField};
     let keys = Keys::resolve(path, &Choice::default()).map_err(anyhow::Error::msg)?;
     // the layout convert would find; failing that, pre-stack gathers, then
     // a 2-D line keyed by cdp

@@ -2,8 +2,8 @@
 //! as a SEG-Y file, with the original headers when the dataset came from
 //! SEG-Y, in IEEE (format 5) or IBM (format 1) floats.
 
-use crate::segy::writer::{minimal_textual_header, Encoder};
-use crate::segy::{Choice, Keys, SampleFormat, Segy};
+use crate::io::segy::writer::{minimal_textual_header, Encoder};
+use crate::io::segy::{Choice, Keys, SampleFormat, Segy};
 use crate::store::Input;
 use anyhow::{bail, Context, Result};
 use base64::Engine as _;
@@ -11,7 +11,7 @@ use ndarray::Array3;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-pub struct Options {
+pub struct ExportOptions {
     pub variable: Option<String>,
     /// [`SampleFormat::Ieee`] or [`SampleFormat::Ibm`].
     pub format: SampleFormat,
@@ -205,7 +205,7 @@ fn write_traces(
     Ok(written)
 }
 
-pub fn segy(input_path: &Path, output: &Path, o: &Options) -> Result<()> {
+pub fn segy(input_path: &Path, output: &Path, o: &ExportOptions) -> Result<()> {
     if !matches!(o.format, SampleFormat::Ibm | SampleFormat::Ieee) {
         bail!(
             "--format {}: give 5 (IEEE float) or 1 (IBM float)",

@@ -11,7 +11,7 @@ use std::cmp::Ordering;
 use std::path::{Path, PathBuf};
 use zarrs::array::ArraySubset;
 
-pub struct Options {
+pub struct StackOptions {
     pub dims: [String; 3],
     pub chunks: Option<Vec<u64>>,
     pub format: Format,
@@ -173,7 +173,7 @@ fn page_len(p: &Page) -> usize {
     }
 }
 
-pub fn convert(inputs: &[String], output: &Path, o: &Options) -> Result<()> {
+pub fn convert(inputs: &[String], output: &Path, o: &StackOptions) -> Result<()> {
     let files = expand(inputs)?;
     if output.exists() && !o.overwrite {
         bail!(

@@ -1,6 +1,6 @@
 use super::{with_threads, OutputArgs};
-use crate::convert::Span;
-use crate::segy::{Choice, Field, Keys, Preset};
+use crate::io::segy_import::Span;
+use crate::io::segy::{Choice, Field, Keys, Preset};
 use std::path::PathBuf;
 
 #[derive(clap::Subcommand)]
@@ -112,7 +112,7 @@ fn parse_time_range(v: &str) -> Result<(f64, f64), String> {
 
 impl Segy {
     fn execute(self) -> anyhow::Result<()> {
-        let options = crate::convert::Options {
+        let options = crate::io::segy_import::ImportOptions {
             keys: Keys::resolve(
                 &self.input,
                 &Choice {
@@ -138,7 +138,7 @@ impl Segy {
             quiet: self.out.quiet,
         };
         with_threads(self.threads, || {
-            crate::convert::segy(&self.input, &self.output, &options)
+            crate::io::segy_import::segy(&self.input, &self.output, &options)
         })
     }
 }
@@ -169,7 +169,7 @@ impl Images {
             .dims
             .try_into()
             .map_err(|d: Vec<String>| anyhow::anyhow!("--dims needs 3 names, got {}", d.len()))?;
-        let options = crate::images::Options {
+        let options = crate::io::image_stack::StackOptions {
             dims,
             chunks: self.out.chunks,
             format: self.out.format,
@@ -178,7 +178,7 @@ impl Images {
             quiet: self.out.quiet,
         };
         with_threads(self.threads, || {
-            crate::images::convert(&self.paths, &output, &options)
+            crate::io::image_stack::convert(&self.paths, &output, &options)
         })
     }
 }

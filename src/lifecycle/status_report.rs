@@ -1,7 +1,7 @@
 //! `attr status`: how far a job (or a dataset) has got, and `--verify`
 //! that every chunk is present and decodes.
 
-use crate::shard::task_range;
+use crate::batch::shards::task_range;
 use crate::store::{node_kind, staging_path, stagings, Input, Ledger, NodeKind};
 use anyhow::{bail, Result};
 use rayon::prelude::*;

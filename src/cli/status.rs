@@ -17,7 +17,7 @@ pub struct Args {
 
 impl Args {
     pub fn execute(self) -> anyhow::Result<()> {
-        if crate::status::report(&self.target, self.verify, self.shards)? {
+        if crate::lifecycle::status_report::report(&self.target, self.verify, self.shards)? {
             return Ok(());
         }
         anyhow::bail!(

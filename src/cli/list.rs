@@ -12,9 +12,9 @@ pub struct Args {
 impl Args {
     pub fn execute(self) -> anyhow::Result<()> {
         if self.markdown {
-            crate::outln!("{}", crate::list::markdown().trim_end_matches('\n'));
+            crate::outln!("{}", crate::catalog::markdown().trim_end_matches('\n'));
             return Ok(());
         }
-        crate::list::print(self.json)
+        crate::catalog::print(self.json)
     }
 }

@@ -2,7 +2,7 @@
 //! `attr run`, `attr view` and `xarray.open_zarr` read.
 
 use crate::progress::Progress;
-use crate::segy::{scaled, Keys, Segy, TraceField};
+use crate::io::segy::{scaled, Keys, Segy, TraceField};
 use crate::store::dtype::Sample;
 use crate::store::{ArraySpec, Compression, Dtype, Format, NewDataset};
 use crate::with_dtype;
@@ -14,7 +14,7 @@ use serde_json::{json, Map, Value};
 use std::path::Path;
 use zarrs::array::ArraySubset;
 
-pub struct Options {
+pub struct ImportOptions {
     /// Where the geometry is in the trace headers.
     pub keys: Keys,
     /// Sub-volume: inclusive line-number ranges and a sample selection.
@@ -86,7 +86,7 @@ struct Samples {
     count: usize,
 }
 
-fn sample_selection(s: &Segy, o: &Options, name: &str) -> Result<Samples> {
+fn sample_selection(s: &Segy, o: &ImportOptions, name: &str) -> Result<Samples> {
     let ns = s.samples;
     let sel = match (o.samples, o.time) {
         (Some(_), Some(_)) => bail!("give --samples or --time, not both"),
@@ -227,7 +227,7 @@ struct Selection {
 }
 
 impl Selection {
-    fn new(s: &Segy, o: &Options, name: &str) -> Result<Selection> {
+    fn new(s: &Segy, o: &ImportOptions, name: &str) -> Result<Selection> {
         let pick = |span: &Option<Span>, values: &[i32], what: &str| -> Result<Vec<usize>> {
             let Some(sp) = span else {
                 return Ok((0..values.len()).collect());
@@ -361,7 +361,7 @@ struct Grid {
 }
 
 impl Grid {
-    fn new(o: &Options, sel: &Selection) -> Result<Grid> {
+    fn new(o: &ImportOptions, sel: &Selection) -> Result<Grid> {
         let (ni, nx, ns) = sel.shape();
         let chunks: [u64; 3] = match (&o.chunks, sel.line) {
             (Some(c), false) if c.len() == 3 && !c.contains(&0) => [c[0], c[1], c[2]],
@@ -451,7 +451,7 @@ fn attributes(s: &Segy, input: &Path, sel: &Selection) -> Map<String, Value> {
     );
     attrs.insert(
         "textual_header".into(),
-        json!(crate::segy::decode_text(s.textual_header())),
+        json!(crate::io::segy::decode_text(s.textual_header())),
     );
     attrs.insert(
         "textual_header_raw_base64".into(),
@@ -464,7 +464,7 @@ fn attributes(s: &Segy, input: &Path, sel: &Selection) -> Map<String, Value> {
     let ext: Vec<String> = s
         .extended_headers()
         .chunks(3200)
-        .map(crate::segy::decode_text)
+        .map(crate::io::segy::decode_text)
         .collect();
     if !ext.is_empty() {
         attrs.insert("extended_textual_headers".into(), json!(ext));
@@ -605,7 +605,7 @@ type TraceSummary = (f64, f64, f64, u64, usize);
 fn write_traces(
     ds: &NewDataset,
     s: &Segy,
-    o: &Options,
+    o: &ImportOptions,
     sel: &Selection,
     grid: &Grid,
     dtype: Dtype,
@@ -742,7 +742,7 @@ fn write_traces(
 }
 
 /// `attr convert segy`: open, select, lay out, write, publish, summarise.
-pub fn segy(input: &Path, output: &Path, o: &Options) -> Result<()> {
+pub fn segy(input: &Path, output: &Path, o: &ImportOptions) -> Result<()> {
     let s = Segy::open_keys(input, &o.keys)?;
     let name = input.display().to_string();
     let sel = Selection::new(&s, o, &name)?;

@@ -1,4 +1,4 @@
-use crate::view::Position;
+use crate::viz::slice_view::Position;
 use anyhow::bail;
 use std::path::PathBuf;
 
@@ -35,7 +35,7 @@ pub struct Args {
     output: PathBuf,
     /// Colour map (default: seismic for data of both signs, else viridis).
     #[arg(long, value_enum)]
-    cmap: Option<crate::render::Cmap>,
+    cmap: Option<crate::viz::render::Cmap>,
     /// Clip at this percentile (symmetric about 0 for amplitude-like data).
     #[arg(long, default_value_t = 99.0)]
     clip: f64,
@@ -49,10 +49,10 @@ pub struct Args {
     /// SEG-Y inline header byte, BYTE or BYTE:TYPE (default: as `attr
     /// convert segy` finds it).
     #[arg(long, value_name = "BYTE[:TYPE]")]
-    iline_byte: Option<crate::segy::Field>,
+    iline_byte: Option<crate::io::segy::Field>,
     /// SEG-Y crossline header byte, BYTE or BYTE:TYPE.
     #[arg(long, value_name = "BYTE[:TYPE]")]
-    xline_byte: Option<crate::segy::Field>,
+    xline_byte: Option<crate::io::segy::Field>,
 }
 
 fn parse_range(r: &str) -> Result<(f32, f32), String> {
@@ -110,7 +110,7 @@ impl Args {
         }
         let mut paths = vec![self.path];
         paths.extend(self.compare);
-        crate::view::view(&crate::view::Request {
+        crate::viz::slice_view::view(&crate::viz::slice_view::Request {
             paths,
             variables: self.variable,
             axis,
@@ -119,7 +119,7 @@ impl Args {
             cmap: self.cmap,
             clip: self.clip,
             range: self.range,
-            keys: crate::segy::Choice {
+            keys: crate::io::segy::Choice {
                 iline: self.iline_byte,
                 xline: self.xline_byte,
                 ..Default::default()

@@ -1,0 +1,9 @@
+//! Data in and out: SEG-Y (read, converted, exported), image stacks,
+//! synthetic surveys, and what a file or store holds (`attr info`).
+
+pub mod image_stack;
+pub mod inspect;
+pub mod segy;
+pub mod segy_export;
+pub mod segy_import;
+pub mod synthetic;
