@@ -1,6 +1,6 @@
 use super::{with_threads, OutputArgs};
-use crate::io::segy_import::Span;
 use crate::io::segy::{Choice, Field, Keys, Preset};
+use crate::io::segy_import::Span;
 use std::path::PathBuf;
 
 #[derive(clap::Subcommand)]

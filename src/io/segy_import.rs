@@ -1,8 +1,8 @@
 //! `attr convert segy`: a post-stack SEG-Y volume to a Zarr dataset that
 //! `attr run`, `attr view` and `xarray.open_zarr` read.
 
-use crate::progress::Progress;
 use crate::io::segy::{scaled, Keys, Segy, TraceField};
+use crate::progress::Progress;
 use crate::store::dtype::Sample;
 use crate::store::{ArraySpec, Compression, Dtype, Format, NewDataset};
 use crate::with_dtype;

@@ -4,9 +4,7 @@
 use super::{JobKind, Output, Settings};
 use crate::batch::memory_budget::Budget;
 use crate::engine::{self, ChunkSink, ChunkSource, Stats, Target};
-use crate::job::{
-    chunk_total, fingerprint, prepare, provenance, JobSpec, Prepared, Resolved,
-};
+use crate::job::{chunk_total, fingerprint, prepare, provenance, JobSpec, Prepared, Resolved};
 use crate::progress::Progress;
 use crate::store::{Input, VariableSpec};
 use anyhow::{bail, Context, Result};

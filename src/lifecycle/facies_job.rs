@@ -3,9 +3,9 @@
 //! The fit is the job's preparation; labelling is its computation.
 
 use super::{JobKind, Output, Settings};
+use crate::batch::memory_budget::Budget;
 use crate::classify::{self, Features, Model};
 use crate::engine::{ChunkSink, Stats};
-use crate::batch::memory_budget::Budget;
 use crate::job::{ClassifySpec, Init, JobSpec, SampleSize};
 use crate::store::{Compression, Dtype, Format, Input, VariableSpec};
 use anyhow::{bail, Context, Result};

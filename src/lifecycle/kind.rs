@@ -4,8 +4,8 @@
 //! leases, publishing, the summary) is the lifecycle's, the same for every
 //! kind.
 
-use crate::engine::{ChunkSink, Stats};
 use crate::batch::memory_budget::Budget;
+use crate::engine::{ChunkSink, Stats};
 use crate::store::{Format, Input, VariableSpec};
 use anyhow::Result;
 use serde_json::{Map, Value};

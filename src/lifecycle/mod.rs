@@ -17,9 +17,9 @@ pub mod status_report;
 pub use kind::{datasets, JobKind, Output};
 pub use settings::{Flags, Settings};
 
-use crate::engine::{self, ChunkSink, Stats};
 use crate::batch::shards::{self as shard, Shard};
-use crate::store::identity::Identity;
+use crate::engine::{self, ChunkSink, Stats};
+use crate::store::input_state::Identity;
 use crate::store::{Opened, OutputDataset, OutputVariable, Skeleton};
 use anyhow::{bail, Context, Result};
 use ndarray::ArrayView3;
@@ -238,7 +238,8 @@ fn open_datasets(
                 let full = s.repair || s.resume;
                 let mut bad = HashMap::new();
                 for o in &outputs {
-                    let (_, b) = crate::lifecycle::status_report::damaged_chunks(path, &o.spec.name, full)?;
+                    let (_, b) =
+                        crate::lifecycle::status_report::damaged_chunks(path, &o.spec.name, full)?;
                     if !b.is_empty() {
                         bad.insert(o.spec.name.clone(), b);
                     }
@@ -473,7 +474,7 @@ fn publish(
             total += o.total;
         }
         // (without records, a whole single-process run is complete by construction)
-        if done == total || (crate::store::atomic::unsafe_in_place() && whole_job) {
+        if done == total || (crate::store::adapters::atomic::unsafe_in_place() && whole_job) {
             let now = Identity::of(&grid.path, grid.variable.as_deref());
             if crate::store::publish(path, &d.staging, d.format, &now)? {
                 say(format!("wrote {}", path.display()));

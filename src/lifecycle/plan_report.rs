@@ -1,8 +1,8 @@
 //! `attr plan`: the work a job will do, without doing it — the numbers come
 //! from the same plan `attr run` executes.
 
-use crate::job::{chunk_total, Prepared};
 use crate::batch::shards::task_range;
+use crate::job::{chunk_total, Prepared};
 use anyhow::{bail, Result};
 use std::collections::HashSet;
 use std::fmt::Write as _;

@@ -6,12 +6,12 @@
 //! to their place and the metadata, kept locally, is uploaded when complete
 //! with the root group's last.
 
-use super::atomic::AtomicFiles;
+use super::adapters::atomic::AtomicFiles;
+use super::adapters::split::Split;
 use super::metadata::{consolidate, write_array, write_group, ArrayMeta};
-use super::output::{replace_with, PrivateStaging};
+use super::output::local::{replace_with, PrivateStaging};
+use super::output::s3::{discard, root_files, walk, TempDir};
 use super::remote::Remote;
-use super::remote_output::{discard, root_files, walk, TempDir};
-use super::split::Split;
 use super::{Compression, Dtype, Format};
 use anyhow::{bail, Context, Result};
 use ndarray::ArrayD;

@@ -1,8 +1,8 @@
 //! The input volume: one array, plus what surrounds it in its dataset
 //! (dimension names, coordinate arrays, user attributes).
 
-use super::nulls::Decoding;
-use super::prefetch::Prefetching;
+use super::adapters::prefetch::Prefetching;
+use super::null_values::Decoding;
 use super::{
     node_kind_in, open_prefetching, read_json, read_key, Dtype, Format, NodeKind, ReadStore,
 };
@@ -156,7 +156,7 @@ impl Input {
         }
         let fill = stored_fill_value(&self.store, self.variable.as_deref())
             .as_ref()
-            .and_then(super::nulls::json_number)
+            .and_then(super::null_values::json_number)
             .unwrap_or(0.0);
         let null_fill = fill.is_nan() || self.decoding.decode(fill).is_nan();
         if !null_fill {

@@ -88,7 +88,7 @@ impl Ledger {
     /// Record chunk `idx` of `variable` as complete, with the size and
     /// crc32c of its file when known.
     pub fn mark_done(&self, variable: &str, idx: [u64; 3], sum: Option<(u64, u32)>) -> Result<()> {
-        if super::atomic::unsafe_in_place() {
+        if super::adapters::atomic::unsafe_in_place() {
             return Ok(());
         }
         let text = sum.map_or(String::new(), |(n, c)| format!("{n} {c:08x}"));

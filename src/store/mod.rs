@@ -4,31 +4,24 @@
 
 use anyhow::Context;
 
-pub mod atomic;
-mod checksummed;
+pub mod adapters;
 mod dataset;
-mod delegate;
 pub mod dtype;
-pub mod identity;
 mod input;
+pub mod input_state;
 mod ledger;
 pub mod metadata;
-pub mod nulls;
-mod output;
+pub mod null_values;
+pub mod output;
 pub mod owner;
-pub mod prefetch;
 pub mod remote;
-mod remote_output;
-mod split;
-mod write_behind;
-mod zip_entries;
 
 pub use dataset::{ArraySpec, NewDataset};
 pub use dtype::Dtype;
 pub use input::{Coordinate, Input};
 pub use ledger::Ledger;
 pub use metadata::{Compression, Format};
-pub use output::{
+pub use output::local::{
     private_sibling, publish, published_by, staging_path, stagings, Opened, OutputDataset,
     OutputVariable, Skeleton, Superseded, VariableSpec,
 };
@@ -84,9 +77,9 @@ pub fn open_readable(path: &Path) -> anyhow::Result<ReadStore> {
             let zip =
                 zarrs_zip::ZipStorageAdapter::new_with_path(outer.clone(), key.clone(), &inner)
                     .map_err(bad)?;
-            return zip_entries::wrap(path, Arc::new(zip), outer, key, &inner);
+            return adapters::zip_entries::wrap(path, Arc::new(zip), outer, key, &inner);
         }
-        return zip_entries::wrap(path, zip, outer, key, "");
+        return adapters::zip_entries::wrap(path, zip, outer, key, "");
     }
     if remote::is_remote(path) {
         let r = remote::Remote::open(path)?;
@@ -112,11 +105,11 @@ pub fn open_readable(path: &Path) -> anyhow::Result<ReadStore> {
 /// to fetch its chunks ahead of time.
 pub fn open_prefetching(
     path: &Path,
-) -> anyhow::Result<(ReadStore, Option<Arc<prefetch::Prefetching>>)> {
+) -> anyhow::Result<(ReadStore, Option<Arc<adapters::prefetch::Prefetching>>)> {
     if remote::is_remote(path) && !is_zip(path) {
         let r = remote::Remote::open(path)?;
         r.check()?;
-        let p = Arc::new(prefetch::Prefetching::new(r));
+        let p = Arc::new(adapters::prefetch::Prefetching::new(r));
         return Ok((p.clone(), Some(p)));
     }
     Ok((open_readable(path)?, None))

@@ -1,9 +1,9 @@
 //! `attr view`: a slice of a volume (Zarr or SEG-Y) as a PNG, reading only
 //! what the slice needs.
 
-use crate::viz::render::{auto_range, fmt_value, render, Cmap, Panel};
 use crate::io::segy::Segy;
 use crate::store::{node_kind, Input, NodeKind};
+use crate::viz::render::{auto_range, fmt_value, render, Cmap, Panel};
 use anyhow::{anyhow, bail, Context, Result};
 use ndarray::{Array2, Axis};
 use std::path::{Path, PathBuf};

@@ -5,7 +5,7 @@
 //! Metadata documents, which opening a dataset reads several times each,
 //! are fetched once.
 
-use super::remote::{self, Remote};
+use crate::store::remote::{self, Remote};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use zarrs::storage::byte_range::ByteRangeIterator;
@@ -83,7 +83,7 @@ impl ReadableStorageTraits for Prefetching {
         key: &StoreKey,
         byte_ranges: ByteRangeIterator<'a>,
     ) -> Result<MaybeBytesIterator<'a>, StorageError> {
-        if super::metadata::is_metadata_key(key.as_str()) {
+        if crate::store::metadata::is_metadata_key(key.as_str()) {
             let cached = self
                 .metadata
                 .lock()

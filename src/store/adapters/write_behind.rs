@@ -5,7 +5,7 @@
 //! never names a chunk that is not whole in the store. The first failure
 //! is returned by the next write and by [`WriteBehind::flush`].
 
-use super::remote::{self, Remote};
+use crate::store::remote::{self, Remote};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::Semaphore;

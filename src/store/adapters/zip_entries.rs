@@ -9,7 +9,7 @@
 //! listing and stored entries to the adapter. An entry compressed any
 //! other way is refused when the store is opened.
 
-use super::ReadStore;
+use crate::store::ReadStore;
 use anyhow::{bail, Result};
 use rc_zip::fsm::{ArchiveFsm, FsmResult};
 use rc_zip::parse::Method;

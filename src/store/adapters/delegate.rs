@@ -60,5 +60,5 @@ macro_rules! listable_by {
     };
 }
 
-pub(super) use listable_by;
-pub(super) use readable_by;
+pub(crate) use listable_by;
+pub(crate) use readable_by;

@@ -17,15 +17,15 @@
 //! `--overwrite` of a published dataset first removes its root metadata (the
 //! prefix stops being a dataset at once), then its objects.
 
-use super::checksummed::Checksummed;
-use super::identity::Identity;
-use super::ledger::{Ledger, DIR};
-use super::metadata::consolidate;
-use super::output::{OutputDataset, Skeleton};
-use super::owner::{live_holders, Lease};
-use super::remote::Remote;
-use super::write_behind::WriteBehind;
-use super::{Format, Opened};
+use super::local::{OutputDataset, Skeleton};
+use crate::store::adapters::checksummed::Checksummed;
+use crate::store::adapters::write_behind::WriteBehind;
+use crate::store::input_state::Identity;
+use crate::store::ledger::{Ledger, DIR};
+use crate::store::metadata::consolidate;
+use crate::store::owner::{live_holders, Lease};
+use crate::store::remote::Remote;
+use crate::store::{Format, Opened};
 use anyhow::{bail, Context, Result};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -33,7 +33,7 @@ use std::sync::Arc;
 use zarrs::storage::{ListableStorageTraits, StorePrefix};
 
 /// The root group's metadata objects of a format: what publishing writes.
-pub(super) fn root_files(format: Format) -> &'static [&'static str] {
+pub(crate) fn root_files(format: Format) -> &'static [&'static str] {
     match format {
         Format::V3 => &["zarr.json"],
         // `.zgroup` last: it is what makes the prefix a group
@@ -47,14 +47,14 @@ fn is_published(r: &Remote) -> Result<bool> {
 }
 
 /// A local directory removed when dropped.
-pub(super) struct TempDir(pub PathBuf);
+pub(crate) struct TempDir(pub PathBuf);
 
 impl TempDir {
-    pub(super) fn new() -> Result<TempDir> {
+    pub(crate) fn new() -> Result<TempDir> {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
-        let dir = std::env::temp_dir().join(format!("attr-{}.{nanos}", super::owner::tag()));
+        let dir = std::env::temp_dir().join(format!("attr-{}.{nanos}", crate::store::owner::tag()));
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("cannot create '{}'", dir.display()))?;
         Ok(TempDir(dir))
@@ -121,7 +121,7 @@ fn try_open_or_create(
     let ours = job.as_ref() == Some(fingerprint);
     if job.is_some() && !ours {
         // nothing can be renamed away under a writer here: never take over
-        let me = super::owner::holder();
+        let me = crate::store::owner::holder();
         if let Some(who) = live_holders(path).iter().find(|h| **h != me) {
             bail!("'{shown}' is being written by a different job ({who}): wait for it to finish or stop it; a run on object storage cannot be taken over while it writes");
         }
@@ -193,7 +193,7 @@ fn claimed_by(r: &Remote) -> Result<Option<Value>> {
 /// Remove a dataset: its root metadata first, so that it stops being one
 /// at once, then every object below it.
 /// (Whatever its format: the old dataset may be of the other one.)
-pub(super) fn discard(r: &Remote) -> Result<()> {
+pub(crate) fn discard(r: &Remote) -> Result<()> {
     for f in [".zgroup", "zarr.json", ".zarray", ".zmetadata", ".zattrs"] {
         r.delete(f)?;
     }
@@ -231,7 +231,7 @@ fn upload_skeleton(r: &Remote, skeleton: &Skeleton, identity: &Identity) -> Resu
 }
 
 /// Every file below `dir`, with its path relative to `root` ('/'-separated).
-pub(super) fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) {
+pub(crate) fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
@@ -264,7 +264,7 @@ const PUBLISHING: &str = ".attr/publishing";
 /// Claim the publishing of `r`: `false` when a live process of the job is
 /// publishing it. A claim left by a dead publisher is taken over.
 fn claim_publishing(r: &Remote, path: &Path) -> Result<bool> {
-    let me = super::owner::holder();
+    let me = crate::store::owner::holder();
     for _ in 0..2 {
         if r.create(PUBLISHING, me.clone().into_bytes())? {
             return Ok(true);

@@ -24,7 +24,7 @@ impl Split {
     }
 
     fn route(&self, key: &StoreKey) -> &Store {
-        if super::metadata::is_metadata_key(key.as_str()) {
+        if crate::store::metadata::is_metadata_key(key.as_str()) {
             &self.meta
         } else {
             &self.data

@@ -11,16 +11,16 @@
 //!    atomic rename), removes leftovers, consolidates the metadata and
 //!    renames it to `PATH`. Nothing at `PATH` is ever half-written.
 
-use super::atomic::{is_temporary, AtomicFiles};
-use super::checksummed::Checksummed;
-use super::dataset::{ArraySpec, DatasetWriter};
-use super::identity::Identity;
-use super::ledger::Ledger;
-use super::metadata::{consolidate, null_fill};
-use super::owner::{self, Lease};
-use super::write_behind::WriteBehind;
-use super::{Compression, Dtype, Format, Input};
+use crate::store::adapters::atomic::{is_temporary, AtomicFiles};
+use crate::store::adapters::checksummed::Checksummed;
+use crate::store::adapters::write_behind::WriteBehind;
+use crate::store::dataset::{ArraySpec, DatasetWriter};
 use crate::store::dtype::Sample;
+use crate::store::input_state::Identity;
+use crate::store::ledger::Ledger;
+use crate::store::metadata::{consolidate, null_fill};
+use crate::store::owner::{self, Lease};
+use crate::store::{Compression, Dtype, Format, Input};
 use crate::with_dtype;
 use anyhow::{bail, Context, Result};
 use ndarray::{s, Array3, ArrayView3, IxDyn};
@@ -50,11 +50,11 @@ pub struct OutputDataset {
     pub staging: PathBuf,
     pub format: Format,
     pub ledger: Ledger,
-    pub(super) store: Arc<Checksummed>,
+    pub(crate) store: Arc<Checksummed>,
     /// None in an object store, where nothing is renamed away under a writer.
-    pub(super) lease: Option<Lease>,
+    pub(crate) lease: Option<Lease>,
     /// In an object store: the chunk writes in flight.
-    pub(super) behind: Option<Arc<WriteBehind>>,
+    pub(crate) behind: Option<Arc<WriteBehind>>,
 }
 
 /// A staged dataset went away (published or removed) while we opened it.
@@ -291,8 +291,8 @@ impl OutputDataset {
         overwrite: bool,
         exclusive: bool,
     ) -> Result<Opened> {
-        if super::remote::is_remote(path) {
-            return super::remote_output::open_or_create(path, skeleton, identity, overwrite);
+        if crate::store::remote::is_remote(path) {
+            return super::s3::open_or_create(path, skeleton, identity, overwrite);
         }
         // another process of the job may publish the staged dataset between
         // our looking at it and our joining it: then look again
@@ -318,7 +318,7 @@ impl OutputDataset {
     ) -> Result<Opened> {
         let (format, fingerprint) = (skeleton.format, skeleton.fingerprint);
         if path.exists() {
-            if super::node_kind(path).is_err() {
+            if crate::store::node_kind(path).is_err() {
                 bail!(
                     "output '{}' exists and is not a Zarr store: refusing to replace it, remove it yourself",
                     path.display()
@@ -447,14 +447,14 @@ impl OutputDataset {
     /// (`--repair`): each chunk is replaced whole by a rename, so readers
     /// see the damaged chunk or the repaired one, never half of one.
     pub fn open_for_repair(path: &Path, format: Format) -> Result<OutputDataset> {
-        if super::remote::is_remote(path) {
-            return super::remote_output::open(path, format);
+        if crate::store::remote::is_remote(path) {
+            return super::s3::open(path, format);
         }
         Self::open_staging(path, format)
     }
 
     /// The dataset with this process's lease on it.
-    pub(super) fn with_lease(mut self, lease: Lease) -> OutputDataset {
+    pub(crate) fn with_lease(mut self, lease: Lease) -> OutputDataset {
         self.lease = Some(lease);
         self
     }
@@ -478,7 +478,7 @@ impl OutputDataset {
     /// Write the whole skeleton of the dataset into `dir`: the group, the
     /// input's coordinates and trace mask, each variable's metadata, and
     /// the ledger its chunks will be recorded in.
-    pub(super) fn build(dir: &Path, skeleton: &Skeleton) -> Result<()> {
+    pub(crate) fn build(dir: &Path, skeleton: &Skeleton) -> Result<()> {
         let Skeleton {
             format,
             input,
@@ -573,8 +573,8 @@ impl OutputDataset {
 /// Whether the job with `fingerprint` has published `path`, waiting a
 /// little while another process of it is in the middle of publishing.
 pub fn published_by(path: &Path, fingerprint: &Value) -> bool {
-    if super::remote::is_remote(path) {
-        return super::remote_output::published_by(path, fingerprint);
+    if crate::store::remote::is_remote(path) {
+        return super::s3::published_by(path, fingerprint);
     }
     let name = path
         .file_name()
@@ -596,8 +596,8 @@ pub fn published_by(path: &Path, fingerprint: &Value) -> bool {
 /// this at once: the one whose claim (an atomic rename) succeeds publishes;
 /// the others return `Ok(false)`.
 pub fn publish(path: &Path, staging: &Path, format: Format, identity: &Identity) -> Result<bool> {
-    if super::remote::is_remote(path) {
-        return super::remote_output::publish(path, format, identity);
+    if crate::store::remote::is_remote(path) {
+        return super::s3::publish(path, format, identity);
     }
     if let Some(change) = Identity::recorded(staging).and_then(|old| identity.changes_since(&old)) {
         bail!(
@@ -628,7 +628,7 @@ pub fn publish(path: &Path, staging: &Path, format: Format, identity: &Identity)
 /// Move the finished dataset `ready` to `path`, replacing what is there.
 /// Each step is a rename, so `path` is always absent or a whole dataset;
 /// when two publishers race, the last one wins whole.
-pub(super) fn replace_with(ready: &Path, path: &Path) -> Result<()> {
+pub(crate) fn replace_with(ready: &Path, path: &Path) -> Result<()> {
     for _ in 0..8 {
         discard(path).with_context(|| format!("cannot replace '{}'", path.display()))?;
         match std::fs::rename(ready, path) {
@@ -683,7 +683,7 @@ fn remove_temporaries(dir: &Path) {
 }
 
 #[allow(clippy::unnecessary_cast)] // one cast for every dtype, a no-op for f64
-fn write_coordinate(w: &DatasetWriter, c: &super::Coordinate) -> Result<()> {
+fn write_coordinate(w: &DatasetWriter, c: &crate::store::Coordinate) -> Result<()> {
     with_dtype!(c.dtype, T, {
         let v: Vec<T> = c.values.iter().map(|&x| x as T).collect();
         w.coordinate(&c.name, c.dtype, v, c.attributes.clone(), None)

@@ -90,7 +90,10 @@ impl AtomicFiles {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
-        let tmp = path.with_file_name(format!("{name}{TEMP_MARK}{}.{n}", super::owner::tag()));
+        let tmp = path.with_file_name(format!(
+            "{name}{TEMP_MARK}{}.{n}",
+            crate::store::owner::tag()
+        ));
         let result = (|| {
             let mut f = std::fs::File::create(&tmp)?;
             f.write_all(value)?;
