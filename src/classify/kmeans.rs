@@ -3,20 +3,9 @@
 //! (algorithm "lloyd") runs them, and the nearest and second-nearest centre
 //! of a sample. Rows are samples, columns features; all in f64.
 
+pub use crate::job::ScalerKind;
 use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
-
-/// How features are brought to comparable units before clustering.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ScalerKind {
-    /// (x − mean) / std, population std (scikit-learn's StandardScaler).
-    Standard,
-    /// (x − median) / IQR (scikit-learn's RobustScaler).
-    Robust,
-    /// The features' own units.
-    None,
-}
 
 /// A fitted scaler: x_scaled = (x − centre) / scale, per feature.
 #[derive(Clone, Debug, PartialEq)]

@@ -57,6 +57,18 @@ pub struct JobSpec {
     pub storage: Option<crate::store::remote::Settings>,
 }
 
+/// How features are brought to comparable units before clustering.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScalerKind {
+    /// (x − mean) / std, population std (scikit-learn's StandardScaler).
+    Standard,
+    /// (x − median) / IQR (scikit-learn's RobustScaler).
+    Robust,
+    /// The features' own units.
+    None,
+}
+
 /// `classify:`: k-means facies of feature variables on one grid, fitted
 /// here or taken from an earlier result (`model`).
 #[derive(Debug, Deserialize)]
@@ -70,7 +82,7 @@ pub struct ClassifySpec {
     #[serde(default)]
     pub clusters: Option<usize>,
     #[serde(default = "standard")]
-    pub scaler: crate::classify::ScalerKind,
+    pub scaler: ScalerKind,
     /// Training samples drawn from the live ones, or `all` (default:
     /// 1,000,000, or every live sample when there are fewer).
     #[serde(default)]
@@ -99,8 +111,8 @@ pub struct ClassifySpec {
     pub compression: Option<Compression>,
 }
 
-fn standard() -> crate::classify::ScalerKind {
-    crate::classify::ScalerKind::Standard
+fn standard() -> ScalerKind {
+    ScalerKind::Standard
 }
 fn max_iter() -> usize {
     300

@@ -239,7 +239,7 @@ fn open_datasets(
                 let mut bad = HashMap::new();
                 for o in &outputs {
                     let (_, b) =
-                        crate::lifecycle::status_report::damaged_chunks(path, &o.spec.name, full)?;
+                        crate::store::chunk_check::damaged_chunks(path, &o.spec.name, full)?;
                     if !b.is_empty() {
                         bad.insert(o.spec.name.clone(), b);
                     }

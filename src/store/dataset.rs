@@ -9,9 +9,9 @@
 use super::adapters::atomic::AtomicFiles;
 use super::adapters::split::Split;
 use super::metadata::{consolidate, write_array, write_group, ArrayMeta};
-use super::output::local::{replace_with, PrivateStaging};
-use super::output::s3::{discard, root_files, walk, TempDir};
+use super::placement::{replace_with, PrivateStaging};
 use super::remote::Remote;
+use super::remote_tree::{discard, root_files, walk, TempDir};
 use super::{Compression, Dtype, Format};
 use anyhow::{bail, Context, Result};
 use ndarray::ArrayD;
@@ -237,7 +237,7 @@ impl NewDataset {
         if published || unfinished {
             discard(&r)?;
         }
-        r.put(CLAIM, super::owner::tag().into_bytes())?;
+        r.put(CLAIM, super::process::tag().into_bytes())?;
         let meta = TempDir::new()?;
         let mut writer = DatasetWriter::new(&meta.0.join("dataset"), format, compression);
         writer.remote = Some(r);

@@ -190,7 +190,9 @@ impl Ledger {
             return Ok(());
         }
         let sums = self.checksums();
-        let tmp = self.dir.join(format!("{MANIFEST}.{}", super::owner::tag()));
+        let tmp = self
+            .dir
+            .join(format!("{MANIFEST}.{}", super::process::tag()));
         std::fs::write(&tmp, serde_json::to_string(&sums)?)?;
         std::fs::rename(&tmp, self.dir.join(MANIFEST))?;
         std::fs::remove_dir_all(&done)?;

@@ -15,6 +15,7 @@
 use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
 
+use super::process::{hostname, tag};
 use super::remote::Remote;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -25,36 +26,6 @@ pub const EXPIRY: Duration = Duration::from_secs(60);
 /// Build directories and temporaries older than this are dead whatever
 /// their host says.
 const ABANDONED: Duration = Duration::from_secs(3600);
-
-/// This host's name (`ATTR_HOSTNAME` overrides it, for tests of several
-/// hosts that share pids).
-pub fn hostname() -> String {
-    if let Ok(h) = std::env::var("ATTR_HOSTNAME") {
-        if !h.is_empty() {
-            return sanitize(&h);
-        }
-    }
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| sanitize(h.trim()))
-        .unwrap_or_else(|_| "localhost".into())
-}
-
-fn sanitize(h: &str) -> String {
-    h.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect()
-}
-
-/// `host.pid`: the part of every private name that says whose it is.
-pub fn tag() -> String {
-    format!("{}.{}", hostname(), std::process::id())
-}
 
 fn now() -> u64 {
     SystemTime::now()

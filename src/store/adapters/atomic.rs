@@ -92,7 +92,7 @@ impl AtomicFiles {
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
         let tmp = path.with_file_name(format!(
             "{name}{TEMP_MARK}{}.{n}",
-            crate::store::owner::tag()
+            crate::store::process::tag()
         ));
         let result = (|| {
             let mut f = std::fs::File::create(&tmp)?;

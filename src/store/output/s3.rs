@@ -17,7 +17,7 @@
 //! `--overwrite` of a published dataset first removes its root metadata (the
 //! prefix stops being a dataset at once), then its objects.
 
-use super::local::{OutputDataset, Skeleton};
+use super::staged::{OutputDataset, Skeleton};
 use crate::store::adapters::checksummed::Checksummed;
 use crate::store::adapters::write_behind::WriteBehind;
 use crate::store::input_state::Identity;
@@ -25,46 +25,17 @@ use crate::store::ledger::{Ledger, DIR};
 use crate::store::metadata::consolidate;
 use crate::store::owner::{live_holders, Lease};
 use crate::store::remote::Remote;
+use crate::store::remote_tree::{discard, root_files, walk, TempDir};
 use crate::store::{Format, Opened};
 use anyhow::{bail, Context, Result};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use zarrs::storage::{ListableStorageTraits, StorePrefix};
-
-/// The root group's metadata objects of a format: what publishing writes.
-pub(crate) fn root_files(format: Format) -> &'static [&'static str] {
-    match format {
-        Format::V3 => &["zarr.json"],
-        // `.zgroup` last: it is what makes the prefix a group
-        Format::V2 => &[".zattrs", ".zmetadata", ".zgroup"],
-    }
-}
 
 /// Whether the prefix holds a published group (of either format).
 fn is_published(r: &Remote) -> Result<bool> {
     Ok(r.exists("zarr.json")? || r.exists(".zgroup")? || r.exists(".zarray")?)
-}
-
-/// A local directory removed when dropped.
-pub(crate) struct TempDir(pub PathBuf);
-
-impl TempDir {
-    pub(crate) fn new() -> Result<TempDir> {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
-        let dir = std::env::temp_dir().join(format!("attr-{}.{nanos}", crate::store::owner::tag()));
-        std::fs::create_dir_all(&dir)
-            .with_context(|| format!("cannot create '{}'", dir.display()))?;
-        Ok(TempDir(dir))
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// Open the dataset at `path` for writing chunks.
@@ -190,17 +161,6 @@ fn claimed_by(r: &Remote) -> Result<Option<Value>> {
         .and_then(|b| serde_json::from_slice(&b).ok()))
 }
 
-/// Remove a dataset: its root metadata first, so that it stops being one
-/// at once, then every object below it.
-/// (Whatever its format: the old dataset may be of the other one.)
-pub(crate) fn discard(r: &Remote) -> Result<()> {
-    for f in [".zgroup", "zarr.json", ".zarray", ".zmetadata", ".zattrs"] {
-        r.delete(f)?;
-    }
-    r.delete_all("")
-        .with_context(|| format!("cannot remove the old '{}'", r.url))
-}
-
 /// Build the dataset's skeleton locally and upload it, the root group's
 /// metadata into `.attr/root/` (published last) and the claim left as is.
 /// Every process of the job uploads the same bytes, so a process that
@@ -228,25 +188,6 @@ fn upload_skeleton(r: &Remote, skeleton: &Skeleton, identity: &Identity) -> Resu
         objects.push((key, bytes));
     }
     r.put_many(objects)
-}
-
-/// Every file below `dir`, with its path relative to `root` ('/'-separated).
-pub(crate) fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            walk(root, &p, out);
-        } else if let Ok(rel) = p.strip_prefix(root) {
-            let rel: Vec<String> = rel
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy().into_owned())
-                .collect();
-            out.push((rel.join("/"), p));
-        }
-    }
 }
 
 /// Whether the job with `fingerprint` has published `path`.
