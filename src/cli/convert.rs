@@ -1,4 +1,4 @@
-use super::{with_threads, OutputArgs};
+use super::common::{with_threads, OutputArgs};
 use crate::io::segy::{Choice, Field, Keys, Preset};
 use crate::io::segy_import::Span;
 use std::path::PathBuf;

@@ -2,8 +2,7 @@
 //! arguments and the few lines that hand them to the library. Every flag is
 //! documented here, so `--help` and the man page are the manual.
 
-use anyhow::Context;
-
+mod common;
 mod completions;
 mod convert;
 mod export;
@@ -16,8 +15,7 @@ mod submit;
 mod synth;
 mod view;
 
-use clap::{Parser, Subcommand};
-use std::path::PathBuf;
+use clap::{CommandFactory, Parser, Subcommand};
 
 #[derive(Parser)]
 #[command(
@@ -60,26 +58,6 @@ enum Command {
     Man,
 }
 
-/// Flags every command that writes a dataset takes.
-#[derive(clap::Args)]
-pub struct OutputArgs {
-    /// Chunk shape, comma-separated (each command's default is in its help).
-    #[arg(long, value_delimiter = ',')]
-    pub chunks: Option<Vec<u64>>,
-    /// Zarr format: 3, or 2 for older Python stacks.
-    #[arg(long, default_value = "3")]
-    pub format: crate::store::Format,
-    /// zstd (level 1), zstd:LEVEL, blosc, gzip or none.
-    #[arg(long, default_value = "zstd")]
-    pub compression: crate::store::Compression,
-    /// Replace the output if it exists.
-    #[arg(long)]
-    pub overwrite: bool,
-    /// No progress and no summary.
-    #[arg(long, short)]
-    pub quiet: bool,
-}
-
 pub fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Run(a) => a.execute(),
@@ -92,29 +70,7 @@ pub fn main() -> anyhow::Result<()> {
         Command::Convert { what } => what.execute(),
         Command::Export { what } => what.execute(),
         Command::Synth(a) => a.execute(),
-        Command::Completions(a) => a.execute(),
-        Command::Man => completions::man(),
+        Command::Completions(a) => a.execute(Cli::command()),
+        Command::Man => completions::man(Cli::command()),
     }
-}
-
-/// Run `f` on a pool of `threads` workers (default: the cores available).
-fn with_threads<T: Send>(
-    threads: Option<usize>,
-    f: impl FnOnce() -> anyhow::Result<T> + Send,
-) -> anyhow::Result<T> {
-    let n = match threads {
-        Some(0) => anyhow::bail!("--threads 0: give at least 1"),
-        Some(n) => n,
-        None => crate::batch::shards::default_workers(&crate::batch::shards::process_env).0,
-    };
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(n)
-        .build()
-        .with_context(|| format!("cannot start {n} threads"))?
-        .install(f)
-}
-
-/// A path as the scheduler's nodes will see it.
-fn absolute(p: &std::path::Path) -> PathBuf {
-    std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
 }

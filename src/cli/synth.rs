@@ -1,4 +1,4 @@
-use super::OutputArgs;
+use super::common::OutputArgs;
 use anyhow::bail;
 use std::path::PathBuf;
 

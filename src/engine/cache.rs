@@ -7,7 +7,7 @@
 //! that front: past it the least recently used chunk is dropped (and decoded
 //! again if needed), so memory never grows with the volume.
 
-use super::ChunkSource;
+use super::api::ChunkSource;
 use ndarray::Array3;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};

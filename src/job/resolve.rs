@@ -2,7 +2,7 @@
 //! and dataset, the checks that need the input's shape, the work plan, and
 //! the fingerprint that tells whether two runs do the same work.
 
-use super::{JobSpec, OutputSpec};
+use super::spec::{JobSpec, OutputSpec};
 use crate::engine::plan::{OutputNeeds, Plan};
 use crate::store::{Compression, Dtype, Format, Input};
 use anyhow::{anyhow, bail, Context, Result};

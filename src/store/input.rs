@@ -603,3 +603,12 @@ fn read_trace_mask(
     });
     Ok(Some(Arc::new(live)))
 }
+
+/// The names of the arrays directly inside the group at `path`, sorted
+/// (none when it cannot be read).
+pub fn array_names(path: &Path) -> Vec<String> {
+    super::open_readable(path)
+        .and_then(|s| list_arrays(&s, path))
+        .map(|v| v.into_iter().map(|(name, _)| name).collect())
+        .unwrap_or_default()
+}

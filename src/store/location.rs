@@ -95,15 +95,6 @@ pub fn open_prefetching(
     Ok((open_readable(path)?, None))
 }
 
-/// The names of the arrays directly inside the group at `path`, sorted
-/// (none when it cannot be read).
-pub fn array_names(path: &Path) -> Vec<String> {
-    open_readable(path)
-        .and_then(|s| super::input::list_arrays(&s, path))
-        .map(|v| v.into_iter().map(|(name, _)| name).collect())
-        .unwrap_or_default()
-}
-
 /// The value at `key` of a store, `None` when absent.
 pub fn read_key(store: &ReadStore, key: &str) -> anyhow::Result<Option<Vec<u8>>> {
     let k = StoreKey::new(key).map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -21,11 +21,11 @@ mod remote_tree;
 
 pub use dataset::{ArraySpec, NewDataset};
 pub use dtype::Dtype;
-pub use input::{Coordinate, Input};
+pub use input::{array_names, Coordinate, Input};
 pub use ledger::Ledger;
 pub use location::{
-    array_names, is_zip, node_kind, node_kind_in, open_prefetching, open_readable, read_json,
-    read_key, stored_bytes, NodeKind, ReadStore,
+    is_zip, node_kind, node_kind_in, open_prefetching, open_readable, read_json, read_key,
+    stored_bytes, NodeKind, ReadStore,
 };
 pub use metadata::{Compression, Format};
 pub use output::{

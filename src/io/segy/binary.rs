@@ -3,8 +3,13 @@
 //! interval, and where the traces start.
 
 use super::format::SampleFormat;
-use super::{decode_text, BINARY, TEXT, TRACE_HEADER};
+use super::text::decode_text;
 use anyhow::{bail, Result};
+
+/// The textual header, the binary header and a trace header, in bytes.
+pub const TEXT: usize = 3200;
+pub const BINARY: usize = 400;
+pub const TRACE_HEADER: usize = 240;
 
 #[derive(Clone, Copy, Debug)]
 pub struct BinaryHeader {

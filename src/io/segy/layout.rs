@@ -316,7 +316,7 @@ impl Layout {
         let clean = |s: String| s.trim_matches(|c: char| c == ' ' || c == '\0').to_string();
         let mut names = Vec::new();
         for (k, r) in raw.iter().enumerate() {
-            let ebcdic = clean(super::ebcdic_to_ascii(r));
+            let ebcdic = clean(super::text::ebcdic_to_ascii(r));
             let ascii = clean(r.iter().map(|&b| b as char).collect());
             let declared = |n: &str| self.extensions.iter().any(|e| e == n);
             let name = if declared(&ebcdic) {
@@ -392,7 +392,7 @@ pub fn find_stanza(ext: &[u8]) -> Option<String> {
                     .map(|&b| if b == 0 { ' ' } else { b as char })
                     .collect()
             } else {
-                super::decode_text(r)
+                super::text::decode_text(r)
             }
         })
         .collect();

@@ -10,17 +10,16 @@ pub mod format;
 pub mod geometry;
 pub mod keys;
 pub mod layout;
+pub mod text;
 pub mod writer;
 
 pub use binary::BinaryHeader;
+use binary::{BINARY, TEXT, TRACE_HEADER};
 pub use format::{ibm_to_f32, SampleFormat};
 pub use geometry::Geometry;
 pub use keys::{Choice, Keys, Preset};
 pub use layout::{Field, Layout, TraceField};
-
-const TEXT: usize = 3200;
-const BINARY: usize = 400;
-const TRACE_HEADER: usize = 240;
+pub use text::{decode_text, ebcdic_to_ascii};
 
 /// A SEG-Y file, its layout and post-stack geometry.
 pub struct Segy {
@@ -51,61 +50,6 @@ pub struct Segy {
     pub offsets: Vec<i32>,
     /// The trace in each cell.
     grid: Geometry,
-}
-
-/// EBCDIC (code page 037) to ASCII for the printable range; the textual
-/// header is EBCDIC unless it reads as ASCII.
-const EBCDIC: &str = concat!(
-    "                                                                ",
-    "           .<(+|&         !$*); -/         ,%_>?         `:#@'=\"",
-    " abcdefghi       jklmnopqr       ~stuvwxyz   [               ]  ",
-    "{ABCDEFGHI      }JKLMNOPQR      \\ STUVWXYZ      0123456789      "
-);
-
-/// EBCDIC bytes as ASCII, whatever they look like (header names are EBCDIC).
-pub fn ebcdic_to_ascii(raw: &[u8]) -> String {
-    raw.iter()
-        .map(|&b| EBCDIC.chars().nth(b as usize).unwrap_or(' '))
-        .collect()
-}
-
-pub fn decode_text(raw: &[u8]) -> String {
-    let table: Vec<char> = EBCDIC.chars().collect();
-    let ascii_like = raw
-        .iter()
-        .filter(|&&b| b == b' ' || b.is_ascii_alphanumeric())
-        .count();
-    let ebcdic_like = raw
-        .iter()
-        .filter(|&&b| b == 0x40 || (0xC1..=0xF9).contains(&b))
-        .count();
-    let text: String = if ascii_like >= ebcdic_like {
-        raw.iter()
-            .map(|&b| {
-                if b == 0 {
-                    ' '
-                } else if b.is_ascii() && !b.is_ascii_control() || b == b'\n' {
-                    b as char
-                } else {
-                    ' '
-                }
-            })
-            .collect()
-    } else {
-        raw.iter()
-            .map(|&b| table.get(b as usize).copied().unwrap_or(' '))
-            .collect()
-    };
-    // 40 cards of 80 columns, unless the file already has line breaks
-    if text.contains('\n') {
-        text
-    } else {
-        text.as_bytes()
-            .chunks(80)
-            .map(|c| String::from_utf8_lossy(c).trim_end().to_string())
-            .collect::<Vec<_>>()
-            .join("\n")
-    }
 }
 
 /// A header value with a SEG-Y scalar applied: a positive scalar

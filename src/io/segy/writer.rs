@@ -81,7 +81,7 @@ mod tests {
             }
         }
         assert_eq!(
-            super::super::decode_text(&minimal_textual_header())
+            super::super::text::decode_text(&minimal_textual_header())
                 .lines()
                 .next(),
             Some("C 1 WRITTEN BY ATTR")

@@ -9,7 +9,6 @@
 //! listing and stored entries to the adapter. An entry compressed any
 //! other way is refused when the store is opened.
 
-use crate::store::ReadStore;
 use anyhow::{bail, Result};
 use rc_zip::fsm::{ArchiveFsm, FsmResult};
 use rc_zip::parse::Method;
@@ -19,7 +18,13 @@ use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 use zarrs::storage::byte_range::{ByteRange, ByteRangeIterator};
-use zarrs::storage::{Bytes, MaybeBytesIterator, ReadableStorageTraits, StorageError, StoreKey};
+use zarrs::storage::{
+    Bytes, MaybeBytesIterator, ReadableListableStorageTraits, ReadableStorageTraits, StorageError,
+    StoreKey,
+};
+
+/// A readable, listable store (what `store::ReadStore` names).
+type ReadStore = Arc<dyn ReadableListableStorageTraits>;
 
 /// Where a deflated entry's bytes are, and what they must inflate to.
 struct Deflated {
