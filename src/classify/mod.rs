@@ -12,7 +12,7 @@ mod kmeans;
 
 pub use kmeans::ScalerKind;
 
-use crate::engine::plan::{OutputNeeds, Plan};
+use crate::engine::work_plan::{OutputNeeds, Plan};
 use crate::engine::{ChunkSink, Target};
 use crate::job::{ClassifySpec, Feature, Init, JobSpec, SampleSize};
 use crate::progress::Progress;
@@ -98,7 +98,7 @@ impl Features {
             .collect();
         let mut plan = Plan::new(self.grid.shape, self.grid.chunks, self.boundary, &needs);
         let cache = plan.cache_front(self.workers).min(budget / 2).max(64 << 20);
-        let worker_bytes = budget.saturating_sub(cache + crate::engine::plan::PROCESS_BYTES)
+        let worker_bytes = budget.saturating_sub(cache + crate::engine::work_plan::PROCESS_BYTES)
             / self.workers.max(1) as u64;
         plan.fit_tiles(worker_bytes);
         self.engine = Some((plan, cache));
@@ -115,7 +115,7 @@ impl Features {
         let engine = self.engine.as_ref().map_or(0, |(plan, cache)| {
             plan.memory_estimate(self.workers, *cache)
         });
-        engine.max(crate::engine::plan::PROCESS_BYTES) + per_chunk * self.workers as u64
+        engine.max(crate::engine::work_plan::PROCESS_BYTES) + per_chunk * self.workers as u64
     }
 
     pub fn computed(&self) -> usize {

@@ -9,17 +9,17 @@ mod api;
 pub mod boundary;
 pub mod cache;
 pub mod gather;
-pub mod plan;
+pub mod work_plan;
 
 use crate::progress::Progress;
 pub use api::{ChunkSink, ChunkSource, Interrupted, RunOptions, Stats, Target};
 use attributes::{Halo, Shared};
 use cache::ChunkCache;
 use ndarray::{s, Array3};
-use plan::{Plan, Task};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
+use work_plan::{Plan, Task};
 
 /// Run the tasks `selected` (indices into `plan.tasks`), in the order of
 /// [`Plan::sweep`].
@@ -249,7 +249,7 @@ fn run_task(
 fn compute(
     plan: &Plan,
     task: &Task,
-    tile: &plan::Region,
+    tile: &work_plan::Region,
     cache: &ChunkCache,
     targets: &[Target],
     used: &mut Vec<[u64; 3]>,
@@ -375,7 +375,7 @@ mod tests {
     use super::gather::tests::Memory;
     use super::*;
     use ndarray::ArrayView3;
-    use plan::OutputNeeds;
+    use work_plan::OutputNeeds;
 
     struct Collect(Mutex<Array3<f32>>, [u64; 3]);
 

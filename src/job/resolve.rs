@@ -3,7 +3,7 @@
 //! the fingerprint that tells whether two runs do the same work.
 
 use super::spec::{JobSpec, OutputSpec};
-use crate::engine::plan::{OutputNeeds, Plan};
+use crate::engine::work_plan::{OutputNeeds, Plan};
 use crate::store::{Compression, Dtype, Format, Input};
 use anyhow::{anyhow, bail, Context, Result};
 use attributes::{Kernel, Setup};
@@ -222,7 +222,7 @@ pub fn prepare(
     };
     let worker_bytes = budget
         .bytes
-        .saturating_sub(cache_bytes + crate::engine::plan::PROCESS_BYTES)
+        .saturating_sub(cache_bytes + crate::engine::work_plan::PROCESS_BYTES)
         / workers.max(1) as u64;
     plan.fit_tiles(worker_bytes);
     // more workers than tasks would only wait
