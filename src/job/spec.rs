@@ -307,11 +307,7 @@ const MAX_JOB_BYTES: u64 = 4 << 20;
 /// Read and parse a job file, once (it may be a pipe: `<(cat job.yaml)`).
 pub fn load(path: &Path) -> anyhow::Result<JobSpec> {
     let text = read_job_file(path)?;
-    let spec = parse(&text, path)?;
-    if let Some(s) = &spec.storage {
-        crate::store::remote::configure(s);
-    }
-    Ok(spec)
+    parse(&text, path)
 }
 
 /// The text of a job file: a regular file or a pipe, at most

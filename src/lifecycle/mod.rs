@@ -33,6 +33,10 @@ use std::sync::Arc;
 /// tells a `classify:` job from an attribute job.
 pub fn open(job_path: &Path, settings: &Settings) -> Result<Box<dyn JobKind>> {
     let spec = crate::job::load(job_path)?;
+    // the job's object-store settings, for every store opened from here on
+    if let Some(s) = &spec.storage {
+        crate::store::remote::configure(s);
+    }
     if spec.classify.is_some() {
         Ok(Box::new(facies_job::FaciesJob::resolve(
             job_path, spec, settings,

@@ -25,6 +25,9 @@ pub struct Ledger {
     dir: PathBuf,
     /// The `.attr` prefix of a dataset in an object store.
     remote: Option<Remote>,
+    /// Why an object-store location could not be opened: then nothing is
+    /// read or written anywhere else (no local folder named after it).
+    unreachable: Option<String>,
 }
 
 fn chunk_name(idx: [u64; 3]) -> String {
@@ -33,12 +36,25 @@ fn chunk_name(idx: [u64; 3]) -> String {
 
 impl Ledger {
     pub fn at(dataset: &Path) -> Ledger {
-        let remote = remote::is_remote(dataset)
-            .then(|| Remote::open(dataset).ok().map(|r| r.child(DIR)))
-            .flatten();
+        let (remote, unreachable) = match remote::is_remote(dataset) {
+            false => (None, None),
+            true => match Remote::open(dataset) {
+                Ok(r) => (Some(r.child(DIR)), None),
+                Err(e) => (None, Some(format!("{e:#}"))),
+            },
+        };
         Ledger {
             dir: dataset.join(DIR),
             remote,
+            unreachable,
+        }
+    }
+
+    /// The error of a location that could not be opened.
+    fn check_reachable(&self) -> Result<()> {
+        match &self.unreachable {
+            Some(why) => anyhow::bail!("{why}"),
+            None => Ok(()),
         }
     }
 
@@ -56,6 +72,7 @@ impl Ledger {
     }
 
     pub fn fingerprint(&self) -> Result<Value> {
+        self.check_reachable()?;
         if let Some(r) = &self.remote {
             let bytes = r
                 .get("job.json")?
@@ -91,6 +108,7 @@ impl Ledger {
         if super::adapters::atomic::unsafe_in_place() {
             return Ok(());
         }
+        self.check_reachable()?;
         let text = sum.map_or(String::new(), |(n, c)| format!("{n} {c:08x}"));
         if let Some(r) = &self.remote {
             return r
@@ -120,6 +138,9 @@ impl Ledger {
         if let Some(r) = &self.remote {
             return remote_checksums(r);
         }
+        if self.unreachable.is_some() {
+            return BTreeMap::new();
+        }
         let mut all: BTreeMap<String, BTreeMap<String, (u64, u32)>> =
             std::fs::read_to_string(self.dir.join(MANIFEST))
                 .ok()
@@ -147,7 +168,7 @@ impl Ledger {
 
     /// Whether chunk `idx` of `variable` is recorded as complete.
     pub fn is_done(&self, variable: &str, idx: [u64; 3]) -> bool {
-        if self.remote.is_some() {
+        if self.remote.is_some() || self.unreachable.is_some() {
             // (a PUT is whole: rewriting the same bytes is harmless)
             return false;
         }
@@ -167,6 +188,9 @@ impl Ledger {
                 .filter_map(|e| parse_chunk_name(e.key.rsplit('/').next()?))
                 .collect();
         }
+        if self.unreachable.is_some() {
+            return HashSet::new();
+        }
         let Ok(entries) = std::fs::read_dir(self.dir.join("done").join(variable)) else {
             return HashSet::new();
         };
@@ -180,6 +204,7 @@ impl Ledger {
     /// manifest of checksums (for `attr status --verify` and `--repair`)
     /// and drop them.
     pub fn seal(&self) -> Result<()> {
+        self.check_reachable()?;
         if let Some(r) = &self.remote {
             let sums = self.checksums();
             r.put(MANIFEST, serde_json::to_vec(&sums)?)?;
@@ -205,12 +230,16 @@ impl Ledger {
             let _ = r.put("shards", count.to_string().into_bytes());
             return;
         }
+        if self.unreachable.is_some() {
+            return;
+        }
         let _ = std::fs::write(self.dir.join("shards"), count.to_string());
     }
 
     pub fn recorded_shards(&self) -> Option<usize> {
         let text = match &self.remote {
             Some(r) => String::from_utf8(r.get("shards").ok()??).ok()?,
+            None if self.unreachable.is_some() => return None,
             None => std::fs::read_to_string(self.dir.join("shards")).ok()?,
         };
         text.trim().parse().ok()
@@ -257,4 +286,20 @@ fn remote_checksums(r: &Remote) -> BTreeMap<String, BTreeMap<String, (u64, u32)>
         }
     }
     all
+}
+
+#[cfg(test)]
+mod tests {
+    /// An object-store location that cannot be opened is an error, never a
+    /// local folder named after it.
+    #[test]
+    fn an_unreachable_location_is_never_a_local_folder() {
+        let l = super::Ledger::at(std::path::Path::new("s3://"));
+        assert!(l.fingerprint().is_err());
+        assert!(l.mark_done("v", [0, 0, 0], None).is_err());
+        assert!(l.seal().is_err());
+        l.record_shards(3);
+        assert!(l.done("v").is_empty() && l.recorded_shards().is_none());
+        assert!(!std::path::Path::new("s3:").exists());
+    }
 }
