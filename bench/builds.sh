@@ -10,7 +10,7 @@
 # Env: VOL (the input; default: `attr synth` of SHAPE in CHUNKS, made by the
 # new build), SHAPE (default 256,256,1024), CHUNKS (64,64,64), WORKERS (2),
 # REPEAT (runs of each job and build, default 3), WORK (scratch, default
-# /tmp/attr-builds).
+# /tmp/attr-builds), ONLY (job names to run, space-separated; default all).
 set -euo pipefail
 OLD=$(realpath "$1")
 NEW=$(realpath "$2")
@@ -47,6 +47,7 @@ median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 printf '%-16s %9s %9s %7s\n' job "old s" "new s" "new/old"
 for entry in "${JOBS[@]}"; do
     name=${entry%%|*}
+    if [ -n "${ONLY:-}" ] && [[ " $ONLY " != *" $name "* ]]; then continue; fi
     spec=$(job "$name" "$(printf '%b' "${entry#*|}")")
     : > "$WORK/$name.old"
     : > "$WORK/$name.new"
