@@ -167,6 +167,7 @@ fn write_traces(
     enc: &Encoder,
     (text, binary): (&[u8], &[u8]),
     headers: &TraceHeaders,
+    sync: bool,
 ) -> Result<usize> {
     let [ni, nx, ns] = vol.data.shape.map(|v| v as usize);
     let mask = vol
@@ -201,7 +202,9 @@ fn write_traces(
         }
     }
     w.flush()?;
-    w.get_ref().sync_all()?;
+    if sync {
+        w.get_ref().sync_all()?;
+    }
     Ok(written)
 }
 
@@ -212,7 +215,8 @@ pub fn segy(input_path: &Path, output: &Path, o: &ExportOptions) -> Result<()> {
             o.format.code()
         );
     }
-    if output.exists() && !o.overwrite {
+    let target = Target::of(output)?;
+    if target == Target::Existing && !o.overwrite {
         bail!(
             "output '{}' already exists: pass --overwrite to replace it",
             output.display()
@@ -249,26 +253,77 @@ pub fn segy(input_path: &Path, output: &Path, o: &ExportOptions) -> Result<()> {
             .filter(|h| template.is_none() && h.shape == [ni, nx, 240]),
         same_layout,
     };
-    // written beside the output under this process's own name, and
-    // renamed over it only when complete: two exports never mix
-    let tmp = crate::store::private_sibling(output, "exporting");
-    let file = std::fs::File::create(&tmp)
-        .with_context(|| format!("cannot create '{}'", tmp.display()))?;
-    match write_traces(file, &vol, &enc, (&text, &binary), &headers) {
-        Ok(n) => {
-            std::fs::rename(&tmp, output)?;
-            crate::noteln!(
-                "attr: wrote {}: {n} traces of {} samples, format {} ({} endian)",
+    let shown = output.display();
+    // a failed write (a full disk) names the file; a failed read names its own
+    let write = |file| {
+        write_traces(file, &vol, &enc, (&text, &binary), &headers, target != Target::Stream)
+            .map_err(|e| match e.downcast_ref::<std::io::Error>() {
+                Some(_) => e.context(format!("cannot write '{shown}'")),
+                None => e,
+            })
+    };
+    let n = if target == Target::Stream {
+        // a device or a pipe is written into, never replaced
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(output)
+            .with_context(|| format!("cannot open '{shown}' for writing"))?;
+        write(file)?
+    } else {
+        // written beside the output under this process's own name, and
+        // renamed over it only when complete: two exports never mix
+        let tmp = crate::store::private_sibling(output, "exporting");
+        let file = std::fs::File::create(&tmp)
+            .with_context(|| format!("cannot create '{}'", tmp.display()))?;
+        match write(file).and_then(|n| {
+            std::fs::rename(&tmp, output)
+                .with_context(|| format!("cannot move the export into place as '{shown}'"))?;
+            Ok(n)
+        }) {
+            Ok(n) => n,
+            Err(e) => {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(e);
+            }
+        }
+    };
+    crate::noteln!(
+        "attr: wrote {shown}: {n} traces of {} samples, format {} ({} endian)",
+        vol.samples,
+        o.format.code(),
+        if big_endian { "big" } else { "little" }
+    );
+    Ok(())
+}
+
+/// What the export's output path is now.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Target {
+    /// Nothing: the file is created.
+    New,
+    /// A regular file, replaced whole with `--overwrite`.
+    Existing,
+    /// A device or a pipe: written into as it is.
+    Stream,
+}
+
+impl Target {
+    fn of(output: &Path) -> Result<Target> {
+        use std::os::unix::fs::FileTypeExt;
+        let Ok(meta) = std::fs::metadata(output) else {
+            return Ok(Target::New);
+        };
+        let t = meta.file_type();
+        if t.is_dir() {
+            bail!(
+                "output '{}' is a directory: give the SEG-Y file's name (e.g. '{}')",
                 output.display(),
-                vol.samples,
-                o.format.code(),
-                if big_endian { "big" } else { "little" }
+                output.join("export.sgy").display()
             );
-            Ok(())
         }
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            Err(e)
+        if t.is_char_device() || t.is_block_device() || t.is_fifo() || t.is_socket() {
+            return Ok(Target::Stream);
         }
+        Ok(Target::Existing)
     }
 }

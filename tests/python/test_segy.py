@@ -356,3 +356,58 @@ def test_header_field_types_are_configurable(tmp_path):
     assert list(g["inline"][...]) == [1, 2, 3, 4, 5] and list(g["crossline"][...]) == list(range(40020, 40025))
     p = run_attr("convert", "segy", path, tmp_path / "x.zarr", "--iline-byte", "233:ieee32", check=False)
     assert p.returncode != 0 and "int2, int4, int8, uint2, uint4 or uint8" in p.stderr
+
+
+def test_export_onto_a_directory_is_refused_and_leaves_nothing(tmp_path):
+    from conftest import F3
+    d = tmp_path / "dir"
+    d.mkdir()
+    p = run_attr("export", "segy", F3, d, "--overwrite", check=False)
+    err = [l for l in p.stderr.splitlines() if l.startswith("error")]
+    assert p.returncode != 0 and len(err) == 1 and "is a directory" in err[0] and str(d) in err[0], p.stderr
+    assert list(tmp_path.iterdir()) == [d] and not list(d.iterdir())
+
+
+def test_export_streams_into_a_device_or_pipe_and_never_replaces_it(tmp_path):
+    import os
+    import stat
+    import threading
+    from conftest import F3
+    ref = tmp_path / "ref.sgy"
+    run_attr("export", "segy", F3, ref)
+    # a pipe: what its reader gets is the file
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got = {}
+    reader = threading.Thread(target=lambda: got.setdefault("bytes", open(fifo, "rb").read()))
+    reader.start()
+    run_attr("export", "segy", F3, fifo)
+    reader.join(timeout=60)
+    assert got["bytes"] == ref.read_bytes()
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    # a device: written into, with or without --overwrite, and still a device
+    for extra in ([], ["--overwrite"]):
+        run_attr("export", "segy", F3, "/dev/null", *extra)
+        assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+    p = run_attr("export", "segy", F3, "/dev/full", "--overwrite", check=False)
+    err = [l for l in p.stderr.splitlines() if l.startswith("error")]
+    assert p.returncode != 0 and len(err) == 1 and "'/dev/full'" in err[0] and "No space left" in err[0], p.stderr
+    assert stat.S_ISCHR(os.stat("/dev/full").st_mode)
+    assert not [f for f in os.listdir("/dev") if ".exporting." in f]
+
+
+def test_export_onto_a_full_disk_names_the_file_and_leaves_nothing(tmp_path):
+    import subprocess
+    from conftest import F3, needs_root
+    needs_root("full disk (mounts a small tmpfs)")
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)], check=True)
+    try:
+        out = mnt / "f3.sgy"
+        p = run_attr("export", "segy", F3, out, check=False)
+        err = [l for l in p.stderr.splitlines() if l.startswith("error")]
+        assert p.returncode != 0 and len(err) == 1 and str(out) in err[0] and "No space left" in err[0], p.stderr
+        assert list(mnt.iterdir()) == []
+    finally:
+        subprocess.run(["umount", str(mnt)], check=False)
