@@ -256,11 +256,18 @@ pub fn segy(input_path: &Path, output: &Path, o: &ExportOptions) -> Result<()> {
     let shown = output.display();
     // a failed write (a full disk) names the file; a failed read names its own
     let write = |file| {
-        write_traces(file, &vol, &enc, (&text, &binary), &headers, target != Target::Stream)
-            .map_err(|e| match e.downcast_ref::<std::io::Error>() {
-                Some(_) => e.context(format!("cannot write '{shown}'")),
-                None => e,
-            })
+        write_traces(
+            file,
+            &vol,
+            &enc,
+            (&text, &binary),
+            &headers,
+            target != Target::Stream,
+        )
+        .map_err(|e| match e.downcast_ref::<std::io::Error>() {
+            Some(_) => e.context(format!("cannot write '{shown}'")),
+            None => e,
+        })
     };
     let n = if target == Target::Stream {
         // a device or a pipe is written into, never replaced

@@ -347,7 +347,8 @@ impl Remote {
         if bucket.is_empty() {
             bail!("'{url}' names no bucket: write s3://BUCKET/PREFIX");
         }
-        let prefix = prefix.trim_matches('/').to_string();
+        let prefix = prefix.trim_end_matches('/').to_string();
+        check_prefix(url, &prefix)?;
         Ok(Remote {
             url: url.trim_end_matches('/').to_string(),
             bucket: bucket.to_string(),
@@ -557,12 +558,48 @@ impl Remote {
     }
 }
 
+/// A prefix that names one place: no empty, `.` or `..` segment (`//`,
+/// `/./`, `/../` are not folded as on a filesystem), and none of `? # %`
+/// or control characters, which URLs and keys read differently.
+fn check_prefix(url: &str, prefix: &str) -> Result<()> {
+    if prefix.is_empty() {
+        return Ok(());
+    }
+    for seg in prefix.split('/') {
+        let why = match seg {
+            "" => Some("an empty segment ('//')".to_string()),
+            "." | ".." => Some(format!(
+                "a '{seg}' segment, which object stores do not resolve"
+            )),
+            _ => seg
+                .chars()
+                .find(|c| matches!(c, '?' | '#' | '%') || c.is_control())
+                .map(|c| format!("the character {c:?}")),
+        };
+        if let Some(why) = why {
+            bail!("'{url}': the path has {why}: give the prefix as its objects' keys begin, e.g. s3://bucket/surveys/f3.zarr");
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn locations_parse() {
+        for bad in [
+            "s3://b/a//b",
+            "s3://b/a/../b",
+            "s3://b/./x",
+            "s3://b/a?x",
+            "s3://b/a#1",
+            "s3://b/50%",
+        ] {
+            let e = Remote::open(Path::new(bad)).err().expect(bad).to_string();
+            assert!(e.contains("the path has") && e.contains(bad), "{bad}: {e}");
+        }
         std::env::set_var("AWS_ACCESS_KEY_ID", "k");
         std::env::set_var("AWS_SECRET_ACCESS_KEY", "s");
         let r = Remote::open(Path::new("s3://b/some/prefix/")).unwrap();

@@ -654,3 +654,20 @@ def test_a_zip_entry_compressed_another_way_is_refused_in_one_line(tmp_path):
 def run_attr_local(*args, check=True):
     from conftest import run_attr
     return run_attr(*args, check=check)
+
+
+@pytest.mark.parametrize("key", ["a//b.zarr", "a/../b.zarr", "./b.zarr", "b.zarr?x", "b#1.zarr", "b%41.zarr"])
+def test_a_location_that_names_no_one_place_is_refused_in_one_line(tmp_path, s3, key):
+    url = s3.url(key)
+    for args in (["info", url], ["run", job(tmp_path, "j", f"input: {url}\noutputs:\n"
+                                            f"  - {{attribute: envelope, path: {tmp_path / 'o.zarr'}}}\n")],
+                 ["run", job(tmp_path, "k", f"input: {F3_LOCAL}\noutputs:\n"
+                                            f"  - {{attribute: envelope, path: {url}}}\n")]):
+        p = attr(s3, *args, check=False)
+        err = [l for l in p.stderr.splitlines() if l.startswith("error")]
+        assert p.returncode != 0 and len(err) == 1 and "the path has" in err[0] and key in err[0], p.stderr
+        assert "holds objects" not in p.stderr
+    assert not (tmp_path / "o.zarr").exists()
+
+
+F3_LOCAL = Path(__file__).resolve().parents[2] / "sample-data" / "f3.zarr"
