@@ -172,6 +172,8 @@ def test_the_same_job_twice_is_idempotent(tmp_path, world, kind):
     errs = [p.communicate()[1] for p in procs]
     assert all(p.returncode == 0 for p in procs), errs
     assert files(out2) == world["refs"][kind, "A"] and not leftovers(tmp_path)
+    # a published dataset keeps no leases
+    assert not list(out.glob(".attr/lease.*")) and not list(out2.glob(".attr/lease.*"))
 
 
 @kinds

@@ -169,6 +169,8 @@ def test_a_job_on_s3_writes_the_chunks_the_filesystem_job_writes(tmp_path, s3, s
         # published: readable as a consolidated group, and attr says so
         assert s3.exists(f"{prefix}/a.zarr/zarr.json") and s3.exists(f"{prefix}/b.zarr/.zgroup")
         assert s3.exists(f"{prefix}/b.zarr/.zmetadata")
+        # a published dataset keeps no leases
+        assert not [k for k in s3.objects(prefix) if "/lease." in k]
         p = attr(s3, "status", "--verify", s3.url(f"{prefix}/a.zarr"))
         assert "complete" in p.stdout and "all" in p.stdout
         again = attr(s3, "run", job(tmp_path, "j", outputs(src, dst)))

@@ -293,6 +293,7 @@ pub fn publish(path: &Path, staging: &Path, format: Format, identity: &Identity)
         return Ok(false);
     }
     remove_temporaries(&claim);
+    remove_leases(&claim);
     consolidate(&claim, format)?;
     replace_with(&claim, path)?;
     // the records go last: a publisher killed before this point leaves a
@@ -305,6 +306,18 @@ pub fn publish(path: &Path, staging: &Path, format: Format, identity: &Identity)
         }
     }
     Ok(true)
+}
+
+/// A published dataset has no writers: its leases would only mislead.
+fn remove_leases(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir.join(crate::store::ledger::DIR)) else {
+        return;
+    };
+    for e in entries.flatten() {
+        if e.file_name().to_string_lossy().starts_with("lease.") {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
 }
 
 /// Delete temporaries of chunk writes that were interrupted.

@@ -249,7 +249,18 @@ pub fn publish(path: &Path, format: Format, identity: &Identity) -> Result<bool>
     }
     let published = publish_claimed(&r, path, format);
     r.delete(PUBLISHING)?;
-    published.map(|()| true)
+    published?;
+    // a published dataset has no writers: its leases would only mislead
+    for e in r.list(DIR)? {
+        if e.key
+            .rsplit('/')
+            .next()
+            .is_some_and(|n| n.starts_with("lease."))
+        {
+            r.delete(&e.key)?;
+        }
+    }
+    Ok(true)
 }
 
 fn publish_claimed(r: &Remote, path: &Path, format: Format) -> Result<()> {
