@@ -67,6 +67,19 @@ impl Features {
         &self.grid
     }
 
+    /// Refuse chunks missing from the stores read (`strict_input`).
+    pub fn set_strict(&mut self, strict: bool) -> Result<()> {
+        self.grid.set_strict(strict);
+        self.grid.check_strict()?;
+        for s in &mut self.sources {
+            if let Source::Stored(i) = s {
+                i.set_strict(strict);
+                i.check_strict()?;
+            }
+        }
+        Ok(())
+    }
+
     /// Every store the features are read from.
     pub fn reads(&self) -> Vec<std::path::PathBuf> {
         let mut v = vec![self.grid.path.clone()];

@@ -41,6 +41,10 @@ pub struct Args {
     /// (`--resume` does the same on a published output).
     #[arg(long)]
     repair: bool,
+    /// Refuse input chunks missing from the store, instead of reading them
+    /// as the fill value (Zarr's rule); also the job key `strict_input`.
+    #[arg(long)]
+    strict_input: bool,
 }
 
 impl Args {
@@ -58,6 +62,7 @@ impl Args {
                 shards: self.shards,
                 resume: self.resume,
                 repair: self.repair,
+                strict_input: self.strict_input,
             },
         )
     }

@@ -202,6 +202,17 @@ fn describe(
         raw as f64 / stored.max(1) as f64
     );
     crate::outln!("    codecs       {}", serde_json::to_string(&codecs)?);
+    if let Some(n) = input.stored_chunk_count() {
+        let missing = count.saturating_sub(n);
+        crate::outln!(
+            "    stored       {n} of {count} chunks{}",
+            if missing > 0 {
+                format!(" ({missing} missing: read as the fill value; `strict_input` refuses them)")
+            } else {
+                String::new()
+            }
+        );
+    }
     if let Some(dt) = input.sample_interval_ms() {
         crate::outln!("    sample int.  {dt} ms");
     }

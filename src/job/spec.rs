@@ -39,6 +39,10 @@ pub struct JobSpec {
     /// Whether live traces holding only zeros are data or missing.
     #[serde(default)]
     pub dead_traces: DeadTraces,
+    /// Refuse input chunks missing from the store instead of reading them
+    /// as the fill value (Zarr's rule; in a survey, usually a lost file).
+    #[serde(default)]
+    pub strict_input: bool,
     /// Attributes to compute (or, instead, a `classify` section).
     #[serde(default)]
     pub outputs: Vec<OutputSpec>,

@@ -39,6 +39,7 @@ impl FaciesJob {
         classify::check(job_path, c)?;
         let (workers, workers_from) = s.workers_for(spec.workers);
         let (given, mut feats) = classify::resolve(job_path, &spec, c, workers)?;
+        feats.set_strict(s.strict_input || spec.strict_input)?;
         if let Init::Centres(cs) = &c.init {
             let f = feats.names.len();
             if let Some(bad) = cs.iter().find(|r| r.len() != f) {

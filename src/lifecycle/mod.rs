@@ -146,6 +146,7 @@ pub fn execute(job: &mut dyn JobKind, s: &Settings, stop: &AtomicBool) -> Result
     let pending = publish(job, &paths, &datasets, &repairs, s.shard.is_none(), &say)?;
     if !quiet {
         summary(job, &paths, &stats, &pending);
+        note_missing_input(job);
     }
     Ok(())
 }
@@ -515,6 +516,20 @@ fn summary(job: &dyn JobKind, paths: &[PathBuf], stats: &Stats, pending: &[Strin
     );
     for p in pending {
         crate::noteln!("attr: this share is done; waiting for other shards to finish {p}");
+    }
+}
+
+/// Input chunks that were missing from the store, read as the fill value
+/// (Zarr's rule, and how zarr-python stores chunks of only the fill value;
+/// in a survey sometimes a lost file).
+fn note_missing_input(job: &dyn JobKind) {
+    let missing = job.grid().missing_chunks();
+    if let Some(first) = missing.first() {
+        crate::noteln!(
+            "attr: {} input chunk(s) of '{}' are missing from the store and were read as the fill value (first: {first:?}); `--strict-input` or `strict_input: true` refuses them",
+            missing.len(),
+            job.grid().path.display()
+        );
     }
 }
 

@@ -19,6 +19,8 @@ pub struct Flags {
     pub shards: Option<usize>,
     pub resume: bool,
     pub repair: bool,
+    /// `--strict-input`: refuse input chunks missing from the store.
+    pub strict_input: bool,
 }
 
 /// How this process runs a job: decided from the flags and the environment.
@@ -36,6 +38,8 @@ pub struct Settings {
     /// `--resume`, or a requeued array task.
     pub resume: bool,
     pub repair: bool,
+    /// Input chunks missing from the store are refused.
+    pub strict_input: bool,
 }
 
 impl Settings {
@@ -65,6 +69,7 @@ impl Settings {
             shard,
             resume: flags.resume || shard::requeued(env),
             repair: flags.repair,
+            strict_input: flags.strict_input,
         })
     }
 

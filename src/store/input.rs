@@ -51,6 +51,10 @@ pub struct Input {
     /// In an object store: fetches chunks ahead of their decode.
     prefetch: Option<Arc<Prefetching>>,
     array: Array<dyn ReadableListableStorageTraits>,
+    /// The chunks found missing from the store while reading (read as the
+    /// fill value, Zarr's rule), and whether that is refused instead.
+    missing: std::sync::Mutex<std::collections::BTreeSet<[u64; 3]>>,
+    strict: bool,
 }
 
 impl Input {
@@ -135,7 +139,72 @@ impl Input {
             store,
             prefetch,
             array,
+            missing: Default::default(),
+            strict: false,
         })
+    }
+
+    /// Refuse chunks missing from the store (`strict_input`) instead of
+    /// reading them as the fill value.
+    pub fn set_strict(&mut self, strict: bool) {
+        self.strict = strict;
+    }
+
+    /// With `strict_input`, refuse a store with chunks missing before any
+    /// work: counted by listing, then the first missing one found.
+    pub fn check_strict(&self) -> Result<()> {
+        if !self.strict {
+            return Ok(());
+        }
+        let total: u64 = self.grid().iter().product();
+        let Some(stored) = self.stored_chunk_count() else {
+            return Ok(()); // sharded: each chunk is checked as it is read
+        };
+        if stored >= total {
+            return Ok(());
+        }
+        let g = self.grid();
+        let first = (0..g[0])
+            .flat_map(|i| (0..g[1]).flat_map(move |j| (0..g[2]).map(move |k| [i, j, k])))
+            .find(|&idx| self.stored_chunk_size(idx).is_none());
+        bail!(
+            "'{}': {} of {total} chunks are missing from the store (first: {:?}), and strict_input refuses them: restore them, or drop strict_input to read them as the fill value",
+            self.path.display(),
+            total - stored,
+            first.map(|i| i[3 - self.ndim..].to_vec()).unwrap_or_default()
+        )
+    }
+
+    /// The chunks found missing so far (promoted grid), in order.
+    pub fn missing_chunks(&self) -> Vec<[u64; 3]> {
+        self.missing
+            .lock()
+            .map(|m| m.iter().copied().collect())
+            .unwrap_or_default()
+    }
+
+    /// How many chunks the store holds of the grid's, counted by listing
+    /// (`None` for a sharded array, whose chunks live inside shards).
+    pub fn stored_chunk_count(&self) -> Option<u64> {
+        let meta = serde_json::to_string(self.array.metadata()).unwrap_or_default();
+        if meta.contains("sharding_indexed") {
+            return None;
+        }
+        let dir = self
+            .variable
+            .as_ref()
+            .map_or(String::new(), |v| format!("{v}/"));
+        let prefix = zarrs::storage::StorePrefix::new(dir).ok()?;
+        let keys = self.store.list_prefix(&prefix).ok()?;
+        let meta_names = ["zarr.json", ".zarray", ".zattrs", ".zgroup", ".zmetadata"];
+        Some(
+            keys.iter()
+                .filter(|k| {
+                    let name = k.as_str().rsplit('/').next().unwrap_or("");
+                    !meta_names.contains(&name)
+                })
+                .count() as u64,
+        )
     }
 
     /// Treat samples equal to `v` as null (the job's `null_value`).
@@ -268,10 +337,26 @@ impl Input {
             idx.to_vec()
         };
         with_dtype!(self.dtype, T, {
-            let a: ArrayD<T> = self
+            let at = || format!("'{}': chunk {:?}", self.path.display(), stored);
+            let a: ArrayD<T> = match self
                 .array
-                .retrieve_chunk(&stored)
-                .with_context(|| format!("'{}': chunk {:?}", self.path.display(), stored))?;
+                .retrieve_chunk_if_exists(&stored)
+                .with_context(at)?
+            {
+                Some(a) => a,
+                None => {
+                    if self.strict {
+                        bail!(
+                            "{}: missing from the store (strict_input): restore the chunk, or drop strict_input to read it as the fill value",
+                            at()
+                        );
+                    }
+                    if let Ok(mut m) = self.missing.lock() {
+                        m.insert(idx);
+                    }
+                    self.array.retrieve_chunk(&stored).with_context(at)?
+                }
+            };
             let origin = [0, 1, 2].map(|x| idx[x] * self.chunks[x]);
             self.to_kernel_values(a, origin)
         })

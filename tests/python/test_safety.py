@@ -276,3 +276,24 @@ def test_a_job_file_from_a_pipe_is_read_once(tmp_path):
         else:
             assert p.returncode == 0, p.stderr
     assert out.exists()
+
+
+def test_missing_input_chunks_are_counted_or_refused(tmp_path):
+    from conftest import synth
+    vol = synth(tmp_path / "v.zarr", "32,32,128", "16,16,64", full=True)
+    lost = sorted((vol / "amplitude" / "c").rglob("*"))
+    lost = [f for f in lost if f.is_file()][3]
+    lost.unlink()
+    out = tmp_path / "o.zarr"
+    spec = {"input": str(vol), "outputs": [{"attribute": "envelope", "path": str(out)}]}
+    p = run_job(tmp_path, spec)
+    warn = [l for l in p.stderr.splitlines() if "missing from the store" in l]
+    assert len(warn) == 1 and "1 input chunk(s)" in warn[0] and "strict" in warn[0], p.stderr
+    info = run_attr("info", vol).stdout
+    assert "stored       7 of 8 chunks (1 missing" in info, info
+    for how in (["--strict-input"], []):
+        shutil.rmtree(out, ignore_errors=True)
+        p = run_job(tmp_path, {**spec, **({} if how else {"strict_input": True})}, *how, check=False)
+        err = [l for l in p.stderr.splitlines() if l.startswith("error")]
+        assert p.returncode != 0 and len(err) == 1 and "1 of 8 chunks are missing" in err[0], p.stderr
+        assert not out.exists() and not list(tmp_path.glob("o.zarr.*"))
