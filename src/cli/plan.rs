@@ -18,13 +18,17 @@ pub struct Args {
     /// Draw the block graph: .dot, or .png/.svg/.pdf with Graphviz installed.
     #[arg(long, value_name = "FILE")]
     graph: Option<PathBuf>,
+    /// Plan a job that writes more chunk files than a job writes without
+    /// it (2,000,000).
+    #[arg(long)]
+    force: bool,
 }
 
 impl Args {
     pub fn execute(self) -> anyhow::Result<()> {
-        let settings = crate::lifecycle::Settings::inspect(self.workers, self.memory)?;
+        let settings = crate::lifecycle::Settings::inspect(self.workers, self.memory, self.force)?;
         let job = crate::lifecycle::open(&self.job, &settings)?;
-        crate::lifecycle::check(job.as_ref())?;
+        crate::lifecycle::check(job.as_ref(), &settings)?;
         job.plan(self.shards, self.graph.as_deref())
     }
 }

@@ -45,6 +45,10 @@ pub struct Args {
     /// as the fill value (Zarr's rule); also the job key `strict_input`.
     #[arg(long)]
     strict_input: bool,
+    /// Write more chunk files than a job writes without it (2,000,000):
+    /// each chunk is a file, and a file system has only so many.
+    #[arg(long)]
+    force: bool,
 }
 
 impl Args {
@@ -63,6 +67,7 @@ impl Args {
                 resume: self.resume,
                 repair: self.repair,
                 strict_input: self.strict_input,
+                force: self.force,
             },
         )
     }

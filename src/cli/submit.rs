@@ -40,8 +40,11 @@ pub struct Args {
 impl Args {
     pub fn execute(self) -> anyhow::Result<()> {
         // refuse a bad job now, not in N array elements later
-        let settings = crate::lifecycle::Settings::inspect(Some(1), None)?;
-        crate::lifecycle::check(crate::lifecycle::open(&self.job, &settings)?.as_ref())?;
+        let settings = crate::lifecycle::Settings::inspect(Some(1), None, false)?;
+        crate::lifecycle::check(
+            crate::lifecycle::open(&self.job, &settings)?.as_ref(),
+            &settings,
+        )?;
         let name = self
             .job
             .file_stem()

@@ -113,7 +113,7 @@ fn resolve_output(
 /// What must hold of the outputs together: one format per dataset, no
 /// two variables of one name, none named as an input coordinate, windows
 /// no wider than the volume, a bounded plan.
-fn check_outputs(job_path: &Path, input: &Input, outputs: &[Resolved]) -> Result<()> {
+fn check_outputs(job_path: &Path, input: &Input, outputs: &[Resolved], force: bool) -> Result<()> {
     // outputs sharing a dataset must agree on its format and not collide
     let mut seen: BTreeMap<&Path, (Format, Vec<&str>)> = BTreeMap::new();
     for o in outputs {
@@ -169,6 +169,8 @@ fn check_outputs(job_path: &Path, input: &Input, outputs: &[Resolved]) -> Result
                 .product::<u64>()
         })
         .sum();
+    crate::store::file_budget::check_count(tasks, force)
+        .map_err(|e| anyhow!("{}: {e}", job_path.display()))?;
     if tasks > MAX_TASKS {
         bail!(
             "{}: the job has {tasks} output chunks, more than the {MAX_TASKS} one run plans: give the outputs larger `chunks:`",
@@ -185,6 +187,7 @@ pub fn prepare(
     spec: JobSpec,
     workers: usize,
     cli_memory_mb: Option<u64>,
+    force: bool,
 ) -> Result<Prepared> {
     let mut input = Input::open(&spec.input, spec.variable.as_deref())
         .with_context(|| format!("{}: input", job_path.display()))?;
@@ -198,7 +201,7 @@ pub fn prepare(
         .enumerate()
         .map(|(i, o)| resolve_output(job_path, i, o, &input, &setup))
         .collect::<Result<Vec<_>>>()?;
-    check_outputs(job_path, &input, &outputs)?;
+    check_outputs(job_path, &input, &outputs, force)?;
     let needs: Vec<OutputNeeds> = outputs
         .iter()
         .map(|o| OutputNeeds {

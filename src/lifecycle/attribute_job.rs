@@ -41,7 +41,7 @@ impl ChunkSource for Input {
 impl AttributeJob {
     pub fn resolve(job_path: &Path, spec: JobSpec, s: &Settings) -> Result<AttributeJob> {
         let (workers, workers_from) = s.workers_for(spec.workers);
-        let mut p = prepare(job_path, spec, workers, s.memory_mb)?;
+        let mut p = prepare(job_path, spec, workers, s.memory_mb, s.force)?;
         p.input.set_strict(s.strict_input || p.spec.strict_input);
         p.input.check_strict()?;
         if p.input.entirely_null() {

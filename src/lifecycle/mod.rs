@@ -51,8 +51,9 @@ pub fn open(job_path: &Path, settings: &Settings) -> Result<Box<dyn JobKind>> {
 /// What can be checked of a job without running it (`attr plan`, `attr
 /// submit`): besides what resolving it checks, that no output overwrites
 /// what it reads.
-pub fn check(job: &dyn JobKind) -> Result<()> {
-    refuse_overwriting_reads(job)
+pub fn check(job: &dyn JobKind, s: &Settings) -> Result<()> {
+    refuse_overwriting_reads(job)?;
+    check_files(job, s.force)
 }
 
 /// `attr run`.
@@ -88,6 +89,7 @@ pub fn execute(job: &mut dyn JobKind, s: &Settings, stop: &AtomicBool) -> Result
     };
     let paths = datasets(job.outputs());
     refuse_overwriting_reads(job)?;
+    check_files(job, s.force)?;
     check_memory(job, quiet)?;
     let range = match &s.shard {
         Some(sh) => shard::task_range(job.task_count(), sh.index, sh.count),
@@ -170,6 +172,27 @@ fn refuse_overwriting_reads(job: &dyn JobKind) -> Result<()> {
             refuse_aliasing(&read, &o.path)
                 .with_context(|| format!("{}: {}", job.job_path().display(), o.field))?;
         }
+    }
+    Ok(())
+}
+
+/// Refuse more chunk files than a job writes without `--force`, and more
+/// than the output's file system has inodes for.
+fn check_files(job: &dyn JobKind, force: bool) -> Result<()> {
+    let at = |e: anyhow::Error| anyhow::anyhow!("{}: {e}", job.job_path().display());
+    let outputs = job.outputs();
+    let total: u64 = outputs.iter().map(|o| o.total as u64).sum();
+    crate::store::file_budget::check_count(total, force).map_err(at)?;
+    for path in datasets(outputs) {
+        if crate::store::remote::is_remote(&path) {
+            continue;
+        }
+        let files: u64 = outputs
+            .iter()
+            .filter(|o| o.path == path)
+            .map(|o| o.total as u64)
+            .sum();
+        crate::store::file_budget::check_inodes(&path, files).map_err(at)?;
     }
     Ok(())
 }

@@ -21,6 +21,8 @@ pub struct Flags {
     pub repair: bool,
     /// `--strict-input`: refuse input chunks missing from the store.
     pub strict_input: bool,
+    /// `--force`: write more chunk files than a job writes without it.
+    pub force: bool,
 }
 
 /// How this process runs a job: decided from the flags and the environment.
@@ -40,6 +42,8 @@ pub struct Settings {
     pub repair: bool,
     /// Input chunks missing from the store are refused.
     pub strict_input: bool,
+    /// More chunk files than [`crate::store::file_budget::WITHOUT_FORCE`] are allowed.
+    pub force: bool,
 }
 
 impl Settings {
@@ -70,14 +74,20 @@ impl Settings {
             resume: flags.resume || shard::requeued(env),
             repair: flags.repair,
             strict_input: flags.strict_input,
+            force: flags.force,
         })
     }
 
     /// For commands that look at a job without running it.
-    pub fn inspect(workers: Option<usize>, memory_mb: Option<u64>) -> Result<Settings> {
+    pub fn inspect(
+        workers: Option<usize>,
+        memory_mb: Option<u64>,
+        force: bool,
+    ) -> Result<Settings> {
         Self::decide(Flags {
             workers,
             memory_mb,
+            force,
             dry_run: true,
             quiet: true,
             ..Flags::default()

@@ -40,7 +40,7 @@ fn print_verify(dataset: &Path, variable: &str) -> Result<bool> {
 }
 
 fn job_report(job_path: &Path, verify: bool, shards: Option<usize>) -> Result<bool> {
-    let settings = crate::lifecycle::Settings::inspect(Some(1), None)?;
+    let settings = crate::lifecycle::Settings::inspect(Some(1), None, false)?;
     let job = crate::lifecycle::open(job_path, &settings)?;
     let job = job.as_ref();
     let outputs = job.outputs();

@@ -6,6 +6,7 @@ pub mod adapters;
 pub mod chunk_check;
 mod dataset;
 pub mod dtype;
+pub mod file_budget;
 mod input;
 pub mod input_state;
 mod ledger;

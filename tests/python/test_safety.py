@@ -297,3 +297,35 @@ def test_missing_input_chunks_are_counted_or_refused(tmp_path):
         err = [l for l in p.stderr.splitlines() if l.startswith("error")]
         assert p.returncode != 0 and len(err) == 1 and "1 of 8 chunks are missing" in err[0], p.stderr
         assert not out.exists() and not list(tmp_path.glob("o.zarr.*"))
+
+
+def test_more_chunk_files_than_sane_need_force_and_inodes(tmp_path):
+    import subprocess
+    from conftest import needs_root, synth
+    vol = synth(tmp_path / "v.zarr", "64,64,256", "16,16,64")
+    out = tmp_path / "o.zarr"
+    tiny = {"input": str(vol), "outputs": [{"attribute": a, "path": str(out), "chunks": [1, 1, 1]}
+                                           for a in ("copy", "envelope")]}
+    job = tmp_path / "tiny.yaml"
+    job.write_text(json.dumps(tiny))
+    for cmd in (["run", job], ["plan", job], ["run", job, "--dry-run"]):
+        t0 = time.time()
+        p = run_attr(*cmd, check=False)
+        err = [l for l in p.stderr.splitlines() if l.startswith("error")]
+        assert p.returncode != 0 and len(err) == 1 and "2097152 chunk files" in err[0] and "--force" in err[0], p.stderr
+        assert time.time() - t0 < 5 and not out.exists()
+    assert "2097152 output chunks" in run_attr("plan", job, "--force").stdout
+    # a file system with fewer free inodes than the chunks: said before any work
+    needs_root("inode shortage (mounts a small tmpfs)")
+    mnt = tmp_path / "few"
+    mnt.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64M,nr_inodes=200", "tmpfs", str(mnt)], check=True)
+    try:
+        spec = {"input": str(vol), "outputs": [{"attribute": "copy", "path": str(mnt / "o.zarr"),
+                                                "chunks": [8, 8, 64]}]}
+        p = run_job(tmp_path, spec, check=False)
+        err = [l for l in p.stderr.splitlines() if l.startswith("error")]
+        assert p.returncode != 0 and len(err) == 1 and "free inodes" in err[0], p.stderr
+        assert list(mnt.iterdir()) == []
+    finally:
+        subprocess.run(["umount", str(mnt)], check=False)
