@@ -264,14 +264,8 @@ fn open_datasets(
                 // a published output is checked: its chunk files by size
                 // (cheap), or by checksum when asked to repair
                 let full = s.repair || s.resume;
-                let mut bad = HashMap::new();
-                for o in &outputs {
-                    let (_, b) =
-                        crate::store::chunk_check::damaged_chunks(path, &o.spec.name, full)?;
-                    if !b.is_empty() {
-                        bad.insert(o.spec.name.clone(), b);
-                    }
-                }
+                let names: Vec<&str> = outputs.iter().map(|o| o.spec.name.as_str()).collect();
+                let bad = damage_of(path, &names, full)?;
                 let n: usize = bad.values().map(Vec::len).sum();
                 if n == 0 {
                     say(format!("{} is already complete", path.display()));
@@ -304,6 +298,36 @@ fn open_datasets(
         }
     }
     Ok((datasets, repairs))
+}
+
+/// The damaged chunks of the published dataset at `path`, by variable,
+/// from one look at one dataset: another process of the job may replace
+/// it while it is read (publishing renames the old one away first), and
+/// what is missing for that moment is not damage to repair.
+fn damage_of(
+    path: &Path,
+    names: &[&str],
+    full: bool,
+) -> Result<HashMap<String, crate::store::chunk_check::Damaged>> {
+    use std::os::unix::fs::MetadataExt;
+    let identity = || std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()));
+    let mut attempts = 0;
+    loop {
+        let before = identity();
+        let mut bad = HashMap::new();
+        for &name in names {
+            let (_, b) = crate::store::chunk_check::damaged_chunks(path, name, full)?;
+            if !b.is_empty() {
+                bad.insert(name.to_string(), b);
+            }
+        }
+        let remote = crate::store::remote::is_remote(path);
+        if remote || bad.is_empty() || (before.is_some() && before == identity()) || attempts == 5 {
+            return Ok(bad);
+        }
+        attempts += 1;
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
 }
 
 /// The tasks of this shard, less those already done when resuming, and

@@ -74,28 +74,7 @@ pub fn print(p: &Prepared, shards: Option<usize>, graph: Option<&Path>) -> Resul
         mb(crate::store::stored_bytes(&inp.path))
     );
     crate::outln!("boundary  {}", p.spec.boundary.describe());
-    let mut write_bytes = 0u64;
-    for (gi, g) in p.plan.groups.iter().enumerate() {
-        let ntasks = p.plan.tasks.iter().filter(|t| t.group == gi).count();
-        for (&o, halo) in g.outputs.iter().zip(&g.halos) {
-            let out = &p.outputs[o];
-            let n = chunk_total(p, out);
-            let bytes = inp.shape.iter().product::<u64>() * out.dtype.size() as u64;
-            write_bytes += bytes;
-            crate::outln!(
-                "output    {}/{} = {}: chunks {:?} ({n}), halo {:?}, {} tasks of {:?} chunks{}, writes {}",
-                out.path.display(),
-                out.name,
-                out.attribute,
-                &out.chunks[3 - nd..],
-                &halo.map(|h| h.describe())[3 - nd..],
-                ntasks,
-                &g.span[3 - nd..],
-                tiles_note(p, gi),
-                mb(bytes)
-            );
-        }
-    }
+    let write_bytes = print_outputs(p);
     let all = totals(p, 0..p.plan.tasks.len());
     let chunk_bytes = chunk_elems * 4;
     let front = (p.cache_bytes / chunk_bytes.max(1)).max(1) as usize;
@@ -129,31 +108,66 @@ pub fn print(p: &Prepared, shards: Option<usize>, graph: Option<&Path>) -> Resul
         p.budget.from
     );
     if let Some(n) = shards {
-        if n == 0 {
-            bail!("--shards must be at least 1");
-        }
-        crate::outln!("shards    {n}:");
-        for s in 0..n {
-            let r = task_range(p.plan.tasks.len(), s, n);
-            let chunks: u64 = r
-                .clone()
-                .map(|i| {
-                    let t = &p.plan.tasks[i];
-                    t.chunk_count() * p.plan.groups[t.group].outputs.len() as u64
-                })
-                .sum();
-            let t = totals(p, r.clone());
-            crate::outln!(
-                "          shard {s}: tasks {}..{} ({} tasks), {chunks} output chunks, reads {} input chunks",
-                r.start,
-                r.end,
-                r.len(),
-                t.input_chunks
-            );
-        }
+        print_shards(p, n)?;
     }
     if let Some(path) = graph {
         write_graph(p, path)?;
+    }
+    Ok(())
+}
+
+/// One line per output: its dataset and variable, chunks, halo, tasks and
+/// tiles; returns the bytes the outputs write.
+fn print_outputs(p: &Prepared) -> u64 {
+    let (inp, nd) = (&p.input, p.input.ndim);
+    let mut write_bytes = 0u64;
+    for (gi, g) in p.plan.groups.iter().enumerate() {
+        let ntasks = p.plan.tasks.iter().filter(|t| t.group == gi).count();
+        for (&o, halo) in g.outputs.iter().zip(&g.halos) {
+            let out = &p.outputs[o];
+            let n = chunk_total(p, out);
+            let bytes = inp.shape.iter().product::<u64>() * out.dtype.size() as u64;
+            write_bytes += bytes;
+            crate::outln!(
+                "output    {}/{} = {}: chunks {:?} ({n}), halo {:?}, {} tasks of {:?} chunks{}, writes {}",
+                out.path.display(),
+                out.name,
+                out.attribute,
+                &out.chunks[3 - nd..],
+                &halo.map(|h| h.describe())[3 - nd..],
+                ntasks,
+                &g.span[3 - nd..],
+                tiles_note(p, gi),
+                mb(bytes)
+            );
+        }
+    }
+    write_bytes
+}
+
+/// Each shard's tasks, output chunks and input chunks.
+fn print_shards(p: &Prepared, n: usize) -> Result<()> {
+    if n == 0 {
+        bail!("--shards must be at least 1");
+    }
+    crate::outln!("shards    {n}:");
+    for s in 0..n {
+        let r = task_range(p.plan.tasks.len(), s, n);
+        let chunks: u64 = r
+            .clone()
+            .map(|i| {
+                let t = &p.plan.tasks[i];
+                t.chunk_count() * p.plan.groups[t.group].outputs.len() as u64
+            })
+            .sum();
+        let t = totals(p, r.clone());
+        crate::outln!(
+            "          shard {s}: tasks {}..{} ({} tasks), {chunks} output chunks, reads {} input chunks",
+            r.start,
+            r.end,
+            r.len(),
+            t.input_chunks
+        );
     }
     Ok(())
 }

@@ -122,33 +122,8 @@ fn try_open_or_create(
     exclusive: bool,
 ) -> Result<Opened> {
     let (format, fingerprint) = (skeleton.format, skeleton.fingerprint);
-    if path.exists() {
-        if crate::store::node_kind(path).is_err() {
-            bail!(
-                    "output '{}' exists and is not a Zarr store: refusing to replace it, remove it yourself",
-                    path.display()
-                );
-        }
-        let same = Ledger::at(path)
-            .fingerprint()
-            .is_ok_and(|f| &f == fingerprint);
-        if same && !overwrite {
-            if let Some(change) =
-                Identity::recorded(path).and_then(|old| identity.changes_since(&old))
-            {
-                bail!(
-                        "'{}' was computed from another state of the input ({change}): pass --overwrite to recompute it",
-                        path.display()
-                    );
-            }
-            return Ok(Opened::Complete);
-        }
-        if !overwrite {
-            bail!(
-                "output '{}' already exists: pass --overwrite to replace it",
-                path.display()
-            );
-        }
+    if check_published(path, fingerprint, identity, overwrite)? {
+        return Ok(Opened::Complete);
     }
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).with_context(|| {
@@ -162,8 +137,81 @@ fn try_open_or_create(
     clean_dead_builds(path);
     recover_claims(path);
     let staging = staging_path(path, fingerprint);
-    // staged datasets of other jobs: refused, or taken over
-    for other in stagings(path).into_iter().filter(|o| o != &staging) {
+    settle_other_jobs(path, &staging, overwrite, exclusive)?;
+    for _attempt in 0..3 {
+        if staging.exists() {
+            if !joinable(&staging, identity, overwrite)? {
+                let _ = discard(&staging);
+                continue;
+            }
+            return match open_staging(&staging, format) {
+                Ok(d) => Ok(Opened::Joined(d)),
+                Err(_) if !staging.exists() => Err(Vanished.into()),
+                Err(e) => Err(e),
+            };
+        }
+        let build = private_sibling(path, "building");
+        let built = OutputDataset::build(&build, skeleton).and_then(|()| identity.record(&build));
+        if let Err(e) = built {
+            let _ = std::fs::remove_dir_all(&build);
+            return Err(e.context(format!("cannot create output '{}'", path.display())));
+        }
+        match std::fs::rename(&build, &staging) {
+            Ok(()) => return Ok(Opened::Created(open_staging(&staging, format)?)),
+            Err(_) => {
+                // another process won the race: join it
+                let _ = std::fs::remove_dir_all(&build);
+            }
+        }
+    }
+    bail!("could not create or join '{}'", staging.display())
+}
+
+/// What is published at `path` already: `true` when it is this job's
+/// result, complete and from the input as it is; an error when it is
+/// something else and may not be replaced.
+fn check_published(
+    path: &Path,
+    fingerprint: &Value,
+    identity: &Identity,
+    overwrite: bool,
+) -> Result<bool> {
+    if !path.exists() {
+        return Ok(false);
+    }
+    if crate::store::node_kind(path).is_err() {
+        bail!(
+                    "output '{}' exists and is not a Zarr store: refusing to replace it, remove it yourself",
+                    path.display()
+                );
+    }
+    let same = Ledger::at(path)
+        .fingerprint()
+        .is_ok_and(|f| &f == fingerprint);
+    if same && !overwrite {
+        if let Some(change) = Identity::recorded(path).and_then(|old| identity.changes_since(&old))
+        {
+            bail!(
+                        "'{}' was computed from another state of the input ({change}): pass --overwrite to recompute it",
+                        path.display()
+                    );
+        }
+        return Ok(true);
+    }
+    if !overwrite {
+        bail!(
+            "output '{}' already exists: pass --overwrite to replace it",
+            path.display()
+        );
+    }
+    Ok(false)
+}
+
+/// Staged datasets of other jobs at `path`: refused, or (`--overwrite`)
+/// discarded when no one writes them, else marked superseded so that their
+/// writers stop at their next chunk and remove them.
+fn settle_other_jobs(path: &Path, staging: &Path, overwrite: bool, exclusive: bool) -> Result<()> {
+    for other in stagings(path).into_iter().filter(|o| o != staging) {
         let live = owner::live_holders(&other);
         if owner::superseded_by(&other).is_some() && live.is_empty() {
             let _ = discard(&other);
@@ -189,51 +237,32 @@ fn try_open_or_create(
             owner::supersede(&other)?;
         }
     }
-    for _attempt in 0..3 {
-        if staging.exists() {
-            if let Some(by) = owner::superseded_by(&staging) {
-                if !overwrite {
-                    bail!(
-                            "'{}' was taken over by another job ({by}): pass --overwrite to take it back",
-                            staging.display()
-                        );
-                }
-                let _ = discard(&staging);
-                continue;
-            }
-            if let Some(change) =
-                Identity::recorded(&staging).and_then(|old| identity.changes_since(&old))
-            {
-                if !overwrite {
-                    bail!(
-                            "'{}' was started from another state of the input ({change}): pass --overwrite to start over",
-                            staging.display()
-                        );
-                }
-                let _ = discard(&staging);
-                continue;
-            }
-            return match open_staging(&staging, format) {
-                Ok(d) => Ok(Opened::Joined(d)),
-                Err(_) if !staging.exists() => Err(Vanished.into()),
-                Err(e) => Err(e),
-            };
+    Ok(())
+}
+
+/// Whether this job's staged dataset may be joined: `false` when it must
+/// be discarded first (`--overwrite` of one taken over or started from
+/// another state of the input), an error when that needs `--overwrite`.
+fn joinable(staging: &Path, identity: &Identity, overwrite: bool) -> Result<bool> {
+    if let Some(by) = owner::superseded_by(staging) {
+        if !overwrite {
+            bail!(
+                "'{}' was taken over by another job ({by}): pass --overwrite to take it back",
+                staging.display()
+            );
         }
-        let build = private_sibling(path, "building");
-        let built = OutputDataset::build(&build, skeleton).and_then(|()| identity.record(&build));
-        if let Err(e) = built {
-            let _ = std::fs::remove_dir_all(&build);
-            return Err(e.context(format!("cannot create output '{}'", path.display())));
-        }
-        match std::fs::rename(&build, &staging) {
-            Ok(()) => return Ok(Opened::Created(open_staging(&staging, format)?)),
-            Err(_) => {
-                // another process won the race: join it
-                let _ = std::fs::remove_dir_all(&build);
-            }
-        }
+        return Ok(false);
     }
-    bail!("could not create or join '{}'", staging.display())
+    if let Some(change) = Identity::recorded(staging).and_then(|old| identity.changes_since(&old)) {
+        if !overwrite {
+            bail!(
+                "'{}' was started from another state of the input ({change}): pass --overwrite to start over",
+                staging.display()
+            );
+        }
+        return Ok(false);
+    }
+    Ok(true)
 }
 
 fn open_staging(staging: &Path, format: Format) -> Result<OutputDataset> {
