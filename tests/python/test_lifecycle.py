@@ -240,3 +240,26 @@ def test_classify_settings_are_refused_before_any_data_is_read(tmp_path, world):
     j.write_text(json.dumps(spec))
     p = run_attr("run", j, check=False)
     assert p.returncode != 0 and "not both" in p.stderr, p.stderr
+
+
+def test_a_classification_never_replaces_a_feature_dataset_or_its_model(tmp_path, world):
+    import shutil
+    feats = tmp_path / "feats.zarr"
+    spec = {"input": str(world["vol"]), "outputs": [{"attribute": "envelope", "path": str(feats)}]}
+    (tmp_path / "f.yaml").write_text(json.dumps(spec))
+    run_attr("run", tmp_path / "f.yaml", "-q")
+    model = tmp_path / "model.zarr"
+    j, out = job(tmp_path, world, "classify")
+    run_attr("run", j, "-q")
+    shutil.move(out, model)
+    before = files(feats), files(model)
+    feature = {"path": str(feats), "variable": "envelope"}
+    cases = [({"features": ["amplitude", feature], "clusters": 3, "sample": 5000, "path": str(feats)}, "feats"),
+             ({"features": ["amplitude", {"attribute": "semblance"}], "model": str(model), "path": str(model)},
+              "model")]
+    for c, what in cases:
+        (tmp_path / "c.yaml").write_text(json.dumps({"input": str(world["vol"]), "classify": c}))
+        p = run_attr("run", tmp_path / "c.yaml", "--overwrite", check=False)
+        err = [l for l in p.stderr.splitlines() if l.startswith("error")]
+        assert p.returncode != 0 and len(err) == 1 and "classify.path" in err[0], (what, p.stderr)
+    assert (files(feats), files(model)) == before
