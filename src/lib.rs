@@ -2,11 +2,11 @@
 //!
 //! The library behind the `attr` command. Its layers, from the top:
 //! [`cli`] (the command line) → [`lifecycle`] (the life of every job:
-//! settings, staging, shards, resume, repair, publishing) and the
-//! converters ([`convert`], [`images`], [`export`], [`synth`]) → [`job`]
-//! (the YAML spec and its resolution) and [`classify`] → [`engine`] (blocks
-//! with halos in parallel), [`store`] (Zarr datasets, local, zip or S3) and
-//! [`io::segy`] → the `attributes` crate (the kernels).
+//! settings, staging, shards, resume, repair, publishing), [`io`] (SEG-Y,
+//! image stacks, synthetics) and [`viz`] → [`job`] (the YAML spec and its
+//! resolution), [`classify`] and [`batch`] (what a scheduler says) →
+//! [`engine`] (blocks with halos in parallel) and [`store`] (Zarr datasets,
+//! local, zip or S3) → the `attributes` crate (the kernels).
 
 pub mod allocator;
 pub mod batch;

@@ -37,6 +37,7 @@ fi
 
 cargo fmt --all -- --check
 cargo clippy --release --workspace --all-targets --quiet -- -D warnings   # the release build reuses its C libraries
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --workspace --quiet   # the library's documentation
 cargo build --release --quiet
 cargo test --workspace --release --quiet   # reuses the release build of the dependencies
 

@@ -325,7 +325,7 @@ fn sample_axis_pass(
 }
 
 /// `scipy.ndimage.correlate1d(a, w, axis)` at the positions `out` of that
-/// axis only (every position of the others): out[i] = Σ_m w[m]·a[i + m − r]
+/// axis only (every position of the others): `out[i] = Σ_m w[m]·a[i + m − r]`
 /// with r = len/2, edges extended half-sample symmetrically, summed in f32
 /// (within ~1e-7 of scipy's f64). Computing only the part a caller keeps is
 /// what makes a deep halo cheap: each pass of a separable filter shrinks

@@ -161,7 +161,7 @@ where
 }
 
 /// Box a closure as a kernel that sees null samples as NaN and excludes them
-/// itself (with the helpers of [`nulls`]).
+/// itself (with the helpers of [`crate::nulls`]).
 pub fn masked_kernel<F>(
     halo: [Halo; 3],
     resolved: &Params,

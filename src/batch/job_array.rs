@@ -174,7 +174,7 @@ pub fn finalize_script(r: &Request, array_id: &str) -> String {
     s
 }
 
-/// The numeric job id in `bsub`'s "Job <123> is submitted to queue <q>."
+/// The numeric job id in `bsub`'s `Job <123> is submitted to queue <q>.`
 pub fn parse_lsf_id(out: &str) -> Option<String> {
     let start = out.find("Job <")? + 5;
     let end = out[start..].find('>')? + start;

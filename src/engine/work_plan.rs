@@ -255,7 +255,7 @@ impl Plan {
     }
 
     /// Split each group's tasks into tiles small enough that a worker
-    /// needs at most `worker_bytes` for one (see [`Group::cost`]).
+    /// needs at most `worker_bytes` for one (see `Group::cost`).
     pub fn fit_tiles(&mut self, worker_bytes: u64) {
         let shape = self.shape;
         for g in &mut self.groups {

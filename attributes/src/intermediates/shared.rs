@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 /// view of the block starts and its shape ([`Shared::set_view`]): a key
 /// names the parameters the intermediate depends on (e.g. "gst:1:2") and is
 /// private to the view it was computed from, unless it is kept in block
-/// coordinates ([`Shared::block_entry`]), where kernels with different
+/// coordinates (`Shared::block_entry`), where kernels with different
 /// halos can share it.
 #[derive(Default)]
 pub struct Shared {

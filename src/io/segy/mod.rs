@@ -38,7 +38,7 @@ pub struct Segy {
     su: bool,
     /// The file's rev 2.1 XML trace-header layout, if it has one.
     pub layout: Option<Layout>,
-    /// A 2-D line: `inlines` holds the trace keys (e.g. cdp), `crosslines` is [0].
+    /// A 2-D line: `inlines` holds the trace keys (e.g. cdp), `crosslines` is `[0]`.
     pub line: bool,
     /// Where the geometry was read: the inline (or a line's trace key) and
     /// crossline fields, as resolved from the flags, the layout or the standard.
