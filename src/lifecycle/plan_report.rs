@@ -20,17 +20,27 @@ struct Totals {
     gathered: u64,
 }
 
+/// Counted, not collected: a bit per input chunk for the distinct ones,
+/// the reads of a task as the product of its per-axis chunk counts, so a
+/// plan of millions of chunks costs megabytes, not gigabytes.
 fn totals(p: &Prepared, tasks: impl Iterator<Item = usize>) -> Totals {
-    let mut seen = HashSet::new();
+    let grid = p.input.grid();
+    let mut seen = vec![0u64; ((grid.iter().product::<u64>() + 63) / 64) as usize];
+    let mut distinct = 0usize;
     let (mut chunk_reads, mut gathered) = (0, 0u64);
     for i in tasks {
         let t = &p.plan.tasks[i];
         let per_axis = p.plan.input_chunks_per_axis(t);
+        chunk_reads += per_axis.iter().map(Vec::len).product::<usize>();
         for &a in &per_axis[0] {
             for &b in &per_axis[1] {
                 for &c in &per_axis[2] {
-                    seen.insert([a, b, c]);
-                    chunk_reads += 1;
+                    let bit = ((a * grid[1] + b) * grid[2] + c) as usize;
+                    let (word, mask) = (bit / 64, 1u64 << (bit % 64));
+                    if seen[word] & mask == 0 {
+                        seen[word] |= mask;
+                        distinct += 1;
+                    }
                 }
             }
         }
@@ -40,7 +50,7 @@ fn totals(p: &Prepared, tasks: impl Iterator<Item = usize>) -> Totals {
         }
     }
     Totals {
-        input_chunks: seen.len(),
+        input_chunks: distinct,
         chunk_reads,
         gathered,
     }
