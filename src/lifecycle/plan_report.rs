@@ -25,7 +25,7 @@ struct Totals {
 /// plan of millions of chunks costs megabytes, not gigabytes.
 fn totals(p: &Prepared, tasks: impl Iterator<Item = usize>) -> Totals {
     let grid = p.input.grid();
-    let mut seen = vec![0u64; ((grid.iter().product::<u64>() + 63) / 64) as usize];
+    let mut seen = vec![0u64; grid.iter().product::<u64>().div_ceil(64) as usize];
     let mut distinct = 0usize;
     let (mut chunk_reads, mut gathered) = (0, 0u64);
     for i in tasks {
