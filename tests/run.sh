@@ -37,7 +37,7 @@ fi
 
 cargo fmt --all -- --check
 cargo clippy --release --workspace --all-targets --quiet -- -D warnings   # the release build reuses its C libraries
-RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --workspace --quiet   # the library's documentation
+RUSTDOCFLAGS="-D warnings" cargo doc --release --no-deps --workspace --quiet   # the library's documentation (reuses clippy's release metadata)
 cargo build --release --quiet
 cargo test --workspace --release --quiet   # reuses the release build of the dependencies
 

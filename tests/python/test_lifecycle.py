@@ -135,8 +135,13 @@ def test_a_damaged_chunk_is_found_and_repaired(tmp_path, world, kind):
     first.write_bytes(bytes(b))
     p = run_attr("status", j, "--verify", check=False)
     assert p.returncode != 0 and "checksum mismatch" in p.stdout, p.stdout
+    # what a repair killed mid-write would leave: a temporary of a dead process
+    host = "".join(c if c.isalnum() or c == "-" else "-" for c in open("/proc/sys/kernel/hostname").read().strip())
+    dead = first.with_name(f"{first.name}.attr-tmp.{host}.999999999.0")
+    dead.write_bytes(b"half a chunk")
     p = run_attr("run", j, "--repair")
     assert "repairing 1 damaged" in p.stderr, p.stderr
+    assert not dead.exists()
     assert files(out) == world["refs"][kind, "A"]
     assert run_attr("status", j, "--verify").returncode == 0
     # a truncated chunk is caught by its size, even without --verify

@@ -281,6 +281,8 @@ fn open_staging(staging: &Path, format: Format) -> Result<OutputDataset> {
 /// (`--repair`): each chunk is replaced whole by a rename, so readers
 /// see the damaged chunk or the repaired one, never half of one.
 pub fn open_for_repair(path: &Path, format: Format) -> Result<OutputDataset> {
+    // what an earlier repair left when it was killed mid-write
+    remove_temporaries_of_the_dead(path);
     open_staging(path, format)
 }
 
@@ -349,6 +351,35 @@ fn remove_leases(dir: &Path) {
     }
 }
 
+/// Delete the temporaries of chunk writes whose process is provably gone
+/// (their names carry `host.pid`); a live writer's are left alone.
+fn remove_temporaries_of_the_dead(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        let name = e.file_name().to_string_lossy().into_owned();
+        if p.is_dir() {
+            remove_temporaries_of_the_dead(&p);
+        } else if let Some((host, pid)) = temporary_owner(&name) {
+            if owner::reapable(&p, host, pid) {
+                let _ = std::fs::remove_file(&p);
+            }
+        }
+    }
+}
+
+/// The `host` and `pid` a temporary's name `NAME.attr-tmp.HOST.PID.N` carries.
+fn temporary_owner(name: &str) -> Option<(&str, &str)> {
+    if !is_temporary(name) {
+        return None;
+    }
+    let rest = name.rsplit_once(".attr-tmp.")?.1;
+    let (host_pid, _n) = rest.rsplit_once('.')?;
+    host_pid.rsplit_once('.')
+}
+
 /// Delete temporaries of chunk writes that were interrupted.
 fn remove_temporaries(dir: &Path) {
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -361,5 +392,21 @@ fn remove_temporaries(dir: &Path) {
         } else if is_temporary(&e.file_name().to_string_lossy()) {
             let _ = std::fs::remove_file(&p);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_temporary_names_its_writer() {
+        assert_eq!(
+            super::temporary_owner("1.attr-tmp.vm.7430.237"),
+            Some(("vm", "7430"))
+        );
+        assert_eq!(
+            super::temporary_owner("c.attr-tmp.node-1.12.0"),
+            Some(("node-1", "12"))
+        );
+        assert_eq!(super::temporary_owner("1.0.0"), None);
     }
 }
