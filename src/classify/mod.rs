@@ -739,7 +739,7 @@ fn tasks(shape: [u64; 3], chunks: [u64; 3]) -> Vec<Task> {
 
 /// Label every sample of the chunks `wanted`: `facies` (−1 where null),
 /// `distance` and `match` (NaN where null), to `sinks` in that order.
-/// Returns the chunks written.
+/// Returns the chunks written and the samples labelled.
 pub fn predict(
     feats: &Features,
     m: &Model,
@@ -748,7 +748,7 @@ pub fn predict(
     wanted: &HashSet<[u64; 3]>,
     quiet: bool,
     stop: &AtomicBool,
-) -> Result<u64> {
+) -> Result<(u64, u64)> {
     let f = m.features.len();
     let total: u64 = wanted
         .iter()
@@ -792,7 +792,7 @@ pub fn predict(
         Ok(())
     })?;
     progress.finish();
-    Ok(written.into_inner())
+    Ok((written.into_inner(), total))
 }
 
 /// The output chunks: the job's, else the grid's.

@@ -169,6 +169,8 @@ fn check_outputs(job_path: &Path, input: &Input, outputs: &[Resolved], force: bo
                 .product::<u64>()
         })
         .sum();
+    // before the plan is made, which costs time and memory per task (the
+    // lifecycle checks every kind of job again, with the file system's inodes)
     crate::store::file_budget::check_count(tasks, force)
         .map_err(|e| anyhow!("{}: {e}", job_path.display()))?;
     if tasks > MAX_TASKS {

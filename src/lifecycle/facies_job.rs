@@ -385,22 +385,9 @@ impl JobKind for FaciesJob {
         let started = Instant::now();
         let model = &self.model.as_ref().expect("prepared").0;
         let wanted: HashSet<[u64; 3]> = selected.iter().map(|&t| self.chunk_of(t)).collect();
-        let written = self.pool.install(|| {
+        let (written, samples) = self.pool.install(|| {
             classify::predict(&self.feats, model, sinks, self.chunks, &wanted, quiet, stop)
         })?;
-        let samples: u64 = selected
-            .iter()
-            .map(|&t| {
-                let idx = self.chunk_of(t);
-                let shape = self.feats.shape();
-                (0..3)
-                    .map(|a| {
-                        (idx[a] * self.chunks[a] + self.chunks[a]).min(shape[a])
-                            - idx[a] * self.chunks[a]
-                    })
-                    .product::<u64>()
-            })
-            .sum();
         Ok(Stats {
             tasks: selected.len() as u64,
             chunks_written: written,

@@ -88,8 +88,7 @@ pub fn execute(job: &mut dyn JobKind, s: &Settings, stop: &AtomicBool) -> Result
         }
     };
     let paths = datasets(job.outputs());
-    refuse_overwriting_reads(job)?;
-    check_files(job, s.force)?;
+    check(job, s)?;
     check_memory(job, quiet)?;
     let range = match &s.shard {
         Some(sh) => shard::task_range(job.task_count(), sh.index, sh.count),

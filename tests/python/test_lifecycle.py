@@ -230,7 +230,6 @@ def test_classify_settings_are_refused_before_any_data_is_read(tmp_path, world):
                            ({"max_iter": 0}, "max_iter")]:
         spec["classify"] = {**json.loads(j.read_text())["classify"], **change}
         j.write_text(json.dumps(spec))
-        t0 = time.time()
         p = run_attr("run", j, check=False)
         err = [l for l in p.stderr.splitlines() if l.startswith("error")]
         assert p.returncode != 0 and len(err) == 1 and needle in err[0], (change, p.stderr)

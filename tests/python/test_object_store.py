@@ -18,7 +18,7 @@ import pytest
 import xarray as xr
 import zarr
 
-from conftest import attr_bin, cannot_run, synth
+from conftest import F3, attr_bin, cannot_run, run_attr, synth
 
 BUCKET = "attr-test"
 GROUP = "object storage (s3:// on a local moto server)"
@@ -625,14 +625,13 @@ def zip_with(how: str, store: Path, archive: Path):
 @pytest.mark.parametrize("compression", ["none", "zstd"])
 @pytest.mark.parametrize("how", ["zip -r", "zip -0r", "zipfile deflated", "zipfile stored", "ZipStore"])
 def test_every_kind_of_zip_file_gives_the_numbers_of_its_store(tmp_path, how, compression):
-    vol = synth(tmp_path / "z.zarr", "64,48,192", "32,24,96", seed=3)
-    if compression == "none":
-        run_attr_local("synth", tmp_path / "z.zarr", "--shape", "64,48,192", "--chunks", "32,24,96",
-                       "--seed", "3", "--compression", "none", "--overwrite", "-q")
+    vol = tmp_path / "z.zarr"
+    run_attr("synth", vol, "--shape", "64,48,192", "--chunks", "32,24,96", "--seed", "3",
+             "--compression", compression, "-q")
     archive = tmp_path / "z.zarr.zip"
     zip_with(how, vol, archive)
     for src, out in [(vol, tmp_path / "a"), (archive, tmp_path / "b")]:
-        run_attr_local("run", "-q", job(tmp_path, out.name, f"input: {src}\noutputs:\n"
+        run_attr("run", "-q", job(tmp_path, out.name, f"input: {src}\noutputs:\n"
                                         f"  - {{attribute: rms_amplitude, path: {out}/r.zarr}}\n"
                                         f"  - {{attribute: envelope, path: {out}/r.zarr}}\n"))
     a, b = zarr.open_group(tmp_path / "a" / "r.zarr", mode="r"), zarr.open_group(tmp_path / "b" / "r.zarr", mode="r")
@@ -646,16 +645,12 @@ def test_a_zip_entry_compressed_another_way_is_refused_in_one_line(tmp_path):
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_BZIP2) as z:
         for f in sorted(vol.rglob("*")):
             z.write(f, f.relative_to(vol))
-    p = run_attr_local("run", job(tmp_path, "j", f"input: {archive}\noutputs:\n"
+    p = run_attr("run", job(tmp_path, "j", f"input: {archive}\noutputs:\n"
                                   f"  - {{attribute: envelope, path: {tmp_path / 'o.zarr'}}}\n"), check=False)
     err = [l for l in p.stderr.splitlines() if l.startswith("error")]
     assert p.returncode != 0 and len(err) == 1 and "Bzip2" in err[0] and "zip -r" in err[0], p.stderr
     assert not (tmp_path / "o.zarr").exists() and not list(tmp_path.glob("o.zarr.*"))
 
-
-def run_attr_local(*args, check=True):
-    from conftest import run_attr
-    return run_attr(*args, check=check)
 
 
 @pytest.mark.parametrize("key", ["a//b.zarr", "a/../b.zarr", "./b.zarr", "b.zarr?x", "b#1.zarr", "b%41.zarr"])
@@ -663,7 +658,7 @@ def test_a_location_that_names_no_one_place_is_refused_in_one_line(tmp_path, s3,
     url = s3.url(key)
     for args in (["info", url], ["run", job(tmp_path, "j", f"input: {url}\noutputs:\n"
                                             f"  - {{attribute: envelope, path: {tmp_path / 'o.zarr'}}}\n")],
-                 ["run", job(tmp_path, "k", f"input: {F3_LOCAL}\noutputs:\n"
+                 ["run", job(tmp_path, "k", f"input: {F3}\noutputs:\n"
                                             f"  - {{attribute: envelope, path: {url}}}\n")]):
         p = attr(s3, *args, check=False)
         err = [l for l in p.stderr.splitlines() if l.startswith("error")]
@@ -671,5 +666,3 @@ def test_a_location_that_names_no_one_place_is_refused_in_one_line(tmp_path, s3,
         assert "holds objects" not in p.stderr
     assert not (tmp_path / "o.zarr").exists()
 
-
-F3_LOCAL = Path(__file__).resolve().parents[2] / "sample-data" / "f3.zarr"
