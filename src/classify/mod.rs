@@ -16,7 +16,7 @@ use crate::engine::work_plan::{OutputNeeds, Plan};
 use crate::engine::{ChunkSink, Target};
 use crate::job::{ClassifySpec, Feature, Init, JobSpec, SampleSize};
 use crate::progress::Progress;
-use crate::store::Input;
+use crate::store::{Input, Location};
 use anyhow::{bail, Context, Result};
 use kmeans::{kmeans_plus_plus, lloyd, nearest_two, Scaler};
 use ndarray::{Array3, ArrayView3};
@@ -81,11 +81,11 @@ impl Features {
     }
 
     /// Every store the features are read from.
-    pub fn reads(&self) -> Vec<std::path::PathBuf> {
-        let mut v = vec![self.grid.path.clone()];
+    pub fn reads(&self) -> Vec<Location> {
+        let mut v = vec![self.grid.location.clone()];
         for s in &self.sources {
             if let Source::Stored(i) = s {
-                v.push(i.path.clone());
+                v.push(i.location.clone());
             }
         }
         v
@@ -327,7 +327,7 @@ impl ChunkSink for Slot<'_> {
 }
 
 /// The variables of a dataset group that could be features.
-fn variables(group: &Path) -> Vec<String> {
+fn variables(group: &Location) -> Vec<String> {
     crate::store::array_names(group)
 }
 
@@ -343,8 +343,10 @@ fn open_features(
     let computing = list.iter().any(|f| matches!(f, Feature::Attribute { .. }));
     // the volume computed features come from
     let volume = if computing {
-        let mut v = Input::open(&spec.input, spec.variable.as_deref())
-            .with_context(|| format!("{}: input", job_path.display()))?;
+        let at = spec
+            .locate(&spec.input)
+            .and_then(|at| Input::open(&at, spec.variable.as_deref()));
+        let mut v = at.with_context(|| format!("{}: input", job_path.display()))?;
         v.set_null_value(spec.null_value);
         Some(v)
     } else {
@@ -369,6 +371,7 @@ fn open_features(
                     Feature::Name(n) => (spec.input.clone(), n.clone()),
                     Feature::Attribute { .. } => unreachable!("matched above"),
                 };
+                let path = spec.locate(&path).map_err(|e| at(format!("{e:#}")))?;
                 let have = variables(&path);
                 if !have.contains(&name) {
                     let known: Vec<&str> = have.iter().map(String::as_str).collect();
@@ -376,10 +379,7 @@ fn open_features(
                         Some(c) => format!(" (did you mean '{c}'?)"),
                         None => format!(" (it has: {})", known.join(", ")),
                     };
-                    return Err(at(format!(
-                        "'{name}' is not a variable of '{}'{hint}",
-                        path.display()
-                    )));
+                    return Err(at(format!("'{name}' is not a variable of '{path}'{hint}")));
                 }
                 let mut v = Input::open(&path, Some(&name)).with_context(|| {
                     format!("{}: classify.features: '{name}'", job_path.display())
@@ -404,7 +404,7 @@ fn open_features(
             let Source::Stored(v) = &sources[0] else {
                 unreachable!("no computed feature")
             };
-            let mut g = Input::open(&v.path, v.variable.as_deref())?;
+            let mut g = Input::open(&v.location, v.variable.as_deref())?;
             g.set_null_value(spec.null_value);
             g
         }
@@ -436,10 +436,11 @@ pub fn resolve(
     job_path: &Path,
     spec: &JobSpec,
     c: &ClassifySpec,
+    model_at: Option<&Location>,
     workers: usize,
 ) -> Result<(Option<Model>, Features)> {
-    let model = match &c.model {
-        Some(p) => Some(read_model(job_path, p)?),
+    let model = match model_at {
+        Some(at) => Some(read_model(job_path, at)?),
         None => None,
     };
     let list: Vec<Feature> = match (&model, c.features.is_empty()) {
@@ -674,7 +675,8 @@ pub fn fit(
 }
 
 /// A model written by an earlier classification.
-fn read_model(job_path: &Path, path: &Path) -> Result<Model> {
+fn read_model(job_path: &Path, at: &Location) -> Result<Model> {
+    let path = at.path();
     let context = || {
         format!(
             "{}: classify.model: '{}'",
@@ -682,7 +684,7 @@ fn read_model(job_path: &Path, path: &Path) -> Result<Model> {
             path.display()
         )
     };
-    let store = crate::store::open_readable(path).with_context(context)?;
+    let store = at.open_readable().with_context(context)?;
     let doc: Value = crate::store::read_json(&store, "zarr.json")
         .or_else(|| crate::store::read_json(&store, ".zattrs"))
         .ok_or_else(|| anyhow::anyhow!("no group metadata (zarr.json or .zattrs)"))

@@ -89,11 +89,11 @@ impl Args {
                 ..
             } => (2, Position::Index(*i)),
             // a 2-D line has one "inline": draw it whole
-            _ if crate::store::Input::open(
-                &self.path,
-                self.variable.first().map(String::as_str),
-            )
-            .is_ok_and(|i| i.ndim == 2) =>
+            _ if crate::store::Location::parse(&self.path, &Default::default())
+                .and_then(|at| {
+                    crate::store::Input::open(&at, self.variable.first().map(String::as_str))
+                })
+                .is_ok_and(|i| i.ndim == 2) =>
             {
                 (0, Position::Index(0))
             }

@@ -212,7 +212,8 @@ pub fn convert(inputs: &[String], output: &Path, o: &StackOptions) -> Result<()>
         Some(c) => bail!("--chunks {c:?}: give three positive sizes"),
         None => [16.min(shape[0]), 256.min(shape[1]), 256.min(shape[2])],
     };
-    let ds = NewDataset::create(output, o.format, o.compression, o.overwrite)?;
+    let at = crate::store::Location::parse(output, &Default::default())?;
+    let ds = NewDataset::create(&at, o.format, o.compression, o.overwrite)?;
     let mut attrs = Map::new();
     attrs.insert(
         "source_files".into(),

@@ -1,6 +1,6 @@
 //! `attr info`: a Zarr array or dataset at a glance, like Dask's array repr.
 
-use crate::store::{node_kind_in, open_readable, read_json, Input, NodeKind, ReadStore};
+use crate::store::{node_kind_in, read_json, Input, Location, NodeKind, ReadStore};
 use std::path::Path;
 use zarrs::storage::{ListableStorageTraits, StorePrefix};
 
@@ -111,10 +111,11 @@ pub fn print(path: &Path) -> anyhow::Result<()> {
     if is_segy {
         return segy(path);
     }
-    let store = open_readable(path)?;
+    let at = Location::parse(path, &Default::default())?;
+    let store = at.open_readable()?;
     let kind = node_kind_in(&store, "", &path.display().to_string())?;
     match kind {
-        NodeKind::Array(_) => describe(&store, path, None, true),
+        NodeKind::Array(_) => describe(&store, &at, None, true),
         NodeKind::Group(f) => {
             crate::outln!("{}: Zarr V{} group", path.display(), f.number());
             let listed = store.list_dir(&StorePrefix::root())?;
@@ -144,7 +145,7 @@ pub fn print(path: &Path) -> anyhow::Result<()> {
                 .unwrap_or(0);
             for n in names {
                 let volume = n != "trace_headers" && rank(&n) == top;
-                describe(&store, path, Some(&n), volume)?;
+                describe(&store, &at, Some(&n), volume)?;
             }
             Ok(())
         }
@@ -153,7 +154,7 @@ pub fn print(path: &Path) -> anyhow::Result<()> {
 
 fn describe(
     store: &ReadStore,
-    path: &Path,
+    at: &Location,
     variable: Option<&str>,
     volume: bool,
 ) -> anyhow::Result<()> {
@@ -177,7 +178,7 @@ fn describe(
         crate::outln!("  {name}: shape {shape:?}, dtype {dtype}");
         return Ok(());
     }
-    let input = Input::open(path, variable)?;
+    let input = Input::open(at, variable)?;
     let nd = input.ndim;
     let grid = input.grid();
     let count: u64 = grid.iter().product();

@@ -29,7 +29,6 @@ fn attr_b64(input: &Input, key: &str) -> Option<Vec<u8>> {
 /// The volume to write and its grid.
 struct Volume {
     data: Input,
-    path: PathBuf,
     ilines: Vec<i32>,
     xlines: Vec<i32>,
     samples: usize,
@@ -38,7 +37,8 @@ struct Volume {
 
 impl Volume {
     fn open(path: &Path, variable: Option<&str>) -> Result<Volume> {
-        let data = Input::open(path, variable)?;
+        let at = crate::store::Location::parse(path, &Default::default())?;
+        let data = Input::open(&at, variable)?;
         if data.ndim != 3 {
             bail!(
                 "'{}': export writes 3-D volumes (inline, crossline, sample)",
@@ -61,7 +61,6 @@ impl Volume {
             .sample_interval_ms()
             .map_or(4000, |ms| (ms * 1000.0).round() as u16);
         Ok(Volume {
-            path: path.to_path_buf(),
             ilines,
             xlines,
             samples: ns,
@@ -72,7 +71,7 @@ impl Volume {
 
     /// Another variable of the same dataset (trace headers, mask), if there.
     fn sibling(&self, name: &str) -> Option<Input> {
-        Input::open(&self.path, Some(name)).ok()
+        Input::open(&self.data.location, Some(name)).ok()
     }
 }
 

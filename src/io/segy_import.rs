@@ -759,7 +759,8 @@ pub fn segy(input: &Path, output: &Path, o: &ImportOptions) -> Result<()> {
     }
     let fill = o.fill.unwrap_or(f64::NAN);
     let grid = Grid::new(o, &sel)?;
-    let ds = NewDataset::create(output, o.format, o.compression, o.overwrite)?;
+    let at = crate::store::Location::parse(output, &Default::default())?;
+    let ds = NewDataset::create(&at, o.format, o.compression, o.overwrite)?;
     ds.group(&attributes(&s, input, &sel))?;
     write_skeleton(&ds, &s, &sel, &grid, &table, dtype)?;
     let ((lo, hi, sum, n, dead), dead_cells) = write_traces(&ds, &s, o, &sel, &grid, dtype, fill)?;

@@ -213,7 +213,8 @@ pub fn synth(output: &Path, o: &SynthOptions) -> Result<()> {
     }
     let model = Model::new(o.shape, o.seed, o.noise);
     let chunks = [0, 1, 2].map(|a| o.chunks[a].clamp(1, o.shape[a] as u64));
-    let ds = NewDataset::create(output, o.format, o.compression, o.overwrite)?;
+    let at = crate::store::Location::parse(output, &Default::default())?;
+    let ds = NewDataset::create(&at, o.format, o.compression, o.overwrite)?;
     let mut attrs = Map::new();
     attrs.insert("sample_interval_ms".into(), json!(DT_MS));
     attrs.insert(

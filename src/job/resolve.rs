@@ -4,12 +4,12 @@
 
 use super::spec::{JobSpec, OutputSpec};
 use crate::engine::work_plan::{OutputNeeds, Plan};
-use crate::store::{Compression, Dtype, Format, Input};
+use crate::store::{Compression, Dtype, Format, Input, Location};
 use anyhow::{anyhow, bail, Context, Result};
 use attributes::{Kernel, Setup};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// The most output chunks one job may plan (the plan holds a task each).
 const MAX_TASKS: u64 = 20_000_000;
@@ -18,7 +18,8 @@ const MAX_TASKS: u64 = 20_000_000;
 pub struct Resolved {
     pub attribute: String,
     pub name: String,
-    pub path: PathBuf,
+    /// The dataset it is written to.
+    pub location: Location,
     pub kernel: Box<dyn Kernel>,
     pub chunks: [u64; 3],
     pub dtype: Dtype,
@@ -49,6 +50,7 @@ fn resolve_output(
     o: &OutputSpec,
     input: &Input,
     setup: &Setup,
+    spec: &JobSpec,
 ) -> Result<Resolved> {
     let at = |e: String| {
         anyhow!(
@@ -99,7 +101,9 @@ fn resolve_output(
             .name
             .clone()
             .unwrap_or_else(|| attribute.name().to_string()),
-        path: o.path.clone(),
+        location: spec
+            .locate(&o.path)
+            .map_err(|e| anyhow!("{}: outputs[{i}].path: {e:#}", job_path.display()))?,
         kernel,
         chunks,
         dtype: o.dtype.unwrap_or(Dtype::Float32),
@@ -118,13 +122,13 @@ fn check_outputs(job_path: &Path, input: &Input, outputs: &[Resolved], force: bo
     let mut seen: BTreeMap<&Path, (Format, Vec<&str>)> = BTreeMap::new();
     for o in outputs {
         let e = seen
-            .entry(o.path.as_path())
+            .entry(o.location.path())
             .or_insert((o.format, Vec::new()));
         if e.0 != o.format {
             bail!(
                 "{}: outputs writing '{}' ask for different formats: a dataset has one format",
                 job_path.display(),
-                o.path.display()
+                o.location.path().display()
             );
         }
         if e.1.contains(&o.name.as_str()) {
@@ -132,7 +136,7 @@ fn check_outputs(job_path: &Path, input: &Input, outputs: &[Resolved], force: bo
                 "{}: two outputs write variable '{}' into '{}': give one a different `name:`",
                 job_path.display(),
                 o.name,
-                o.path.display()
+                o.location.path().display()
             );
         }
         if input.coords.iter().any(|c| c.name == o.name) {
@@ -191,8 +195,10 @@ pub fn prepare(
     cli_memory_mb: Option<u64>,
     force: bool,
 ) -> Result<Prepared> {
-    let mut input = Input::open(&spec.input, spec.variable.as_deref())
-        .with_context(|| format!("{}: input", job_path.display()))?;
+    let at = spec
+        .locate(&spec.input)
+        .and_then(|at| Input::open(&at, spec.variable.as_deref()));
+    let mut input = at.with_context(|| format!("{}: input", job_path.display()))?;
     input.set_null_value(spec.null_value);
     let setup = Setup {
         sample_interval_ms: spec.sample_interval.or_else(|| input.sample_interval_ms()),
@@ -201,7 +207,7 @@ pub fn prepare(
         .outputs
         .iter()
         .enumerate()
-        .map(|(i, o)| resolve_output(job_path, i, o, &input, &setup))
+        .map(|(i, o)| resolve_output(job_path, i, o, &input, &setup, &spec))
         .collect::<Result<Vec<_>>>()?;
     check_outputs(job_path, &input, &outputs, force)?;
     let needs: Vec<OutputNeeds> = outputs
@@ -268,7 +274,7 @@ pub fn provenance(p: &Prepared, o: &Resolved) -> Value {
 /// two processes (or a rerun) to work on the same dataset.
 pub fn fingerprint(p: &Prepared, path: &Path) -> Value {
     let mut vars = Map::new();
-    for o in p.outputs.iter().filter(|o| o.path == path) {
+    for o in p.outputs.iter().filter(|o| o.location.path() == path) {
         vars.insert(
             o.name.clone(),
             json!({
@@ -288,7 +294,7 @@ pub fn fingerprint(p: &Prepared, path: &Path) -> Value {
         "nulls": nulls_json(p),
         "shape": p.input.shape,
         "boundary": p.spec.boundary.to_json(),
-        "format": p.outputs.iter().find(|o| o.path == path).map(|o| o.format.number()),
+        "format": p.outputs.iter().find(|o| o.location.path() == path).map(|o| o.format.number()),
         "variables": vars,
     })
 }

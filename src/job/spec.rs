@@ -54,6 +54,14 @@ pub struct JobSpec {
     pub storage: Option<crate::store::remote::Settings>,
 }
 
+impl JobSpec {
+    /// Where `path` (a store the job names) lies, reached with the job's
+    /// `storage:` settings: decided here, once per path.
+    pub fn locate(&self, path: &Path) -> anyhow::Result<crate::store::Location> {
+        crate::store::Location::parse(path, &self.storage.clone().unwrap_or_default())
+    }
+}
+
 /// How features are brought to comparable units before clustering.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]

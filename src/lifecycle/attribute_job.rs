@@ -6,7 +6,7 @@ use crate::batch::memory_budget::Budget;
 use crate::engine::{self, ChunkSink, ChunkSource, Stats, Target};
 use crate::job::{chunk_total, fingerprint, prepare, provenance, JobSpec, Prepared, Resolved};
 use crate::progress::Progress;
-use crate::store::{Input, VariableSpec};
+use crate::store::{Input, Location, VariableSpec};
 use anyhow::{bail, Context, Result};
 use ndarray::Array3;
 use serde_json::{json, Map, Value};
@@ -56,7 +56,7 @@ impl AttributeJob {
             .iter()
             .enumerate()
             .map(|(i, o)| Output {
-                path: o.path.clone(),
+                location: o.location.clone(),
                 format: o.format,
                 spec: variable_spec(&p, o),
                 total: chunk_total(&p, o),
@@ -81,8 +81,8 @@ impl JobKind for AttributeJob {
         &self.p.input
     }
 
-    fn reads(&self) -> Vec<PathBuf> {
-        vec![self.p.spec.input.clone()]
+    fn reads(&self) -> Vec<Location> {
+        vec![self.p.input.location.clone()]
     }
 
     fn outputs(&self) -> &[Output] {
@@ -137,7 +137,7 @@ impl JobKind for AttributeJob {
             crate::outln!(
                 "  {} -> {}/{} chunks {:?} halo {:?}",
                 o.attribute,
-                o.path.display(),
+                o.location,
                 o.name,
                 &o.chunks[3 - self.p.input.ndim..],
                 o.kernel.halo().map(|h| h.describe())

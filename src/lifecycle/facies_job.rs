@@ -7,7 +7,7 @@ use crate::batch::memory_budget::Budget;
 use crate::classify::{self, Features, Model};
 use crate::engine::{ChunkSink, Stats};
 use crate::job::{ClassifySpec, Init, JobSpec, SampleSize};
-use crate::store::{Compression, Dtype, Format, Input, VariableSpec};
+use crate::store::{Compression, Dtype, Format, Input, Location, VariableSpec};
 use anyhow::{bail, Context, Result};
 use serde_json::{json, Map, Value};
 use std::collections::HashSet;
@@ -21,6 +21,8 @@ pub struct FaciesJob {
     feats: Features,
     /// The model the job names, if any.
     given: Option<Model>,
+    /// Where it lies.
+    model_at: Option<Location>,
     /// The model labels come from, once prepared, and the dataset's attributes.
     model: Option<(Model, Map<String, Value>)>,
     chunks: [u64; 3],
@@ -38,7 +40,17 @@ impl FaciesJob {
         // what needs no data is refused before any is read
         classify::check(job_path, c)?;
         let (workers, workers_from) = s.workers_for(spec.workers);
-        let (given, mut feats) = classify::resolve(job_path, &spec, c, workers)?;
+        let model_at =
+            match &c.model {
+                Some(p) => Some(spec.locate(p).map_err(|e| {
+                    anyhow::anyhow!("{}: classify.model: {e:#}", job_path.display())
+                })?),
+                None => None,
+            };
+        let output_at = spec
+            .locate(&c.path)
+            .map_err(|e| anyhow::anyhow!("{}: classify.path: {e:#}", job_path.display()))?;
+        let (given, mut feats) = classify::resolve(job_path, &spec, c, model_at.as_ref(), workers)?;
         feats.set_strict(s.strict_input || spec.strict_input)?;
         if let Init::Centres(cs) = &c.init {
             let f = feats.names.len();
@@ -63,7 +75,7 @@ impl FaciesJob {
             a.insert("long_name".into(), json!(long));
             a.insert("units".into(), json!(units));
             Output {
-                path: c.path.clone(),
+                location: output_at.clone(),
                 format,
                 spec: VariableSpec {
                     name: name.into(),
@@ -104,6 +116,7 @@ impl FaciesJob {
             spec,
             feats,
             given,
+            model_at,
             model: None,
             chunks,
             grid_chunks,
@@ -238,9 +251,9 @@ impl JobKind for FaciesJob {
         self.feats.first()
     }
 
-    fn reads(&self) -> Vec<PathBuf> {
+    fn reads(&self) -> Vec<Location> {
         let mut v = self.feats.reads();
-        v.extend(self.c().model.clone());
+        v.extend(self.model_at.clone());
         v
     }
 
@@ -334,7 +347,7 @@ impl JobKind for FaciesJob {
             crate::outln!(
                 "  {} -> {}/{} chunks {:?}",
                 o.spec.name,
-                o.path.display(),
+                o.location,
                 o.spec.name,
                 &o.spec.chunks[3 - self.feats.first().ndim..]
             );

@@ -6,16 +6,16 @@
 
 use crate::batch::memory_budget::Budget;
 use crate::engine::{ChunkSink, Stats};
-use crate::store::{Format, Input, VariableSpec};
+use crate::store::{Format, Input, Location, VariableSpec};
 use anyhow::Result;
 use serde_json::{Map, Value};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
 /// One variable a job writes.
 pub struct Output {
     /// The dataset it belongs to.
-    pub path: PathBuf,
+    pub location: Location,
     pub format: Format,
     pub spec: VariableSpec,
     /// Its number of chunks.
@@ -31,7 +31,7 @@ pub trait JobKind: Sync {
     /// The volume whose grid, coordinates and trace mask the outputs carry.
     fn grid(&self) -> &Input;
     /// Every store the job reads: no output may be, hold or lie inside one.
-    fn reads(&self) -> Vec<PathBuf>;
+    fn reads(&self) -> Vec<Location>;
     /// The variables written, in a fixed order (sinks are passed in it).
     fn outputs(&self) -> &[Output];
     /// What must match for two processes (or a rerun) to share the
@@ -69,12 +69,19 @@ pub trait JobKind: Sync {
 }
 
 /// The distinct datasets of a job's outputs, in first-mention order.
-pub fn datasets(outputs: &[Output]) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = Vec::new();
+pub fn datasets(outputs: &[Output]) -> Vec<Location> {
+    let mut v: Vec<Location> = Vec::new();
     for o in outputs {
-        if !v.contains(&o.path) {
-            v.push(o.path.clone());
+        if !v.iter().any(|l| l.path() == o.location.path()) {
+            v.push(o.location.clone());
         }
     }
     v
+}
+
+impl Output {
+    /// Whether it is written to the dataset at `at`.
+    pub fn is_in(&self, at: &Location) -> bool {
+        self.location.path() == at.path()
+    }
 }

@@ -20,7 +20,7 @@ pub use settings::{Flags, Settings};
 use crate::batch::shards::{self as shard, Shard};
 use crate::engine::{self, ChunkSink, Stats};
 use crate::store::input_state::Identity;
-use crate::store::{Opened, OutputDataset, OutputVariable, Skeleton};
+use crate::store::{Location, Opened, OutputDataset, OutputVariable, Skeleton};
 use anyhow::{bail, Context, Result};
 use ndarray::ArrayView3;
 use std::collections::{HashMap, HashSet};
@@ -33,10 +33,6 @@ use std::sync::Arc;
 /// tells a `classify:` job from an attribute job.
 pub fn open(job_path: &Path, settings: &Settings) -> Result<Box<dyn JobKind>> {
     let spec = crate::job::load(job_path)?;
-    // the job's object-store settings, for every store opened from here on
-    if let Some(s) = &spec.storage {
-        crate::store::remote::configure(s);
-    }
     if spec.classify.is_some() {
         Ok(Box::new(facies_job::FaciesJob::resolve(
             job_path, spec, settings,
@@ -122,7 +118,7 @@ pub fn execute(job: &mut dyn JobKind, s: &Settings, stop: &AtomicBool) -> Result
     let dataset_of = |o: &Output| {
         paths
             .iter()
-            .position(|q| q == &o.path)
+            .position(|q| o.is_in(q))
             .expect("dataset of an output")
     };
     let vars = job
@@ -164,11 +160,11 @@ fn shard_line(s: &Shard, range: &Range<usize>, total: usize) -> String {
 fn refuse_overwriting_reads(job: &dyn JobKind) -> Result<()> {
     let mut checked = HashSet::new();
     for o in job.outputs() {
-        if !checked.insert(o.path.clone()) {
+        if !checked.insert(o.location.path().to_path_buf()) {
             continue;
         }
         for read in job.reads() {
-            refuse_aliasing(&read, &o.path)
+            refuse_aliasing(&read, &o.location)
                 .with_context(|| format!("{}: {}", job.job_path().display(), o.field))?;
         }
     }
@@ -182,16 +178,16 @@ fn check_files(job: &dyn JobKind, force: bool) -> Result<()> {
     let outputs = job.outputs();
     let total: u64 = outputs.iter().map(|o| o.total as u64).sum();
     crate::store::file_budget::check_count(total, force).map_err(at)?;
-    for path in datasets(outputs) {
-        if crate::store::remote::is_remote(&path) {
+    for dataset in datasets(outputs) {
+        let Location::Dir(path) = &dataset else {
             continue;
-        }
+        };
         let files: u64 = outputs
             .iter()
-            .filter(|o| o.path == path)
+            .filter(|o| o.is_in(&dataset))
             .map(|o| o.total as u64)
             .sum();
-        crate::store::file_budget::check_inodes(&path, files).map_err(at)?;
+        crate::store::file_budget::check_inodes(path, files).map_err(at)?;
     }
     Ok(())
 }
@@ -226,16 +222,17 @@ fn check_memory(job: &dyn JobKind, quiet: bool) -> Result<()> {
 /// when asked (`--repair`, `--resume`), refused otherwise.
 fn open_datasets(
     job: &dyn JobKind,
-    paths: &[PathBuf],
+    paths: &[Location],
     s: &Settings,
     say: &dyn Fn(String),
 ) -> Result<(Vec<Option<OutputDataset>>, Repairs)> {
     let grid = job.grid();
-    let identity = Identity::of(&grid.path, grid.variable.as_deref());
+    let identity = Identity::of(&grid.location, grid.variable.as_deref());
     let mut repairs = Repairs::new();
     let mut datasets = Vec::new();
-    for path in paths {
-        let outputs: Vec<&Output> = job.outputs().iter().filter(|o| &o.path == path).collect();
+    for at in paths {
+        let path = at.path();
+        let outputs: Vec<&Output> = job.outputs().iter().filter(|o| o.is_in(at)).collect();
         let format = outputs[0].format;
         let attrs = job.dataset_attributes(path);
         let specs: Vec<_> = outputs.iter().map(|o| o.spec.clone()).collect();
@@ -247,7 +244,7 @@ fn open_datasets(
             fingerprint: &job.fingerprint(path),
         };
         let opened = OutputDataset::open_or_create(
-            path,
+            at,
             &skeleton,
             &identity,
             s.overwrite,
@@ -264,7 +261,7 @@ fn open_datasets(
                 // (cheap), or by checksum when asked to repair
                 let full = s.repair || s.resume;
                 let names: Vec<&str> = outputs.iter().map(|o| o.spec.name.as_str()).collect();
-                let bad = damage_of(path, &names, full)?;
+                let bad = damage_of(at, &names, full)?;
                 let n: usize = bad.values().map(Vec::len).sum();
                 if n == 0 {
                     say(format!("{} is already complete", path.display()));
@@ -274,9 +271,9 @@ fn open_datasets(
                         "{}: repairing {n} damaged or missing chunk(s)",
                         path.display()
                     ));
-                    datasets.push(Some(OutputDataset::open_for_repair(path, format)?));
+                    datasets.push(Some(OutputDataset::open_for_repair(at, format)?));
                     repairs.insert(
-                        path.clone(),
+                        path.to_path_buf(),
                         bad.into_iter()
                             .map(|(k, v)| (k, v.into_iter().map(|b| b.0).collect()))
                             .collect(),
@@ -304,24 +301,31 @@ fn open_datasets(
 /// it while it is read (publishing renames the old one away first), and
 /// what is missing for that moment is not damage to repair.
 fn damage_of(
-    path: &Path,
+    at: &Location,
     names: &[&str],
     full: bool,
 ) -> Result<HashMap<String, crate::store::chunk_check::Damaged>> {
     use std::os::unix::fs::MetadataExt;
-    let identity = || std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()));
+    let identity = || {
+        std::fs::metadata(at.path())
+            .ok()
+            .map(|m| (m.dev(), m.ino()))
+    };
     let mut attempts = 0;
     loop {
         let before = identity();
         let mut bad = HashMap::new();
         for &name in names {
-            let (_, b) = crate::store::chunk_check::damaged_chunks(path, name, full)?;
+            let (_, b) = crate::store::chunk_check::damaged_chunks(at, name, full)?;
             if !b.is_empty() {
                 bad.insert(name.to_string(), b);
             }
         }
-        let remote = crate::store::remote::is_remote(path);
-        if remote || bad.is_empty() || (before.is_some() && before == identity()) || attempts == 5 {
+        if at.is_remote()
+            || bad.is_empty()
+            || (before.is_some() && before == identity())
+            || attempts == 5
+        {
             return Ok(bad);
         }
         attempts += 1;
@@ -345,7 +349,7 @@ fn select_tasks(
         return selected;
     }
     let outputs = job.outputs();
-    let bad_of = |o: &Output| repairs.get(&o.path).map(|m| m.get(&o.spec.name));
+    let bad_of = |o: &Output| repairs.get(o.location.path()).map(|m| m.get(&o.spec.name));
     let done: Vec<Option<HashSet<[u64; 3]>>> = outputs
         .iter()
         .map(|o| {
@@ -423,15 +427,18 @@ fn compute(
         .outputs()
         .iter()
         .zip(vars)
-        .map(
-            |(o, v)| match (repairs.get(&o.path).map(|m| m.get(&o.spec.name)), v) {
+        .map(|(o, v)| {
+            match (
+                repairs.get(o.location.path()).map(|m| m.get(&o.spec.name)),
+                v,
+            ) {
                 (Some(bad), Some(v)) => Some(Only {
                     inner: v,
                     chunks: bad.cloned().unwrap_or_default(),
                 }),
                 _ => None,
-            },
-        )
+            }
+        })
         .collect();
     let sinks: Vec<&dyn ChunkSink> = vars
         .iter()
@@ -463,16 +470,16 @@ fn compute(
 fn failed(
     e: anyhow::Error,
     job: &dyn JobKind,
-    paths: &[PathBuf],
+    paths: &[Location],
     datasets: &[Option<OutputDataset>],
     say: &dyn Fn(String),
 ) -> Result<()> {
     if let Some(s) = e.downcast_ref::<crate::store::Superseded>() {
         bail!("{s}");
     }
-    if paths.iter().zip(datasets).all(|(path, d)| {
+    if paths.iter().zip(datasets).all(|(at, d)| {
         d.as_ref().is_none_or(|d| {
-            !d.staging.exists() && crate::store::published_by(path, &job.fingerprint(path))
+            !d.staging.exists() && crate::store::published_by(at, &job.fingerprint(at.path()))
         })
     }) {
         say("another process of the same job published the output(s)".into());
@@ -493,7 +500,12 @@ fn failed(
             i.chunks_written
         );
     }
-    if let Some(why) = crate::store::remote::reason(&format!("{e:#}")) {
+    let text = format!("{e:#}");
+    let why = paths
+        .iter()
+        .find_map(|at| crate::store::remote::reason(at.remote()?, &text));
+    let why = why.or_else(|| crate::store::remote::reason(job.grid().location.remote()?, &text));
+    if let Some(why) = why {
         bail!("run failed: {why}; {how}");
     }
     Err(e.context(format!("run failed; {how}")))
@@ -503,7 +515,7 @@ fn failed(
 /// waiting for other shards.
 fn publish(
     job: &dyn JobKind,
-    paths: &[PathBuf],
+    paths: &[Location],
     datasets: &[Option<OutputDataset>],
     repairs: &Repairs,
     whole_job: bool,
@@ -511,8 +523,9 @@ fn publish(
 ) -> Result<Vec<String>> {
     let mut pending = Vec::new();
     let grid = job.grid();
-    for (path, d) in paths.iter().zip(datasets) {
+    for (at, d) in paths.iter().zip(datasets) {
         let Some(d) = d else { continue };
+        let path = at.path();
         if repairs.contains_key(path) {
             // rewritten in place, chunk by chunk: fold the new records in
             d.ledger.seal()?;
@@ -520,14 +533,14 @@ fn publish(
             continue;
         }
         let (mut done, mut total) = (0, 0);
-        for o in job.outputs().iter().filter(|o| &o.path == path) {
+        for o in job.outputs().iter().filter(|o| o.is_in(at)) {
             done += d.ledger.done(&o.spec.name).len();
             total += o.total;
         }
         // (without records, a whole single-process run is complete by construction)
         if done == total || (crate::store::adapters::atomic::unsafe_in_place() && whole_job) {
-            let now = Identity::of(&grid.path, grid.variable.as_deref());
-            if crate::store::publish(path, &d.staging, d.format, &now)? {
+            let now = Identity::of(&grid.location, grid.variable.as_deref());
+            if crate::store::publish(at, &d.staging, d.format, &now)? {
                 say(format!("wrote {}", path.display()));
             }
         } else {
@@ -540,10 +553,10 @@ fn publish(
     Ok(pending)
 }
 
-fn summary(job: &dyn JobKind, paths: &[PathBuf], stats: &Stats, pending: &[String]) {
+fn summary(job: &dyn JobKind, paths: &[Location], stats: &Stats, pending: &[String]) {
     let grid = job.grid();
     let in_mb = grid.bytes() as f64 / 1e6;
-    let stored: u64 = paths.iter().map(|p| crate::store::stored_bytes(p)).sum();
+    let stored: u64 = paths.iter().map(crate::store::stored_bytes).sum();
     crate::noteln!(
         "attr: done in {:.2} s: {} chunks written ({} tasks), input {:.1} MB read at {:.0} MB/s, \
          {} decodes of {} input chunks ({:.2} per chunk), {:.1} MB computed, {:.1} MB stored, peak memory {} (plan: {} MiB)",
@@ -582,8 +595,10 @@ fn note_missing_input(job: &dyn JobKind) {
 /// An output may never be a store the job reads, lie inside it or contain
 /// it. Compared as resolved paths, symlinks included; a path that does not
 /// exist yet is resolved through its nearest existing ancestor.
-fn refuse_aliasing(input: &Path, output: &Path) -> Result<()> {
-    if crate::store::remote::is_remote(input) || crate::store::remote::is_remote(output) {
+fn refuse_aliasing(input: &Location, output: &Location) -> Result<()> {
+    let remote = input.is_remote() || output.is_remote();
+    let (input, output) = (input.path(), output.path());
+    if remote {
         return refuse_aliasing_text(input, output);
     }
     let (i, o) = (resolve_path(input), resolve_path(output));

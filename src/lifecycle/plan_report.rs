@@ -81,7 +81,7 @@ pub fn print(p: &Prepared, shards: Option<usize>, graph: Option<&Path>) -> Resul
         &inp.chunks[3 - nd..],
         grid.iter().product::<u64>(),
         mb(inp.bytes()),
-        mb(crate::store::stored_bytes(&inp.path))
+        mb(crate::store::stored_bytes(&inp.location))
     );
     crate::outln!("boundary  {}", p.spec.boundary.describe());
     let write_bytes = print_outputs(p);
@@ -140,7 +140,7 @@ fn print_outputs(p: &Prepared) -> u64 {
             write_bytes += bytes;
             crate::outln!(
                 "output    {}/{} = {}: chunks {:?} ({n}), halo {:?}, {} tasks of {:?} chunks{}, writes {}",
-                out.path.display(),
+                out.location,
                 out.name,
                 out.attribute,
                 &out.chunks[3 - nd..],
@@ -211,7 +211,7 @@ fn dot(p: &Prepared) -> String {
             let _ = writeln!(
                 s,
                 "  w{i} [label=\"{}/{}\\n{} chunks\"];",
-                o.path.display(),
+                o.location,
                 o.name,
                 chunk_total(p, o)
             );

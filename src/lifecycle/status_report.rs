@@ -3,7 +3,7 @@
 
 use crate::batch::shards::task_range;
 use crate::store::chunk_check::damaged_chunks;
-use crate::store::{node_kind, staging_path, stagings, Input, Ledger, NodeKind};
+use crate::store::{node_kind, staging_path, stagings, Input, Ledger, Location, NodeKind};
 use anyhow::{bail, Result};
 use std::path::Path;
 
@@ -15,11 +15,13 @@ pub fn report(target: &Path, verify: bool, shards: Option<usize>) -> Result<bool
     if job_file {
         job_report(target, verify, shards)
     } else {
-        dataset_report(target, verify)
+        // no job: the AWS environment alone says how to reach s3://
+        let at = Location::parse(target, &Default::default())?;
+        dataset_report(&at, verify)
     }
 }
 
-fn print_verify(dataset: &Path, variable: &str) -> Result<bool> {
+fn print_verify(dataset: &Location, variable: &str) -> Result<bool> {
     let (n, bad) = damaged_chunks(dataset, variable, true)?;
     if bad.is_empty() {
         crate::outln!("    verify {variable}: all {n} chunks present and intact");
@@ -45,16 +47,17 @@ fn job_report(job_path: &Path, verify: bool, shards: Option<usize>) -> Result<bo
     let job = job.as_ref();
     let outputs = job.outputs();
     let mut all_ok = true;
-    for path in crate::lifecycle::datasets(outputs) {
+    for at in crate::lifecycle::datasets(outputs) {
+        let path = at.path();
         let outs: Vec<usize> = (0..outputs.len())
-            .filter(|&i| outputs[i].path == path)
+            .filter(|&i| outputs[i].is_in(&at))
             .collect();
-        let fp = job.fingerprint(&path);
-        let staging = match crate::store::remote::is_remote(&path) {
-            true => path.clone(),
-            false => staging_path(&path, &fp),
+        let fp = job.fingerprint(path);
+        let staging = match at.is_remote() {
+            true => at.clone(),
+            false => Location::local(staging_path(path, &fp)),
         };
-        for other in stagings(&path).into_iter().filter(|s| s != &staging) {
+        for other in stagings(path).into_iter().filter(|s| s != staging.path()) {
             crate::outln!(
                 "{}: an unfinished run of a different job is in {}",
                 path.display(),
@@ -63,7 +66,7 @@ fn job_report(job_path: &Path, verify: bool, shards: Option<usize>) -> Result<bo
         }
         if staged(&staging) {
             let ledger = Ledger::at(&staging);
-            crate::outln!("{}: in progress (in {})", path.display(), staging.display());
+            crate::outln!("{}: in progress (in {staging})", path.display());
             let mut done_sets = std::collections::HashMap::new();
             for &o in &outs {
                 let done = ledger.done(&outputs[o].spec.name);
@@ -101,8 +104,8 @@ fn job_report(job_path: &Path, verify: bool, shards: Option<usize>) -> Result<bo
                 }
             }
             all_ok = false;
-        } else if published(&path) {
-            let same = Ledger::at(&path).fingerprint().ok().as_ref() == Some(&fp);
+        } else if published(&at) {
+            let same = Ledger::at(&at).fingerprint().ok().as_ref() == Some(&fp);
             crate::outln!(
                 "{}: complete{}",
                 path.display(),
@@ -116,7 +119,7 @@ fn job_report(job_path: &Path, verify: bool, shards: Option<usize>) -> Result<bo
                 let (name, total) = (&outputs[o].spec.name, outputs[o].total);
                 crate::outln!("  {name}: {total} of {total} chunks done");
                 if verify {
-                    all_ok &= print_verify(&path, name)?;
+                    all_ok &= print_verify(&at, name)?;
                 }
             }
             all_ok &= same;
@@ -130,30 +133,31 @@ fn job_report(job_path: &Path, verify: bool, shards: Option<usize>) -> Result<bo
 
 /// Whether a run is writing `staging` (a local staging directory, or an
 /// unpublished dataset in an object store).
-fn staged(staging: &Path) -> bool {
-    if crate::store::remote::is_remote(staging) {
+fn staged(staging: &Location) -> bool {
+    if staging.is_remote() {
         return !published(staging) && Ledger::at(staging).fingerprint().is_ok();
     }
-    staging.exists()
+    staging.path().exists()
 }
 
-/// Whether a dataset is published at `path`.
-fn published(path: &Path) -> bool {
-    if crate::store::remote::is_remote(path) {
-        return node_kind(path).is_ok();
+/// Whether a dataset is published at `at`.
+fn published(at: &Location) -> bool {
+    if at.is_remote() {
+        return node_kind(at).is_ok();
     }
-    path.exists()
+    at.path().exists()
 }
 
-fn dataset_report(path: &Path, verify: bool) -> Result<bool> {
-    let staged_remote = crate::store::remote::is_remote(path) && staged(path);
+fn dataset_report(at: &Location, verify: bool) -> Result<bool> {
+    let path = at.path();
+    let staged_remote = at.is_remote() && staged(at);
     let staged = stagings(path);
     let (dir, complete) = if staged_remote {
-        (path.to_path_buf(), false)
-    } else if published(path) {
-        (path.to_path_buf(), true)
+        (at.clone(), false)
+    } else if published(at) {
+        (at.clone(), true)
     } else if let [one] = staged.as_slice() {
-        (one.clone(), false)
+        (Location::local(one), false)
     } else if staged.is_empty() {
         bail!(
             "'{}' does not exist, and no run of a job is writing it",
@@ -172,7 +176,7 @@ fn dataset_report(path: &Path, verify: bool) -> Result<bool> {
         );
     };
     if complete && !matches!(node_kind(&dir)?, NodeKind::Group(_)) {
-        bail!("'{}' is not a dataset group written by attr", dir.display());
+        bail!("'{dir}' is not a dataset group written by attr");
     }
     let ledger = Ledger::at(&dir);
     let fp = ledger.fingerprint()?;
@@ -191,7 +195,10 @@ fn dataset_report(path: &Path, verify: bool) -> Result<bool> {
     );
     let mut ok = complete;
     for name in names {
-        let total: u64 = Input::open(&dir.join(&name), None)?.grid().iter().product();
+        let total: u64 = Input::open(&dir.join(&name)?, None)?
+            .grid()
+            .iter()
+            .product();
         let done = if complete {
             total as usize
         } else {

@@ -1,10 +1,9 @@
 //! Whether a dataset's chunks are what was written: present, of the
 //! recorded size and CRC-32C, or (without a record) decodable.
 
-use super::{Input, Ledger};
+use super::{Input, Ledger, Location};
 use anyhow::Result;
 use rayon::prelude::*;
-use std::path::Path;
 
 /// Every chunk of `variable` in `dataset` that is missing, differs from
 /// its recorded size and crc32c, or (without a record) does not decode,
@@ -13,9 +12,9 @@ use std::path::Path;
 pub type Damaged = Vec<([u64; 3], String)>;
 
 /// `full`: read every chunk and check its checksum; otherwise only its size.
-pub fn damaged_chunks(dataset: &Path, variable: &str, full: bool) -> Result<(usize, Damaged)> {
+pub fn damaged_chunks(dataset: &Location, variable: &str, full: bool) -> Result<(usize, Damaged)> {
     // the variable as an array: the dataset may not be published yet
-    let input = Input::open(&dataset.join(variable), None)?;
+    let input = Input::open(&dataset.join(variable)?, None)?;
     let sums = Ledger::at(dataset)
         .checksums()
         .remove(variable)

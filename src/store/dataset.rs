@@ -12,7 +12,7 @@ use super::metadata::{consolidate, write_array, write_group, ArrayMeta};
 use super::placement::{replace_with, PrivateStaging};
 use super::remote::Remote;
 use super::remote_tree::{discard, root_files, walk, TempDir};
-use super::{Compression, Dtype, Format};
+use super::{Compression, Dtype, Format, Location};
 use anyhow::{bail, Context, Result};
 use ndarray::ArrayD;
 use serde_json::{Map, Value};
@@ -181,14 +181,19 @@ pub struct NewDataset {
 
 impl NewDataset {
     pub fn create(
-        output: &Path,
+        at: &Location,
         format: Format,
         compression: Compression,
         overwrite: bool,
     ) -> Result<NewDataset> {
-        if super::remote::is_remote(output) {
-            return Self::create_remote(output, format, compression, overwrite);
-        }
+        let output = match at {
+            Location::S3(r) => return Self::create_remote(r, format, compression, overwrite),
+            Location::Zip { shown, .. } => bail!(
+                "output '{}': attr reads zip files but writes directories or s3:// locations: give a path without .zip",
+                shown.display()
+            ),
+            Location::Dir(output) => output,
+        };
         if output.exists() && !overwrite {
             bail!(
                 "output '{}' already exists: pass --overwrite to replace it",
@@ -213,12 +218,11 @@ impl NewDataset {
     /// dataset there is removed first with `overwrite` (nothing can be
     /// renamed over it); so is the leftover of an unfinished conversion.
     fn create_remote(
-        output: &Path,
+        r: &Remote,
         format: Format,
         compression: Compression,
         overwrite: bool,
     ) -> Result<NewDataset> {
-        let r = Remote::open(output)?;
         r.check()?;
         let published = r.exists("zarr.json")? || r.exists(".zgroup")? || r.exists(".zarray")?;
         if published && !overwrite {
@@ -235,15 +239,15 @@ impl NewDataset {
             );
         }
         if published || unfinished {
-            discard(&r)?;
+            discard(r)?;
         }
         r.put(CLAIM, super::process::tag().into_bytes())?;
         let meta = TempDir::new()?;
         let mut writer = DatasetWriter::new(&meta.0.join("dataset"), format, compression);
-        writer.remote = Some(r);
+        writer.remote = Some(r.clone());
         Ok(NewDataset {
             writer,
-            output: output.to_path_buf(),
+            output: r.path().to_path_buf(),
             _build: None,
             _meta: Some(meta),
         })

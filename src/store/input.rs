@@ -3,9 +3,7 @@
 
 use super::adapters::prefetch::Prefetching;
 use super::null_values::Decoding;
-use super::{
-    node_kind_in, open_prefetching, read_json, read_key, Dtype, Format, NodeKind, ReadStore,
-};
+use super::{node_kind_in, read_json, read_key, Dtype, Format, Location, NodeKind, ReadStore};
 use crate::store::dtype::{identical, Sample};
 use crate::with_dtype;
 use anyhow::{anyhow, bail, Context, Result};
@@ -27,6 +25,8 @@ pub struct Coordinate {
 }
 
 pub struct Input {
+    /// Where the store lies; its path as written names it in messages.
+    pub location: Location,
     pub path: PathBuf,
     /// Name of the variable inside a dataset group, `None` for a plain array.
     pub variable: Option<String>,
@@ -58,9 +58,11 @@ pub struct Input {
 }
 
 impl Input {
-    /// Open `path` (a plain array or a dataset group) and pick `variable`.
-    pub fn open(path: &Path, variable: Option<&str>) -> Result<Input> {
-        let (store, prefetch) = open_prefetching(path)?;
+    /// Open the store at `at` (a plain array or a dataset group) and pick
+    /// `variable`.
+    pub fn open(at: &Location, variable: Option<&str>) -> Result<Input> {
+        let path = at.path();
+        let (store, prefetch) = at.open_prefetching()?;
         let kind = node_kind_in(&store, "", &path.display().to_string())?;
         let (format, name, group_attributes) = match kind {
             NodeKind::Array(f) => {
@@ -123,6 +125,7 @@ impl Input {
             _ => None,
         };
         Ok(Input {
+            location: at.clone(),
             path: path.to_path_buf(),
             variable: name,
             format,
@@ -689,11 +692,11 @@ fn read_trace_mask(
     Ok(Some(Arc::new(live)))
 }
 
-/// The names of the arrays directly inside the group at `path`, sorted
+/// The names of the arrays directly inside the group at `at`, sorted
 /// (none when it cannot be read).
-pub fn array_names(path: &Path) -> Vec<String> {
-    super::open_readable(path)
-        .and_then(|s| list_arrays(&s, path))
+pub fn array_names(at: &Location) -> Vec<String> {
+    at.open_readable()
+        .and_then(|s| list_arrays(&s, at.path()))
         .map(|v| v.into_iter().map(|(name, _)| name).collect())
         .unwrap_or_default()
 }

@@ -4,6 +4,8 @@
 //! `--resume` and reruns notice an input that changed underneath them and
 //! say which file did, instead of mixing chunks of two inputs.
 
+use super::remote::Remote;
+use super::Location;
 use anyhow::{Context, Result};
 use serde_json::{json, Value};
 use std::path::Path;
@@ -58,16 +60,30 @@ fn walk_file(path: &Path, out: &mut Vec<(String, u64, i128)>) {
 impl Identity {
     /// The identity of the input at `path` (a group with `variable`, or a
     /// plain array).
-    pub fn of(path: &Path, variable: Option<&str>) -> Identity {
+    pub fn of(at: &Location, variable: Option<&str>) -> Identity {
         let mut entries = Vec::new();
-        if super::remote::is_remote(path) {
-            return Identity::of_remote(path, variable);
-        }
-        if path.is_file() {
-            // a zip store: the file itself
-            walk_file(path, &mut entries);
-            return Identity { entries };
-        }
+        let path = match at {
+            Location::S3(r) => return Identity::of_remote(r, variable),
+            Location::Zip {
+                shown,
+                folder,
+                name,
+            } => {
+                // a zip store: the file itself
+                match folder.remote() {
+                    Some(r) => entries.extend(
+                        r.list("")
+                            .unwrap_or_default()
+                            .into_iter()
+                            .filter(|e| &e.key == name)
+                            .map(|e| (e.key, e.size, e.modified_ns)),
+                    ),
+                    None => walk_file(shown, &mut entries),
+                }
+                return Identity { entries };
+            }
+            Location::Dir(path) => path,
+        };
         match variable {
             Some(v) => {
                 walk(path, path, false, &mut entries);
@@ -82,10 +98,8 @@ impl Identity {
     }
 
     /// The objects of the input in its store: key, size, last modified.
-    fn of_remote(path: &Path, variable: Option<&str>) -> Identity {
-        let listed = super::remote::Remote::open(path)
-            .and_then(|r| r.list(""))
-            .unwrap_or_default();
+    fn of_remote(r: &Remote, variable: Option<&str>) -> Identity {
+        let listed = r.list("").unwrap_or_default();
         let mut entries: Vec<(String, u64, i128)> = listed
             .into_iter()
             .filter(|e| match variable {
@@ -108,25 +122,23 @@ impl Identity {
     }
 
     /// Record it in the dataset `dir` (in its ledger directory).
-    pub fn record(&self, dir: &Path) -> Result<()> {
-        if super::remote::is_remote(dir) {
-            let r = super::remote::Remote::open(dir)?;
+    pub fn record(&self, dir: &Location) -> Result<()> {
+        if let Some(r) = dir.remote() {
             let key = format!("{}/{FILE}", super::ledger::DIR);
             return r.put(&key, serde_json::to_vec(&self.to_json())?);
         }
-        let file = dir.join(super::ledger::DIR).join(FILE);
+        let file = dir.path().join(super::ledger::DIR).join(FILE);
         std::fs::write(&file, serde_json::to_string(&self.to_json())?)
             .with_context(|| format!("cannot write '{}'", file.display()))
     }
 
     /// The identity recorded in the dataset `dir`, if any.
-    pub fn recorded(dir: &Path) -> Option<Identity> {
-        let text = if super::remote::is_remote(dir) {
-            let r = super::remote::Remote::open(dir).ok()?;
+    pub fn recorded(dir: &Location) -> Option<Identity> {
+        let text = if let Some(r) = dir.remote() {
             let bytes = r.get(&format!("{}/{FILE}", super::ledger::DIR)).ok()??;
             String::from_utf8(bytes).ok()?
         } else {
-            std::fs::read_to_string(dir.join(super::ledger::DIR).join(FILE)).ok()?
+            std::fs::read_to_string(dir.path().join(super::ledger::DIR).join(FILE)).ok()?
         };
         let entries: Vec<(String, u64, i128)> = serde_json::from_str(&text).ok()?;
         Some(Identity { entries })

@@ -14,7 +14,8 @@ use serde_json::Value;
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use super::remote::{self, Remote};
+use super::remote::Remote;
+use super::Location;
 
 pub const DIR: &str = ".attr";
 /// The sealed record of every chunk's size and crc32c.
@@ -25,8 +26,8 @@ pub struct Ledger {
     dir: PathBuf,
     /// The `.attr` prefix of a dataset in an object store.
     remote: Option<Remote>,
-    /// Why an object-store location could not be opened: then nothing is
-    /// read or written anywhere else (no local folder named after it).
+    /// Why the location can hold no ledger (a zip file is read only):
+    /// then nothing is read or written anywhere else.
     unreachable: Option<String>,
 }
 
@@ -35,19 +36,29 @@ fn chunk_name(idx: [u64; 3]) -> String {
 }
 
 impl Ledger {
-    pub fn at(dataset: &Path) -> Ledger {
-        let (remote, unreachable) = match remote::is_remote(dataset) {
-            false => (None, None),
-            true => match Remote::open(dataset) {
-                Ok(r) => (Some(r.child(DIR)), None),
-                Err(e) => (None, Some(format!("{e:#}"))),
-            },
+    /// The ledger of the dataset at `dataset`.
+    pub fn at(dataset: &Location) -> Ledger {
+        let (remote, unreachable) = match dataset {
+            Location::Dir(_) => (None, None),
+            Location::S3(r) => (Some(r.child(DIR)), None),
+            Location::Zip { shown, .. } => (
+                None,
+                Some(format!(
+                    "'{}' is a zip file, which is never written",
+                    shown.display()
+                )),
+            ),
         };
         Ledger {
-            dir: dataset.join(DIR),
+            dir: dataset.path().join(DIR),
             remote,
             unreachable,
         }
+    }
+
+    /// The ledger of the dataset in the directory `dataset`.
+    pub fn local(dataset: &Path) -> Ledger {
+        Ledger::at(&Location::local(dataset))
     }
 
     /// The error of a location that could not be opened.
@@ -60,7 +71,7 @@ impl Ledger {
 
     /// Start a ledger in a dataset being built.
     pub fn create(dataset: &Path, fingerprint: &Value, variables: &[String]) -> Result<Ledger> {
-        let l = Ledger::at(dataset);
+        let l = Ledger::local(dataset);
         for v in variables {
             std::fs::create_dir_all(l.dir.join("done").join(v))?;
         }
@@ -290,16 +301,23 @@ fn remote_checksums(r: &Remote) -> BTreeMap<String, BTreeMap<String, (u64, u32)>
 
 #[cfg(test)]
 mod tests {
-    /// An object-store location that cannot be opened is an error, never a
-    /// local folder named after it.
+    /// A location that can hold no ledger is an error, never a local
+    /// folder named after it.
     #[test]
     fn an_unreachable_location_is_never_a_local_folder() {
-        let l = super::Ledger::at(std::path::Path::new("s3://"));
+        let at = super::Location::parse(
+            std::path::Path::new("s3:/x.zip"),
+            &crate::store::remote::Settings::default(),
+        )
+        .unwrap();
+        let l = super::Ledger::at(&at);
         assert!(l.fingerprint().is_err());
         assert!(l.mark_done("v", [0, 0, 0], None).is_err());
         assert!(l.seal().is_err());
         l.record_shards(3);
         assert!(l.done("v").is_empty() && l.recorded_shards().is_none());
-        assert!(!std::path::Path::new("s3:").exists());
+        assert!(
+            !std::path::Path::new("s3:").exists() && !std::path::Path::new("s3:/x.zip").exists()
+        );
     }
 }

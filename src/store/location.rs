@@ -4,9 +4,9 @@
 
 use super::adapters::{prefetch, zip_entries};
 use super::metadata::Format;
-use super::remote;
-use anyhow::Context;
-use std::path::Path;
+use super::remote::{self, Remote, Settings};
+use anyhow::{Context, Result};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use zarrs::storage::{ReadableListableStorageTraits, ReadableStorageTraits, StoreKey};
 
@@ -14,85 +14,178 @@ use zarrs::storage::{ReadableListableStorageTraits, ReadableStorageTraits, Store
 pub type ReadStore = Arc<dyn ReadableListableStorageTraits>;
 
 /// Whether `path` names a zip file holding a Zarr store (`vol.zarr.zip`).
-pub fn is_zip(path: &Path) -> bool {
+fn is_zip(path: &Path) -> bool {
     path.extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("zip"))
 }
 
-/// Open the store at `path` for reading: a directory, an `s3://` location,
-/// or a zip file (local or on s3://) as zarr-python's ZipStore writes it.
-pub fn open_readable(path: &Path) -> anyhow::Result<ReadStore> {
-    if is_zip(path) {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let key = StoreKey::new(&name).map_err(|e| anyhow::anyhow!("'{}': {e}", path.display()))?;
-        let parent = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        let outer: Arc<dyn ReadableStorageTraits> = if remote::is_remote(path) {
-            let r = remote::Remote::open(&parent)?;
+/// Where a store lies, decided once from what the user wrote and the job's
+/// object-store settings, then passed down: nothing below asks a path
+/// string again whether it is remote.
+#[derive(Clone, Debug)]
+pub enum Location {
+    /// A directory on a file system.
+    Dir(PathBuf),
+    /// A prefix in an S3-compatible object store, with its settings.
+    S3(Remote),
+    /// A zip file holding a store (read only), in `folder`.
+    Zip {
+        shown: PathBuf,
+        folder: Box<Location>,
+        name: String,
+    },
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.path().display())
+    }
+}
+
+impl Location {
+    /// The location `path` names: `s3://bucket/prefix` (reached with
+    /// `storage` and the AWS environment), a `.zip` file, or a directory.
+    pub fn parse(path: &Path, storage: &Settings) -> Result<Location> {
+        let remote = remote::is_remote(path);
+        if is_zip(path) {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let folder = match remote {
+                true => Location::S3(Remote::open(path, storage)?.parent()),
+                false => Location::Dir(match path.parent() {
+                    Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+                    _ => PathBuf::from("."),
+                }),
+            };
+            return Ok(Location::Zip {
+                shown: path.to_path_buf(),
+                folder: Box::new(folder),
+                name,
+            });
+        }
+        match remote {
+            true => Ok(Location::S3(Remote::open(path, storage)?)),
+            false => Ok(Location::Dir(path.to_path_buf())),
+        }
+    }
+
+    /// A directory, for stores that can only be local (staging, exports).
+    pub fn local(path: impl Into<PathBuf>) -> Location {
+        Location::Dir(path.into())
+    }
+
+    /// The location as the user wrote it: for messages, and as a key.
+    pub fn path(&self) -> &Path {
+        match self {
+            Location::Dir(p) => p,
+            Location::S3(r) => r.path(),
+            Location::Zip { shown, .. } => shown,
+        }
+    }
+
+    /// The object store location, if that is where it lies.
+    pub fn remote(&self) -> Option<&Remote> {
+        match self {
+            Location::S3(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    pub fn is_remote(&self) -> bool {
+        match self {
+            Location::Dir(_) => false,
+            Location::S3(_) => true,
+            Location::Zip { folder, .. } => folder.is_remote(),
+        }
+    }
+
+    /// The node `name` inside this store (an array of a dataset).
+    pub fn join(&self, name: &str) -> Result<Location> {
+        match self {
+            Location::Dir(p) => Ok(Location::Dir(p.join(name))),
+            Location::S3(r) => Ok(Location::S3(r.child(name))),
+            Location::Zip { shown, .. } => anyhow::bail!(
+                "'{}': an array inside a zip file cannot be opened on its own: unzip it",
+                shown.display()
+            ),
+        }
+    }
+
+    /// Open the store for reading: a directory, an `s3://` location, or a
+    /// zip file (local or on s3://) as zarr-python's ZipStore writes it.
+    pub fn open_readable(&self) -> Result<ReadStore> {
+        match self {
+            Location::Zip {
+                shown,
+                folder,
+                name,
+            } => open_zip(shown, folder, name),
+            Location::S3(r) => {
+                r.check()?;
+                Ok(r.readable())
+            }
+            Location::Dir(path) => {
+                if !path.exists() {
+                    anyhow::bail!("'{}' does not exist", path.display());
+                }
+                if !path.is_dir() {
+                    anyhow::bail!(
+                        "'{}' is a file, not a Zarr store: give the store's directory, a .zip of it or an s3:// location (SEG-Y and image stacks: `attr convert` them first)",
+                        path.display()
+                    );
+                }
+                Ok(Arc::new(
+                    zarrs::filesystem::FilesystemStore::new(path)
+                        .with_context(|| format!("cannot open '{}'", path.display()))?,
+                ))
+            }
+        }
+    }
+
+    /// Open the store for reading, and in an object store a handle to
+    /// fetch its chunks ahead of time.
+    pub fn open_prefetching(&self) -> Result<(ReadStore, Option<Arc<prefetch::Prefetching>>)> {
+        if let Location::S3(r) = self {
+            r.check()?;
+            let p = Arc::new(prefetch::Prefetching::new(r.clone()));
+            return Ok((p.clone(), Some(p)));
+        }
+        Ok((self.open_readable()?, None))
+    }
+}
+
+fn open_zip(shown: &Path, folder: &Location, name: &str) -> Result<ReadStore> {
+    let key = StoreKey::new(name).map_err(|e| anyhow::anyhow!("'{}': {e}", shown.display()))?;
+    let outer: Arc<dyn ReadableStorageTraits> = match folder {
+        Location::S3(r) => {
             r.check()?;
             r.storage()
-        } else {
-            if !path.is_file() {
-                anyhow::bail!("'{}' does not exist", path.display());
+        }
+        _ => {
+            if !shown.is_file() {
+                anyhow::bail!("'{}' does not exist", shown.display());
             }
-            let dir = if parent.as_os_str().is_empty() {
-                Path::new(".")
-            } else {
-                &parent
-            };
+            let dir = folder.path();
             Arc::new(
                 zarrs::filesystem::FilesystemStore::new(dir)
                     .with_context(|| format!("cannot open '{}'", dir.display()))?,
             )
-        };
-        let bad = |e| anyhow::anyhow!("'{}' is not a readable zip file: {e}", path.display());
-        let zip: ReadStore =
-            Arc::new(zarrs_zip::ZipStorageAdapter::new(outer.clone(), key.clone()).map_err(bad)?);
-        // zipped with its folder (`zip -r vol.zarr.zip vol.zarr`): open the folder
-        let root = zip.list_dir(&zarrs::storage::StorePrefix::root())?;
-        if let ([folder], []) = (root.prefixes().as_slice(), root.keys().as_slice()) {
-            let inner = folder.as_str().to_string();
-            let zip =
-                zarrs_zip::ZipStorageAdapter::new_with_path(outer.clone(), key.clone(), &inner)
-                    .map_err(bad)?;
-            return zip_entries::wrap(path, Arc::new(zip), outer, key, &inner);
         }
-        return zip_entries::wrap(path, zip, outer, key, "");
+    };
+    let bad = |e| anyhow::anyhow!("'{}' is not a readable zip file: {e}", shown.display());
+    let zip: ReadStore =
+        Arc::new(zarrs_zip::ZipStorageAdapter::new(outer.clone(), key.clone()).map_err(bad)?);
+    // zipped with its folder (`zip -r vol.zarr.zip vol.zarr`): open the folder
+    let root = zip.list_dir(&zarrs::storage::StorePrefix::root())?;
+    if let ([folder], []) = (root.prefixes().as_slice(), root.keys().as_slice()) {
+        let inner = folder.as_str().to_string();
+        let zip = zarrs_zip::ZipStorageAdapter::new_with_path(outer.clone(), key.clone(), &inner)
+            .map_err(bad)?;
+        return zip_entries::wrap(shown, Arc::new(zip), outer, key, &inner);
     }
-    if remote::is_remote(path) {
-        let r = remote::Remote::open(path)?;
-        r.check()?;
-        return Ok(r.readable());
-    }
-    if !path.exists() {
-        anyhow::bail!("'{}' does not exist", path.display());
-    }
-    if !path.is_dir() {
-        anyhow::bail!(
-            "'{}' is a file, not a Zarr store: give the store's directory, a .zip of it or an s3:// location (SEG-Y and image stacks: `attr convert` them first)",
-            path.display()
-        );
-    }
-    Ok(Arc::new(
-        zarrs::filesystem::FilesystemStore::new(path)
-            .with_context(|| format!("cannot open '{}'", path.display()))?,
-    ))
-}
-
-/// Open the store at `path` for reading, and in an object store a handle
-/// to fetch its chunks ahead of time.
-pub fn open_prefetching(
-    path: &Path,
-) -> anyhow::Result<(ReadStore, Option<Arc<prefetch::Prefetching>>)> {
-    if remote::is_remote(path) && !is_zip(path) {
-        let r = remote::Remote::open(path)?;
-        r.check()?;
-        let p = Arc::new(prefetch::Prefetching::new(r));
-        return Ok((p.clone(), Some(p)));
-    }
-    Ok((open_readable(path)?, None))
+    zip_entries::wrap(shown, zip, outer, key, "")
 }
 
 /// The value at `key` of a store, `None` when absent.
@@ -138,12 +231,11 @@ pub enum NodeKind {
     Group(Format),
 }
 
-/// Identify the Zarr node at `path`, with an error a user can act on.
-pub fn node_kind(path: &Path) -> anyhow::Result<NodeKind> {
-    if remote::is_remote(path) || is_zip(path) {
-        let shown = path.display().to_string();
-        return node_kind_in(&open_readable(path)?, "", &shown);
-    }
+/// Identify the Zarr node at `at`, with an error a user can act on.
+pub fn node_kind(at: &Location) -> anyhow::Result<NodeKind> {
+    let Location::Dir(path) = at else {
+        return node_kind_in(&at.open_readable()?, "", &at.to_string());
+    };
     if !path.exists() {
         anyhow::bail!("'{}' does not exist", path.display());
     }
@@ -170,19 +262,24 @@ pub fn node_kind(path: &Path) -> anyhow::Result<NodeKind> {
     )
 }
 
-/// Total size of the files under `path`: what a store occupies on disk.
-pub fn stored_bytes(path: &Path) -> u64 {
-    if remote::is_remote(path) {
-        let listed = remote::Remote::open(path).and_then(|r| r.list(""));
-        return listed.map_or(0, |l| l.iter().map(|e| e.size).sum());
+/// Total size of what a store occupies.
+pub fn stored_bytes(at: &Location) -> u64 {
+    match at {
+        Location::S3(r) => r.list("").map_or(0, |l| l.iter().map(|e| e.size).sum()),
+        Location::Dir(path) => bytes_under(path),
+        Location::Zip { shown, .. } => std::fs::metadata(shown).map_or(0, |m| m.len()),
     }
+}
+
+/// Total size of the files under `path`.
+fn bytes_under(path: &Path) -> u64 {
     let Ok(entries) = std::fs::read_dir(path) else {
         return 0;
     };
     entries
         .flatten()
         .map(|e| match e.file_type() {
-            Ok(t) if t.is_dir() => stored_bytes(&e.path()),
+            Ok(t) if t.is_dir() => bytes_under(&e.path()),
             Ok(_) => e.metadata().map(|m| m.len()).unwrap_or(0),
             Err(_) => 0,
         })

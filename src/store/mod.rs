@@ -25,8 +25,7 @@ pub use dtype::Dtype;
 pub use input::{array_names, Coordinate, Input};
 pub use ledger::Ledger;
 pub use location::{
-    is_zip, node_kind, node_kind_in, open_prefetching, open_readable, read_json, read_key,
-    stored_bytes, NodeKind, ReadStore,
+    node_kind, node_kind_in, read_json, read_key, stored_bytes, Location, NodeKind, ReadStore,
 };
 pub use metadata::{Compression, Format};
 pub use output::{

@@ -61,17 +61,18 @@ pub struct Lease {
 }
 
 impl Lease {
+    /// Take a lease on the dataset being written at `r`.
+    pub fn take_remote(r: &Remote) -> Result<Lease> {
+        let key = format!("{}/lease.{}.{}", super::ledger::DIR, tag(), now());
+        r.put(&key, Vec::new())?;
+        Ok(Lease {
+            file: PathBuf::new(),
+            object: Some((r.clone(), key)),
+        })
+    }
+
     /// Take a lease on the staged dataset `dir`.
     pub fn take(dir: &Path) -> Result<Lease> {
-        if super::remote::is_remote(dir) {
-            let r = Remote::open(dir)?;
-            let key = format!("{}/lease.{}.{}", super::ledger::DIR, tag(), now());
-            r.put(&key, Vec::new())?;
-            return Ok(Lease {
-                file: PathBuf::new(),
-                object: Some((r, key)),
-            });
-        }
         let file = dir
             .join(super::ledger::DIR)
             .join(format!("lease.{}.{}", tag(), now()));
@@ -114,9 +115,6 @@ pub fn holder() -> String {
 /// Who holds live leases on the staged dataset `dir`, as `host pid`
 /// descriptions (stale and dead ones are removed on the way).
 pub fn live_holders(dir: &Path) -> Vec<String> {
-    if super::remote::is_remote(dir) {
-        return live_remote_holders(dir);
-    }
     let Ok(entries) = std::fs::read_dir(dir.join(super::ledger::DIR)) else {
         return Vec::new();
     };
@@ -141,10 +139,7 @@ pub fn live_holders(dir: &Path) -> Vec<String> {
 
 /// [`live_holders`] of a dataset in an object store, by the objects' ages
 /// as the store tells them.
-fn live_remote_holders(dir: &Path) -> Vec<String> {
-    let Ok(r) = Remote::open(dir) else {
-        return Vec::new();
-    };
+pub fn live_remote_holders(r: &Remote) -> Vec<String> {
     let now_ns = SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as i128);

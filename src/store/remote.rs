@@ -45,28 +45,9 @@ pub struct Settings {
     pub anonymous: bool,
 }
 
-static SETTINGS: Mutex<Option<Settings>> = Mutex::new(None);
-
-/// Use `settings` for the object stores opened from now on.
-pub fn configure(settings: &Settings) {
-    if let Ok(mut s) = SETTINGS.lock() {
-        *s = Some(settings.clone());
-    }
-    if let Ok(mut c) = clients().lock() {
-        c.clear();
-    }
-}
-
-fn settings() -> Settings {
-    SETTINGS
-        .lock()
-        .ok()
-        .and_then(|s| s.clone())
-        .unwrap_or_default()
-}
-
-/// Whether `path` names an object store location.
-pub fn is_remote(path: &Path) -> bool {
+/// Whether `path` names an object store location (see
+/// [`crate::store::Location::parse`], the one place that asks).
+pub(crate) fn is_remote(path: &Path) -> bool {
     path.to_str().is_some_and(|s| s.starts_with("s3://"))
 }
 
@@ -153,17 +134,16 @@ fn profile_credentials() -> Option<(String, String, Option<String>)> {
 }
 
 /// The endpoint in use, for messages.
-fn endpoint_shown() -> String {
-    settings()
-        .endpoint
+fn endpoint_shown(s: &Settings) -> String {
+    s.endpoint
+        .clone()
         .or_else(|| env("AWS_ENDPOINT_URL_S3"))
         .or_else(|| env("AWS_ENDPOINT_URL"))
         .or_else(|| env("AWS_ENDPOINT"))
         .unwrap_or_else(|| "AWS S3".into())
 }
 
-fn build_client(bucket: &str) -> Result<Client> {
-    let s = settings();
+fn build_client(bucket: &str, s: &Settings) -> Result<Client> {
     let mut b = AmazonS3Builder::from_env().with_bucket_name(bucket);
     if let Some(e) = &s.endpoint {
         b = b.with_endpoint(e);
@@ -171,7 +151,7 @@ fn build_client(bucket: &str) -> Result<Client> {
     if let Some(r) = s.region.clone().or_else(|| env("AWS_REGION")) {
         b = b.with_region(r);
     }
-    let endpoint = endpoint_shown();
+    let endpoint = endpoint_shown(s);
     let http = endpoint.starts_with("http://");
     let allow_http = env("AWS_ALLOW_HTTP").is_some_and(|v| v.eq_ignore_ascii_case("true"));
     if http && !allow_http && s.endpoint.is_none() {
@@ -214,22 +194,25 @@ fn build_client(bucket: &str) -> Result<Client> {
     Ok(Arc::new(client))
 }
 
-fn client(bucket: &str) -> Result<Client> {
+/// The pooled client of `bucket` with `settings` (connections are reused
+/// by every location of one bucket opened with the same settings).
+fn client(bucket: &str, settings: &Settings) -> Result<Client> {
     let mut c = clients()
         .lock()
         .map_err(|_| anyhow!("object store clients"))?;
-    if let Some(c) = c.get(bucket) {
+    let key = format!("{bucket}\n{settings:?}");
+    if let Some(c) = c.get(&key) {
         return Ok(c.clone());
     }
-    let new = build_client(bucket)?;
-    c.insert(bucket.to_string(), new.clone());
+    let new = build_client(bucket, settings)?;
+    c.insert(key, new.clone());
     Ok(new)
 }
 
-/// The cause of a failed request in words, when the store stopped
+/// The cause of a failed request to `at` in words, when the store stopped
 /// answering or refused us: for errors that reach the engine through zarrs
 /// as text.
-pub fn reason(text: &str) -> Option<String> {
+pub fn reason(at: &Remote, text: &str) -> Option<String> {
     let has = |s: &str| text.contains(s);
     if is_denied(text) || has("access denied (HTTP 403)") {
         Some("the S3 store denied access (HTTP 403)".into())
@@ -240,7 +223,7 @@ pub fn reason(text: &str) -> Option<String> {
     {
         Some(format!(
             "the S3 endpoint {} stopped answering",
-            endpoint_shown()
+            endpoint_shown(&at.settings)
         ))
     } else {
         None
@@ -261,7 +244,7 @@ fn is_denied(text: &str) -> bool {
 }
 
 /// What an object store said, in words a user can act on.
-fn explain(url: &str, bucket: &str, e: &os::Error) -> anyhow::Error {
+fn explain(url: &str, bucket: &str, settings: &Settings, e: &os::Error) -> anyhow::Error {
     let mut text = e.to_string();
     let mut deepest = text.clone();
     let mut source = std::error::Error::source(e);
@@ -275,7 +258,7 @@ fn explain(url: &str, bucket: &str, e: &os::Error) -> anyhow::Error {
     if has("NoSuchBucket") {
         anyhow!(
             "{url}: bucket '{bucket}' does not exist at {}: check the name or create it",
-            endpoint_shown()
+            endpoint_shown(settings)
         )
     } else if is_denied(&text) {
         anyhow!(
@@ -295,7 +278,7 @@ fn explain(url: &str, bucket: &str, e: &os::Error) -> anyhow::Error {
             .unwrap_or_default();
         anyhow!(
             "{url}: cannot reach the S3 endpoint {} ({}{retries}): check AWS_ENDPOINT_URL and the network",
-            endpoint_shown(),
+            endpoint_shown(settings),
             first_line(&deepest)
         )
     } else {
@@ -319,6 +302,8 @@ pub struct Remote {
     bucket: String,
     prefix: String,
     client: Client,
+    /// The job's `storage:` settings it was opened with.
+    settings: Arc<Settings>,
 }
 
 impl std::fmt::Debug for Remote {
@@ -335,8 +320,9 @@ pub struct Entry {
 }
 
 impl Remote {
-    /// The location named by `path` (`s3://bucket[/prefix]`).
-    pub fn open(path: &Path) -> Result<Remote> {
+    /// The location named by `path` (`s3://bucket[/prefix]`), reached
+    /// with `settings` and the AWS environment.
+    pub fn open(path: &Path, settings: &Settings) -> Result<Remote> {
         let url = path
             .to_str()
             .ok_or_else(|| anyhow!("'{}' is not valid text", path.display()))?;
@@ -352,8 +338,9 @@ impl Remote {
         Ok(Remote {
             url: url.trim_end_matches('/').to_string(),
             bucket: bucket.to_string(),
-            client: client(bucket)?,
+            client: client(bucket, settings)?,
             prefix,
+            settings: Arc::new(settings.clone()),
         })
     }
 
@@ -365,6 +352,7 @@ impl Remote {
             bucket: self.bucket.clone(),
             prefix: self.full(name),
             client: self.client.clone(),
+            settings: self.settings.clone(),
         }
     }
 
@@ -378,7 +366,7 @@ impl Remote {
     }
 
     fn err(&self, e: &os::Error) -> anyhow::Error {
-        explain(&self.url, &self.bucket, e)
+        explain(&self.url, &self.bucket, &self.settings, e)
     }
 
     /// Check that the bucket answers and lets us in (one request), so
@@ -538,6 +526,24 @@ impl Remote {
     }
 
     /// This location as a zarrs store, for reading.
+    /// The location as given, for messages and as a key.
+    pub fn path(&self) -> &Path {
+        Path::new(&self.url)
+    }
+
+    /// The location that holds this one (`s3://b/a` for `s3://b/a/z.zip`).
+    pub fn parent(&self) -> Remote {
+        let (url, prefix) = match (self.url.rsplit_once('/'), self.prefix.rsplit_once('/')) {
+            (Some((u, _)), Some((p, _))) => (u.to_string(), p.to_string()),
+            _ => (format!("s3://{}", self.bucket), String::new()),
+        };
+        Remote {
+            url,
+            prefix,
+            ..self.clone()
+        }
+    }
+
     pub fn readable(&self) -> Arc<dyn ReadableListableStorageTraits> {
         self.adapter()
     }
@@ -597,7 +603,7 @@ mod tests {
             "s3://b/a#1",
             "s3://b/50%",
         ] {
-            let Err(e) = Remote::open(Path::new(bad)) else {
+            let Err(e) = Remote::open(Path::new(bad), &Settings::default()) else {
                 panic!("{bad} accepted")
             };
             let e = e.to_string();
@@ -605,13 +611,13 @@ mod tests {
         }
         std::env::set_var("AWS_ACCESS_KEY_ID", "k");
         std::env::set_var("AWS_SECRET_ACCESS_KEY", "s");
-        let r = Remote::open(Path::new("s3://b/some/prefix/")).unwrap();
+        let r = Remote::open(Path::new("s3://b/some/prefix/"), &Settings::default()).unwrap();
         assert_eq!((r.bucket.as_str(), r.prefix.as_str()), ("b", "some/prefix"));
         assert_eq!(r.child("v/zarr.json").full(""), "some/prefix/v/zarr.json");
         assert_eq!(r.full("/zarr.json"), "some/prefix/zarr.json");
-        let root = Remote::open(Path::new("s3://b")).unwrap();
+        let root = Remote::open(Path::new("s3://b"), &Settings::default()).unwrap();
         assert_eq!(root.full("x"), "x");
-        assert!(Remote::open(Path::new("s3:///x")).is_err());
+        assert!(Remote::open(Path::new("s3:///x"), &Settings::default()).is_err());
         assert!(is_remote(Path::new("s3://b/x")) && !is_remote(Path::new("b/x")));
     }
 }

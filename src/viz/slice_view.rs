@@ -70,7 +70,8 @@ fn open_volume(path: &Path, variable: Option<&str>, req: &Request) -> Result<Vol
             source: Source::Segy(Box::new(s)),
         });
     }
-    let input = Input::open(path, variable)?;
+    let at = crate::store::Location::parse(path, &Default::default())?;
+    let input = Input::open(&at, variable)?;
     // a 2-D line is one "inline" of a 3-D volume: --index-inline 0 shows it
     let dims = if input.ndim == 2 {
         [
@@ -104,9 +105,9 @@ fn open_volume(path: &Path, variable: Option<&str>, req: &Request) -> Result<Vol
     let (c0, u0) = coord(0);
     let (c1, u1) = coord(1);
     let (c2, u2) = coord(2);
-    let mask = if matches!(node_kind(path)?, NodeKind::Group(_)) {
+    let mask = if matches!(node_kind(&at)?, NodeKind::Group(_)) {
         // (absent: every trace is live)
-        let m = Input::open(path, Some("trace_mask")).ok();
+        let m = Input::open(&at, Some("trace_mask")).ok();
         m.and_then(|m| read_mask(&m))
     } else {
         None

@@ -21,7 +21,7 @@ use crate::store::owner::{self, Lease};
 use crate::store::placement::{
     clean_dead_builds, discard, private_sibling, replace_with, sibling, siblings_with,
 };
-use crate::store::Format;
+use crate::store::{Format, Location};
 use anyhow::{bail, Context, Result};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -76,7 +76,7 @@ fn recover_claims(path: &Path) {
         if !owner::reapable(&claim, host, pid) {
             continue;
         }
-        match Ledger::at(&claim).fingerprint() {
+        match Ledger::local(&claim).fingerprint() {
             Ok(fp) => {
                 let _ = std::fs::rename(&claim, staging_path(path, &fp));
             }
@@ -151,7 +151,8 @@ fn try_open_or_create(
             };
         }
         let build = private_sibling(path, "building");
-        let built = OutputDataset::build(&build, skeleton).and_then(|()| identity.record(&build));
+        let built = OutputDataset::build(&build, skeleton)
+            .and_then(|()| identity.record(&Location::local(&build)));
         if let Err(e) = built {
             let _ = std::fs::remove_dir_all(&build);
             return Err(e.context(format!("cannot create output '{}'", path.display())));
@@ -179,17 +180,18 @@ fn check_published(
     if !path.exists() {
         return Ok(false);
     }
-    if crate::store::node_kind(path).is_err() {
+    if crate::store::node_kind(&Location::local(path)).is_err() {
         bail!(
                     "output '{}' exists and is not a Zarr store: refusing to replace it, remove it yourself",
                     path.display()
                 );
     }
-    let same = Ledger::at(path)
+    let same = Ledger::local(path)
         .fingerprint()
         .is_ok_and(|f| &f == fingerprint);
     if same && !overwrite {
-        if let Some(change) = Identity::recorded(path).and_then(|old| identity.changes_since(&old))
+        if let Some(change) =
+            Identity::recorded(&Location::local(path)).and_then(|old| identity.changes_since(&old))
         {
             bail!(
                         "'{}' was computed from another state of the input ({change}): pass --overwrite to recompute it",
@@ -253,7 +255,9 @@ fn joinable(staging: &Path, identity: &Identity, overwrite: bool) -> Result<bool
         }
         return Ok(false);
     }
-    if let Some(change) = Identity::recorded(staging).and_then(|old| identity.changes_since(&old)) {
+    if let Some(change) =
+        Identity::recorded(&Location::local(staging)).and_then(|old| identity.changes_since(&old))
+    {
         if !overwrite {
             bail!(
                 "'{}' was started from another state of the input ({change}): pass --overwrite to start over",
@@ -268,7 +272,7 @@ fn joinable(staging: &Path, identity: &Identity, overwrite: bool) -> Result<bool
 fn open_staging(staging: &Path, format: Format) -> Result<OutputDataset> {
     let store = AtomicFiles::new(staging.to_path_buf(), false)?;
     Ok(OutputDataset {
-        ledger: Ledger::at(staging),
+        ledger: Ledger::local(staging),
         staging: staging.to_path_buf(),
         format,
         store: Arc::new(Checksummed::new(Arc::new(store))),
@@ -294,7 +298,7 @@ pub fn published_by(path: &Path, fingerprint: &Value) -> bool {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     for _ in 0..200 {
-        if Ledger::at(path).fingerprint().ok().as_ref() == Some(fingerprint) {
+        if Ledger::local(path).fingerprint().ok().as_ref() == Some(fingerprint) {
             return true;
         }
         if siblings_with(path, &format!("{name}.publishing.")).is_empty() {
@@ -309,7 +313,9 @@ pub fn published_by(path: &Path, fingerprint: &Value) -> bool {
 /// this at once: the one whose claim (an atomic rename) succeeds publishes;
 /// the others return `Ok(false)`.
 pub fn publish(path: &Path, staging: &Path, format: Format, identity: &Identity) -> Result<bool> {
-    if let Some(change) = Identity::recorded(staging).and_then(|old| identity.changes_since(&old)) {
+    if let Some(change) =
+        Identity::recorded(&Location::local(staging)).and_then(|old| identity.changes_since(&old))
+    {
         bail!(
             "the input changed while this run wrote '{}' ({change}): nothing was published; rerun with --overwrite",
             staging.display()
@@ -329,7 +335,7 @@ pub fn publish(path: &Path, staging: &Path, format: Format, identity: &Identity)
     replace_with(&claim, path)?;
     // the records go last: a publisher killed before this point leaves a
     // claim that the next run puts back (`recover_claims`)
-    Ledger::at(path).seal()?;
+    Ledger::local(path).seal()?;
     // what superseded runs left behind, once they have stopped
     for other in stagings(path) {
         if owner::superseded_by(&other).is_some() && owner::live_holders(&other).is_empty() {

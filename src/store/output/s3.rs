@@ -23,13 +23,12 @@ use crate::store::adapters::write_behind::WriteBehind;
 use crate::store::input_state::Identity;
 use crate::store::ledger::{Ledger, DIR};
 use crate::store::metadata::consolidate;
-use crate::store::owner::{live_holders, Lease};
+use crate::store::owner::{live_remote_holders, Lease};
 use crate::store::remote::Remote;
 use crate::store::remote_tree::{discard, root_files, walk, TempDir};
-use crate::store::{Format, Opened};
+use crate::store::{Format, Location, Opened};
 use anyhow::{bail, Context, Result};
 use serde_json::Value;
-use std::path::Path;
 use std::sync::Arc;
 use zarrs::storage::{ListableStorageTraits, StorePrefix};
 
@@ -38,35 +37,39 @@ fn is_published(r: &Remote) -> Result<bool> {
     Ok(r.exists("zarr.json")? || r.exists(".zgroup")? || r.exists(".zarray")?)
 }
 
-/// Open the dataset at `path` for writing chunks.
-pub fn open(path: &Path, format: Format) -> Result<OutputDataset> {
-    let behind = Arc::new(WriteBehind::new(Remote::open(path)?));
+/// The ledger of the dataset at `r`.
+fn ledger(r: &Remote) -> Ledger {
+    Ledger::at(&Location::S3(r.clone()))
+}
+
+/// Open the dataset at `r` for writing chunks.
+pub fn open(r: &Remote, format: Format) -> Result<OutputDataset> {
+    let behind = Arc::new(WriteBehind::new(r.clone()));
     Ok(OutputDataset {
-        staging: path.to_path_buf(),
+        staging: r.path().to_path_buf(),
         format,
-        ledger: Ledger::at(path),
+        ledger: ledger(r),
         store: Arc::new(Checksummed::new(behind.clone())),
         lease: None,
         behind: Some(behind),
     })
 }
 
-/// Find or create the dataset at `path` for the job with `fingerprint`
+/// Find or create the dataset at `r` for the job with `fingerprint`
 /// (see [`OutputDataset::open_or_create`]).
 pub fn open_or_create(
-    path: &Path,
+    r: &Remote,
     skeleton: &Skeleton,
     identity: &Identity,
     overwrite: bool,
 ) -> Result<Opened> {
-    let r = Remote::open(path)?;
     r.check()?;
     // the lease comes before any claim, so that whoever sees a claim sees
     // its writer alive
-    let lease = Lease::take(path)?;
+    let lease = Lease::take_remote(r)?;
     // another process may be claiming the prefix while we look: look again
     for _ in 0..10 {
-        if let Some(opened) = try_open_or_create(&r, path, skeleton, identity, overwrite, &lease)? {
+        if let Some(opened) = try_open_or_create(r, skeleton, identity, overwrite, &lease)? {
             return Ok(match opened {
                 Opened::Created(d) => Opened::Created(d.with_lease(lease)),
                 Opened::Joined(d) => Opened::Joined(d.with_lease(lease)),
@@ -81,7 +84,6 @@ pub fn open_or_create(
 /// One look at the prefix: `None` when it changed under us.
 fn try_open_or_create(
     r: &Remote,
-    path: &Path,
     skeleton: &Skeleton,
     identity: &Identity,
     overwrite: bool,
@@ -93,11 +95,12 @@ fn try_open_or_create(
     if job.is_some() && !ours {
         // nothing can be renamed away under a writer here: never take over
         let me = crate::store::owner::holder();
-        if let Some(who) = live_holders(path).iter().find(|h| **h != me) {
+        if let Some(who) = live_remote_holders(r).iter().find(|h| **h != me) {
             bail!("'{shown}' is being written by a different job ({who}): wait for it to finish or stop it; a run on object storage cannot be taken over while it writes");
         }
     }
-    let changed = || Identity::recorded(path).and_then(|old| identity.changes_since(&old));
+    let at = Location::S3(r.clone());
+    let changed = || Identity::recorded(&at).and_then(|old| identity.changes_since(&old));
     if is_published(r)? {
         if job.is_none() && !overwrite {
             bail!("output '{shown}' holds a Zarr store written by something else: refusing to replace it; pass --overwrite to replace it");
@@ -106,7 +109,7 @@ fn try_open_or_create(
             if let Some(change) = changed() {
                 bail!("'{shown}' was computed from another state of the input ({change}): pass --overwrite to recompute it");
             }
-            finish_sealing(r, path)?;
+            finish_sealing(r)?;
             return Ok(Some(Opened::Complete));
         }
         if !overwrite {
@@ -124,7 +127,7 @@ fn try_open_or_create(
             ),
             None if ours => {
                 upload_skeleton(r, skeleton, identity)?;
-                return Ok(Some(Opened::Joined(open(path, format)?)));
+                return Ok(Some(Opened::Joined(open(r, format)?)));
             }
             _ => {
                 discard(r)?;
@@ -148,11 +151,11 @@ fn try_open_or_create(
             bail!("'{shown}' was just claimed by a different job: wait for it to finish, or pass --overwrite");
         }
         upload_skeleton(r, skeleton, identity)?;
-        return Ok(Some(Opened::Joined(open(path, format)?)));
+        return Ok(Some(Opened::Joined(open(r, format)?)));
     }
     upload_skeleton(r, skeleton, identity)
         .with_context(|| format!("cannot create output '{shown}'"))?;
-    Ok(Some(Opened::Created(open(path, format)?)))
+    Ok(Some(Opened::Created(open(r, format)?)))
 }
 
 /// The fingerprint of the job that claimed the prefix, if one did.
@@ -170,7 +173,7 @@ fn upload_skeleton(r: &Remote, skeleton: &Skeleton, identity: &Identity) -> Resu
     let tmp = TempDir::new()?;
     let dir = tmp.0.join("dataset");
     OutputDataset::build(&dir, skeleton)?;
-    identity.record(&dir)?;
+    identity.record(&Location::local(&dir))?;
     let mut files = Vec::new();
     walk(&dir, &dir, &mut files);
     let mut objects = Vec::new();
@@ -190,13 +193,9 @@ fn upload_skeleton(r: &Remote, skeleton: &Skeleton, identity: &Identity) -> Resu
     r.put_many(objects)
 }
 
-/// Whether the job with `fingerprint` has published `path`.
-pub fn published_by(path: &Path, fingerprint: &Value) -> bool {
-    let Ok(r) = Remote::open(path) else {
-        return false;
-    };
-    is_published(&r).unwrap_or(false)
-        && Ledger::at(path).fingerprint().ok().as_ref() == Some(fingerprint)
+/// Whether the job with `fingerprint` has published `r`.
+pub fn published_by(r: &Remote, fingerprint: &Value) -> bool {
+    is_published(r).unwrap_or(false) && ledger(r).fingerprint().ok().as_ref() == Some(fingerprint)
 }
 
 /// Marks a publisher at work: shards finishing together publish once.
@@ -204,7 +203,7 @@ const PUBLISHING: &str = ".attr/publishing";
 
 /// Claim the publishing of `r`: `false` when a live process of the job is
 /// publishing it. A claim left by a dead publisher is taken over.
-fn claim_publishing(r: &Remote, path: &Path) -> Result<bool> {
+fn claim_publishing(r: &Remote) -> Result<bool> {
     let me = crate::store::owner::holder();
     for _ in 0..2 {
         if r.create(PUBLISHING, me.clone().into_bytes())? {
@@ -214,7 +213,7 @@ fn claim_publishing(r: &Remote, path: &Path) -> Result<bool> {
             .get(PUBLISHING)?
             .map(|b| String::from_utf8_lossy(&b).into_owned())
             .unwrap_or_default();
-        if live_holders(path).contains(&holder) {
+        if live_remote_holders(r).contains(&holder) {
             return Ok(false);
         }
         r.delete(PUBLISHING)?;
@@ -224,30 +223,31 @@ fn claim_publishing(r: &Remote, path: &Path) -> Result<bool> {
 
 /// A publisher killed after the root metadata leaves its records unsealed:
 /// seal them, unless a live publisher is doing so.
-fn finish_sealing(r: &Remote, path: &Path) -> Result<()> {
-    if r.list(&format!("{DIR}/done"))?.is_empty() || !claim_publishing(r, path)? {
+fn finish_sealing(r: &Remote) -> Result<()> {
+    if r.list(&format!("{DIR}/done"))?.is_empty() || !claim_publishing(r)? {
         return Ok(());
     }
-    let sealed = Ledger::at(path).seal();
+    let sealed = ledger(r).seal();
     r.delete(PUBLISHING)?;
     sealed
 }
 
-/// Publish the complete dataset at `path`: its consolidated root metadata,
+/// Publish the complete dataset at `r`: its consolidated root metadata,
 /// written last, then the sealed ledger. Of the processes of one job that
 /// finish together, one publishes (`false` for the others).
-pub fn publish(path: &Path, format: Format, identity: &Identity) -> Result<bool> {
-    let r = Remote::open(path)?;
-    if let Some(change) = Identity::recorded(path).and_then(|old| identity.changes_since(&old)) {
+pub fn publish(r: &Remote, format: Format, identity: &Identity) -> Result<bool> {
+    if let Some(change) =
+        Identity::recorded(&Location::S3(r.clone())).and_then(|old| identity.changes_since(&old))
+    {
         bail!(
             "the input changed while this run wrote '{}' ({change}): nothing was published; rerun with --overwrite",
             r.url
         );
     }
-    if !claim_publishing(&r, path)? {
+    if !claim_publishing(r)? {
         return Ok(false);
     }
-    let published = publish_claimed(&r, path, format);
+    let published = publish_claimed(r, format);
     r.delete(PUBLISHING)?;
     published?;
     // a published dataset has no writers: its leases would only mislead
@@ -263,7 +263,7 @@ pub fn publish(path: &Path, format: Format, identity: &Identity) -> Result<bool>
     Ok(true)
 }
 
-fn publish_claimed(r: &Remote, path: &Path, format: Format) -> Result<()> {
+fn publish_claimed(r: &Remote, format: Format) -> Result<()> {
     // the metadata, gathered into a local directory to consolidate it
     let tmp = TempDir::new()?;
     let dir = &tmp.0;
@@ -295,5 +295,5 @@ fn publish_claimed(r: &Remote, path: &Path, format: Format) -> Result<()> {
             r.put(f, std::fs::read(&file)?)?;
         }
     }
-    Ledger::at(path).seal()
+    ledger(r).seal()
 }
