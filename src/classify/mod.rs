@@ -23,7 +23,6 @@ use ndarray::{Array3, ArrayView3};
 use rayon::prelude::*;
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 
@@ -331,13 +330,8 @@ fn variables(group: &Location) -> Vec<String> {
     crate::store::array_names(group)
 }
 
-fn open_features(
-    job_path: &Path,
-    spec: &JobSpec,
-    list: &[Feature],
-    workers: usize,
-) -> Result<Features> {
-    let at = |m: String| anyhow::anyhow!("{}: classify.features: {m}", job_path.display());
+fn open_features(spec: &JobSpec, list: &[Feature], workers: usize) -> Result<Features> {
+    let at = |m: String| anyhow::anyhow!("classify.features: {m}");
     let mut names: Vec<String> = Vec::new();
     let mut sources: Vec<Source> = Vec::new();
     let computing = list.iter().any(|f| matches!(f, Feature::Attribute { .. }));
@@ -346,7 +340,7 @@ fn open_features(
         let at = spec
             .locate(&spec.input)
             .and_then(|at| Input::open(&at, spec.variable.as_deref()));
-        let mut v = at.with_context(|| format!("{}: input", job_path.display()))?;
+        let mut v = at.context("input")?;
         v.set_null_value(spec.null_value);
         Some(v)
     } else {
@@ -381,9 +375,8 @@ fn open_features(
                     };
                     return Err(at(format!("'{name}' is not a variable of '{path}'{hint}")));
                 }
-                let mut v = Input::open(&path, Some(&name)).with_context(|| {
-                    format!("{}: classify.features: '{name}'", job_path.display())
-                })?;
+                let mut v = Input::open(&path, Some(&name))
+                    .with_context(|| format!("classify.features: '{name}'"))?;
                 v.set_null_value(spec.null_value);
                 (name, Source::Stored(Box::new(v)))
             }
@@ -433,26 +426,24 @@ fn open_features(
 /// The model a job reuses, if any, and its features: those the job names,
 /// else the model's; they must be the model's.
 pub fn resolve(
-    job_path: &Path,
     spec: &JobSpec,
     c: &ClassifySpec,
     model_at: Option<&Location>,
     workers: usize,
 ) -> Result<(Option<Model>, Features)> {
     let model = match model_at {
-        Some(at) => Some(read_model(job_path, at)?),
+        Some(at) => Some(read_model(at)?),
         None => None,
     };
     let list: Vec<Feature> = match (&model, c.features.is_empty()) {
         (Some(m), true) => m.features.iter().cloned().map(Feature::Name).collect(),
         _ => c.features.clone(),
     };
-    let feats = open_features(job_path, spec, &list, workers)?;
+    let feats = open_features(spec, &list, workers)?;
     if let Some(m) = &model {
         if m.features != feats.names {
             bail!(
-                "{}: classify.model: the model was fitted on features {:?}, this job gives {:?}",
-                job_path.display(),
+                "classify.model: the model was fitted on features {:?}, this job gives {:?}",
                 m.features,
                 feats.names
             );
@@ -609,15 +600,10 @@ pub fn draw(
 }
 
 /// Fit the scaler and k-means on the training sample.
-pub fn fit(
-    job_path: &Path,
-    c: &ClassifySpec,
-    names: Vec<String>,
-    mut x: Vec<f64>,
-) -> Result<(Model, kmeans::Fit)> {
+pub fn fit(c: &ClassifySpec, names: Vec<String>, mut x: Vec<f64>) -> Result<(Model, kmeans::Fit)> {
     let f = names.len();
     let n = x.len() / f;
-    let at = |msg: String| anyhow::anyhow!("{}: classify: {msg}", job_path.display());
+    let at = |msg: String| anyhow::anyhow!("classify: {msg}");
     let k = match (&c.init, c.clusters) {
         (Init::Centres(cs), Some(k)) if cs.len() != k => {
             return Err(at(format!(
@@ -675,15 +661,9 @@ pub fn fit(
 }
 
 /// A model written by an earlier classification.
-fn read_model(job_path: &Path, at: &Location) -> Result<Model> {
+fn read_model(at: &Location) -> Result<Model> {
     let path = at.path();
-    let context = || {
-        format!(
-            "{}: classify.model: '{}'",
-            job_path.display(),
-            path.display()
-        )
-    };
+    let context = || format!("classify.model: '{}'", path.display());
     let store = at.open_readable().with_context(context)?;
     let doc: Value = crate::store::read_json(&store, "zarr.json")
         .or_else(|| crate::store::read_json(&store, ".zattrs"))
@@ -693,8 +673,7 @@ fn read_model(job_path: &Path, at: &Location) -> Result<Model> {
     let get = |k: &str| {
         attrs.get(k).ok_or_else(|| {
             anyhow::anyhow!(
-                "{}: classify.model: '{}' is not a classification (no `{k}` attribute)",
-                job_path.display(),
+                "classify.model: '{}' is not a classification (no `{k}` attribute)",
                 path.display()
             )
         })
@@ -798,7 +777,7 @@ pub fn predict(
 }
 
 /// The output chunks: the job's, else the grid's.
-pub fn output_chunks(job_path: &Path, c: &ClassifySpec, grid: &Input) -> Result<[u64; 3]> {
+pub fn output_chunks(c: &ClassifySpec, grid: &Input) -> Result<[u64; 3]> {
     let nd = grid.ndim;
     Ok(match &c.chunks {
         None => grid.chunks,
@@ -807,17 +786,14 @@ pub fn output_chunks(job_path: &Path, c: &ClassifySpec, grid: &Input) -> Result<
             ch[3 - nd..].copy_from_slice(v);
             [0, 1, 2].map(|a| ch[a].min(grid.shape[a].max(1)))
         }
-        Some(v) => bail!(
-            "{}: classify.chunks {v:?}: give {nd} positive sizes",
-            job_path.display()
-        ),
+        Some(v) => bail!("classify.chunks {v:?}: give {nd} positive sizes"),
     })
 }
 
 /// What can be checked of a `classify:` job before any data is read: the
 /// counts, and that a model's job names no fitting setting.
-pub fn check(job_path: &Path, c: &ClassifySpec) -> Result<()> {
-    let at = |msg: String| anyhow::anyhow!("{}: classify: {msg}", job_path.display());
+pub fn check(c: &ClassifySpec) -> Result<()> {
+    let at = |msg: String| anyhow::anyhow!("classify: {msg}");
     if c.model.is_some() {
         if c.clusters.is_some() || c.init != Init::KMeansPlusPlus {
             return Err(at(

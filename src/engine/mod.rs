@@ -38,47 +38,10 @@ pub fn run(
     let mut swept = selected.to_vec();
     plan.sweep(&mut swept);
     let selected = &swept[..];
-    let in_chunks = source.chunks();
-    let grid = [0, 1, 2].map(|a| plan.shape[a].div_ceil(in_chunks[a]));
-    let mut uses = vec![0u32; (grid[0] * grid[1] * grid[2]) as usize];
-    // the input chunks each task is the first to read, to fetch ahead
-    let mut first_reads: Vec<Vec<[u64; 3]>> = vec![Vec::new(); selected.len()];
-    for (n, &i) in selected.iter().enumerate() {
-        let t = &plan.tasks[i];
-        let per_axis = plan.input_chunks_per_axis(t);
-        for &a in &per_axis[0] {
-            for &b in &per_axis[1] {
-                for &c in &per_axis[2] {
-                    let u = &mut uses[((a * grid[1] + b) * grid[2] + c) as usize];
-                    if *u == 0 {
-                        first_reads[n].push([a, b, c]);
-                    }
-                    *u += 1;
-                }
-            }
-        }
-    }
+    let (uses, first_reads) = count_reads(plan, selected, source.chunks());
     let workers = options.workers.max(1);
-    // fetch ahead a window of first reads, at least two tasks per worker
-    let (window, min_tasks) = (source.read_ahead(), 2 * workers + 2);
     let hinted = Mutex::new(0usize);
-    let prefetch = |started: usize| {
-        if window == 0 {
-            return;
-        }
-        let Ok(mut upto) = hinted.lock() else { return };
-        let mut pending: usize = first_reads[started.min(*upto)..*upto]
-            .iter()
-            .map(Vec::len)
-            .sum();
-        while *upto < first_reads.len() && (pending < window || *upto < started + min_tasks) {
-            for &idx in &first_reads[*upto] {
-                source.prefetch(idx);
-            }
-            pending += first_reads[*upto].len();
-            *upto += 1;
-        }
-    };
+    let prefetch = |started: usize| read_ahead(source, &first_reads, &hinted, started, workers);
     prefetch(0);
     let input_chunks_read = uses.iter().filter(|&&u| u > 0).count() as u64;
     let cache = ChunkCache::new(source, uses, options.cache_bytes);
@@ -146,6 +109,61 @@ pub fn run(
             .map(|[f, n]| (f.load(Ordering::Relaxed), n.load(Ordering::Relaxed)))
             .collect(),
     })
+}
+
+/// How many selected tasks read each input chunk (by flat index), and the
+/// input chunks each task is the first to read (to fetch them ahead).
+fn count_reads(
+    plan: &Plan,
+    selected: &[usize],
+    in_chunks: [u64; 3],
+) -> (Vec<u32>, Vec<Vec<[u64; 3]>>) {
+    let grid = [0, 1, 2].map(|a| plan.shape[a].div_ceil(in_chunks[a]));
+    let mut uses = vec![0u32; (grid[0] * grid[1] * grid[2]) as usize];
+    let mut first_reads: Vec<Vec<[u64; 3]>> = vec![Vec::new(); selected.len()];
+    for (n, &i) in selected.iter().enumerate() {
+        let per_axis = plan.input_chunks_per_axis(&plan.tasks[i]);
+        for &a in &per_axis[0] {
+            for &b in &per_axis[1] {
+                for &c in &per_axis[2] {
+                    let u = &mut uses[((a * grid[1] + b) * grid[2] + c) as usize];
+                    if *u == 0 {
+                        first_reads[n].push([a, b, c]);
+                    }
+                    *u += 1;
+                }
+            }
+        }
+    }
+    (uses, first_reads)
+}
+
+/// Hint the source at the first reads of the tasks after the `started`th:
+/// a window of the source's read-ahead, at least two tasks per worker.
+/// `hinted` counts the tasks already hinted.
+fn read_ahead(
+    source: &dyn ChunkSource,
+    first_reads: &[Vec<[u64; 3]>],
+    hinted: &Mutex<usize>,
+    started: usize,
+    workers: usize,
+) {
+    let (window, min_tasks) = (source.read_ahead(), 2 * workers + 2);
+    if window == 0 {
+        return;
+    }
+    let Ok(mut upto) = hinted.lock() else { return };
+    let mut pending: usize = first_reads[started.min(*upto)..*upto]
+        .iter()
+        .map(Vec::len)
+        .sum();
+    while *upto < first_reads.len() && (pending < window || *upto < started + min_tasks) {
+        for &idx in &first_reads[*upto] {
+            source.prefetch(idx);
+        }
+        pending += first_reads[*upto].len();
+        *upto += 1;
+    }
 }
 
 /// Local index range of a kernel's view on one axis of the block.
@@ -278,25 +296,7 @@ fn compute(
     // halos share what they compute in block coordinates; the deepest
     // halos first, so that such an intermediate is made over the widest
     // region the group needs and serves the others
-    let mut shared: Vec<(bool, Shared)> = Vec::new();
-    let mut memo_for = |aware: bool| -> usize {
-        match shared.iter().position(|(a, _)| *a == aware) {
-            Some(i) => i,
-            None => {
-                shared.push((aware, Shared::with_nulls(has_nulls)));
-                shared.len() - 1
-            }
-        }
-    };
-    let slots: Vec<usize> = group
-        .outputs
-        .iter()
-        .map(|&o| memo_for(targets[o].kernel.null_aware()))
-        .collect();
-    // what each kernel will ask for, before any runs
-    for (&out, &slot) in group.outputs.iter().zip(&slots) {
-        targets[out].kernel.announce(&mut shared[slot].1);
-    }
+    let (mut shared, slots) = memos(&group.outputs, targets, has_nulls);
     let mut order: Vec<usize> = (0..group.outputs.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(reach(&group.halos[i])));
     let mut results: Vec<Option<(Array3<f32>, [usize; 3])>> = vec![None; group.outputs.len()];
@@ -333,17 +333,7 @@ fn compute(
                 ranges[1].0 + off[1]..ranges[1].0 + off[1] + len[1],
                 ranges[2].0 + off[2]..ranges[2].0 + off[2] + len[2]
             ]);
-            result
-                .slice_mut(s![
-                    at[0]..at[0] + len[0],
-                    at[1]..at[1] + len[1],
-                    at[2]..at[2] + len[2]
-                ])
-                .zip_mut_with(&input, |o, &i| {
-                    if i.is_nan() {
-                        *o = f32::NAN;
-                    }
-                });
+            null_where_null(&mut result, at, input);
         }
         results[i] = Some((result, at));
     }
@@ -351,6 +341,51 @@ fn compute(
         .into_iter()
         .map(|r| r.expect("every output computed"))
         .collect())
+}
+
+/// One memo per kind of view the kernels of `outputs` take (nulls as
+/// zeros, or as they are), told what each kernel will ask for; and each
+/// kernel's memo.
+fn memos(
+    outputs: &[usize],
+    targets: &[Target],
+    has_nulls: bool,
+) -> (Vec<(bool, Shared)>, Vec<usize>) {
+    let mut shared: Vec<(bool, Shared)> = Vec::new();
+    let mut memo_for = |aware: bool| -> usize {
+        match shared.iter().position(|(a, _)| *a == aware) {
+            Some(i) => i,
+            None => {
+                shared.push((aware, Shared::with_nulls(has_nulls)));
+                shared.len() - 1
+            }
+        }
+    };
+    let slots: Vec<usize> = outputs
+        .iter()
+        .map(|&o| memo_for(targets[o].kernel.null_aware()))
+        .collect();
+    // what each kernel will ask for, before any runs
+    for (&out, &slot) in outputs.iter().zip(&slots) {
+        targets[out].kernel.announce(&mut shared[slot].1);
+    }
+    (shared, slots)
+}
+
+/// Null the samples of `result` (the tile at `at`) where `input` is null.
+fn null_where_null(result: &mut Array3<f32>, at: [usize; 3], input: ndarray::ArrayView3<f32>) {
+    let len = input.shape();
+    result
+        .slice_mut(s![
+            at[0]..at[0] + len[0],
+            at[1]..at[1] + len[1],
+            at[2]..at[2] + len[2]
+        ])
+        .zip_mut_with(&input, |o, &i| {
+            if i.is_nan() {
+                *o = f32::NAN;
+            }
+        });
 }
 
 /// How far a halo reaches, summed over the axes (a whole axis counts as

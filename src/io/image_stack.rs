@@ -181,28 +181,7 @@ pub fn convert(inputs: &[String], output: &Path, o: &StackOptions) -> Result<()>
             output.display()
         );
     }
-    // the page count and size of each file, from headers alone for TIFF
-    let first = read_pages(&files[0])?;
-    let (w, h, dtype) = (first[0].0, first[0].1, first[0].2.dtype());
-    let counts: Vec<usize> = files
-        .par_iter()
-        .map(|f| -> Result<usize> {
-            let pages = read_pages(f)?;
-            for (k, (pw, ph, p)) in pages.iter().enumerate() {
-                if (*pw, *ph) != (w, h) || p.dtype() != dtype {
-                    bail!(
-                        "'{}'{} is {pw}×{ph} {}, but '{}' is {w}×{h} {}: every slice must share one size and type",
-                        f.display(),
-                        if pages.len() > 1 { format!(" (page {k})") } else { String::new() },
-                        p.dtype().v3_name(),
-                        files[0].display(),
-                        dtype.v3_name()
-                    );
-                }
-            }
-            Ok(pages.len())
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let (w, h, dtype, counts) = survey_pages(&files)?;
     let n: usize = counts.iter().sum();
     let shape = [n as u64, h as u64, w as u64];
     let chunks = match &o.chunks {
@@ -248,39 +227,7 @@ pub fn convert(inputs: &[String], output: &Path, o: &StackOptions) -> Result<()>
     slabs.par_iter().try_for_each(|&s0| -> Result<()> {
         let s1 = (s0 + chunks[0] as usize).min(n);
         let plane = (w * h) as usize;
-        let mut pages: Vec<Page> = Vec::new();
-        for (fi, f) in files.iter().enumerate() {
-            let (a, b) = (starts[fi], starts[fi + 1]);
-            if b <= s0 || a >= s1 {
-                continue;
-            }
-            for (k, (_, _, p)) in read_pages(f)?.into_iter().enumerate() {
-                if (s0..s1).contains(&(a + k)) {
-                    pages.push(p);
-                }
-            }
-        }
-        let subset =
-            ArraySubset::new_with_ranges(&[s0 as u64..s1 as u64, 0..h as u64, 0..w as u64]);
-        let dims = IxDyn(&[s1 - s0, h as usize, w as usize]);
-        macro_rules! store {
-            ($variant:ident, $t:ty) => {{
-                let mut v: Vec<$t> = Vec::with_capacity((s1 - s0) * plane);
-                for p in pages {
-                    match p {
-                        Page::$variant(d) => v.extend(d),
-                        _ => unreachable!("types checked"),
-                    }
-                }
-                array.store_array_subset(&subset, ArrayD::from_shape_vec(dims, v)?)
-            }};
-        }
-        match dtype {
-            Dtype::Uint8 => store!(U8, u8),
-            Dtype::Uint16 => store!(U16, u16),
-            _ => store!(F32, f32),
-        }
-        .with_context(|| format!("writing slices {s0}..{s1}"))?;
+        write_slab(&array, &files, &starts, s0..s1, (w, h), dtype)?;
         progress.advance((s1 - s0) as u64, ((s1 - s0) * plane * dtype.size()) as u64);
         Ok(())
     })?;
@@ -294,6 +241,80 @@ pub fn convert(inputs: &[String], output: &Path, o: &StackOptions) -> Result<()>
             output.display()
         );
     }
+    Ok(())
+}
+
+/// Each file's page count, and the width, height and type every page
+/// shares (from headers alone for TIFF).
+fn survey_pages(files: &[PathBuf]) -> Result<(u32, u32, Dtype, Vec<usize>)> {
+    let first = read_pages(&files[0])?;
+    let (w, h, dtype) = (first[0].0, first[0].1, first[0].2.dtype());
+    let counts: Vec<usize> = files
+        .par_iter()
+        .map(|f| -> Result<usize> {
+            let pages = read_pages(f)?;
+            for (k, (pw, ph, p)) in pages.iter().enumerate() {
+                if (*pw, *ph) != (w, h) || p.dtype() != dtype {
+                    bail!(
+                        "'{}'{} is {pw}×{ph} {}, but '{}' is {w}×{h} {}: every slice must share one size and type",
+                        f.display(),
+                        if pages.len() > 1 { format!(" (page {k})") } else { String::new() },
+                        p.dtype().v3_name(),
+                        files[0].display(),
+                        dtype.v3_name()
+                    );
+                }
+            }
+            Ok(pages.len())
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok((w, h, dtype, counts))
+}
+
+/// Write slices `slices` (file `f` holds those from `starts[f]`) as one
+/// slab of chunks.
+fn write_slab(
+    array: &zarrs::array::Array<dyn zarrs::storage::ReadableWritableListableStorageTraits>,
+    files: &[PathBuf],
+    starts: &[usize],
+    slices: std::ops::Range<usize>,
+    (w, h): (u32, u32),
+    dtype: Dtype,
+) -> Result<()> {
+    let (s0, s1) = (slices.start, slices.end);
+    let plane = (w * h) as usize;
+    let mut pages: Vec<Page> = Vec::new();
+    for (fi, f) in files.iter().enumerate() {
+        let (a, b) = (starts[fi], starts[fi + 1]);
+        if b <= s0 || a >= s1 {
+            continue;
+        }
+        for (k, (_, _, p)) in read_pages(f)?.into_iter().enumerate() {
+            if (s0..s1).contains(&(a + k)) {
+                pages.push(p);
+            }
+        }
+    }
+    let subset = ArraySubset::new_with_ranges(&[s0 as u64..s1 as u64, 0..h as u64, 0..w as u64]);
+    let dims = IxDyn(&[s1 - s0, h as usize, w as usize]);
+    macro_rules! store {
+        ($variant:ident, $t:ty) => {{
+            let mut v: Vec<$t> = Vec::with_capacity((s1 - s0) * plane);
+            for p in pages {
+                match p {
+                    Page::$variant(d) => v.extend(d),
+                    _ => unreachable!("types checked"),
+                }
+            }
+            array.store_array_subset(&subset, ArrayD::from_shape_vec(dims, v)?)
+        }};
+    }
+    match dtype {
+        Dtype::Uint8 => store!(U8, u8),
+        Dtype::Uint16 => store!(U16, u16),
+        _ => store!(F32, f32),
+    }
+    .with_context(|| format!("writing slices {s0}..{s1}"))?;
     Ok(())
 }
 

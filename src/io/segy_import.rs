@@ -599,6 +599,83 @@ fn write_skeleton(
 /// Amplitude range, sum and count of the live samples, and dead traces.
 type TraceSummary = (f64, f64, f64, u64, usize);
 
+/// A column of chunks: inlines `i`, crosslines `j`, every sample.
+struct Column {
+    i: std::ops::Range<usize>,
+    j: std::ops::Range<usize>,
+}
+
+/// Read the traces of `col` into `data` (`samples` values per cell, cells
+/// inline-major, offsets innermost) and their headers into `headers`; a
+/// missing trace, and a dead one when asked, becomes `fill`. Returns the
+/// column's summary and the first and last trace read.
+#[allow(clippy::too_many_arguments)]
+fn read_column<T: Sample + FromSegy>(
+    s: &Segy,
+    sel: &Selection,
+    o: &ImportOptions,
+    col: &Column,
+    fill: f64,
+    data: &mut [T],
+    headers: &mut [u8],
+    dead_cells: &std::sync::Mutex<Vec<usize>>,
+) -> (TraceSummary, usize, usize) {
+    let (_, nx, ns) = sel.shape();
+    let no = sel.offsets;
+    let (i0, j0, cols) = (col.i.start, col.j.start, col.j.len());
+    let whole_trace = sel.whole_trace(s);
+    let ssel = &sel.samples;
+    let mut st = (f64::INFINITY, f64::NEG_INFINITY, 0f64, 0u64, 0usize);
+    let (mut first, mut last) = (usize::MAX, 0);
+    let fill = T::from_f64(fill);
+    let mut scratch = vec![0f64; s.samples];
+    let mut full: Vec<T> = if whole_trace {
+        Vec::new()
+    } else {
+        vec![T::from_f32(0.0); s.samples]
+    };
+    for i in col.i.clone() {
+        for j in col.j.clone() {
+            for k in 0..no {
+                let cell = ((i - i0) * cols + (j - j0)) * no + k;
+                let base = cell * ns;
+                let Some(t) = sel.trace(s, i, j, k) else {
+                    data[base..base + ns].fill(fill);
+                    continue;
+                };
+                first = first.min(t);
+                last = last.max(t);
+                let out = &mut data[base..base + ns];
+                if whole_trace {
+                    T::trace(s, t, &mut scratch, out);
+                } else {
+                    T::trace(s, t, &mut scratch, &mut full);
+                    for (q, v) in out.iter_mut().enumerate() {
+                        *v = full[ssel.first + q * ssel.step];
+                    }
+                }
+                let (lo, hi, sum, n, zero) = trace_stats(out);
+                if zero && o.dead_as_missing {
+                    out.fill(fill);
+                    dead_cells
+                        .lock()
+                        .expect("dead cells")
+                        .push(((i * nx + j) * no) + k);
+                }
+                st = (
+                    st.0.min(lo as f64),
+                    st.1.max(hi as f64),
+                    st.2 + sum,
+                    st.3 + n,
+                    st.4 + usize::from(zero),
+                );
+                headers[cell * 240..(cell + 1) * 240].copy_from_slice(s.trace_header(t));
+            }
+        }
+    }
+    (st, first, last)
+}
+
 /// The traces, a column of chunks at a time, in parallel: memory is
 /// bounded by (threads × column), never the whole file. Returns the summary
 /// and, with `--dead-as-missing`, the cells whose traces held only zeros.
@@ -624,8 +701,6 @@ fn write_traces(
         .flat_map(|i0| (0..nx).step_by(chunks[1] as usize).map(move |j0| (i0, j0)))
         .collect();
     let progress = Progress::counting(sel.cells() as u64, "convert", o.quiet, "traces");
-    let whole_trace = sel.whole_trace(s);
-    let ssel = &sel.samples;
     // each worker reuses its buffers: fresh ones cost a page fault and a
     // zeroed page per 4 KiB, a sizeable share of a conversion
     type Buffers = (Option<Box<dyn std::any::Any + Send>>, Vec<u8>);
@@ -634,13 +709,13 @@ fn write_traces(
         .map_init(
             || -> Buffers { (None, Vec::new()) },
             |(typed, headers), &(i0, j0)| -> Result<TraceSummary> {
-                let mut st = (f64::INFINITY, f64::NEG_INFINITY, 0f64, 0u64, 0usize);
+                let st: TraceSummary;
+                let (first, last): (usize, usize);
                 let i1 = (i0 + chunks[0] as usize).min(ni);
                 let j1 = (j0 + chunks[1] as usize).min(nx);
                 let (rows, cols) = (i1 - i0, j1 - j0);
                 headers.clear();
                 headers.resize(rows * cols * no * 240, 0);
-                let (mut first, mut last) = (usize::MAX, 0);
                 // the task's region and shape, with `inner` values per trace
                 let region = |inner: u64| -> (ArraySubset, Vec<usize>) {
                     let mut shape = grid.shape(&[inner]);
@@ -665,52 +740,12 @@ fn write_traces(
                     // every cell below is written (a trace or the fill):
                     // the buffer is not zeroed again for each column
                     data.resize(rows * cols * no * ns, T::from_f32(0.0));
-                    let mut scratch = vec![0f64; s.samples];
-                    let mut full: Vec<T> = if whole_trace {
-                        Vec::new()
-                    } else {
-                        vec![T::from_f32(0.0); s.samples]
+                    let column = Column {
+                        i: i0..i1,
+                        j: j0..j1,
                     };
-                    for i in i0..i1 {
-                        for j in j0..j1 {
-                            for k in 0..no {
-                                let cell = ((i - i0) * cols + (j - j0)) * no + k;
-                                let base = cell * ns;
-                                let Some(t) = sel.trace(s, i, j, k) else {
-                                    data[base..base + ns].fill(fill as T);
-                                    continue;
-                                };
-                                first = first.min(t);
-                                last = last.max(t);
-                                let out = &mut data[base..base + ns];
-                                if whole_trace {
-                                    T::trace(s, t, &mut scratch, out);
-                                } else {
-                                    T::trace(s, t, &mut scratch, &mut full);
-                                    for (q, v) in out.iter_mut().enumerate() {
-                                        *v = full[ssel.first + q * ssel.step];
-                                    }
-                                }
-                                let (lo, hi, sum, n, zero) = trace_stats(out);
-                                if zero && o.dead_as_missing {
-                                    out.fill(fill as T);
-                                    dead_cells
-                                        .lock()
-                                        .expect("dead cells")
-                                        .push(((i * nx + j) * no) + k);
-                                }
-                                st = (
-                                    st.0.min(lo as f64),
-                                    st.1.max(hi as f64),
-                                    st.2 + sum,
-                                    st.3 + n,
-                                    st.4 + usize::from(zero),
-                                );
-                                headers[cell * 240..(cell + 1) * 240]
-                                    .copy_from_slice(s.trace_header(t));
-                            }
-                        }
-                    }
+                    (st, first, last) =
+                        read_column(s, sel, o, &column, fill, data, headers, &dead_cells);
                     let (subset, shape) = region(ns as u64);
                     debug_assert_eq!(shape.iter().product::<usize>(), data.len());
                     amp.store_array_subset(&subset, &data[..])

@@ -202,6 +202,38 @@ impl Model {
     }
 }
 
+/// The trace mask (returned) and the inline, crossline and time
+/// coordinates.
+fn write_grid(ds: &NewDataset, o: &SynthOptions, model: &Model) -> Result<Vec<u8>> {
+    let [ni, nx, nt] = o.shape;
+    let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let mask: Vec<u8> = (0..ni * nx)
+        .map(|t| u8::from(o.full || model.live(t / nx, t % nx)))
+        .collect();
+    ds.whole(
+        "trace_mask",
+        Dtype::Uint8,
+        &names(&["inline", "crossline"]),
+        ArrayD::from_shape_vec(IxDyn(&[ni, nx]), mask.clone())?,
+        Map::new(),
+        None,
+    )?;
+    let numbers = |first: i32, n: usize| (first..first + n as i32).collect::<Vec<_>>();
+    ds.coordinate("inline", Dtype::Int32, numbers(1000, ni), Map::new(), None)?;
+    ds.coordinate(
+        "crossline",
+        Dtype::Int32,
+        numbers(2000, nx),
+        Map::new(),
+        None,
+    )?;
+    let mut ms = Map::new();
+    ms.insert("units".into(), json!("ms"));
+    let times: Vec<f64> = (0..nt).map(|k| k as f64 * DT_MS).collect();
+    ds.coordinate("time", Dtype::Float64, times, ms, None)?;
+    Ok(mask)
+}
+
 /// Write the synthetic survey to `output`.
 pub fn synth(output: &Path, o: &SynthOptions) -> Result<()> {
     let [ni, nx, nt] = o.shape;
@@ -240,30 +272,7 @@ pub fn synth(output: &Path, o: &SynthOptions) -> Result<()> {
             fill: None,
         },
     )?;
-    let mask: Vec<u8> = (0..ni * nx)
-        .map(|t| u8::from(o.full || model.live(t / nx, t % nx)))
-        .collect();
-    ds.whole(
-        "trace_mask",
-        Dtype::Uint8,
-        &names(&["inline", "crossline"]),
-        ArrayD::from_shape_vec(IxDyn(&[ni, nx]), mask.clone())?,
-        Map::new(),
-        None,
-    )?;
-    let numbers = |first: i32, n: usize| (first..first + n as i32).collect::<Vec<_>>();
-    ds.coordinate("inline", Dtype::Int32, numbers(1000, ni), Map::new(), None)?;
-    ds.coordinate(
-        "crossline",
-        Dtype::Int32,
-        numbers(2000, nx),
-        Map::new(),
-        None,
-    )?;
-    let mut ms = Map::new();
-    ms.insert("units".into(), json!("ms"));
-    let times: Vec<f64> = (0..nt).map(|k| k as f64 * DT_MS).collect();
-    ds.coordinate("time", Dtype::Float64, times, ms, None)?;
+    let mask = write_grid(&ds, o, &model)?;
     let amp = ds.open("amplitude")?;
     // columns of chunks in parallel: memory is a column per worker
     let columns: Vec<(usize, usize)> = (0..ni)

@@ -45,20 +45,13 @@ pub struct Prepared {
 /// Output `i` of the job, resolved against the input: its kernel built
 /// from its parameters, its chunks, dtype, format and compression.
 fn resolve_output(
-    job_path: &Path,
     i: usize,
     o: &OutputSpec,
     input: &Input,
     setup: &Setup,
     spec: &JobSpec,
 ) -> Result<Resolved> {
-    let at = |e: String| {
-        anyhow!(
-            "{}: outputs[{i}] ({}): {e}",
-            job_path.display(),
-            o.attribute
-        )
-    };
+    let at = |e: String| anyhow!("outputs[{i}] ({}): {e}", o.attribute);
     let attribute = attributes::lookup(&o.attribute).map_err(|e| at(e.to_string()))?;
     // whole numbers hold an amplitude; any other quantity (a ratio, an
     // angle, a frequency) needs an explicit scale or it rounds to noise
@@ -103,7 +96,7 @@ fn resolve_output(
             .unwrap_or_else(|| attribute.name().to_string()),
         location: spec
             .locate(&o.path)
-            .map_err(|e| anyhow!("{}: outputs[{i}].path: {e:#}", job_path.display()))?,
+            .map_err(|e| anyhow!("outputs[{i}].path: {e:#}"))?,
         kernel,
         chunks,
         dtype: o.dtype.unwrap_or(Dtype::Float32),
@@ -117,7 +110,7 @@ fn resolve_output(
 /// What must hold of the outputs together: one format per dataset, no
 /// two variables of one name, none named as an input coordinate, windows
 /// no wider than the volume, a bounded plan.
-fn check_outputs(job_path: &Path, input: &Input, outputs: &[Resolved], force: bool) -> Result<()> {
+fn check_outputs(input: &Input, outputs: &[Resolved], force: bool) -> Result<()> {
     // outputs sharing a dataset must agree on its format and not collide
     let mut seen: BTreeMap<&Path, (Format, Vec<&str>)> = BTreeMap::new();
     for o in outputs {
@@ -126,23 +119,20 @@ fn check_outputs(job_path: &Path, input: &Input, outputs: &[Resolved], force: bo
             .or_insert((o.format, Vec::new()));
         if e.0 != o.format {
             bail!(
-                "{}: outputs writing '{}' ask for different formats: a dataset has one format",
-                job_path.display(),
+                "outputs writing '{}' ask for different formats: a dataset has one format",
                 o.location.path().display()
             );
         }
         if e.1.contains(&o.name.as_str()) {
             bail!(
-                "{}: two outputs write variable '{}' into '{}': give one a different `name:`",
-                job_path.display(),
+                "two outputs write variable '{}' into '{}': give one a different `name:`",
                 o.name,
                 o.location.path().display()
             );
         }
         if input.coords.iter().any(|c| c.name == o.name) {
             bail!(
-                "{}: output name '{}' is a coordinate of the input: choose another `name:`",
-                job_path.display(),
+                "output name '{}' is a coordinate of the input: choose another `name:`",
                 o.name
             );
         }
@@ -156,8 +146,7 @@ fn check_outputs(job_path: &Path, input: &Input, outputs: &[Resolved], force: bo
                 let n = input.shape[a];
                 if *d as u64 > n {
                     bail!(
-                        "{}: outputs[{i}] ({}): its window reaches {d} samples beyond each side on axis {a}, but the volume is only {n} long there: give a smaller window",
-                        job_path.display(),
+                        "outputs[{i}] ({}): its window reaches {d} samples beyond each side on axis {a}, but the volume is only {n} long there: give a smaller window",
                         o.attribute
                     );
                 }
@@ -175,12 +164,10 @@ fn check_outputs(job_path: &Path, input: &Input, outputs: &[Resolved], force: bo
         .sum();
     // before the plan is made, which costs time and memory per task (the
     // lifecycle checks every kind of job again, with the file system's inodes)
-    crate::store::file_budget::check_count(tasks, force)
-        .map_err(|e| anyhow!("{}: {e}", job_path.display()))?;
+    crate::store::file_budget::check_count(tasks, force)?;
     if tasks > MAX_TASKS {
         bail!(
-            "{}: the job has {tasks} output chunks, more than the {MAX_TASKS} one run plans: give the outputs larger `chunks:`",
-            job_path.display()
+            "the job has {tasks} output chunks, more than the {MAX_TASKS} one run plans: give the outputs larger `chunks:`"
         );
     }
     Ok(())
@@ -189,7 +176,6 @@ fn check_outputs(job_path: &Path, input: &Input, outputs: &[Resolved], force: bo
 /// Resolve a job against its input, with `workers` threads and the
 /// memory budget `--memory` gives (or the job's, or the machine's).
 pub fn prepare(
-    job_path: &Path,
     spec: JobSpec,
     workers: usize,
     cli_memory_mb: Option<u64>,
@@ -198,7 +184,7 @@ pub fn prepare(
     let at = spec
         .locate(&spec.input)
         .and_then(|at| Input::open(&at, spec.variable.as_deref()));
-    let mut input = at.with_context(|| format!("{}: input", job_path.display()))?;
+    let mut input = at.context("input")?;
     input.set_null_value(spec.null_value);
     let setup = Setup {
         sample_interval_ms: spec.sample_interval.or_else(|| input.sample_interval_ms()),
@@ -207,9 +193,9 @@ pub fn prepare(
         .outputs
         .iter()
         .enumerate()
-        .map(|(i, o)| resolve_output(job_path, i, o, &input, &setup, &spec))
+        .map(|(i, o)| resolve_output(i, o, &input, &setup, &spec))
         .collect::<Result<Vec<_>>>()?;
-    check_outputs(job_path, &input, &outputs, force)?;
+    check_outputs(&input, &outputs, force)?;
     let needs: Vec<OutputNeeds> = outputs
         .iter()
         .map(|o| OutputNeeds {

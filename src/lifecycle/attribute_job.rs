@@ -41,13 +41,12 @@ impl ChunkSource for Input {
 impl AttributeJob {
     pub fn resolve(job_path: &Path, spec: JobSpec, s: &Settings) -> Result<AttributeJob> {
         let (workers, workers_from) = s.workers_for(spec.workers);
-        let mut p = prepare(job_path, spec, workers, s.memory_mb, s.force)?;
+        let mut p = prepare(spec, workers, s.memory_mb, s.force)?;
         p.input.set_strict(s.strict_input || p.spec.strict_input);
         p.input.check_strict()?;
         if p.input.entirely_null() {
             bail!(
-                "{}: input '{}' holds no live sample (every trace is missing or null): nothing to compute, nothing was written",
-                job_path.display(),
+                "input '{}' holds no live sample (every trace is missing or null): nothing to compute, nothing was written",
                 p.input.path.display()
             );
         }
@@ -151,7 +150,7 @@ impl JobKind for AttributeJob {
                 .p
                 .input
                 .mark_dead_traces_missing(self.p.workers)
-                .with_context(|| format!("{}: input", self.job_path.display()))?;
+                .context("input")?;
             if !quiet {
                 crate::noteln!(
                     "attr: {dead} dead trace(s) (only zeros) taken as missing (dead_traces: missing)"

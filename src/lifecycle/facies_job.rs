@@ -38,31 +38,30 @@ impl FaciesJob {
     pub fn resolve(job_path: &Path, spec: JobSpec, s: &Settings) -> Result<FaciesJob> {
         let c = classify_spec(&spec);
         // what needs no data is refused before any is read
-        classify::check(job_path, c)?;
+        classify::check(c)?;
         let (workers, workers_from) = s.workers_for(spec.workers);
-        let model_at =
-            match &c.model {
-                Some(p) => Some(spec.locate(p).map_err(|e| {
-                    anyhow::anyhow!("{}: classify.model: {e:#}", job_path.display())
-                })?),
-                None => None,
-            };
+        let model_at = match &c.model {
+            Some(p) => Some(
+                spec.locate(p)
+                    .map_err(|e| anyhow::anyhow!("classify.model: {e:#}"))?,
+            ),
+            None => None,
+        };
         let output_at = spec
             .locate(&c.path)
-            .map_err(|e| anyhow::anyhow!("{}: classify.path: {e:#}", job_path.display()))?;
-        let (given, mut feats) = classify::resolve(job_path, &spec, c, model_at.as_ref(), workers)?;
+            .map_err(|e| anyhow::anyhow!("classify.path: {e:#}"))?;
+        let (given, mut feats) = classify::resolve(&spec, c, model_at.as_ref(), workers)?;
         feats.set_strict(s.strict_input || spec.strict_input)?;
         if let Init::Centres(cs) = &c.init {
             let f = feats.names.len();
             if let Some(bad) = cs.iter().find(|r| r.len() != f) {
                 bail!(
-                    "{}: classify: init: each centre needs {f} values (one per feature), got {}",
-                    job_path.display(),
+                    "classify: init: each centre needs {f} values (one per feature), got {}",
                     bad.len()
                 );
             }
         }
-        let chunks = classify::output_chunks(job_path, c, feats.first())?;
+        let chunks = classify::output_chunks(c, feats.first())?;
         let budget = Budget::resolve(s.memory_mb, spec.memory_mb);
         feats.plan_engine(chunks, budget.bytes);
         let grid = feats.first();
@@ -158,8 +157,7 @@ impl FaciesJob {
         let (x, live) = classify::draw(&self.feats, self.chunks, size, c.seed, quiet, stop)?;
         if live == 0 {
             bail!(
-                "{}: classify: the features hold no live sample (every trace missing or a feature null everywhere)",
-                self.job_path.display()
+                "classify: the features hold no live sample (every trace missing or a feature null everywhere)"
             );
         }
         let used = x.len() / self.feats.names.len();
@@ -171,7 +169,7 @@ impl FaciesJob {
                 );
             }
         }
-        let (m, fit) = classify::fit(&self.job_path, c, self.feats.names.clone(), x)?;
+        let (m, fit) = classify::fit(c, self.feats.names.clone(), x)?;
         if !quiet {
             crate::noteln!(
                 "attr: fitted {} facies on {used} of {live} live samples: inertia {:.6}, {} iterations",

@@ -33,14 +33,15 @@ use std::sync::Arc;
 /// tells a `classify:` job from an attribute job.
 pub fn open(job_path: &Path, settings: &Settings) -> Result<Box<dyn JobKind>> {
     let spec = crate::job::load(job_path)?;
+    // what resolving says about the job names the job file, once, here
+    let shown = || job_path.display().to_string();
     if spec.classify.is_some() {
-        Ok(Box::new(facies_job::FaciesJob::resolve(
-            job_path, spec, settings,
-        )?))
+        let job = facies_job::FaciesJob::resolve(job_path, spec, settings).with_context(shown)?;
+        Ok(Box::new(job))
     } else {
-        Ok(Box::new(attribute_job::AttributeJob::resolve(
-            job_path, spec, settings,
-        )?))
+        let job =
+            attribute_job::AttributeJob::resolve(job_path, spec, settings).with_context(shown)?;
+        Ok(Box::new(job))
     }
 }
 
@@ -103,7 +104,7 @@ pub fn execute(job: &mut dyn JobKind, s: &Settings, stop: &AtomicBool) -> Result
         if e.downcast_ref::<engine::Interrupted>().is_some() {
             bail!("stopped by a signal before anything was written");
         }
-        return Err(e);
+        return Err(e.context(job.job_path().display().to_string()));
     }
     let job: &dyn JobKind = job;
     let (datasets, repairs) = open_datasets(job, &paths, s, &say)?;

@@ -150,123 +150,170 @@ pub fn render(panels: &[Panel]) -> (RgbaImage, Layout) {
         scale: (sx, sy),
     };
     for (p, panel) in panels.iter().enumerate() {
-        let x0 = p as u32 * panel_w + LEFT;
-        let y0 = TOP;
-        let (lo, hi) = panel.range;
-        let span = if hi > lo { (hi - lo) as f64 } else { 1.0 };
-        for ((r, c), &v) in panel.data.indexed_iter() {
-            let px = if v.is_nan() {
-                Rgba([0, 0, 0, 0])
-            } else if panel.cmap == Cmap::Classes {
-                let [cr, cg, cb] = Cmap::class_color(v.round() as i64);
-                Rgba([cr, cg, cb, 255])
-            } else {
-                let [cr, cg, cb] = panel.cmap.color((v - lo) as f64 / span);
-                Rgba([cr, cg, cb, 255])
-            };
-            for dy in 0..sy {
-                for dx in 0..sx {
-                    img.put_pixel(x0 + c as u32 * sx + dx, y0 + r as u32 * sy + dy, px);
-                }
-            }
-        }
-        // frame
-        for x in x0.saturating_sub(1)..=x0 + pw {
-            img.put_pixel(x, y0 - 1, BLACK);
-            img.put_pixel(x, y0 + ph, BLACK);
-        }
-        for y in y0 - 1..=y0 + ph {
-            img.put_pixel(x0 - 1, y, BLACK);
-            img.put_pixel(x0 + pw, y, BLACK);
-        }
-        // x ticks and labels below, y ticks and labels at the left
-        for c in ticks(cols, 5) {
-            let x = x0 + c as u32 * sx + sx / 2;
-            for y in y0 + ph..y0 + ph + 4 {
-                img.put_pixel(x, y, BLACK);
-            }
-            let s = fmt_value(panel.x_values[c]);
-            text(
-                &mut img,
-                x as i64 - text_width(&s) / 2,
-                (y0 + ph + 6) as i64,
-                &s,
-            );
-        }
-        let xl = &panel.x_label;
-        text(
-            &mut img,
-            (x0 + pw / 2) as i64 - text_width(xl) / 2,
-            (y0 + ph + 20) as i64,
-            xl,
-        );
-        for r in ticks(rows, 6) {
-            let y = y0 + r as u32 * sy + sy / 2;
-            for x in x0 - 5..x0 - 1 {
-                img.put_pixel(x, y, BLACK);
-            }
-            let s = fmt_value(panel.y_values[r]);
-            text(&mut img, x0 as i64 - 8 - text_width(&s), y as i64 - 4, &s);
-        }
-        // y axis name, above the labels
-        text(
-            &mut img,
-            (x0 - LEFT + 2) as i64,
-            (y0 - 12) as i64,
-            &panel.y_label,
-        );
-        text(
-            &mut img,
-            (x0 + pw / 2) as i64 - text_width(&panel.title) / 2,
-            6,
-            &panel.title,
-        );
-        let bx = x0 + pw + BAR_GAP;
-        if panel.cmap == Cmap::Classes {
+        let at = Plot {
+            x0: p as u32 * panel_w + LEFT,
+            y0: TOP,
+            pw,
+            ph,
+            sx,
+            sy,
+        };
+        draw_pixels(&mut img, panel, &at);
+        draw_axes(&mut img, panel, &at);
+        let bx = at.x0 + pw + BAR_GAP;
+        let bar_height = match panel.cmap {
             // a legend: a swatch and the number of each class
-            let first = lo.round() as i64;
-            let classes = ((hi.round() as i64 - first + 1).max(1) as u32).min(ph / 14);
-            for n in 0..classes {
-                let k = first + n as i64;
-                let [cr, cg, cb] = Cmap::class_color(k);
-                let y = y0 + n * 14;
-                for yy in y..y + 10 {
-                    for x in bx..bx + BAR_W {
-                        img.put_pixel(x, yy, Rgba([cr, cg, cb, 255]));
-                    }
-                }
-                text(
-                    &mut img,
-                    (bx + BAR_W + 4) as i64,
-                    y as i64 + 1,
-                    &format!("class {k}"),
-                );
-            }
-            layout.plots.push([x0, y0, x0 + pw, y0 + ph]);
-            layout.bars.push([bx, y0, bx + BAR_W, y0 + classes * 14]);
-            continue;
-        }
-        // colour bar: high at the top
-        for y in 0..ph {
-            let t = 1.0 - y as f64 / (ph.max(2) - 1) as f64;
-            let [cr, cg, cb] = panel.cmap.color(t);
-            for x in bx..bx + BAR_W {
-                img.put_pixel(x, y0 + y, Rgba([cr, cg, cb, 255]));
-            }
-        }
-        for (t, v) in [(0.0, hi), (0.5, (lo + hi) / 2.0), (1.0, lo)] {
-            let y = y0 + ((ph - 1) as f64 * t) as u32;
-            text(
-                &mut img,
-                (bx + BAR_W + 4) as i64,
-                y as i64 - 4,
-                &fmt_value(v as f64),
-            );
-        }
-        layout.plots.push([x0, y0, x0 + pw, y0 + ph]);
-        layout.bars.push([bx, y0, bx + BAR_W, y0 + ph]);
+            Cmap::Classes => draw_legend(&mut img, panel, bx, &at),
+            _ => draw_bar(&mut img, panel, bx, &at),
+        };
+        layout.plots.push([at.x0, at.y0, at.x0 + pw, at.y0 + ph]);
+        layout
+            .bars
+            .push([bx, at.y0, bx + BAR_W, at.y0 + bar_height]);
     }
     (img, layout)
+}
+
+/// Where a panel's plot lies in the image, and its pixels per value.
+struct Plot {
+    x0: u32,
+    y0: u32,
+    pw: u32,
+    ph: u32,
+    sx: u32,
+    sy: u32,
+}
+
+/// The values, each an `sx` × `sy` block; NaN is transparent.
+fn draw_pixels(img: &mut RgbaImage, panel: &Panel, at: &Plot) {
+    let (lo, hi) = panel.range;
+    let span = if hi > lo { (hi - lo) as f64 } else { 1.0 };
+    for ((r, c), &v) in panel.data.indexed_iter() {
+        let px = if v.is_nan() {
+            Rgba([0, 0, 0, 0])
+        } else if panel.cmap == Cmap::Classes {
+            let [cr, cg, cb] = Cmap::class_color(v.round() as i64);
+            Rgba([cr, cg, cb, 255])
+        } else {
+            let [cr, cg, cb] = panel.cmap.color((v - lo) as f64 / span);
+            Rgba([cr, cg, cb, 255])
+        };
+        for dy in 0..at.sy {
+            for dx in 0..at.sx {
+                img.put_pixel(
+                    at.x0 + c as u32 * at.sx + dx,
+                    at.y0 + r as u32 * at.sy + dy,
+                    px,
+                );
+            }
+        }
+    }
+}
+
+/// The frame, the ticks and their labels, the axis names and the title.
+fn draw_axes(img: &mut RgbaImage, panel: &Panel, at: &Plot) {
+    let (rows, cols) = panel.data.dim();
+    let Plot {
+        x0,
+        y0,
+        pw,
+        ph,
+        sx,
+        sy,
+    } = *at;
+    for x in x0.saturating_sub(1)..=x0 + pw {
+        img.put_pixel(x, y0 - 1, BLACK);
+        img.put_pixel(x, y0 + ph, BLACK);
+    }
+    for y in y0 - 1..=y0 + ph {
+        img.put_pixel(x0 - 1, y, BLACK);
+        img.put_pixel(x0 + pw, y, BLACK);
+    }
+    // x ticks and labels below, y ticks and labels at the left
+    for c in ticks(cols, 5) {
+        let x = x0 + c as u32 * sx + sx / 2;
+        for y in y0 + ph..y0 + ph + 4 {
+            img.put_pixel(x, y, BLACK);
+        }
+        let s = fmt_value(panel.x_values[c]);
+        text(img, x as i64 - text_width(&s) / 2, (y0 + ph + 6) as i64, &s);
+    }
+    let xl = &panel.x_label;
+    text(
+        img,
+        (x0 + pw / 2) as i64 - text_width(xl) / 2,
+        (y0 + ph + 20) as i64,
+        xl,
+    );
+    for r in ticks(rows, 6) {
+        let y = y0 + r as u32 * sy + sy / 2;
+        for x in x0 - 5..x0 - 1 {
+            img.put_pixel(x, y, BLACK);
+        }
+        let s = fmt_value(panel.y_values[r]);
+        text(img, x0 as i64 - 8 - text_width(&s), y as i64 - 4, &s);
+    }
+    // y axis name, above the labels
+    text(
+        img,
+        (x0 - LEFT + 2) as i64,
+        (y0 - 12) as i64,
+        &panel.y_label,
+    );
+    text(
+        img,
+        (x0 + pw / 2) as i64 - text_width(&panel.title) / 2,
+        6,
+        &panel.title,
+    );
+}
+
+/// A swatch and the number of each class at `bx`; returns its height.
+fn draw_legend(img: &mut RgbaImage, panel: &Panel, bx: u32, at: &Plot) -> u32 {
+    let (lo, hi) = panel.range;
+    let first = lo.round() as i64;
+    let classes = ((hi.round() as i64 - first + 1).max(1) as u32).min(at.ph / 14);
+    for n in 0..classes {
+        let k = first + n as i64;
+        let [cr, cg, cb] = Cmap::class_color(k);
+        let y = at.y0 + n * 14;
+        for yy in y..y + 10 {
+            for x in bx..bx + BAR_W {
+                img.put_pixel(x, yy, Rgba([cr, cg, cb, 255]));
+            }
+        }
+        text(
+            img,
+            (bx + BAR_W + 4) as i64,
+            y as i64 + 1,
+            &format!("class {k}"),
+        );
+    }
+    classes * 14
+}
+
+/// The colour bar at `bx`, high at the top, with three values; returns
+/// its height.
+fn draw_bar(img: &mut RgbaImage, panel: &Panel, bx: u32, at: &Plot) -> u32 {
+    let (lo, hi) = panel.range;
+    let (y0, ph) = (at.y0, at.ph);
+    for y in 0..ph {
+        let t = 1.0 - y as f64 / (ph.max(2) - 1) as f64;
+        let [cr, cg, cb] = panel.cmap.color(t);
+        for x in bx..bx + BAR_W {
+            img.put_pixel(x, y0 + y, Rgba([cr, cg, cb, 255]));
+        }
+    }
+    for (t, v) in [(0.0, hi), (0.5, (lo + hi) / 2.0), (1.0, lo)] {
+        let y = y0 + ((ph - 1) as f64 * t) as u32;
+        text(
+            img,
+            (bx + BAR_W + 4) as i64,
+            y as i64 - 4,
+            &fmt_value(v as f64),
+        );
+    }
+    ph
 }
 
 /// Default display range: symmetric about zero for amplitude-like data

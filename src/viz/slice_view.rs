@@ -229,7 +229,9 @@ fn label(v: &Volume, a: usize) -> String {
     }
 }
 
-pub fn view(req: &Request) -> Result<()> {
+/// The volumes drawn: the variables asked for of the first path, then
+/// each `--compare PATH` or `PATH:VARIABLE`.
+fn open_volumes(req: &Request) -> Result<Vec<Volume>> {
     let mut volumes = Vec::new();
     for (i, path) in req.paths.iter().enumerate() {
         if i > 0 {
@@ -253,6 +255,11 @@ pub fn view(req: &Request) -> Result<()> {
             }
         }
     }
+    Ok(volumes)
+}
+
+pub fn view(req: &Request) -> Result<()> {
+    let volumes = open_volumes(req)?;
     let first = &volumes[0];
     let index = locate(first, req.axis, req.position)?;
     let unit = &first.units[req.axis];

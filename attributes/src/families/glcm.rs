@@ -106,128 +106,23 @@ fn build(p: &Params, prop: Prop) -> Result<Box<dyn crate::Kernel>, AttrError> {
         }
         None => None,
     };
-    // energy and entropy need the matrix itself; the other properties are
-    // sums over the pairs (P is the symmetric pair distribution)
-    let needs_matrix = matches!(prop, Prop::Energy | Prop::Entropy);
     masked_region_kernel(
         [Halo::Depth(0), Halo::Depth(wx / 2), Halo::Depth(wt / 2)],
         p,
         move |b, core, sh| {
             let masked = crate::nulls::has_nulls(b, sh);
             let b = b.as_standard_layout();
-            let (_, n1, n2) = b.dim();
-            if !masked {
-                let w = Window {
-                    wx,
-                    wt,
-                    levels,
-                    range,
-                    prop,
-                };
-                return w.compute(b.view(), core, &dirs);
+            let w = Window {
+                wx,
+                wt,
+                levels,
+                range,
+                prop,
+            };
+            match masked {
+                true => w.compute_masked(b.view(), core, &dirs),
+                false => w.compute(b.view(), core, &dirs),
             }
-            let (rx, rt) = ((wx / 2) as isize, (wt / 2) as isize);
-            // the window's source rows and columns, once per block
-            let cols: Vec<Vec<usize>> = (0..n1)
-                .map(|x| {
-                    (-rx..=rx)
-                        .map(|d| symmetric_index(x as isize + d, n1))
-                        .collect()
-                })
-                .collect();
-            let rows: Vec<Vec<usize>> = (0..n2)
-                .map(|k| {
-                    (-rt..=rt)
-                        .map(|d| symmetric_index(k as isize + d, n2))
-                        .collect()
-                })
-                .collect();
-            let pairs = direction_pairs(&dirs, wx, wt);
-            let mut out = Array3::<f32>::zeros((core[0].len(), core[1].len(), core[2].len()));
-            let mut win = vec![0f32; wx * wt];
-            let mut q = vec![0usize; wx * wt];
-            let mut counts = vec![0u32; levels * levels];
-            let mut touched: Vec<usize> = Vec::new();
-            for i in core[0].clone() {
-                let sec = b.slice(ndarray::s![i, .., ..]);
-                let sec = sec.as_slice().expect("standard layout");
-                for x in core[1].clone() {
-                    for k in core[2].clone() {
-                        // the window, row = sample, column = crossline
-                        for (r, &kk) in rows[k].iter().enumerate() {
-                            for (c, &xx) in cols[x].iter().enumerate() {
-                                win[r * wx + c] = sec[xx * n2 + kk];
-                            }
-                        }
-                        // over the pairs whose two samples are live
-                        let gaps = masked && win.iter().any(|v| v.is_nan());
-                        let (lo, hi) = range.unwrap_or_else(|| {
-                            win.iter()
-                                .filter(|v| !v.is_nan())
-                                .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, z), &v| {
-                                    (a.min(v), z.max(v))
-                                })
-                        });
-                        let scale = if hi > lo {
-                            levels as f32 / (hi - lo)
-                        } else {
-                            0.0
-                        };
-                        for (d, &v) in q.iter_mut().zip(&win) {
-                            *d = (((v - lo) * scale).max(0.0) as usize).min(levels - 1);
-                        }
-                        let mut total = 0.0;
-                        let mut directions = 0;
-                        for pr in &pairs {
-                            let live_pairs: Vec<(usize, usize)>;
-                            let pr = if gaps {
-                                live_pairs = pr
-                                    .iter()
-                                    .copied()
-                                    .filter(|&(u, v)| !win[u].is_nan() && !win[v].is_nan())
-                                    .collect();
-                                if live_pairs.is_empty() {
-                                    continue;
-                                }
-                                &live_pairs
-                            } else {
-                                pr
-                            };
-                            directions += 1;
-                            if needs_matrix {
-                                for t in touched.drain(..) {
-                                    counts[t] = 0;
-                                }
-                                for &(u, v) in pr {
-                                    let (a, z) = (q[u], q[v]);
-                                    for cell in [a * levels + z, z * levels + a] {
-                                        if counts[cell] == 0 {
-                                            touched.push(cell);
-                                        }
-                                        counts[cell] += 1;
-                                    }
-                                }
-                                let inv = 1.0 / (2.0 * pr.len() as f64);
-                                let probs = touched.iter().map(|&t| counts[t] as f64 * inv);
-                                total += if prop == Prop::Energy {
-                                    probs.map(|p| p * p).sum::<f64>().sqrt()
-                                } else {
-                                    probs.map(|p| -p * p.ln()).sum::<f64>()
-                                };
-                            } else {
-                                total += pair_property(pr, &q, prop);
-                            }
-                        }
-                        out[[i - core[0].start, x - core[1].start, k - core[2].start]] =
-                            if directions > 0 {
-                                (total / directions as f64) as f32
-                            } else {
-                                f32::NAN
-                            };
-                    }
-                }
-            }
-            out
         },
     )
 }
@@ -255,6 +150,38 @@ fn direction_pairs(dirs: &[(isize, isize)], wx: usize, wt: usize) -> Vec<Vec<(us
 /// Outputs computed together along the sample axis.
 const LANES: usize = 16;
 
+/// Energy or entropy of the co-occurrence matrix of the pairs `pr` of
+/// quantised levels `q`, one window at a time (the masked path);
+/// `counts` and `touched` are scratch kept between windows.
+fn window_matrix_property(
+    pr: &[(usize, usize)],
+    q: &[usize],
+    levels: usize,
+    prop: Prop,
+    counts: &mut [u32],
+    touched: &mut Vec<usize>,
+) -> f64 {
+    for t in touched.drain(..) {
+        counts[t] = 0;
+    }
+    for &(u, v) in pr {
+        let (a, z) = (q[u], q[v]);
+        for cell in [a * levels + z, z * levels + a] {
+            if counts[cell] == 0 {
+                touched.push(cell);
+            }
+            counts[cell] += 1;
+        }
+    }
+    let inv = 1.0 / (2.0 * pr.len() as f64);
+    let probs = touched.iter().map(|&t| counts[t] as f64 * inv);
+    if prop == Prop::Energy {
+        probs.map(|p| p * p).sum::<f64>().sqrt()
+    } else {
+        probs.map(|p| -p * p.ln()).sum::<f64>()
+    }
+}
+
 /// The texture of windows without nulls, [`LANES`] neighbouring samples of
 /// a trace at once: their windows are the same shifted runs of the
 /// section's traces, so the quantisation (each window by its own range)
@@ -269,6 +196,118 @@ struct Window {
 }
 
 impl Window {
+    /// The property over the live pairs of each window, for a block with
+    /// null samples (NaN where no direction has a live pair).
+    fn compute_masked(
+        &self,
+        b: ArrayView3<f32>,
+        core: &crate::Region,
+        dirs: &[(isize, isize)],
+    ) -> Array3<f32> {
+        let Window {
+            wx,
+            wt,
+            levels,
+            range,
+            prop,
+        } = *self;
+        // energy and entropy need the matrix itself; the other properties
+        // are sums over the pairs (P is the symmetric pair distribution)
+        let needs_matrix = matches!(prop, Prop::Energy | Prop::Entropy);
+        let (_, n1, n2) = b.dim();
+        let (rx, rt) = ((wx / 2) as isize, (wt / 2) as isize);
+        // the window's source rows and columns, once per block
+        let cols: Vec<Vec<usize>> = (0..n1)
+            .map(|x| {
+                (-rx..=rx)
+                    .map(|d| symmetric_index(x as isize + d, n1))
+                    .collect()
+            })
+            .collect();
+        let rows: Vec<Vec<usize>> = (0..n2)
+            .map(|k| {
+                (-rt..=rt)
+                    .map(|d| symmetric_index(k as isize + d, n2))
+                    .collect()
+            })
+            .collect();
+        let pairs = direction_pairs(dirs, wx, wt);
+        let mut out = Array3::<f32>::zeros((core[0].len(), core[1].len(), core[2].len()));
+        let mut win = vec![0f32; wx * wt];
+        let mut q = vec![0usize; wx * wt];
+        let mut counts = vec![0u32; levels * levels];
+        let mut touched: Vec<usize> = Vec::new();
+        for i in core[0].clone() {
+            let sec = b.slice(ndarray::s![i, .., ..]);
+            let sec = sec.as_slice().expect("standard layout");
+            for x in core[1].clone() {
+                for k in core[2].clone() {
+                    // the window, row = sample, column = crossline
+                    for (r, &kk) in rows[k].iter().enumerate() {
+                        for (c, &xx) in cols[x].iter().enumerate() {
+                            win[r * wx + c] = sec[xx * n2 + kk];
+                        }
+                    }
+                    // over the pairs whose two samples are live
+                    let gaps = win.iter().any(|v| v.is_nan());
+                    let (lo, hi) = range.unwrap_or_else(|| {
+                        win.iter()
+                            .filter(|v| !v.is_nan())
+                            .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, z), &v| {
+                                (a.min(v), z.max(v))
+                            })
+                    });
+                    let scale = if hi > lo {
+                        levels as f32 / (hi - lo)
+                    } else {
+                        0.0
+                    };
+                    for (d, &v) in q.iter_mut().zip(&win) {
+                        *d = (((v - lo) * scale).max(0.0) as usize).min(levels - 1);
+                    }
+                    let mut total = 0.0;
+                    let mut directions = 0;
+                    for pr in &pairs {
+                        let live_pairs: Vec<(usize, usize)>;
+                        let pr = if gaps {
+                            live_pairs = pr
+                                .iter()
+                                .copied()
+                                .filter(|&(u, v)| !win[u].is_nan() && !win[v].is_nan())
+                                .collect();
+                            if live_pairs.is_empty() {
+                                continue;
+                            }
+                            &live_pairs
+                        } else {
+                            pr
+                        };
+                        directions += 1;
+                        if needs_matrix {
+                            total += window_matrix_property(
+                                pr,
+                                &q,
+                                levels,
+                                prop,
+                                &mut counts,
+                                &mut touched,
+                            );
+                        } else {
+                            total += pair_property(pr, &q, prop);
+                        }
+                    }
+                    out[[i - core[0].start, x - core[1].start, k - core[2].start]] =
+                        if directions > 0 {
+                            (total / directions as f64) as f32
+                        } else {
+                            f32::NAN
+                        };
+                }
+            }
+        }
+        out
+    }
+
     fn compute(
         &self,
         b: ArrayView3<f32>,
