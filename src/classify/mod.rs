@@ -243,8 +243,8 @@ impl Features {
                 Source::Stored(_) => None,
             })
             .collect();
-        let selected: Vec<usize> = (0..plan.tasks.len())
-            .filter(|&i| wanted.is_none_or(|w| plan.tasks[i].chunks().any(|c| w.contains(&c))))
+        let selected: Vec<usize> = (0..plan.task_count())
+            .filter(|&i| wanted.is_none_or(|w| plan.task(i).chunks().any(|c| w.contains(&c))))
             .collect();
         let on_chunk = |idx: [u64; 3], computed: Vec<Array3<f32>>| -> Result<()> {
             if wanted.is_some_and(|w| !w.contains(&idx)) {

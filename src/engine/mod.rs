@@ -72,8 +72,8 @@ pub fn run(
                     break;
                 };
                 prefetch(n);
-                let task = &plan.tasks[i];
-                match run_task(plan, task, &cache, targets, &seen) {
+                let task = plan.task(i);
+                match run_task(plan, &task, &cache, targets, &seen) {
                     Ok((n, bytes)) => {
                         chunks_written.fetch_add(n, Ordering::Relaxed);
                         bytes_written.fetch_add(bytes, Ordering::Relaxed);
@@ -122,7 +122,7 @@ fn count_reads(
     let mut uses = vec![0u32; (grid[0] * grid[1] * grid[2]) as usize];
     let mut first_reads: Vec<Vec<[u64; 3]>> = vec![Vec::new(); selected.len()];
     for (n, &i) in selected.iter().enumerate() {
-        let per_axis = plan.input_chunks_per_axis(&plan.tasks[i]);
+        let per_axis = plan.input_chunks_per_axis(&plan.task(i));
         for &a in &per_axis[0] {
             for &b in &per_axis[1] {
                 for &c in &per_axis[2] {
@@ -466,8 +466,10 @@ mod tests {
         let mut plan = Plan::new(shape, chunks, boundary::Boundary::Reflect, &needs);
         if let Some(b) = worker_bytes {
             plan.fit_tiles(b);
-            let tiles: usize = plan.tasks.iter().map(|t| plan.tiles(t).len()).sum();
-            assert!(tiles > plan.tasks.len(), "{tiles} tiles");
+            let tiles: usize = (0..plan.task_count())
+                .map(|i| plan.tiles(&plan.task(i)).len())
+                .sum();
+            assert!(tiles > plan.task_count(), "{tiles} tiles");
         }
         let sinks: Vec<Collect> = kernels
             .iter()
@@ -481,7 +483,7 @@ mod tests {
                 sink: s,
             })
             .collect();
-        let all: Vec<usize> = (0..plan.tasks.len()).collect();
+        let all: Vec<usize> = (0..plan.task_count()).collect();
         let options = RunOptions {
             workers: 2,
             cache_bytes: 1 << 20,
@@ -496,7 +498,9 @@ mod tests {
             &AtomicBool::new(false),
         )
         .unwrap();
-        let chunks: u64 = plan.tasks.iter().map(|t| t.chunk_count()).sum();
+        let chunks: u64 = (0..plan.task_count())
+            .map(|i| plan.task(i).chunk_count())
+            .sum();
         assert_eq!(stats.chunks_written, chunks * names.len() as u64);
         sinks
             .into_iter()

@@ -12,6 +12,7 @@
 
 use super::boundary::Boundary;
 use attributes::Halo;
+use std::collections::BTreeMap;
 
 /// A box in volume coordinates: `start..end` per axis.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,6 +51,10 @@ pub struct Group {
     /// Input chunks decoded and still needed at once in that order, for
     /// one worker: the cache front.
     pub front: u64,
+    /// Tasks along each axis, and the index of the group's first task:
+    /// tasks are numbered group by group, inline-major within one.
+    pub tasks: [u64; 3],
+    pub first_task: usize,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -75,12 +80,25 @@ impl Task {
     }
 }
 
+/// What a set of tasks reads.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Totals {
+    /// Input chunks read by at least one task.
+    pub input_chunks: usize,
+    /// Sum over tasks of the input chunks each reads (re-reads included).
+    pub chunk_reads: usize,
+    /// Elements gathered into blocks (tile + halo), over all tasks.
+    pub gathered: u64,
+}
+
+/// Tasks are computed from their index ([`Plan::task`]), never stored:
+/// a plan of millions of chunks costs its groups, not its tasks.
 pub struct Plan {
     pub shape: [u64; 3],
     pub input_chunks: [u64; 3],
     pub boundary: Boundary,
     pub groups: Vec<Group>,
-    pub tasks: Vec<Task>,
+    task_count: usize,
 }
 
 /// One output's needs, as the planner sees them.
@@ -94,6 +112,13 @@ pub struct OutputNeeds {
 
 /// The process itself, beside its blocks and caches.
 pub const PROCESS_BYTES: u64 = 24 << 20;
+/// What a run keeps per task: its index in the selection and the sweep,
+/// the input chunks it reads first, its chunks' records (about 75 bytes
+/// measured with 10 240 and 122 880 tasks).
+const TASK_BYTES: u64 = 96;
+/// Groups of more tasks than this are swept by a count, not a simulation
+/// of every task ([`Plan::best_sweep_in_closed_form`]).
+const EXACT_SWEEP_TASKS: u64 = 100_000;
 /// Tiles are not split below this many samples on an axis, nor below
 /// twice the halo (beyond that the halo would cost more than the tile).
 const MIN_TILE: u64 = 16;
@@ -130,11 +155,13 @@ impl Plan {
                     copies: 0.0,
                     sweep: [0, 1, 2],
                     front: 0,
+                    tasks: [0; 3],
+                    first_task: 0,
                 }),
             }
         }
-        let mut tasks = Vec::new();
-        for (gi, g) in groups.iter_mut().enumerate() {
+        let mut task_count = 0usize;
+        for g in groups.iter_mut() {
             let grid = [0, 1, 2].map(|a| shape[a].div_ceil(g.chunks[a]));
             for a in 0..3 {
                 let full = g.halos.iter().any(|h| h[a] == Halo::Full);
@@ -156,37 +183,158 @@ impl Plan {
                 .fold(0.0, f32::max);
             g.copies = most + (g.outputs.len() as f32 - 1.0);
             g.tile = g.task_shape(shape);
-            let tgrid = [0, 1, 2].map(|a| grid[a].div_ceil(g.span[a]));
-            for ti in 0..tgrid[0] {
-                for tj in 0..tgrid[1] {
-                    for tk in 0..tgrid[2] {
-                        let t = [ti, tj, tk];
-                        let first_chunk = [0, 1, 2].map(|a| t[a] * g.span[a]);
-                        let nchunks = [0, 1, 2].map(|a| g.span[a].min(grid[a] - first_chunk[a]));
-                        let start = [0, 1, 2].map(|a| first_chunk[a] * g.chunks[a]);
-                        let end = [0, 1, 2]
-                            .map(|a| ((first_chunk[a] + nchunks[a]) * g.chunks[a]).min(shape[a]));
-                        tasks.push(Task {
-                            group: gi,
-                            region: Region { start, end },
-                            first_chunk,
-                            nchunks,
-                        });
-                    }
-                }
-            }
+            g.tasks = [0, 1, 2].map(|a| grid[a].div_ceil(g.span[a]));
+            g.first_task = task_count;
+            task_count += g.tasks.iter().product::<u64>() as usize;
         }
         let mut plan = Plan {
             shape,
             input_chunks,
             boundary,
             groups,
-            tasks,
+            task_count,
         };
         for g in 0..plan.groups.len() {
             (plan.groups[g].sweep, plan.groups[g].front) = plan.best_sweep(g);
         }
         plan
+    }
+
+    /// Counted, not collected: a bit per input chunk for the distinct ones,
+    /// the reads of a task as the product of its per-axis chunk counts, so a
+    /// plan of millions of chunks costs megabytes, not gigabytes.
+    pub fn totals(&self, tasks: impl Iterator<Item = usize>) -> Totals {
+        let grid = self.input_grid();
+        let mut seen = vec![0u64; grid.iter().product::<u64>().div_ceil(64) as usize];
+        let mut distinct = 0usize;
+        let (mut chunk_reads, mut gathered) = (0, 0u64);
+        for i in tasks {
+            let t = self.task(i);
+            let per_axis = self.input_chunks_per_axis(&t);
+            chunk_reads += per_axis.iter().map(Vec::len).product::<usize>();
+            for &a in &per_axis[0] {
+                for &b in &per_axis[1] {
+                    for &c in &per_axis[2] {
+                        let bit = ((a * grid[1] + b) * grid[2] + c) as usize;
+                        let (word, mask) = (bit / 64, 1u64 << (bit % 64));
+                        if seen[word] & mask == 0 {
+                            seen[word] |= mask;
+                            distinct += 1;
+                        }
+                    }
+                }
+            }
+            for tile in self.tiles(&t) {
+                let (s, e) = self.block_extent_of(t.group, &tile);
+                gathered += (0..3).map(|a| (e[a] - s[a]) as u64).product::<u64>();
+            }
+        }
+        Totals {
+            input_chunks: distinct,
+            chunk_reads,
+            gathered,
+        }
+    }
+
+    /// [`Plan::totals`] of the whole plan, counted axis by axis: a group's tasks,
+    /// and so the chunks and samples they read, are a product of its axes.
+    pub fn totals_of_all(&self) -> Totals {
+        let plan = self;
+        let grid = self.input_grid();
+        let (mut chunk_reads, mut gathered) = (0u64, 0u64);
+        let mut read: Vec<[Vec<u64>; 3]> = Vec::new();
+        for gi in 0..plan.groups.len() {
+            let reads = [0, 1, 2].map(|a| plan.axis_reads(gi, a));
+            chunk_reads += reads
+                .iter()
+                .map(|r| r.iter().map(|c| c.len() as u64).sum::<u64>())
+                .product::<u64>();
+            gathered += (0..3)
+                .map(|a| plan.axis_gathered(gi, a).iter().sum::<u64>())
+                .product::<u64>();
+            read.push(reads.map(|r| {
+                let mut all: Vec<u64> = r.into_iter().flatten().collect();
+                all.sort_unstable();
+                all.dedup();
+                all
+            }));
+        }
+        // the distinct chunks: one group's are a product; several groups' a
+        // union of products, counted on a bit per input chunk
+        let input_chunks = match read.as_slice() {
+            [one] => one.iter().map(Vec::len).product(),
+            _ => {
+                let mut seen = vec![0u64; grid.iter().product::<u64>().div_ceil(64) as usize];
+                let mut distinct = 0usize;
+                for [r0, r1, r2] in &read {
+                    for &a in r0 {
+                        for &b in r1 {
+                            for &c in r2 {
+                                let bit = ((a * grid[1] + b) * grid[2] + c) as usize;
+                                let (word, mask) = (bit / 64, 1u64 << (bit % 64));
+                                if seen[word] & mask == 0 {
+                                    seen[word] |= mask;
+                                    distinct += 1;
+                                }
+                            }
+                        }
+                    }
+                }
+                distinct
+            }
+        };
+        Totals {
+            input_chunks,
+            chunk_reads: chunk_reads as usize,
+            gathered,
+        }
+    }
+
+    /// Input chunks per axis.
+    fn input_grid(&self) -> [u64; 3] {
+        [0, 1, 2].map(|a| self.shape[a].div_ceil(self.input_chunks[a]))
+    }
+
+    /// The number of tasks.
+    pub fn task_count(&self) -> usize {
+        self.task_count
+    }
+
+    /// Task `i`: its group's task at position `t` of the group's task grid.
+    pub fn task(&self, i: usize) -> Task {
+        let gi = self
+            .groups
+            .iter()
+            .rposition(|g| g.first_task <= i)
+            .expect("a task of some group");
+        let g = &self.groups[gi];
+        let local = (i - g.first_task) as u64;
+        let [_, n1, n2] = g.tasks;
+        self.task_at(gi, [local / (n1 * n2), local / n2 % n1, local % n2])
+    }
+
+    /// The task of group `gi` at position `t` of its task grid.
+    fn task_at(&self, gi: usize, t: [u64; 3]) -> Task {
+        let g = &self.groups[gi];
+        let grid = [0, 1, 2].map(|a| self.shape[a].div_ceil(g.chunks[a]));
+        let first_chunk = [0, 1, 2].map(|a| t[a] * g.span[a]);
+        let nchunks = [0, 1, 2].map(|a| g.span[a].min(grid[a] - first_chunk[a]));
+        let start = [0, 1, 2].map(|a| first_chunk[a] * g.chunks[a]);
+        let end =
+            [0, 1, 2].map(|a| ((first_chunk[a] + nchunks[a]) * g.chunks[a]).min(self.shape[a]));
+        Task {
+            group: gi,
+            region: Region { start, end },
+            first_chunk,
+            nchunks,
+        }
+    }
+
+    /// The tasks of group `gi`, in plan order.
+    pub fn group_tasks(&self, gi: usize) -> impl Iterator<Item = Task> + '_ {
+        let g = &self.groups[gi];
+        let n = g.tasks.iter().product::<u64>() as usize;
+        (g.first_task..g.first_task + n).map(|i| self.task(i))
     }
 
     /// The order of a group's tasks that keeps the fewest decoded chunks
@@ -196,13 +344,14 @@ impl Plan {
     /// one axis only are best swept along it innermost; overlapping along
     /// all three, across the thinnest slab.
     fn best_sweep(&self, group: usize) -> ([usize; 3], u64) {
+        if self.groups[group].tasks.iter().product::<u64>() > EXACT_SWEEP_TASKS {
+            return self.best_sweep_in_closed_form(group);
+        }
         let grid = [0, 1, 2].map(|a| self.shape[a].div_ceil(self.input_chunks[a]));
-        let tasks: Vec<(&Task, Vec<u64>)> = self
-            .tasks
-            .iter()
-            .filter(|t| t.group == group)
+        let tasks: Vec<(Task, Vec<u64>)> = self
+            .group_tasks(group)
             .map(|t| {
-                let [a, b, c] = self.input_chunks_per_axis(t);
+                let [a, b, c] = self.input_chunks_per_axis(&t);
                 let mut ids = Vec::with_capacity(a.len() * b.len() * c.len());
                 for i in &a {
                     for j in &b {
@@ -223,7 +372,7 @@ impl Plan {
         let mut span = vec![(usize::MAX, 0); grid.iter().product::<u64>() as usize];
         let mut best = ([0, 1, 2], u64::MAX);
         for order in orders {
-            let mut sorted: Vec<&(&Task, Vec<u64>)> = tasks.iter().collect();
+            let mut sorted: Vec<&(Task, Vec<u64>)> = tasks.iter().collect();
             sorted.sort_by_key(|(t, _)| order.map(|a| t.first_chunk[a]));
             span.fill((usize::MAX, 0));
             for (n, (_, ids)) in sorted.iter().enumerate() {
@@ -252,6 +401,85 @@ impl Plan {
             }
         }
         best
+    }
+
+    /// [`Plan::best_sweep`] for a group of many tasks, counted instead of
+    /// simulated: the task grid is a product of its axes, so is the set of
+    /// chunks each task reads, and a chunk waits (in tasks of the sweep)
+    /// from its first reader to its last, axis by axis. The front is the
+    /// chunks times their mean wait over the tasks.
+    fn best_sweep_in_closed_form(&self, group: usize) -> ([usize; 3], u64) {
+        let n = self.groups[group].tasks;
+        // per axis: the distinct chunks read, and their mean wait in positions
+        let per_axis = [0, 1, 2].map(|a| {
+            let mut first_last: BTreeMap<u64, (u64, u64)> = BTreeMap::new();
+            for (p, chunks) in self.axis_reads(group, a).into_iter().enumerate() {
+                for c in chunks {
+                    let e = first_last.entry(c).or_insert((p as u64, p as u64));
+                    e.1 = p as u64;
+                }
+            }
+            let waits: u64 = first_last.values().map(|(f, l)| l - f).sum();
+            let count = first_last.len().max(1) as f64;
+            (count, waits as f64 / count)
+        });
+        let chunks: f64 = per_axis.iter().map(|a| a.0).product();
+        let tasks = n.iter().product::<u64>() as f64;
+        let mut best = ([0, 1, 2], u64::MAX);
+        for order in [
+            [0, 1, 2],
+            [0, 2, 1],
+            [1, 0, 2],
+            [1, 2, 0],
+            [2, 0, 1],
+            [2, 1, 0],
+        ] {
+            let [s, m, i] = order;
+            let wait = per_axis[s].1 * (n[m] * n[i]) as f64
+                + per_axis[m].1 * n[i] as f64
+                + per_axis[i].1
+                + 1.0;
+            let front = (chunks * wait / tasks).ceil() as u64;
+            if front < best.1 {
+                best = (order, front);
+            }
+        }
+        best
+    }
+
+    /// The input chunks read along axis `a` by the tasks of group `gi` at
+    /// each position of that axis (the same whatever the other axes).
+    pub fn axis_reads(&self, gi: usize, a: usize) -> Vec<Vec<u64>> {
+        (0..self.groups[gi].tasks[a])
+            .map(|p| {
+                let mut t = [0; 3];
+                t[a] = p;
+                let [r0, r1, r2] = self.input_chunks_per_axis(&self.task_at(gi, t));
+                [r0, r1, r2][a].clone()
+            })
+            .collect()
+    }
+
+    /// The samples gathered along axis `a` (halos included, tile by tile)
+    /// by the tasks of group `gi` at each position of that axis.
+    pub fn axis_gathered(&self, gi: usize, a: usize) -> Vec<u64> {
+        let g = &self.groups[gi];
+        let tile = g.tile[a].max(1);
+        (0..g.tasks[a])
+            .map(|p| {
+                let mut t = [0; 3];
+                t[a] = p;
+                let r = self.task_at(gi, t).region;
+                (r.start[a]..r.end[a])
+                    .step_by(tile as usize)
+                    .map(|s| {
+                        let e = (s + tile).min(r.end[a]);
+                        let (ws, we) = self.axis_extent(g, a, s, e);
+                        (we - ws) as u64
+                    })
+                    .sum()
+            })
+            .collect()
     }
 
     /// Split each group's tasks into tiles small enough that a worker
@@ -304,11 +532,15 @@ impl Plan {
     /// each other output: intermediates are shared), the assembled task
     /// where it is tiled, and an output chunk being encoded; the cache
     /// front (the chunks the sweep keeps, [`Group::front`], and those of
-    /// the other workers' tasks in flight); and the process.
+    /// the other workers' tasks in flight); the run's bookkeeping per
+    /// task; and the process.
     pub fn memory_estimate(&self, workers: usize, cache_bytes: u64) -> u64 {
         let (per_worker, front) = self.memory_parts(workers);
         let chunk_bytes = self.input_chunks.iter().product::<u64>() * 4;
-        per_worker * workers as u64 + front.min(cache_bytes.max(chunk_bytes)) + PROCESS_BYTES
+        per_worker * workers as u64
+            + front.min(cache_bytes.max(chunk_bytes))
+            + PROCESS_BYTES
+            + TASK_BYTES * self.task_count as u64
     }
 
     /// The per-worker bytes and the cache front of [`Plan::memory_estimate`].
@@ -317,12 +549,15 @@ impl Plan {
         let mut per_worker = 0u64;
         let mut front = 0u64;
         for (gi, g) in self.groups.iter().enumerate() {
-            let mut task_chunks = 0u64;
+            // the most chunks a task reads: the product of the most along
+            // each axis, as the task grid is a product of its axes
+            let task_chunks: u64 = (0..3)
+                .map(|a| {
+                    let reads = self.axis_reads(gi, a);
+                    reads.iter().map(|r| r.len() as u64).max().unwrap_or(0)
+                })
+                .product();
             let region = g.task_shape(self.shape);
-            for t in self.tasks.iter().filter(|t| t.group == gi) {
-                let per_axis = self.input_chunks_per_axis(t);
-                task_chunks = task_chunks.max(per_axis.iter().map(|v| v.len() as u64).product());
-            }
             let tile = [0, 1, 2].map(|a| g.tile[a].min(region[a]));
             per_worker = per_worker.max(g.cost(tile, tile != region));
             // the chunks the sweep keeps, and those of the other workers'
@@ -344,7 +579,7 @@ impl Plan {
     /// plan's own order, which shards split, is unchanged.
     pub fn sweep(&self, selected: &mut [usize]) {
         selected.sort_by_key(|&i| {
-            let t = &self.tasks[i];
+            let t = self.task(i);
             let [s, m, n] = self.groups[t.group].sweep;
             (
                 t.group,
@@ -367,15 +602,15 @@ impl Plan {
         let mut start = [0i64; 3];
         let mut end = [0i64; 3];
         for a in 0..3 {
-            let (s, e, n, p) = (
-                region.start[a] as i64,
-                region.end[a] as i64,
-                self.shape[a] as i64,
-                g.pad[a] as i64,
-            );
-            (start[a], end[a]) = self.boundary.widen(s, e, p, n);
+            (start[a], end[a]) = self.axis_extent(g, a, region.start[a], region.end[a]);
         }
         (start, end)
+    }
+
+    /// `start..end` on axis `a`, widened by the group's padding.
+    fn axis_extent(&self, g: &Group, a: usize, start: u64, end: u64) -> (i64, i64) {
+        let (n, p) = (self.shape[a] as i64, g.pad[a] as i64);
+        self.boundary.widen(start as i64, end as i64, p, n)
     }
 
     /// The input chunks a task's block reads, per axis (sorted, unique).
@@ -455,9 +690,9 @@ mod tests {
         ];
         let p = Plan::new([10, 8, 12], [4, 4, 4], Boundary::Reflect, &outs);
         assert_eq!(p.groups.len(), 1);
-        assert_eq!(p.tasks.len(), 3 * 2);
+        assert_eq!(p.task_count(), 3 * 2);
         assert_eq!(p.groups[0].pad, [1, 1, 4]);
-        let t = p.tasks[5];
+        let t = p.task(5);
         assert_eq!(
             t.region,
             Region {
@@ -486,9 +721,9 @@ mod tests {
         assert_eq!(p.groups[0].sweep[0], 2);
         assert!(p.groups[0].front <= 3 * 2 * 2, "{}", p.groups[0].front);
         assert_eq!(p.memory_parts(1).1, p.groups[0].front * 256);
-        let mut order: Vec<usize> = (0..p.tasks.len()).collect();
+        let mut order: Vec<usize> = (0..p.task_count()).collect();
         p.sweep(&mut order);
-        let along: Vec<u64> = order.iter().map(|&i| p.tasks[i].first_chunk[2]).collect();
+        let along: Vec<u64> = order.iter().map(|&i| p.task(i).first_chunk[2]).collect();
         assert!(along.windows(2).all(|w| w[0] <= w[1]), "{along:?}");
         // overlapping along the samples only: down each column, innermost,
         // three chunks at a time
@@ -508,9 +743,9 @@ mod tests {
             copies: 4.0,
         }];
         let p = Plan::new([10, 8, 12], [4, 4, 4], Boundary::None, &outs);
-        assert_eq!(p.block_extent(&p.tasks[0]), ([0, 0, 0], [6, 6, 6]));
+        assert_eq!(p.block_extent(&p.task(0)), ([0, 0, 0], [6, 6, 6]));
         assert_eq!(
-            p.input_chunks_per_axis(&p.tasks[0]),
+            p.input_chunks_per_axis(&p.task(0)),
             [vec![0, 1], vec![0, 1], vec![0, 1]]
         );
     }
@@ -524,7 +759,7 @@ mod tests {
         }];
         let mut p = Plan::new([400, 200, 300], [200, 200, 300], Boundary::Reflect, &outs);
         let whole = p.memory_parts(1).0;
-        assert_eq!(p.tiles(&p.tasks[0]).len(), 1);
+        assert_eq!(p.tiles(&p.task(0)).len(), 1);
         p.fit_tiles(whole / 4);
         let g = &p.groups[0];
         assert_eq!(g.tile[2], 300, "the trace axis is needed whole");
@@ -535,7 +770,7 @@ mod tests {
         );
         assert!(p.memory_parts(1).0 <= whole / 4);
         // the tiles cover the task once
-        let t = p.tasks[1];
+        let t = p.task(1);
         let covered: u64 = p
             .tiles(&t)
             .iter()
@@ -545,5 +780,76 @@ mod tests {
         // a budget no tile meets leaves tiles at twice the halo, no smaller
         p.fit_tiles(1);
         assert_eq!(&p.groups[0].tile[..2], &[25, 25]);
+    }
+
+    /// The counts in closed form agree with task-by-task counts: two
+    /// groups (one of whole traces), halos, tiles, every boundary mode.
+    #[test]
+    fn closed_forms_count_what_the_tasks_do() {
+        for boundary in [Boundary::Reflect, Boundary::None, Boundary::Periodic] {
+            let outs = [
+                OutputNeeds {
+                    chunks: [4, 4, 4],
+                    halo: [Halo::Depth(3), Halo::Depth(1), Halo::Depth(5)],
+                    copies: 4.0,
+                },
+                OutputNeeds {
+                    chunks: [3, 5, 4],
+                    halo: [Halo::Depth(0), Halo::Depth(2), Halo::Full],
+                    copies: 2.0,
+                },
+            ];
+            let mut p = Plan::new([13, 11, 30], [4, 3, 8], boundary, &outs);
+            p.fit_tiles(p.memory_parts(1).0 / 3);
+            assert_eq!(
+                p.totals_of_all(),
+                p.totals(0..p.task_count()),
+                "{boundary:?}"
+            );
+            // the most chunks one task reads, as the tasks say
+            let most = (0..p.task_count())
+                .map(|i| {
+                    let r = p.input_chunks_per_axis(&p.task(i));
+                    r.iter().map(|v| v.len() as u64).product::<u64>()
+                })
+                .max();
+            let per_axis = |g: usize| -> u64 {
+                (0..3)
+                    .map(|a| {
+                        p.axis_reads(g, a)
+                            .iter()
+                            .map(|r| r.len() as u64)
+                            .max()
+                            .unwrap()
+                    })
+                    .product()
+            };
+            assert_eq!(most, Some(per_axis(0).max(per_axis(1))));
+        }
+    }
+
+    /// For a group of many tasks the front is counted, close to what the
+    /// simulation finds, and picks the same order.
+    #[test]
+    fn the_counted_front_is_close_to_the_simulated_one() {
+        for halo in [
+            [Halo::Depth(1); 3],
+            [Halo::Depth(0), Halo::Depth(0), Halo::Depth(2)],
+        ] {
+            let outs = [OutputNeeds {
+                chunks: [4, 4, 4],
+                halo,
+                copies: 4.0,
+            }];
+            let p = Plan::new([40, 32, 80], [4, 4, 4], Boundary::Reflect, &outs);
+            let (order, front) = p.best_sweep(0);
+            let (counted_order, counted) = p.best_sweep_in_closed_form(0);
+            assert_eq!(order[0], counted_order[0], "{halo:?}");
+            let ratio = counted as f64 / front as f64;
+            assert!(
+                (0.75..=1.25).contains(&ratio),
+                "{halo:?}: {counted} vs {front}"
+            );
+        }
     }
 }

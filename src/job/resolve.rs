@@ -223,7 +223,7 @@ pub fn prepare(
         / workers.max(1) as u64;
     plan.fit_tiles(worker_bytes);
     // more workers than tasks would only wait
-    let workers = workers.min(plan.tasks.len().max(1));
+    let workers = workers.min(plan.task_count().max(1));
     Ok(Prepared {
         spec,
         input,

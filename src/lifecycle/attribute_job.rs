@@ -93,11 +93,11 @@ impl JobKind for AttributeJob {
     }
 
     fn task_count(&self) -> usize {
-        self.p.plan.tasks.len()
+        self.p.plan.task_count()
     }
 
     fn task_chunks(&self, task: usize) -> Vec<(usize, [u64; 3])> {
-        let t = &self.p.plan.tasks[task];
+        let t = self.p.plan.task(task);
         self.p.plan.groups[t.group]
             .outputs
             .iter()
@@ -124,7 +124,7 @@ impl JobKind for AttributeJob {
             input.dtype.v3_name(),
             input.bytes() as f64 / 1e6,
             p.outputs.len(),
-            p.plan.tasks.len(),
+            p.plan.task_count(),
             p.workers,
             self.workers_from,
             p.spec.boundary.describe()
@@ -189,7 +189,7 @@ impl JobKind for AttributeJob {
         let total_chunks: u64 = selected
             .iter()
             .map(|&i| {
-                let t = &p.plan.tasks[i];
+                let t = p.plan.task(i);
                 t.chunk_count() * p.plan.groups[t.group].outputs.len() as u64
             })
             .sum();

@@ -11,51 +11,6 @@ use std::path::Path;
 /// Largest graph drawn node by node; bigger plans are drawn as a summary.
 const GRAPH_MAX_TASKS: usize = 64;
 
-struct Totals {
-    /// Input chunks read by at least one task.
-    input_chunks: usize,
-    /// Sum over tasks of the input chunks each reads (re-reads included).
-    chunk_reads: usize,
-    /// Elements gathered into blocks (tile + halo), over all tasks.
-    gathered: u64,
-}
-
-/// Counted, not collected: a bit per input chunk for the distinct ones,
-/// the reads of a task as the product of its per-axis chunk counts, so a
-/// plan of millions of chunks costs megabytes, not gigabytes.
-fn totals(p: &Prepared, tasks: impl Iterator<Item = usize>) -> Totals {
-    let grid = p.input.grid();
-    let mut seen = vec![0u64; grid.iter().product::<u64>().div_ceil(64) as usize];
-    let mut distinct = 0usize;
-    let (mut chunk_reads, mut gathered) = (0, 0u64);
-    for i in tasks {
-        let t = &p.plan.tasks[i];
-        let per_axis = p.plan.input_chunks_per_axis(t);
-        chunk_reads += per_axis.iter().map(Vec::len).product::<usize>();
-        for &a in &per_axis[0] {
-            for &b in &per_axis[1] {
-                for &c in &per_axis[2] {
-                    let bit = ((a * grid[1] + b) * grid[2] + c) as usize;
-                    let (word, mask) = (bit / 64, 1u64 << (bit % 64));
-                    if seen[word] & mask == 0 {
-                        seen[word] |= mask;
-                        distinct += 1;
-                    }
-                }
-            }
-        }
-        for tile in p.plan.tiles(t) {
-            let (s, e) = p.plan.block_extent_of(t.group, &tile);
-            gathered += (0..3).map(|a| (e[a] - s[a]) as u64).product::<u64>();
-        }
-    }
-    Totals {
-        input_chunks: distinct,
-        chunk_reads,
-        gathered,
-    }
-}
-
 fn mb(bytes: u64) -> String {
     format!("{:.1} MB", bytes as f64 / 1e6)
 }
@@ -85,7 +40,7 @@ pub fn print(p: &Prepared, shards: Option<usize>, graph: Option<&Path>) -> Resul
     );
     crate::outln!("boundary  {}", p.spec.boundary.describe());
     let write_bytes = print_outputs(p);
-    let all = totals(p, 0..p.plan.tasks.len());
+    let all = p.plan.totals_of_all();
     let chunk_bytes = chunk_elems * 4;
     let front = (p.cache_bytes / chunk_bytes.max(1)).max(1) as usize;
     // the cache must hold the sweep's front (Plan::sweep)
@@ -94,7 +49,7 @@ pub fn print(p: &Prepared, shards: Option<usize>, graph: Option<&Path>) -> Resul
     } else {
         all.chunk_reads as f64 / all.input_chunks.max(1) as f64
     };
-    crate::outln!("tasks     {}", p.plan.tasks.len());
+    crate::outln!("tasks     {}", p.plan.task_count());
     crate::outln!(
         "reads     {} input chunks, {} decoded ({:.2} decodes per chunk expected); {} gathered with halos ({:.2}x the volume)",
         all.input_chunks,
@@ -132,7 +87,7 @@ fn print_outputs(p: &Prepared) -> u64 {
     let (inp, nd) = (&p.input, p.input.ndim);
     let mut write_bytes = 0u64;
     for (gi, g) in p.plan.groups.iter().enumerate() {
-        let ntasks = p.plan.tasks.iter().filter(|t| t.group == gi).count();
+        let ntasks = g.tasks.iter().product::<u64>();
         for (&o, halo) in g.outputs.iter().zip(&g.halos) {
             let out = &p.outputs[o];
             let n = chunk_total(p, out);
@@ -162,15 +117,15 @@ fn print_shards(p: &Prepared, n: usize) -> Result<()> {
     }
     crate::outln!("shards    {n}:");
     for s in 0..n {
-        let r = task_range(p.plan.tasks.len(), s, n);
+        let r = task_range(p.plan.task_count(), s, n);
         let chunks: u64 = r
             .clone()
             .map(|i| {
-                let t = &p.plan.tasks[i];
+                let t = p.plan.task(i);
                 t.chunk_count() * p.plan.groups[t.group].outputs.len() as u64
             })
             .sum();
-        let t = totals(p, r.clone());
+        let t = p.plan.totals(r.clone());
         crate::outln!(
             "          shard {s}: tasks {}..{} ({} tasks), {chunks} output chunks, reads {} input chunks",
             r.start,
@@ -187,8 +142,8 @@ fn dot(p: &Prepared) -> String {
         String::from("digraph attr_plan {\n  rankdir=LR;\n  node [shape=box, fontsize=10];\n");
     let nd = p.input.ndim;
     let show = |v: [u64; 3]| format!("{:?}", &v[3 - nd..]);
-    if p.plan.tasks.len() > GRAPH_MAX_TASKS {
-        let all = totals(p, 0..p.plan.tasks.len());
+    if p.plan.task_count() > GRAPH_MAX_TASKS {
+        let all = p.plan.totals_of_all();
         let _ = writeln!(
             s,
             "  input [label=\"input chunks\\n{} chunks of {}\"];",
@@ -199,7 +154,7 @@ fn dot(p: &Prepared) -> String {
             s,
             "  gather [label=\"gather + pad ({})\\n{} tasks\"];",
             p.spec.boundary.describe(),
-            p.plan.tasks.len()
+            p.plan.task_count()
         );
         let _ = writeln!(
             s,
@@ -219,14 +174,14 @@ fn dot(p: &Prepared) -> String {
         }
     } else {
         let mut inputs = HashSet::new();
-        for (ti, t) in p.plan.tasks.iter().enumerate() {
+        for (ti, t) in (0..p.plan.task_count()).map(|i| p.plan.task(i)).enumerate() {
             let _ = writeln!(
                 s,
                 "  g{ti} [label=\"gather {}..{}\"];",
                 show(t.region.start),
                 show(t.region.end)
             );
-            let per_axis = p.plan.input_chunks_per_axis(t);
+            let per_axis = p.plan.input_chunks_per_axis(&t);
             for &a in &per_axis[0] {
                 for &b in &per_axis[1] {
                     for &c in &per_axis[2] {

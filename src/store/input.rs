@@ -639,6 +639,28 @@ fn read_coordinates(
     Ok(coords)
 }
 
+/// The array `name` of the dataset at `at`, whole, as f64 with its shape
+/// (`None` when the dataset has no such array). For small per-trace
+/// arrays (cdp_x, a horizon), whose values f32 would round.
+#[allow(clippy::unnecessary_cast)] // one cast for every dtype, a no-op for f64
+pub fn read_whole(at: &super::Location, name: &str) -> Result<Option<(Vec<u64>, Vec<f64>)>> {
+    let store = at.open_readable()?;
+    if !has_array(&store, name) {
+        return Ok(None);
+    }
+    let array = Array::open(store, &format!("/{name}"))
+        .with_context(|| format!("'{at}': cannot open '{name}'"))?;
+    let dtype = Dtype::from_zarrs(array.data_type())
+        .ok_or_else(|| anyhow!("'{at}/{name}': unsupported data type {}", array.data_type()))?;
+    let values: Vec<f64> = with_dtype!(dtype, T, {
+        let v: Vec<T> = array
+            .retrieve_array_subset(&array.subset_all())
+            .with_context(|| format!("'{at}/{name}'"))?;
+        v.into_iter().map(|x| x as f64).collect()
+    });
+    Ok(Some((array.shape().to_vec(), values)))
+}
+
 /// The Zarr `fill_value` of the array `name` (`None`: the store's root).
 fn stored_fill_value(store: &ReadStore, name: Option<&str>) -> Option<Value> {
     let dir = name.map_or(String::new(), |n| format!("{n}/"));

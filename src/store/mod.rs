@@ -22,7 +22,7 @@ mod remote_tree;
 
 pub use dataset::{ArraySpec, NewDataset};
 pub use dtype::Dtype;
-pub use input::{array_names, Coordinate, Input};
+pub use input::{array_names, read_whole, Coordinate, Input};
 pub use ledger::Ledger;
 pub use location::{
     node_kind, node_kind_in, read_json, read_key, stored_bytes, Location, NodeKind, ReadStore,
