@@ -2,9 +2,10 @@
 //!
 //! The library behind the `attr` command. Its layers, from the top:
 //! [`cli`] (the command line) → [`lifecycle`] (the life of every job:
-//! settings, staging, shards, resume, repair, publishing), [`io`] (SEG-Y,
-//! image stacks, synthetics) and [`viz`] → [`job`] (the YAML spec and its
-//! resolution), [`classify`] and [`batch`] (what a scheduler says) →
+//! settings, staging, shards, resume, repair, publishing), [`maps`]
+//! (horizons on a survey, window statistics) over [`io`] (SEG-Y, image
+//! stacks, horizons, synthetics), and [`viz`] → [`job`] (the YAML spec and
+//! its resolution), [`classify`] and [`batch`] (what a scheduler says) →
 //! [`engine`] (blocks with halos in parallel) and [`store`] (Zarr datasets,
 //! local, zip or S3) → the `attributes` crate (the kernels).
 
@@ -18,6 +19,7 @@ pub mod engine;
 pub mod io;
 pub mod job;
 pub mod lifecycle;
+pub mod maps;
 pub mod progress;
 pub mod store;
 pub mod viz;

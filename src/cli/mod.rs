@@ -6,6 +6,7 @@ mod common;
 mod completions;
 mod convert;
 mod export;
+mod horizon;
 mod info;
 mod list;
 mod plan;
@@ -52,6 +53,11 @@ enum Command {
         #[command(subcommand)]
         what: export::What,
     },
+    /// Horizons: import a horizon file onto a survey.
+    Horizon {
+        #[command(subcommand)]
+        what: horizon::What,
+    },
     Synth(synth::Args),
     Completions(completions::Args),
     /// Print the manual page (roff): `attr man > attr.1; man ./attr.1`.
@@ -69,6 +75,7 @@ pub fn main() -> anyhow::Result<()> {
         Command::View(a) => a.execute(),
         Command::Convert { what } => what.execute(),
         Command::Export { what } => what.execute(),
+        Command::Horizon { what } => what.execute(),
         Command::Synth(a) => a.execute(),
         Command::Completions(a) => a.execute(Cli::command()),
         Command::Man => completions::man(Cli::command()),

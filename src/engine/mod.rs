@@ -388,6 +388,41 @@ fn null_where_null(result: &mut Array3<f32>, at: [usize; 3], input: ndarray::Arr
         });
 }
 
+/// One kernel over `block` (nulls are NaN), for the samples `core` of it
+/// (block coordinates): its values there, the engine's rules on nulls
+/// applied (a kernel that is not null-aware sees them as zeros; null in,
+/// null out). For work units that are not output chunks (maps).
+pub fn compute_core(
+    kernel: &dyn attributes::Kernel,
+    block: &Array3<f32>,
+    core: [std::ops::Range<usize>; 3],
+) -> Array3<f32> {
+    let has_nulls = attributes::nulls::any_null(block.view());
+    let filled =
+        (has_nulls && !kernel.null_aware()).then(|| attributes::nulls::zero_filled(block.view()));
+    let src = filled.as_ref().unwrap_or(block);
+    let mut memo = Shared::with_nulls(has_nulls);
+    kernel.announce(&mut memo);
+    let dim = src.dim();
+    memo.set_view([0; 3], [dim.0, dim.1, dim.2]);
+    let region: attributes::Region = core.clone();
+    let (result, origin) = kernel.compute_region(src.view(), &region, &mut memo);
+    let at = [0, 1, 2].map(|a| core[a].start - origin[a]);
+    let len = [0, 1, 2].map(|a| core[a].len());
+    let mut out = result
+        .slice(s![
+            at[0]..at[0] + len[0],
+            at[1]..at[1] + len[1],
+            at[2]..at[2] + len[2]
+        ])
+        .to_owned();
+    if has_nulls {
+        let input = block.slice(s![core[0].clone(), core[1].clone(), core[2].clone()]);
+        null_where_null(&mut out, [0; 3], input);
+    }
+    out
+}
+
 /// How far a halo reaches, summed over the axes (a whole axis counts as
 /// further than any depth): the order in which a group's kernels run.
 fn reach(halo: &[Halo; 3]) -> usize {

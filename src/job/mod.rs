@@ -10,6 +10,6 @@ mod spec;
 
 pub use resolve::{chunk_total, fingerprint, prepare, provenance, Prepared, Resolved};
 pub use spec::{
-    load, parse, Boundary, ClassifySpec, DeadTraces, Feature, Init, JobSpec, Method, OutputSpec,
-    SampleSize, ScalerKind,
+    load, parse, BaseSpec, Boundary, ClassifySpec, DeadTraces, Feature, Init, Interpolation,
+    JobSpec, MapSpec, Method, OutputSpec, SampleSize, ScalerKind, Statistic,
 };

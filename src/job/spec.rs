@@ -49,6 +49,10 @@ pub struct JobSpec {
     /// Facies classification of the input's variables.
     #[serde(default)]
     pub classify: Option<ClassifySpec>,
+    /// Maps on horizons: the input or an attribute at a horizon, or a
+    /// statistic of it over a window about it or down to a second one.
+    #[serde(default)]
+    pub maps: Vec<MapSpec>,
     /// Object storage settings for s3:// paths, beside the AWS environment.
     #[serde(default)]
     pub storage: Option<crate::store::remote::Settings>,
@@ -60,6 +64,122 @@ impl JobSpec {
     pub fn locate(&self, path: &Path) -> anyhow::Result<crate::store::Location> {
         crate::store::Location::parse(path, &self.storage.clone().unwrap_or_default())
     }
+}
+
+/// One map (or several: one per statistic) on a horizon.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MapSpec {
+    /// A horizon dataset (`attr horizon import`, `attr synth`) or a horizon
+    /// file, placed on the input's traces.
+    pub horizon: PathBuf,
+    /// The attribute mapped; default the input's values.
+    #[serde(default)]
+    pub attribute: Option<String>,
+    #[serde(default)]
+    pub params: Map<String, Value>,
+    /// The window about the horizon, `[above, below]` in the sample axis'
+    /// unit (negative above): `[-20, 40]`.
+    #[serde(default)]
+    pub window: Option<[f64; 2]>,
+    /// Instead of `window`: down to a second horizon.
+    #[serde(default)]
+    pub base: Option<BaseSpec>,
+    /// What is mapped: `value` at the horizon, or statistics of the window.
+    #[serde(default, alias = "statistic", deserialize_with = "one_or_many")]
+    pub statistics: Vec<Statistic>,
+    /// How `value` is read between samples.
+    #[serde(default)]
+    pub interpolation: Interpolation,
+    /// The map dataset (2-D: inline, crossline).
+    pub path: PathBuf,
+    /// The variable's name (with `_STATISTIC` when there are several);
+    /// default from the attribute.
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+/// A window's base: a second horizon, moved by `offset`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BaseSpec {
+    pub horizon: PathBuf,
+    #[serde(default)]
+    pub offset: f64,
+}
+
+/// A map's statistic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Statistic {
+    Value,
+    Mean,
+    Rms,
+    Min,
+    Max,
+    Maxabs,
+    Sum,
+    Variance,
+    Stdev,
+    MeanPositive,
+    MeanNegative,
+    MeanAbsolute,
+    SumPositive,
+    SumNegative,
+    SumAbsolute,
+    ZOfMax,
+    ZOfMin,
+    Count,
+}
+
+impl Statistic {
+    pub fn name(self) -> &'static str {
+        use Statistic::*;
+        match self {
+            Value => "value",
+            Mean => "mean",
+            Rms => "rms",
+            Min => "min",
+            Max => "max",
+            Maxabs => "maxabs",
+            Sum => "sum",
+            Variance => "variance",
+            Stdev => "stdev",
+            MeanPositive => "mean_positive",
+            MeanNegative => "mean_negative",
+            MeanAbsolute => "mean_absolute",
+            SumPositive => "sum_positive",
+            SumNegative => "sum_negative",
+            SumAbsolute => "sum_absolute",
+            ZOfMax => "z_of_max",
+            ZOfMin => "z_of_min",
+            Count => "count",
+        }
+    }
+}
+
+/// How a value between samples is read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Interpolation {
+    Nearest,
+    #[default]
+    Linear,
+    /// Keys' cubic convolution (a = -0.5) over four samples.
+    Cubic,
+}
+
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Statistic>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(Statistic),
+        Many(Vec<Statistic>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(s) => vec![s],
+        OneOrMany::Many(v) => v,
+    })
 }
 
 /// How features are brought to comparable units before clustering.
@@ -258,16 +378,21 @@ pub struct OutputSpec {
 pub fn parse(text: &str, file: &Path) -> anyhow::Result<JobSpec> {
     let spec: JobSpec = serde_saphyr::from_str(text)
         .map_err(|e| anyhow::anyhow!("{}: {}", file.display(), one_line(&e.to_string())))?;
-    match (&spec.classify, spec.outputs.is_empty()) {
-        (Some(_), false) => anyhow::bail!(
-            "{}: give `outputs` (attributes) or `classify` (facies), not both",
+    let kinds = [
+        !spec.outputs.is_empty(),
+        spec.classify.is_some(),
+        !spec.maps.is_empty(),
+    ];
+    match kinds.iter().filter(|&&k| k).count() {
+        0 => anyhow::bail!(
+            "{}: `outputs` is empty: name at least one attribute to compute (or give `classify` or `maps`)",
             file.display()
         ),
-        (None, true) => anyhow::bail!(
-            "{}: `outputs` is empty: name at least one attribute to compute (or give `classify`)",
+        1 => {}
+        _ => anyhow::bail!(
+            "{}: give one of `outputs` (volumes), `classify` (facies) or `maps` (maps on horizons) per job",
             file.display()
         ),
-        _ => {}
     }
     if let Some(v) = spec.null_value {
         if !v.is_finite() {

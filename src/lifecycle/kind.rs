@@ -6,7 +6,7 @@
 
 use crate::batch::memory_budget::Budget;
 use crate::engine::{ChunkSink, Stats};
-use crate::store::{Format, Input, Location, VariableSpec};
+use crate::store::{Format, Input, Layout, Location, VariableSpec};
 use anyhow::Result;
 use serde_json::{Map, Value};
 use std::path::Path;
@@ -28,8 +28,12 @@ pub struct Output {
 pub trait JobKind: Sync {
     /// The job file, which messages name.
     fn job_path(&self) -> &Path;
-    /// The volume whose grid, coordinates and trace mask the outputs carry.
+    /// The volume the job reads (its identity guards the outputs).
     fn grid(&self) -> &Input;
+    /// The grid the outputs lie on: by default the volume's.
+    fn layout(&self) -> Layout {
+        Layout::of(self.grid())
+    }
     /// Every store the job reads: no output may be, hold or lie inside one.
     fn reads(&self) -> Vec<Location>;
     /// The variables written, in a fixed order (sinks are passed in it).

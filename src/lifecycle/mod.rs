@@ -10,6 +10,7 @@
 mod attribute_job;
 mod facies_job;
 mod kind;
+mod map_job;
 pub mod plan_report;
 mod settings;
 pub mod status_report;
@@ -37,6 +38,9 @@ pub fn open(job_path: &Path, settings: &Settings) -> Result<Box<dyn JobKind>> {
     let shown = || job_path.display().to_string();
     if spec.classify.is_some() {
         let job = facies_job::FaciesJob::resolve(job_path, spec, settings).with_context(shown)?;
+        Ok(Box::new(job))
+    } else if !spec.maps.is_empty() {
+        let job = map_job::MapJob::resolve(job_path, spec, settings).with_context(shown)?;
         Ok(Box::new(job))
     } else {
         let job =
@@ -122,11 +126,12 @@ pub fn execute(job: &mut dyn JobKind, s: &Settings, stop: &AtomicBool) -> Result
             .position(|q| o.is_in(q))
             .expect("dataset of an output")
     };
+    let layout = job.layout();
     let vars = job
         .outputs()
         .iter()
         .map(|o| match &datasets[dataset_of(o)] {
-            Some(d) => d.variable(&o.spec, job.grid()).map(Some),
+            Some(d) => d.variable(&o.spec, &layout).map(Some),
             None => Ok(None),
         })
         .collect::<Result<Vec<_>>>()?;
@@ -231,6 +236,7 @@ fn open_datasets(
     let identity = Identity::of(&grid.location, grid.variable.as_deref());
     let mut repairs = Repairs::new();
     let mut datasets = Vec::new();
+    let layout = job.layout();
     for at in paths {
         let path = at.path();
         let outputs: Vec<&Output> = job.outputs().iter().filter(|o| o.is_in(at)).collect();
@@ -239,7 +245,7 @@ fn open_datasets(
         let specs: Vec<_> = outputs.iter().map(|o| o.spec.clone()).collect();
         let skeleton = Skeleton {
             format,
-            input: grid,
+            layout: &layout,
             attributes: &attrs,
             variables: &specs,
             fingerprint: &job.fingerprint(path),

@@ -29,7 +29,7 @@ pub use location::{
 };
 pub use metadata::{Compression, Format};
 pub use output::{
-    publish, published_by, staging_path, stagings, Opened, OutputDataset, OutputVariable, Skeleton,
-    Superseded, VariableSpec,
+    publish, published_by, staging_path, stagings, Layout, Opened, OutputDataset, OutputVariable,
+    Skeleton, Superseded, VariableSpec,
 };
 pub use placement::private_sibling;

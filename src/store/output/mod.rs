@@ -8,7 +8,9 @@ pub mod s3;
 mod staged;
 
 pub use local::{fingerprint_id, staging_path, stagings};
-pub use staged::{Opened, OutputDataset, OutputVariable, Skeleton, Superseded, VariableSpec};
+pub use staged::{
+    Layout, Opened, OutputDataset, OutputVariable, Skeleton, Superseded, VariableSpec,
+};
 
 use crate::store::input_state::Identity;
 use crate::store::{Format, Location};

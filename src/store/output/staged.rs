@@ -55,13 +55,43 @@ pub struct Superseded {
     pub by: String,
 }
 
+/// The grid an output dataset's variables lie on, with what it carries
+/// beside them: a volume's (its input's grid, coordinates and trace mask),
+/// or a map's (the lateral axes of a survey, with its per-trace arrays).
+#[derive(Clone)]
+pub struct Layout {
+    /// As (inline, crossline, sample); a 2-D grid is (1, a, b).
+    pub shape: [u64; 3],
+    pub ndim: usize,
+    pub dims: Vec<String>,
+    pub coords: Vec<crate::store::Coordinate>,
+    /// Per trace (the first two stored axes of a volume), whether live.
+    pub live_traces: Option<Arc<Vec<bool>>>,
+    /// Further arrays on the grid, written whole (a map's cdp_x, cdp_y).
+    pub extras: Vec<(String, ndarray::ArrayD<f64>)>,
+}
+
+impl Layout {
+    /// The grid of the volume `input`.
+    pub fn of(input: &Input) -> Layout {
+        Layout {
+            shape: input.shape,
+            ndim: input.ndim,
+            dims: input.dims.clone(),
+            coords: input.coords.clone(),
+            live_traces: input.live_traces.clone(),
+            extras: Vec::new(),
+        }
+    }
+}
+
 /// What a dataset of `attr run` (or a classification) is made of: the
 /// skeleton written before any chunk, and the fingerprint of its job.
 #[derive(Clone, Copy)]
 pub struct Skeleton<'a> {
     pub format: Format,
-    /// The volume whose grid, coordinates and trace mask it carries.
-    pub input: &'a Input,
+    /// The grid it lies on.
+    pub layout: &'a Layout,
     /// The group's attributes.
     pub attributes: &'a Map<String, Value>,
     pub variables: &'a [VariableSpec],
@@ -121,7 +151,7 @@ impl OutputDataset {
     pub(crate) fn build(dir: &Path, skeleton: &Skeleton) -> Result<()> {
         let Skeleton {
             format,
-            input,
+            layout: input,
             attributes,
             variables,
             fingerprint,
@@ -164,20 +194,30 @@ impl OutputDataset {
             )?;
         }
         if let Some(live) = &input.live_traces {
-            // the input's live traces, carried over (uint8, 1 = live)
-            let shape: Vec<usize> = input.shape[3 - ndim..2]
-                .iter()
-                .map(|&n| n as usize)
-                .collect();
+            // the input's live traces, carried over (uint8, 1 = live); a
+            // map's traces are its cells
+            let traces = if ndim == 2
+                && input.shape[0] == 1
+                && live.len() as u64 == input.shape[1] * input.shape[2]
+            {
+                &input.shape[1..]
+            } else {
+                &input.shape[3 - ndim..2]
+            };
+            let shape: Vec<usize> = traces.iter().map(|&n| n as usize).collect();
             let v: Vec<u8> = live.iter().map(|&l| u8::from(l)).collect();
             w.whole(
                 "trace_mask",
                 Dtype::Uint8,
-                &input.dims[..ndim - 1],
+                &input.dims[..shape.len()],
                 ndarray::ArrayD::from_shape_vec(IxDyn(&shape), v)?,
                 Map::new(),
                 Some(Compression::Zstd),
             )?;
+        }
+        for (name, values) in &input.extras {
+            let dims = &input.dims[..values.ndim()];
+            w.whole(name, Dtype::Float64, dims, values.clone(), Map::new(), None)?;
         }
         let names: Vec<String> = variables.iter().map(|v| v.name.clone()).collect();
         Ledger::create(dir, fingerprint, &names)?;
@@ -185,7 +225,7 @@ impl OutputDataset {
     }
 
     /// Open variable `name` for writing chunks.
-    pub fn variable(&self, spec: &VariableSpec, input: &Input) -> Result<OutputVariable> {
+    pub fn variable(&self, spec: &VariableSpec, input: &Layout) -> Result<OutputVariable> {
         let array =
             Array::open(self.store.clone(), &format!("/{}", spec.name)).with_context(|| {
                 format!(

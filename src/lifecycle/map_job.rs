@@ -1,0 +1,783 @@
+//! Map jobs (`maps:`): the input or an attribute at horizons, and its
+//! statistics over windows about them, as (inline, crossline) maps. A task
+//! is a tile of the map (one of the input's chunk columns); it gathers only
+//! the samples its windows need, with the kernel's halo, so only the input
+//! chunks the windows touch are decoded, and no volume is written.
+
+use super::{JobKind, Output, Settings};
+use crate::batch::memory_budget::Budget;
+use crate::engine::cache::ChunkCache;
+use crate::engine::{self, gather, ChunkSink, Stats};
+use crate::io::survey_grid::SurveyGrid;
+use crate::job::{Interpolation, JobSpec, MapSpec, Statistic};
+use crate::maps::window_stats::{self, Axis};
+use crate::progress::Progress;
+use crate::store::{read_whole, Compression, Dtype, Format, Input, Layout, Location, VariableSpec};
+use anyhow::{anyhow, bail, Context, Result};
+use attributes::{Halo, Kernel};
+use ndarray::{s, Array3, ArrayD, IxDyn};
+use serde_json::{json, Map, Value};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+/// One map of the job, resolved against the survey.
+struct Resolved {
+    kernel: Option<Box<dyn Kernel>>,
+    /// Per trace: the horizon, and the window's top and base (positions
+    /// on the sample axis); NaN where there is none.
+    horizon: Vec<f64>,
+    top: Vec<f64>,
+    base: Vec<f64>,
+    statistics: Vec<Statistic>,
+    interpolation: Interpolation,
+    /// Its first output (one per statistic, in order).
+    first_output: usize,
+    /// Its spec and its horizons' checksums, for the fingerprint.
+    identity: Value,
+}
+
+/// The volume a task of a map gathers: `start..end` per axis (volume
+/// coordinates, past the faces where the boundary pads), and within it the
+/// samples the map reads.
+#[derive(Clone, Debug)]
+struct Block {
+    start: [i64; 3],
+    end: [i64; 3],
+    core: [std::ops::Range<u64>; 3],
+}
+
+pub struct MapJob {
+    job_path: PathBuf,
+    spec: JobSpec,
+    input: Input,
+    axis: Axis,
+    maps: Vec<Resolved>,
+    outputs: Vec<Output>,
+    /// The map's chunk (inline, crossline) and how many along each axis.
+    tile: [u64; 2],
+    tiles: [u64; 2],
+    /// Per task, per map: the block it gathers (none: nothing to read).
+    blocks: Vec<Vec<Option<Block>>>,
+    layout: Layout,
+    workers: usize,
+    workers_from: String,
+    budget: Budget,
+    cache_bytes: u64,
+}
+
+impl MapJob {
+    pub fn resolve(job_path: &Path, spec: JobSpec, s: &Settings) -> Result<MapJob> {
+        let at = spec.locate(&spec.input)?;
+        let mut input = Input::open(&at, spec.variable.as_deref()).context("input")?;
+        input.set_null_value(spec.null_value);
+        input.set_strict(s.strict_input || spec.strict_input);
+        input.check_strict()?;
+        let grid = SurveyGrid::of(&input).context("input")?;
+        let axis = sample_axis(&grid)?;
+        let setup = attributes::Setup {
+            sample_interval_ms: spec.sample_interval.or_else(|| input.sample_interval_ms()),
+        };
+        let mut maps = Vec::new();
+        let mut outputs = Vec::new();
+        let (ni, nx) = (input.shape[0], input.shape[1]);
+        let tile = [input.chunks[0].min(ni), input.chunks[1].min(nx)];
+        let tiles = [ni.div_ceil(tile[0]), nx.div_ceil(tile[1])];
+        for (i, m) in spec.maps.iter().enumerate() {
+            let field = format!("maps[{i}]");
+            let r = resolve_map(&spec, m, &grid, &axis, &setup, outputs.len())
+                .with_context(|| field.clone())?;
+            let location = spec
+                .locate(&m.path)
+                .with_context(|| format!("{field}.path"))?;
+            for st in &r.statistics {
+                outputs.push(Output {
+                    location: location.clone(),
+                    format: Format::V3,
+                    spec: variable_spec(&input, m, *st, r.statistics.len(), &grid),
+                    total: (tiles[0] * tiles[1]) as usize,
+                    field: format!("{field}.path"),
+                });
+            }
+            maps.push(r);
+        }
+        let mut names = std::collections::HashSet::new();
+        for o in &outputs {
+            if !names.insert((o.location.path().to_path_buf(), o.spec.name.clone())) {
+                bail!(
+                    "two maps write variable '{}' into '{}': give one a different `name:`",
+                    o.spec.name,
+                    o.location
+                );
+            }
+        }
+        let (workers, workers_from) = s.workers_for(spec.workers);
+        let budget = Budget::resolve(s.memory_mb, spec.memory_mb);
+        let cache_bytes = spec
+            .cache_mb
+            .map_or(budget.bytes / 4, |mb| mb << 20)
+            .max(16 << 20);
+        let layout = map_layout(&input)?;
+        let mut job = MapJob {
+            job_path: job_path.to_path_buf(),
+            spec,
+            input,
+            axis,
+            maps,
+            outputs,
+            tile,
+            tiles,
+            blocks: Vec::new(),
+            layout,
+            workers,
+            workers_from,
+            budget,
+            cache_bytes,
+        };
+        job.blocks = (0..job.task_count())
+            .map(|t| (0..job.maps.len()).map(|m| job.block(t, m)).collect())
+            .collect();
+        job.workers = job.workers.min(job.task_count().max(1));
+        Ok(job)
+    }
+
+    /// The traces of task `t`: inline and crossline index ranges.
+    fn traces(&self, t: usize) -> [std::ops::Range<u64>; 2] {
+        let (ti, tj) = (t as u64 / self.tiles[1], t as u64 % self.tiles[1]);
+        let (ni, nx) = (self.input.shape[0], self.input.shape[1]);
+        [
+            ti * self.tile[0]..((ti + 1) * self.tile[0]).min(ni),
+            tj * self.tile[1]..((tj + 1) * self.tile[1]).min(nx),
+        ]
+    }
+
+    /// What task `t` gathers for map `m`: its traces' windows (a few
+    /// samples more for interpolation), widened by the kernel's halo.
+    fn block(&self, t: usize, m: usize) -> Option<Block> {
+        let map = &self.maps[m];
+        let [ri, rj] = self.traces(t);
+        let nx = self.input.shape[1];
+        let len = self.axis.len as i64;
+        let (mut lo, mut hi) = (i64::MAX, i64::MIN);
+        for i in ri.clone() {
+            for j in rj.clone() {
+                let c = (i * nx + j) as usize;
+                let (top, base) = (map.top[c], map.base[c]);
+                if top.is_nan() || base.is_nan() || !self.live(c) {
+                    continue;
+                }
+                lo = lo.min(self.axis.index(top).floor() as i64 - 2);
+                hi = hi.max(self.axis.index(base).ceil() as i64 + 2);
+            }
+        }
+        let (lo, hi) = (lo.max(0), (hi + 1).min(len));
+        if lo >= hi {
+            return None;
+        }
+        let core = [ri, rj, lo as u64..hi as u64];
+        let halo = map
+            .kernel
+            .as_ref()
+            .map_or([Halo::Depth(0); 3], |k| k.halo());
+        let shape = self.input.shape;
+        let boundary = self.spec.boundary;
+        let mut start = [0i64; 3];
+        let mut end = [0i64; 3];
+        for a in 0..3 {
+            (start[a], end[a]) = match halo[a] {
+                Halo::Full => (0, shape[a] as i64),
+                Halo::Depth(d) => boundary.widen(
+                    core[a].start as i64,
+                    core[a].end as i64,
+                    d as i64,
+                    shape[a] as i64,
+                ),
+            };
+        }
+        Some(Block { start, end, core })
+    }
+
+    fn live(&self, trace: usize) -> bool {
+        self.input.live_traces.as_ref().is_none_or(|l| l[trace])
+    }
+
+    /// The input chunks block `b` reads, as linear indices.
+    fn chunks_of(&self, b: &Block, out: &mut Vec<u64>) {
+        let (shape, chunks) = (self.input.shape, self.input.chunks);
+        let grid = [0, 1, 2].map(|a| shape[a].div_ceil(chunks[a]));
+        let per_axis = [0, 1, 2].map(|a| {
+            let mut v: Vec<u64> = (b.start[a]..b.end[a])
+                .filter_map(|g| self.spec.boundary.source(g, shape[a]))
+                .map(|s| s / chunks[a])
+                .collect();
+            v.sort_unstable();
+            v.dedup();
+            v
+        });
+        for &a in &per_axis[0] {
+            for &c in &per_axis[1] {
+                for &k in &per_axis[2] {
+                    out.push((a * grid[1] + c) * grid[2] + k);
+                }
+            }
+        }
+    }
+
+    /// Compute task `t`: every map's chunk of it, written to its sinks.
+    fn run_task(
+        &self,
+        t: usize,
+        cache: &ChunkCache,
+        sinks: &[&dyn ChunkSink],
+    ) -> Result<(u64, u64)> {
+        let [ri, rj] = self.traces(t);
+        let (ti, tj) = (t as u64 / self.tiles[1], t as u64 % self.tiles[1]);
+        let (n0, n1) = ((ri.end - ri.start) as usize, (rj.end - rj.start) as usize);
+        let nx = self.input.shape[1] as usize;
+        let (mut chunks, mut bytes) = (0, 0);
+        for (m, map) in self.maps.iter().enumerate() {
+            let mut out: Vec<Array3<f32>> = map
+                .statistics
+                .iter()
+                .map(|_| Array3::from_elem((1, n0, n1), f32::NAN))
+                .collect();
+            if let Some(b) = &self.blocks[t][m] {
+                let (block, read) = gather::gather(
+                    cache,
+                    self.input.shape,
+                    self.input.chunks,
+                    b.start,
+                    b.end,
+                    self.spec.boundary,
+                )?;
+                let core = [0, 1, 2].map(|a| {
+                    let s = (b.core[a].start as i64 - b.start[a]) as usize;
+                    s..s + (b.core[a].end - b.core[a].start) as usize
+                });
+                let values = match &map.kernel {
+                    Some(k) => engine::compute_core(k.as_ref(), &block, core),
+                    None => block
+                        .slice(s![core[0].clone(), core[1].clone(), core[2].clone()])
+                        .to_owned(),
+                };
+                for idx in read {
+                    cache.release(idx);
+                }
+                let k0 = b.core[2].start as usize;
+                let part = Axis {
+                    first: self.axis.first + k0 as f64 * self.axis.step,
+                    step: self.axis.step,
+                    len: (b.core[2].end - b.core[2].start) as usize,
+                };
+                for (a, i) in ri.clone().enumerate() {
+                    for (c, j) in rj.clone().enumerate() {
+                        let cell = i as usize * nx + j as usize;
+                        if !self.live(cell) {
+                            continue;
+                        }
+                        let trace = values.slice(s![a, c, ..]);
+                        let trace = trace.as_slice().expect("a standard-layout block");
+                        let window = self.axis.window(map.top[cell], map.base[cell]);
+                        for (o, st) in out.iter_mut().zip(&map.statistics) {
+                            o[[0, a, c]] = match (st, &window) {
+                                (Statistic::Value, _) => window_stats::value_at(
+                                    trace,
+                                    &part,
+                                    map.horizon[cell],
+                                    map.interpolation,
+                                ),
+                                (_, Some(w)) => window_stats::of_window(
+                                    trace,
+                                    &part,
+                                    w.start - k0..w.end - k0,
+                                    *st,
+                                ),
+                                (_, None) => f32::NAN,
+                            };
+                        }
+                    }
+                }
+            }
+            for (s, o) in out.iter().enumerate() {
+                sinks[map.first_output + s].write_chunk([0, ti, tj], o.view())?;
+                chunks += 1;
+                bytes += (o.len() * 4) as u64;
+            }
+        }
+        Ok((chunks, bytes))
+    }
+}
+
+/// The survey's sample axis, which must be regular.
+fn sample_axis(grid: &SurveyGrid) -> Result<Axis> {
+    let v = &grid.samples;
+    let step = if v.len() > 1 { v[1] - v[0] } else { 1.0 };
+    if step.is_nan()
+        || step <= 0.0
+        || v.windows(2)
+            .any(|w| ((w[1] - w[0]) - step).abs() > 1e-6 * step.abs().max(1.0))
+    {
+        bail!(
+            "input: its {} axis is not regularly sampled: maps need a regular axis",
+            grid.sample_name
+        );
+    }
+    Ok(Axis {
+        first: v.first().copied().unwrap_or(0.0),
+        step,
+        len: v.len(),
+    })
+}
+
+/// A map of the job against the survey: its horizons on the traces, its
+/// windows, its kernel.
+fn resolve_map(
+    spec: &JobSpec,
+    m: &MapSpec,
+    grid: &SurveyGrid,
+    axis: &Axis,
+    setup: &attributes::Setup,
+    first_output: usize,
+) -> Result<Resolved> {
+    let load = |p: &Path, field: &str| -> Result<Vec<f64>> {
+        let at = spec.locate(p).with_context(|| field.to_string())?;
+        crate::maps::horizon_on_survey::load(&at, grid).with_context(|| field.to_string())
+    };
+    let horizon = load(&m.horizon, "horizon")?;
+    let statistics = match (&m.statistics[..], m.window.is_some() || m.base.is_some()) {
+        ([], false) => vec![Statistic::Value],
+        ([], true) => bail!("statistics: name what to map over the window (mean, rms, max, ...)"),
+        (s, windowed) => {
+            if !windowed {
+                if let Some(st) = s.iter().find(|s| **s != Statistic::Value) {
+                    bail!(
+                        "statistics: {} needs a window: give `window: [above, below]` or `base:`",
+                        st.name()
+                    );
+                }
+            }
+            s.to_vec()
+        }
+    };
+    let (top, base) = match (&m.window, &m.base) {
+        (Some(_), Some(_)) => bail!("give `window` or `base`, not both"),
+        (Some([a, b]), None) => {
+            if b < a {
+                bail!("window [{a}, {b}] has negative length: the first value is above the second");
+            }
+            (
+                horizon.iter().map(|h| h + a).collect(),
+                horizon.iter().map(|h| h + b).collect(),
+            )
+        }
+        (None, Some(b)) => {
+            let lower = load(&b.horizon, "base.horizon")?;
+            let base: Vec<f64> = lower.iter().map(|z| z + b.offset).collect();
+            let defined = horizon
+                .iter()
+                .zip(&base)
+                .filter(|(t, b)| !t.is_nan() && !b.is_nan());
+            let (n, above) = defined.fold((0, 0), |(n, a), (t, b)| (n + 1, a + usize::from(b < t)));
+            if n > 0 && above == n {
+                bail!("base: the base lies above the horizon everywhere ({n} traces): swap them, or check the offset");
+            }
+            if above > 0 {
+                crate::noteln!("attr: maps: the base lies above the horizon on {above} of {n} traces: those cells are null");
+            }
+            let base = horizon
+                .iter()
+                .zip(base)
+                .map(|(t, b)| if b < *t { f64::NAN } else { b })
+                .collect();
+            (horizon.clone(), base)
+        }
+        (None, None) => (horizon.clone(), horizon.clone()),
+    };
+    let kernel = match &m.attribute {
+        None => None,
+        Some(name) => {
+            let a = attributes::lookup(name).map_err(|e| anyhow!("attribute: {e}"))?;
+            Some(
+                a.build(&m.params, setup)
+                    .map_err(|e| anyhow!("params: {e}"))?,
+            )
+        }
+    };
+    let _ = axis;
+    let sum =
+        |v: &[f64]| crc32c::crc32c(&v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>());
+    let identity = json!({
+        "horizon": m.horizon.display().to_string(),
+        "horizon_crc32c": sum(&horizon),
+        "window": m.window,
+        "base": m.base.as_ref().map(|b| json!({"horizon": b.horizon.display().to_string(), "offset": b.offset, "crc32c": sum(&base)})),
+        "attribute": m.attribute,
+        "params": kernel.as_ref().map(|k| k.resolved()),
+        "statistics": statistics.iter().map(|s| s.name()).collect::<Vec<_>>(),
+        "interpolation": format!("{:?}", m.interpolation).to_lowercase(),
+    });
+    Ok(Resolved {
+        kernel,
+        horizon,
+        top,
+        base,
+        statistics,
+        interpolation: m.interpolation,
+        first_output,
+        identity,
+    })
+}
+
+/// The variable of statistic `st` of map `m`.
+fn variable_spec(
+    input: &Input,
+    m: &MapSpec,
+    st: Statistic,
+    count: usize,
+    grid: &SurveyGrid,
+) -> VariableSpec {
+    let what = m
+        .attribute
+        .clone()
+        .unwrap_or_else(|| input.variable.clone().unwrap_or_else(|| "amplitude".into()));
+    let base = m.name.clone().unwrap_or_else(|| what.clone());
+    let name = if count == 1 {
+        base
+    } else {
+        format!("{base}_{}", st.name())
+    };
+    let mut attributes = Map::new();
+    let place = match (&m.window, &m.base) {
+        (Some([a, b]), _) => format!(
+            " in [{a}, {b}] {} about {}",
+            grid.sample_unit,
+            m.horizon.display()
+        ),
+        (_, Some(b)) => format!(" from {} to {}", m.horizon.display(), b.horizon.display()),
+        _ => format!(" at {}", m.horizon.display()),
+    };
+    attributes.insert(
+        "long_name".into(),
+        json!(format!("{} of {what}{place}", st.name())),
+    );
+    let units = match st {
+        Statistic::ZOfMax | Statistic::ZOfMin => Some(grid.sample_unit.clone()),
+        Statistic::Count => Some("1".into()),
+        _ => m
+            .attribute
+            .as_ref()
+            .and_then(|a| attributes::lookup(a).ok())
+            .map(|a| a.unit().to_string()),
+    };
+    if let Some(u) = units.filter(|u| !u.is_empty()) {
+        attributes.insert("units".into(), json!(u));
+    }
+    VariableSpec {
+        name,
+        dtype: Dtype::Float32,
+        scale: None,
+        chunks: [
+            1,
+            input.chunks[0].min(input.shape[0]),
+            input.chunks[1].min(input.shape[1]),
+        ],
+        compression: Compression::Zstd,
+        attributes,
+        fill: None,
+    }
+}
+
+/// The grid of the maps: the survey's lateral axes, its trace mask and
+/// its cdp_x/cdp_y.
+fn map_layout(input: &Input) -> Result<Layout> {
+    let (ni, nx) = (input.shape[0], input.shape[1]);
+    let dims = vec![input.dims[0].clone(), input.dims[1].clone()];
+    let coords = input
+        .coords
+        .iter()
+        .filter(|c| dims.contains(&c.name))
+        .cloned()
+        .collect();
+    let mut extras = Vec::new();
+    for name in ["cdp_x", "cdp_y"] {
+        if let Some((shape, v)) = read_whole(&input.location, name)? {
+            if shape == [ni, nx] {
+                extras.push((
+                    name.to_string(),
+                    ArrayD::from_shape_vec(IxDyn(&[ni as usize, nx as usize]), v)?,
+                ));
+            }
+        }
+    }
+    Ok(Layout {
+        shape: [1, ni, nx],
+        ndim: 2,
+        dims,
+        coords,
+        live_traces: input.live_traces.clone(),
+        extras,
+    })
+}
+
+impl JobKind for MapJob {
+    fn job_path(&self) -> &Path {
+        &self.job_path
+    }
+
+    fn grid(&self) -> &Input {
+        &self.input
+    }
+
+    fn layout(&self) -> Layout {
+        self.layout.clone()
+    }
+
+    fn reads(&self) -> Vec<Location> {
+        let mut v = vec![self.input.location.clone()];
+        for m in &self.spec.maps {
+            v.extend(self.spec.locate(&m.horizon).ok());
+            if let Some(b) = &m.base {
+                v.extend(self.spec.locate(&b.horizon).ok());
+            }
+        }
+        v
+    }
+
+    fn outputs(&self) -> &[Output] {
+        &self.outputs
+    }
+
+    fn fingerprint(&self, path: &Path) -> Value {
+        let maps: Vec<&Value> = self
+            .maps
+            .iter()
+            .zip(&self.spec.maps)
+            .filter(|(_, m)| self.spec.locate(&m.path).is_ok_and(|l| l.path() == path))
+            .map(|(r, _)| &r.identity)
+            .collect();
+        let input =
+            std::fs::canonicalize(&self.input.path).unwrap_or_else(|_| self.input.path.clone());
+        json!({
+            "kind": "maps",
+            "input": input.display().to_string(),
+            "variable": self.input.variable,
+            "shape": self.input.shape,
+            "boundary": self.spec.boundary.describe(),
+            "maps": maps,
+            "variables": self.outputs.iter().filter(|o| o.location.path() == path).map(|o| (o.spec.name.clone(), json!(o.spec.chunks))).collect::<Map<String, Value>>(),
+            "version": env!("CARGO_PKG_VERSION"),
+        })
+    }
+
+    fn task_count(&self) -> usize {
+        (self.tiles[0] * self.tiles[1]) as usize
+    }
+
+    fn task_chunks(&self, task: usize) -> Vec<(usize, [u64; 3])> {
+        let (ti, tj) = (task as u64 / self.tiles[1], task as u64 % self.tiles[1]);
+        (0..self.outputs.len()).map(|o| (o, [0, ti, tj])).collect()
+    }
+
+    fn estimate(&self) -> u64 {
+        let chunk_bytes = self.input.chunks.iter().product::<u64>() * 4;
+        let mut per_worker = 0u64;
+        for task in &self.blocks {
+            for (m, b) in task.iter().enumerate() {
+                let Some(b) = b else { continue };
+                let block: u64 = (0..3)
+                    .map(|a| (b.end[a] - b.start[a]) as u64)
+                    .product::<u64>()
+                    * 4;
+                let copies = self.maps[m]
+                    .kernel
+                    .as_ref()
+                    .map_or(1.0, |k| k.working_copies()) as f64
+                    + 2.0;
+                per_worker = per_worker.max((block as f64 * copies) as u64);
+            }
+        }
+        let front = (self.touched_chunks() * chunk_bytes).min(self.cache_bytes);
+        per_worker * self.workers as u64 + front + crate::engine::work_plan::PROCESS_BYTES
+    }
+
+    fn budget(&self) -> &Budget {
+        &self.budget
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "{} {:?}: {} map(s) on horizons, {} task(s) of {:?} traces, {} worker(s) (from {}), boundary {}",
+            self.input.path.display(),
+            self.input.shape,
+            self.outputs.len(),
+            self.task_count(),
+            self.tile,
+            self.workers,
+            self.workers_from,
+            self.spec.boundary.describe()
+        )
+    }
+
+    fn dry_run(&self) {
+        for o in &self.outputs {
+            crate::outln!(
+                "  {} -> {}/{}",
+                o.spec.attributes["long_name"].as_str().unwrap_or(""),
+                o.location,
+                o.spec.name
+            );
+        }
+    }
+
+    fn prepare(&mut self, _quiet: bool, _stop: &AtomicBool) -> Result<()> {
+        Ok(())
+    }
+
+    fn dataset_attributes(&self, path: &Path) -> Map<String, Value> {
+        let mut a = Map::new();
+        a.insert(
+            "source".into(),
+            json!(self.input.path.display().to_string()),
+        );
+        a.insert("maps".into(), self.fingerprint(path)["maps"].clone());
+        a.insert(
+            "history".into(),
+            json!(format!(
+                "attr {} run {}",
+                env!("CARGO_PKG_VERSION"),
+                self.job_path.display()
+            )),
+        );
+        a
+    }
+
+    fn compute(
+        &self,
+        selected: &[usize],
+        sinks: &[&dyn ChunkSink],
+        quiet: bool,
+        stop: &AtomicBool,
+    ) -> Result<Stats> {
+        let started = Instant::now();
+        let shape = self.input.shape;
+        let chunks = self.input.chunks;
+        let nchunks = (0..3)
+            .map(|a| shape[a].div_ceil(chunks[a]))
+            .product::<u64>() as usize;
+        let mut uses = vec![0u32; nchunks];
+        let mut list = Vec::new();
+        for &t in selected {
+            for b in self.blocks[t].iter().flatten() {
+                list.clear();
+                self.chunks_of(b, &mut list);
+                for &c in &list {
+                    uses[c as usize] += 1;
+                }
+            }
+        }
+        let input_chunks_read = uses.iter().filter(|&&u| u > 0).count() as u64;
+        let cache = ChunkCache::new(&self.input, uses, self.cache_bytes);
+        let progress = Progress::new(
+            (selected.len() * self.outputs.len()) as u64,
+            "attr run",
+            quiet,
+        );
+        let (next, written, bytes) = (AtomicUsize::new(0), AtomicU64::new(0), AtomicU64::new(0));
+        let failure: Mutex<Option<anyhow::Error>> = Mutex::new(None);
+        let failed = AtomicBool::new(false);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(self.workers.max(1))
+            .build()
+            .context("cannot start the worker threads")?;
+        pool.scope(|scope| {
+            for _ in 0..self.workers.max(1) {
+                scope.spawn(|_| loop {
+                    if stop.load(Ordering::Relaxed) || failed.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let Some(&t) = selected.get(next.fetch_add(1, Ordering::Relaxed)) else {
+                        break;
+                    };
+                    match self.run_task(t, &cache, sinks) {
+                        Ok((n, b)) => {
+                            written.fetch_add(n, Ordering::Relaxed);
+                            bytes.fetch_add(b, Ordering::Relaxed);
+                            progress.advance(n, b);
+                        }
+                        Err(e) => {
+                            failed.store(true, Ordering::Relaxed);
+                            failure.lock().expect("failure lock").get_or_insert(e);
+                            break;
+                        }
+                    }
+                });
+            }
+        });
+        progress.finish();
+        if let Some(e) = failure.into_inner().expect("failure lock") {
+            return Err(e);
+        }
+        if stop.load(Ordering::Relaxed) && next.load(Ordering::Relaxed) < selected.len() {
+            return Err(engine::Interrupted {
+                chunks_written: written.into_inner(),
+            }
+            .into());
+        }
+        Ok(Stats {
+            tasks: selected.len() as u64,
+            chunks_written: written.into_inner(),
+            bytes_written: bytes.into_inner(),
+            decodes: cache.decodes(),
+            input_chunks_read,
+            wall_s: started.elapsed().as_secs_f64(),
+            seen: vec![(true, true); self.outputs.len()],
+        })
+    }
+
+    fn plan(&self, _shards: Option<usize>, _graph: Option<&Path>) -> Result<()> {
+        let total = (0..3)
+            .map(|a| self.input.shape[a].div_ceil(self.input.chunks[a]))
+            .product::<u64>();
+        crate::outln!(
+            "input     {} {:?}, {} chunks",
+            self.input.path.display(),
+            self.input.shape,
+            total
+        );
+        for o in &self.outputs {
+            crate::outln!(
+                "map       {}/{}: {}",
+                o.location,
+                o.spec.name,
+                o.spec.attributes["long_name"].as_str().unwrap_or("")
+            );
+        }
+        crate::outln!("tasks     {} of {:?} traces", self.task_count(), self.tile);
+        crate::outln!(
+            "reads     {} of {total} input chunks: those the windows touch",
+            self.touched_chunks()
+        );
+        crate::outln!(
+            "memory    about {:.1} MB peak with {} worker(s); budget {:.1} MB ({})",
+            self.estimate() as f64 / 1e6,
+            self.workers,
+            self.budget.bytes as f64 / 1e6,
+            self.budget.from
+        );
+        Ok(())
+    }
+}
+
+impl MapJob {
+    /// The distinct input chunks every task's windows touch.
+    fn touched_chunks(&self) -> u64 {
+        let mut all = Vec::new();
+        for b in self.blocks.iter().flatten().flatten() {
+            self.chunks_of(b, &mut all);
+        }
+        all.sort_unstable();
+        all.dedup();
+        all.len() as u64
+    }
+}
