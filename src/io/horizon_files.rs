@@ -333,8 +333,8 @@ fn irap_ascii(text: &str) -> Result<MapGrid> {
     )
 }
 
-/// IRAP binary: big-endian Fortran records: (-996, ny, xinc, yinc, xmin,
-/// xmax, ymin, ymax), (nx, rotation, xori, yori), seven integers, then
+/// IRAP binary: big-endian Fortran records: (-996, ny, xmin, xmax, ymin,
+/// ymax, xinc, yinc), (nx, rotation, xori, yori), seven integers, then
 /// the values as f32, x fastest, over as many records as the writer chose.
 fn irap_binary(bytes: &[u8]) -> Result<MapGrid> {
     let mut records = Vec::new();
@@ -373,8 +373,8 @@ fn irap_binary(bytes: &[u8]) -> Result<MapGrid> {
         n(h, 1),
         f(h2, 2),
         f(h2, 3),
-        f(h, 2),
-        f(h, 3),
+        f(h, 6),
+        f(h, 7),
         f(h2, 1),
         &values,
         "IRAP binary",
@@ -558,7 +558,7 @@ mod tests {
         let be = |v: &[f32]| v.iter().flat_map(|x| x.to_be_bytes()).collect::<Vec<u8>>();
         let mut h = (-996i32).to_be_bytes().to_vec();
         h.extend(2i32.to_be_bytes());
-        h.extend(be(&[25.0, 50.0, 100.0, 125.0, 200.0, 250.0]));
+        h.extend(be(&[100.0, 125.0, 200.0, 250.0, 25.0, 50.0]));
         let mut h2 = 2i32.to_be_bytes().to_vec();
         h2.extend(be(&[30.0, 100.0, 200.0]));
         let mut bytes = rec(h);

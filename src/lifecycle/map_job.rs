@@ -641,14 +641,7 @@ impl JobKind for MapJob {
             json!(self.input.path.display().to_string()),
         );
         a.insert("maps".into(), self.fingerprint(path)["maps"].clone());
-        a.insert(
-            "history".into(),
-            json!(format!(
-                "attr {} run {}",
-                env!("CARGO_PKG_VERSION"),
-                self.job_path.display()
-            )),
-        );
+        a.insert("attr_version".into(), json!(env!("CARGO_PKG_VERSION")));
         a
     }
 

@@ -1,5 +1,5 @@
 """Every job kind lives the same life: a table of job kinds (attributes,
-classify) run through the same cases, with the same expected behaviour —
+classify, maps) run through the same cases, with the same expected behaviour —
 dry runs write nothing, a SIGTERM stops cleanly and --resume finishes to the
 same bytes, a small memory budget is kept, damaged chunks are found and
 repaired, shards add up to one run, a second run changes nothing, an
@@ -30,7 +30,22 @@ def classify_job(vol, out, variant):
         "seed": 1 if variant == "A" else 2, "path": str(out)}}
 
 
-KINDS = {"attributes": attributes_job, "classify": classify_job}
+def maps_job(vol, out, variant):
+    horizon = str(vol.parent / "horizon.txt")
+    window = [-30, 30] if variant == "A" else [-20, 20]
+    return {"input": str(vol), "workers": 1, "maps": [
+        {"horizon": horizon, "attribute": "semblance", "window": window,
+         "statistics": ["mean", "max"], "path": str(out)},
+        {"horizon": horizon, "name": "amplitude", "interpolation": "cubic", "path": str(out)}]}
+
+
+KINDS = {"attributes": attributes_job, "classify": classify_job, "maps": maps_job}
+
+
+def chunk_files(ds: Path):
+    """The chunk files of a dataset's variables (volumes and maps)."""
+    return sorted(p for p in ds.rglob("*")
+                  if p.is_file() and "c" in p.relative_to(ds).parts[1:-1] and ".attr" not in p.parts)
 
 
 def files(ds: Path):
@@ -52,6 +67,9 @@ def world(tmp_path_factory):
     x[10:20, 30:40] = np.nan  # a hole in the survey
     g = zarr.open_group(str(vol), mode="w", zarr_format=3)
     g.create_array("amplitude", data=x, chunks=(16, 16, 128), dimension_names=("inline", "crossline", "time"))
+    # a horizon for the maps, in samples (the volume has no time axis), with a hole
+    lines = [f"{i} {j} {150 + 0.5 * i + 0.3 * j:.2f}" for i in range(64) for j in range(64) if not (i == 5 and j < 9)]
+    (d / "horizon.txt").write_text("inline crossline z\n" + "\n".join(lines) + "\n")
     refs = {}
     for kind, make in KINDS.items():
         for variant in "AB":
@@ -95,8 +113,7 @@ def test_sigterm_stops_cleanly_and_resume_finishes_the_same_bytes(tmp_path, worl
         j, out = job(d, world, kind)
         p = subprocess.Popen([attr_bin(), "run", str(j), "-q"], stderr=subprocess.PIPE, text=True)
         # the moment the first chunk is staged
-        while p.poll() is None and not any(s.is_dir() and any(f.is_file() for f in s.rglob("c/*/*/*"))
-                                           for s in d.glob("o.zarr.partial.*")):
+        while p.poll() is None and not any(s.is_dir() and chunk_files(s) for s in d.glob("o.zarr.partial.*")):
             time.sleep(0.002)
         p.send_signal(signal.SIGTERM)
         _, err = p.communicate()
@@ -129,7 +146,7 @@ def test_a_small_memory_budget_is_kept(tmp_path, world, kind):
 def test_a_damaged_chunk_is_found_and_repaired(tmp_path, world, kind):
     j, out = job(tmp_path, world, kind)
     run_attr("run", j, "-q")
-    first = sorted(p for p in out.rglob("c/*/*/*") if p.is_file())[0]
+    first = chunk_files(out)[0]
     b = bytearray(first.read_bytes())
     b[len(b) // 2] ^= 0xFF
     first.write_bytes(bytes(b))
@@ -203,12 +220,15 @@ def test_no_output_replaces_what_the_job_reads(tmp_path, world, kind, where):
     import shutil
     vol = tmp_path / "vol.zarr"
     shutil.copytree(world["vol"], vol)
+    shutil.copy(world["vol"].parent / "horizon.txt", tmp_path)
     spec = KINDS[kind](vol, vol, "A")
     target = {"the input": vol, "inside the input": vol / "x.zarr", "around the input": tmp_path}[where]
     for o in spec.get("outputs", []):
         o["path"] = str(target)
     if "classify" in spec:
         spec["classify"]["path"] = str(target)
+    for m in spec.get("maps", []):
+        m["path"] = str(target)
     j = tmp_path / "alias.yaml"
     j.write_text(json.dumps(spec))
     before = files(vol)
@@ -217,7 +237,8 @@ def test_no_output_replaces_what_the_job_reads(tmp_path, world, kind, where):
         p = run_attr(*cmd, check=False)
         err = [l for l in p.stderr.splitlines() if l.startswith("error")]
         assert p.returncode != 0 and len(err) == 1 and "input" in err[0], p.stderr
-        assert ("outputs[0].path" if kind == "attributes" else "classify.path") in err[0], err
+        field = {"attributes": "outputs[0].path", "classify": "classify.path", "maps": "maps[0].path"}[kind]
+        assert field in err[0], err
         assert "--overwrite" not in err[0], err
     assert files(vol) == before
 
