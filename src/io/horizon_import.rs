@@ -154,13 +154,47 @@ pub fn import(file: &Path, output: &Path, survey: &Path, o: &ImportOptions) -> R
     let input = Input::open(&at, None).map_err(|e| anyhow!("--survey: {e:#}"))?;
     let grid = SurveyGrid::of(&input)?;
     let placed = place(file, &grid, o)?;
+    write(&placed.z, &grid, &input, file, survey, output, o.overwrite)?;
+    if !o.quiet {
+        let (ni, nx) = (grid.inlines.len(), grid.crosslines.len());
+        let live = placed.z.iter().filter(|v| !v.is_nan()).count();
+        crate::noteln!(
+            "attr: horizon on {live} of {} traces{}{} -> {}",
+            ni * nx,
+            if placed.outside > 0 {
+                format!(", {} point(s) outside the survey left out", placed.outside)
+            } else {
+                String::new()
+            },
+            if placed.negated {
+                ", negative times read as positive (Petrel)"
+            } else {
+                ""
+            },
+            output.display()
+        );
+    }
+    Ok(())
+}
+
+/// The horizon `z` on `grid` as a 2-D dataset at `output`, with the
+/// survey's line numbers and (where it has them) trace positions.
+fn write(
+    z: &[f64],
+    grid: &SurveyGrid,
+    input: &Input,
+    file: &Path,
+    survey: &Path,
+    output: &Path,
+    overwrite: bool,
+) -> Result<()> {
     let (ni, nx) = (grid.inlines.len(), grid.crosslines.len());
     let out = Location::parse(output, &Default::default())?;
     let ds = NewDataset::create(
         &out,
         crate::store::Format::V3,
         crate::store::Compression::Zstd,
-        o.overwrite,
+        overwrite,
     )?;
     let mut attrs = Map::new();
     attrs.insert("source_file".into(), json!(file.display().to_string()));
@@ -183,7 +217,7 @@ pub fn import(file: &Path, output: &Path, survey: &Path, o: &ImportOptions) -> R
     if !grid.sample_unit.is_empty() {
         z_attrs.insert("units".into(), json!(grid.sample_unit));
     }
-    let z32: Vec<f32> = placed.z.iter().map(|&v| v as f32).collect();
+    let z32: Vec<f32> = z.iter().map(|&v| v as f32).collect();
     ds.whole(
         "z",
         Dtype::Float32,
@@ -234,23 +268,5 @@ pub fn import(file: &Path, output: &Path, survey: &Path, o: &ImportOptions) -> R
         }
     }
     ds.publish()?;
-    if !o.quiet {
-        let live = placed.z.iter().filter(|v| !v.is_nan()).count();
-        crate::noteln!(
-            "attr: horizon on {live} of {} traces{}{} -> {}",
-            ni * nx,
-            if placed.outside > 0 {
-                format!(", {} point(s) outside the survey left out", placed.outside)
-            } else {
-                String::new()
-            },
-            if placed.negated {
-                ", negative times read as positive (Petrel)"
-            } else {
-                ""
-            },
-            output.display()
-        );
-    }
     Ok(())
 }

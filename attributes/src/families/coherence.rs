@@ -321,6 +321,31 @@ fn batch_largest(
         }
     }
     let solved = *active;
+    let zero = power_iterate(full, j, v, w, active);
+    let lambda = rayleigh(c, j, v, &zero);
+    // A vector that started close to another eigenvector (the order of
+    // two eigenvalues swaps between neighbouring windows) can settle
+    // there. Where ρ is over half the trace it is λ1 all the same: a
+    // settled vector's ρ is within 1e-4 λ1 of an eigenvalue, and the
+    // others, all ≥ 0, sum to less than the rest of the trace.
+    let settled: [bool; BATCH] = std::array::from_fn(|l| solved[l] && !active[l] && !zero[l]);
+    if !(0..BATCH).any(|l| settled[l] && lambda[l] <= (0.5 + 1e-3) * trace[l]) {
+        return lambda;
+    }
+    certify_largest(full, j, &lambda, &settled, active);
+    lambda
+}
+
+/// Power iteration on the whole matrices `full` (order `j`) of the active
+/// lanes, at most 60 steps, until the vectors settle; returns the lanes
+/// whose matrix sent the vector to zero.
+fn power_iterate(
+    full: &[[f32; BATCH]],
+    j: usize,
+    v: &mut [[f32; BATCH]],
+    w: &mut [[f32; BATCH]],
+    active: &mut [bool; BATCH],
+) -> [bool; BATCH] {
     let mut zero = [false; BATCH];
     for _ in 0..60 {
         if !active.iter().any(|a| *a) {
@@ -380,7 +405,16 @@ fn batch_largest(
             }
         }
     }
-    // vᵀ C v / vᵀ v in f64, from the upper triangle
+    zero
+}
+
+/// vᵀ C v / vᵀ v in f64, from the upper triangle `c` (0 for a zero vector).
+fn rayleigh(
+    c: &[[f64; BATCH]],
+    j: usize,
+    v: &[[f32; BATCH]],
+    zero: &[bool; BATCH],
+) -> [f64; BATCH] {
     let (mut quad, mut length) = ([0f64; BATCH], [0f64; BATCH]);
     let mut n = 0;
     for a in 0..j {
@@ -395,22 +429,25 @@ fn batch_largest(
         }
         quad = std::array::from_fn(|l| quad[l] + row[l] * va[l]);
     }
-    let lambda: [f64; BATCH] = std::array::from_fn(|l| {
+    std::array::from_fn(|l| {
         if zero[l] || length[l] == 0.0 {
             0.0
         } else {
             quad[l] / length[l]
         }
-    });
-    // A vector that started close to another eigenvector (the order of
-    // two eigenvalues swaps between neighbouring windows) can settle
-    // there. Where ρ is over half the trace it is λ1 all the same: a
-    // settled vector's ρ is within 1e-4 λ1 of an eigenvalue, and the
-    // others, all ≥ 0, sum to less than the rest of the trace.
-    let settled: [bool; BATCH] = std::array::from_fn(|l| solved[l] && !active[l] && !zero[l]);
-    if !(0..BATCH).any(|l| settled[l] && lambda[l] <= (0.5 + 1e-3) * trace[l]) {
-        return lambda;
-    }
+    })
+}
+
+/// Mark unsettled the `settled` lanes whose ρ = `lambda` might not be the
+/// largest eigenvalue: λ1 is below ρ (1 + 1e-4) when C − ρ (1 + 1e-4) I is
+/// negative definite (`full` is overwritten by its factorisation).
+fn certify_largest(
+    full: &mut [[f32; BATCH]],
+    j: usize,
+    lambda: &[f64; BATCH],
+    settled: &[bool; BATCH],
+    active: &mut [bool; BATCH],
+) {
     // Elsewhere λ1 is below ρ (1 + 1e-4) when C − ρ (1 + 1e-4) I is
     // negative definite, which its LDLᵀ factorisation shows with every
     // pivot negative (Sylvester's inertia; f32 is ample for that margin).
@@ -438,7 +475,6 @@ fn batch_largest(
             active[l] = true;
         }
     }
-    lambda
 }
 
 pub const SOBEL_EDGE: Spec = Spec {
