@@ -690,6 +690,11 @@ fn read_trace_mask(
     } else {
         vec![shape[0], shape[1]]
     };
+    // a map (inline, crossline) with the survey's mask on its own grid:
+    // its cells are already null where the mask says so
+    if shape[0] == 1 && array.shape() == [shape[1], shape[2]] {
+        return Ok(None);
+    }
     if array.shape() != traces.as_slice() {
         bail!(
             "'{shown}' has shape {:?} but the volume has {:?} traces: fix or remove the trace mask",

@@ -108,7 +108,10 @@ fn open_volume(path: &Path, variable: Option<&str>, req: &Request) -> Result<Vol
     let mask = if matches!(node_kind(&at)?, NodeKind::Group(_)) {
         // (absent: every trace is live)
         let m = Input::open(&at, Some("trace_mask")).ok();
-        m.and_then(|m| read_mask(&m))
+        // a mask per trace of this volume (a map's mask on its own cells
+        // adds nothing: they are null already)
+        let traces = (input.shape[0] as usize, input.shape[1] as usize);
+        m.and_then(|m| read_mask(&m)).filter(|m| m.dim() == traces)
     } else {
         None
     };
@@ -212,7 +215,7 @@ fn read_slice(v: &Volume, axis: usize, index: usize) -> Result<Array2<f32>> {
                 1 => (r, index),
                 _ => (r, c),
             };
-            if !mask[[i, j]] {
+            if mask.get([i, j]) == Some(&false) {
                 *val = f32::NAN;
             }
         }
@@ -263,6 +266,8 @@ pub fn view(req: &Request) -> Result<()> {
     let first = &volumes[0];
     let index = locate(first, req.axis, req.position)?;
     let unit = &first.units[req.axis];
+    // a 2-D dataset (a map, a line) is drawn whole: no position to name
+    let whole_map = first.dims[0] == "line" && first.coords[0].len() == 1;
     let position_text = format!(
         "{} {}{}",
         first.dims[req.axis],
@@ -311,7 +316,10 @@ pub fn view(req: &Request) -> Result<()> {
         };
         panels.push(Panel {
             data,
-            title: format!("{}, {position_text}", v.name),
+            title: match whole_map {
+                true => v.name.clone(),
+                false => format!("{}, {position_text}", v.name),
+            },
             x_label: label(first, xa),
             x_values: first.coords[xa].clone(),
             y_label: label(first, ya),

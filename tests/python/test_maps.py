@@ -195,6 +195,27 @@ def test_window_statistics_equal_xtgeo_and_numpy(survey):
             assert abs(m["env"][i, j] - env[i, j, sel].mean()) <= 1e-5 * env.max()
 
 
+def test_a_map_is_drawn_whole_with_its_holes_transparent(survey):
+    from PIL import Image
+    s = survey
+    h = s["picked"] + 1.3
+    h[3, 4] = np.nan
+    write_columns(s["d"] / "hv.txt", [(int(s["il"][i]), int(s["xl"][j]), -999.25 if np.isnan(h[i, j]) else float(h[i, j]))
+                                      for i in range(h.shape[0]) for j in range(h.shape[1])])
+    run_maps(s, [{"horizon": str(s["d"] / "hv.txt"), "name": "amp"}], "view.zarr")
+    png = s["d"] / "map.png"
+    p = run_attr("view", s["d"] / "view.zarr", "--variable", "amp", "-o", png)
+    # "data at x X0..X1, y Y0..Y1, SXxSY px per cell"
+    words = p.stdout.split("data at x ")[1]
+    x0 = int(words.split("..")[0])
+    y0 = int(words.split("y ")[1].split("..")[0])
+    sx, sy = map(int, words.split(", ")[2].split(" px")[0].split("x"))
+    img = np.asarray(Image.open(png).convert("RGBA"))
+    # inline along x, crossline down the rows; the hole at inline 3, crossline 4
+    cell = lambda i, j: img[y0 + j * sy + sy // 2, x0 + i * sx + sx // 2]
+    assert cell(3, 4)[3] == 0 and cell(3, 5)[3] == 255 and cell(0, 0)[3] == 255
+
+
 def test_a_window_down_to_a_base_horizon(survey):
     s = survey
     h = s["picked"].astype(np.float64)
