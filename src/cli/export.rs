@@ -3,13 +3,50 @@ use std::path::PathBuf;
 #[derive(clap::Subcommand)]
 pub enum What {
     Segy(Segy),
+    Map(Map),
 }
 
 impl What {
     pub fn execute(self) -> anyhow::Result<()> {
         match self {
             What::Segy(a) => a.execute(),
+            What::Map(a) => a.execute(),
         }
+    }
+}
+
+/// A map or horizon (a 2-D variable on inline, crossline, with cdp_x and
+/// cdp_y) as a file Petrel, RMS and xtgeo import: IRAP classic ASCII on the
+/// survey's own rotated grid, ZMAP+ resampled bilinearly onto a
+/// north-aligned grid (ZMAP+ has no rotation), or x y z columns of the
+/// live cells. Missing cells are the format's null value.
+#[derive(clap::Args)]
+pub struct Map {
+    /// DATASET:VARIABLE, e.g. maps.zarr:top_rms (a horizon dataset: its `z`).
+    input: String,
+    /// The file to write.
+    output: PathBuf,
+    #[arg(long, value_enum, default_value = "irap")]
+    format: crate::io::map_export::MapFormat,
+    #[arg(long)]
+    overwrite: bool,
+}
+
+impl Map {
+    fn execute(self) -> anyhow::Result<()> {
+        let (dataset, variable) = match self.input.rsplit_once(':') {
+            Some((d, v)) if !v.contains('/') && !d.is_empty() && d != "s3" => {
+                (d.to_string(), v.to_string())
+            }
+            _ => (self.input.clone(), "z".to_string()),
+        };
+        crate::io::map_export::export(
+            std::path::Path::new(&dataset),
+            &variable,
+            &self.output,
+            self.format,
+            self.overwrite,
+        )
     }
 }
 

@@ -5,6 +5,7 @@ pub mod horizon_files;
 pub mod horizon_import;
 pub mod image_stack;
 pub mod inspect;
+pub mod map_export;
 pub mod segy;
 pub mod segy_export;
 pub mod segy_import;

@@ -216,6 +216,47 @@ def test_a_map_is_drawn_whole_with_its_holes_transparent(survey):
     assert cell(3, 4)[3] == 0 and cell(3, 5)[3] == 255 and cell(0, 0)[3] == 255
 
 
+@pytest.mark.parametrize("fmt", ["irap", "zmap", "xyz"])
+def test_exported_maps_read_back_in_xtgeo(survey, fmt):
+    s = survey
+    # a smooth horizon (a plane in x/y, with a hole), so that ZMAP+'s
+    # resampling onto a north-aligned grid is exact too
+    plane = lambda x, y: 150.0 + 0.01 * (x - s["x"].min()) - 0.02 * (y - s["y"].min())
+    h = plane(s["x"], s["y"])
+    h[3, 4] = np.nan
+    rows = [(float(s["x"][i, j]), float(s["y"][i, j]), -999.25 if np.isnan(h[i, j]) else float(h[i, j]))
+            for i in range(h.shape[0]) for j in range(h.shape[1])]
+    write_columns(s["d"] / "plane.txt", rows, "x y z")
+    run_attr("horizon", "import", s["d"] / "plane.txt", s["d"] / "plane.zarr", "--survey", s["vol"], "-q",
+             "--overwrite")
+    out = s["d"] / f"plane.{fmt}"
+    run_attr("export", "map", s["d"] / "plane.zarr", out, "--format", fmt, "--overwrite")
+    if fmt == "xyz":
+        xyz = np.loadtxt(out)
+        live = np.isfinite(h)
+        assert len(xyz) == live.sum()
+        assert np.allclose(xyz[:, 2], plane(xyz[:, 0], xyz[:, 1]), atol=1e-3)
+        return
+    sf = xtgeo.surface_from_file(str(out), fformat={"irap": "irap_ascii", "zmap": "zmap_ascii"}[fmt])
+    if fmt == "irap":
+        # the survey's own grid: every node lies on a trace and holds its value
+        values = np.ma.filled(sf.values, np.nan)
+        for i in range(sf.ncol):
+            for j in range(sf.nrow):
+                x, y, _ = sf.get_xy_value_from_ij(i + 1, j + 1)  # (xtgeo counts from 1)
+                v = values[i, j]
+                d = np.hypot(s["x"] - x, s["y"] - y)
+                k = np.unravel_index(np.argmin(d), d.shape)
+                assert d[k] < 1.0, (i, j, d[k])
+                assert (np.isnan(v) and np.isnan(h[k])) or abs(v - h[k]) < 1e-4, (i, j, v, h[k])
+        return
+    # ZMAP+ has no rotation: resampled, then read between its nodes
+    got = np.array([[sf.get_value_from_xy(point=(s["x"][i, j], s["y"][i, j])) or np.nan
+                     for j in range(h.shape[1])] for i in range(h.shape[0])], dtype=float)
+    assert np.isfinite(got).sum() > 0.6 * h.size
+    assert np.nanmax(np.abs(got - h)) < 5e-3, np.nanmax(np.abs(got - h))
+
+
 def test_a_window_down_to_a_base_horizon(survey):
     s = survey
     h = s["picked"].astype(np.float64)
