@@ -144,22 +144,35 @@ impl Model {
     }
 
     /// One trace, `nt` samples.
-    fn trace(&self, i: usize, x: usize, out: &mut [f32]) {
+    /// The fold's shift at trace (i, x), in samples.
+    fn fold(&self, i: usize, x: usize) -> f64 {
         let (fi, fx) = (i as f64, x as f64);
         let [amp, li, lx, dip] = self.fold;
-        let fold =
-            amp * (std::f64::consts::TAU * fi / li).sin() * (std::f64::consts::TAU * fx / lx).cos()
-                + dip * fi;
+        amp * (std::f64::consts::TAU * fi / li).sin() * (std::f64::consts::TAU * fx / lx).cos()
+            + dip * fi
+    }
+
+    /// Where horizon `h` lies at trace (i, x), in samples: folded, and
+    /// dropped by every fault whose hanging wall it is in.
+    fn horizon_at(&self, h: usize, i: usize, x: usize) -> f64 {
+        let (fi, fx) = (i as f64, x as f64);
+        let mut t = self.horizons[h].0 + self.fold(i, x);
+        for f in &self.faults {
+            // past the fault plane at this depth: the hanging wall drops
+            if f.a * fi + f.b * fx > f.c + f.slope * t {
+                t += f.throw;
+            }
+        }
+        t
+    }
+
+    fn trace(&self, i: usize, x: usize, out: &mut [f32]) {
+        let (fi, fx) = (i as f64, x as f64);
+        let fold = self.fold(i, x);
         let nt = out.len();
         let mut refl = vec![0f64; nt];
-        for &(t0, a) in &self.horizons {
-            let mut t = t0 + fold;
-            for f in &self.faults {
-                // past the fault plane at this depth: the hanging wall drops
-                if f.a * fi + f.b * fx > f.c + f.slope * t {
-                    t += f.throw;
-                }
-            }
+        for (h, &(_, a)) in self.horizons.iter().enumerate() {
+            let t = self.horizon_at(h, i, x);
             let k = t.floor();
             if k >= 0.0 && (k as usize) + 1 < nt {
                 let w = t - k;
@@ -243,6 +256,13 @@ pub fn synth(output: &Path, o: &SynthOptions) -> Result<()> {
     if (ni as u64) * (nx as u64) * (nt as u64) > 1 << 36 {
         bail!("--shape {ni},{nx},{nt}: more than 2^36 samples (256 GiB); make it smaller");
     }
+    let horizons = horizons_path(output);
+    if horizons.exists() && !o.overwrite {
+        bail!(
+            "'{}' (the survey's horizons) already exists: pass --overwrite to replace it",
+            horizons.display()
+        );
+    }
     let model = Model::new(o.shape, o.seed, o.noise);
     let chunks = [0, 1, 2].map(|a| o.chunks[a].clamp(1, o.shape[a] as u64));
     let at = crate::store::Location::parse(output, &Default::default())?;
@@ -312,15 +332,86 @@ pub fn synth(output: &Path, o: &SynthOptions) -> Result<()> {
     })?;
     progress.finish();
     ds.publish()?;
+    let horizons = write_horizons(output, o, &model, &mask)?;
     if !o.quiet {
         let live = mask.iter().filter(|&&m| m == 1).count();
         crate::noteln!(
-            "attr: synthetic survey {ni}×{nx}×{nt} (seed {}): {live} live and {} missing traces, {} faults, a channel -> {}",
+            "attr: synthetic survey {ni}×{nx}×{nt} (seed {}): {live} live and {} missing traces, {} faults, a channel -> {}; its {horizons} horizons -> {}",
             o.seed,
             ni * nx - live,
             model.faults.len(),
-            output.display()
+            output.display(),
+            horizons_path(output).display()
         );
     }
     Ok(())
+}
+
+/// Where the horizons of the survey at `output` are written: beside it,
+/// `NAME_horizons.zarr`.
+pub fn horizons_path(output: &Path) -> std::path::PathBuf {
+    let name = output
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let stem = name.strip_suffix(".zarr").unwrap_or(&name);
+    output.with_file_name(format!("{stem}_horizons.zarr"))
+}
+
+/// The reflectors' horizons, exactly (two-way time in ms, NaN on missing
+/// traces), as variables `h00`, `h01`, ... of a 2-D dataset beside the
+/// survey: those that lie inside the volume somewhere. Returns how many.
+fn write_horizons(output: &Path, o: &SynthOptions, model: &Model, mask: &[u8]) -> Result<usize> {
+    let [ni, nx, nt] = o.shape;
+    let at = crate::store::Location::parse(&horizons_path(output), &Default::default())?;
+    let ds = NewDataset::create(&at, o.format, o.compression, o.overwrite)?;
+    let mut attrs = Map::new();
+    attrs.insert(
+        "description".into(),
+        json!(format!(
+            "the reflectors of {}, in two-way time (ms) at every trace",
+            output.display()
+        )),
+    );
+    ds.group(&attrs)?;
+    let dims = ["inline".to_string(), "crossline".to_string()];
+    let mut written = 0;
+    for h in 0..model.horizons.len() {
+        let z: Vec<f32> = (0..ni * nx)
+            .map(|t| match mask[t] {
+                1 => (model.horizon_at(h, t / nx, t % nx) * DT_MS) as f32,
+                _ => f32::NAN,
+            })
+            .collect();
+        let end = ((nt - 1) as f64 * DT_MS) as f32;
+        if !z.iter().any(|&v| (0.0..=end).contains(&v)) {
+            continue;
+        }
+        let mut a = Map::new();
+        a.insert("units".into(), json!("ms"));
+        a.insert(
+            "long_name".into(),
+            json!(format!("horizon {h}, two-way time")),
+        );
+        ds.whole(
+            &format!("h{h:02}"),
+            Dtype::Float32,
+            &dims,
+            ArrayD::from_shape_vec(IxDyn(&[ni, nx]), z)?,
+            a,
+            None,
+        )?;
+        written += 1;
+    }
+    let numbers = |first: i32, n: usize| (first..first + n as i32).collect::<Vec<_>>();
+    ds.coordinate("inline", Dtype::Int32, numbers(1000, ni), Map::new(), None)?;
+    ds.coordinate(
+        "crossline",
+        Dtype::Int32,
+        numbers(2000, nx),
+        Map::new(),
+        None,
+    )?;
+    ds.publish()?;
+    Ok(written)
 }

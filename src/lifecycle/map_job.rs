@@ -341,8 +341,10 @@ fn resolve_map(
     first_output: usize,
 ) -> Result<Resolved> {
     let load = |p: &Path, field: &str| -> Result<Vec<f64>> {
-        let at = spec.locate(p).with_context(|| field.to_string())?;
-        crate::maps::horizon_on_survey::load(&at, grid).with_context(|| field.to_string())
+        use crate::maps::horizon_on_survey::{load, split_variable};
+        let (p, variable) = split_variable(p);
+        let at = spec.locate(&p).with_context(|| field.to_string())?;
+        load(&at, variable.as_deref(), grid).with_context(|| field.to_string())
     };
     let horizon = load(&m.horizon, "horizon")?;
     let statistics = match (&m.statistics[..], m.window.is_some() || m.base.is_some()) {
@@ -535,10 +537,14 @@ impl JobKind for MapJob {
 
     fn reads(&self) -> Vec<Location> {
         let mut v = vec![self.input.location.clone()];
+        let locate = |p: &Path| {
+            let (p, _) = crate::maps::horizon_on_survey::split_variable(p);
+            self.spec.locate(&p).ok()
+        };
         for m in &self.spec.maps {
-            v.extend(self.spec.locate(&m.horizon).ok());
+            v.extend(locate(&m.horizon));
             if let Some(b) = &m.base {
-                v.extend(self.spec.locate(&b.horizon).ok());
+                v.extend(locate(&b.horizon));
             }
         }
         v

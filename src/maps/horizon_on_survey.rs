@@ -1,14 +1,32 @@
 //! A horizon a job names, on the survey's traces: a horizon dataset (as
-//! `attr horizon import` and `attr synth` write them) or a horizon file,
-//! placed on the fly.
+//! `attr horizon import` and `attr synth` write them; `DATASET:VARIABLE`
+//! for one of several) or a horizon file, placed on the fly.
 
 use crate::io::horizon_import::{place, ImportOptions};
 use crate::io::survey_grid::SurveyGrid;
 use crate::store::{read_whole, Location};
 use anyhow::{bail, Result};
 
-/// z per trace of the survey (inline-major), NaN where missing.
-pub fn load(at: &Location, grid: &SurveyGrid) -> Result<Vec<f64>> {
+/// z per trace of the survey (inline-major), NaN where missing, from the
+/// variable `variable` of a horizon dataset (`z` by default) or a file.
+/// `PATH:VARIABLE` as the path and the variable (none when the text has
+/// no such suffix, or the part before it does not exist).
+pub fn split_variable(text: &std::path::Path) -> (std::path::PathBuf, Option<String>) {
+    let s = text.to_string_lossy();
+    if let Some((p, v)) = s.rsplit_once(':') {
+        let remote = p.starts_with("s3");
+        if !v.is_empty()
+            && !v.contains('/')
+            && (remote || std::path::Path::new(p).exists())
+            && p != "s3"
+        {
+            return (p.into(), Some(v.to_string()));
+        }
+    }
+    (text.to_path_buf(), None)
+}
+
+pub fn load(at: &Location, variable: Option<&str>, grid: &SurveyGrid) -> Result<Vec<f64>> {
     let (ni, nx) = (grid.inlines.len(), grid.crosslines.len());
     let path = at.path();
     if !at.is_remote() && path.is_file() {
@@ -20,12 +38,13 @@ pub fn load(at: &Location, grid: &SurveyGrid) -> Result<Vec<f64>> {
         };
         return Ok(place(path, grid, &o)?.z);
     }
-    let Some((shape, z)) = read_whole(at, "z")? else {
-        bail!("'{at}' has no variable `z`: give a horizon dataset (`attr horizon import`) or a horizon file");
+    let name = variable.unwrap_or("z");
+    let Some((shape, z)) = read_whole(at, name)? else {
+        bail!("'{at}' has no variable `{name}`: give a horizon dataset (`attr horizon import`), DATASET:VARIABLE, or a horizon file");
     };
     if shape != [ni as u64, nx as u64] {
         bail!(
-            "'{at}' is a horizon on {shape:?} traces, but the survey has [{ni}, {nx}]: import it onto this survey (`attr horizon import FILE OUT --survey SURVEY`)"
+            "'{at}/{name}' is a horizon on {shape:?} traces, but the survey has [{ni}, {nx}]: import it onto this survey (`attr horizon import FILE OUT --survey SURVEY`)"
         );
     }
     // the same line numbers, not only the same counts

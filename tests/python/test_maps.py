@@ -257,6 +257,37 @@ def test_exported_maps_read_back_in_xtgeo(survey, fmt):
     assert np.nanmax(np.abs(got - h)) < 5e-3, np.nanmax(np.abs(got - h))
 
 
+def test_synth_writes_the_horizons_of_its_reflectors(tmp_path):
+    vol = tmp_path / "s.zarr"
+    run_attr("synth", vol, "--shape", "48,40,256", "--noise", "0", "-q")
+    hz = zarr.open_group(str(tmp_path / "s_horizons.zarr"), mode="r")
+    names = sorted(k for k in hz.array_keys() if k.startswith("h"))
+    g = zarr.open_group(str(vol), mode="r")
+    a, mask = g["amplitude"][:].astype(np.float64), g["trace_mask"][:] == 1
+    t = np.arange(a.shape[2]) * 4.0
+    assert len(names) > 10 and list(hz["inline"][:]) == list(g["inline"][:])
+    # on the reflections: the amplitude is larger on the horizons than
+    # halfway between them, everywhere in the survey
+    at = lambda z: np.array([[np.interp(z[i, j], t, a[i, j]) if mask[i, j] and 0 <= z[i, j] <= t[-1] else np.nan
+                              for j in range(a.shape[1])] for i in range(a.shape[0])])
+    on, between = [], []
+    for h0, h1 in zip(names[2:-3], names[3:-2]):
+        z0, z1 = hz[h0][:], hz[h1][:]
+        assert np.array_equal(np.isnan(z0), ~mask)
+        on.append(np.nanmean(np.abs(at(z0))))
+        between.append(np.nanmean(np.abs(at((z0 + z1) / 2))))
+    assert np.mean(on) > 1.5 * np.mean(between), (np.mean(on), np.mean(between))
+    # a job names one of them as DATASET:VARIABLE
+    job = tmp_path / "m.yaml"
+    job.write_text(json.dumps({"input": str(vol), "maps": [
+        {"horizon": f"{tmp_path / 's_horizons.zarr'}:{names[5]}", "path": str(tmp_path / "m.zarr"), "name": "v"}]}))
+    run_attr("run", job, "-q")
+    got = zarr.open_group(str(tmp_path / "m.zarr"), mode="r")["v"][:]
+    want = at(hz[names[5]][:].astype(np.float64))
+    assert np.array_equal(np.isnan(got), np.isnan(want))
+    assert np.nanmax(np.abs(got - want)) <= 1e-5 * np.nanmax(np.abs(want))
+
+
 def test_a_window_down_to_a_base_horizon(survey):
     s = survey
     h = s["picked"].astype(np.float64)
