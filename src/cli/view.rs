@@ -46,6 +46,11 @@ pub struct Args {
     /// PATH:VARIABLE for a variable of a dataset).
     #[arg(long, value_name = "PATH")]
     compare: Vec<PathBuf>,
+    /// Horizons drawn as lines on a section: a horizon dataset
+    /// (DATASET:VARIABLE for one of several) or a horizon file, placed on
+    /// the first volume's survey. Repeatable.
+    #[arg(long, value_name = "HORIZON")]
+    horizon: Vec<PathBuf>,
     /// SEG-Y inline header byte, BYTE or BYTE:TYPE (default: as `attr
     /// convert segy` finds it).
     #[arg(long, value_name = "BYTE[:TYPE]")]
@@ -119,6 +124,7 @@ impl Args {
             cmap: self.cmap,
             clip: self.clip,
             range: self.range,
+            horizons: self.horizon,
             keys: crate::io::segy::Choice {
                 iline: self.iline_byte,
                 xline: self.xline_byte,

@@ -316,6 +316,40 @@ fn draw_bar(img: &mut RgbaImage, panel: &Panel, bx: u32, at: &Plot) -> u32 {
     ph
 }
 
+/// The colours of horizons drawn over a section, in turn.
+pub const HORIZON_COLOURS: [Rgba<u8>; 4] = [
+    Rgba([0, 0, 0, 255]),
+    Rgba([255, 140, 0, 255]),
+    Rgba([0, 170, 0, 255]),
+    Rgba([200, 0, 200, 255]),
+];
+
+/// A line two pixels wide through `points`, broken where one is `None`.
+pub fn polyline(img: &mut RgbaImage, points: &[Option<(f64, f64)>], colour: Rgba<u8>) {
+    let (w, h) = (img.width() as i64, img.height() as i64);
+    let mut put = |x: f64, y: f64| {
+        for dy in 0..2 {
+            let (px, py) = (x.round() as i64, y.round() as i64 + dy);
+            if (0..w).contains(&px) && (0..h).contains(&py) {
+                img.put_pixel(px as u32, py as u32, colour);
+            }
+        }
+    };
+    for pair in points.windows(2) {
+        match pair {
+            [Some((x0, y0)), Some((x1, y1))] => {
+                let steps = (x1 - x0).abs().max((y1 - y0).abs()).ceil().max(1.0) as usize;
+                for s in 0..=steps {
+                    let f = s as f64 / steps as f64;
+                    put(x0 + (x1 - x0) * f, y0 + (y1 - y0) * f);
+                }
+            }
+            [Some((x, y)), None] | [None, Some((x, y))] => put(*x, *y),
+            _ => {}
+        }
+    }
+}
+
 /// Default display range: symmetric about zero for amplitude-like data
 /// (values of both signs), else percentiles; `pct` is the clip percentile.
 pub fn auto_range(data: &Array2<f32>, pct: f64, symmetric: bool) -> (f32, f32) {

@@ -27,6 +27,8 @@ pub struct Request {
     pub cmap: Option<Cmap>,
     pub clip: f64,
     pub range: Option<(f32, f32)>,
+    /// Horizons drawn on a section as lines.
+    pub horizons: Vec<PathBuf>,
     /// Where a SEG-Y file's geometry is.
     pub keys: crate::io::segy::Choice,
 }
@@ -224,6 +226,57 @@ fn read_slice(v: &Volume, axis: usize, index: usize) -> Result<Array2<f32>> {
     Ok(if axis < 2 { out.reversed_axes() } else { out })
 }
 
+/// The horizons `req` names, as lines across every panel of a section
+/// (inline or crossline) at slice `index`.
+fn draw_horizons(
+    img: &mut image::RgbaImage,
+    layout: &crate::viz::render::Layout,
+    req: &Request,
+    first: &Volume,
+    index: usize,
+) -> Result<()> {
+    if req.horizons.is_empty() {
+        return Ok(());
+    }
+    if req.axis == 2 {
+        bail!("--horizon draws on sections: give --inline or --crossline");
+    }
+    let Source::Zarr(input, _) = &first.source else {
+        bail!("--horizon needs a Zarr volume (its survey places the horizon)");
+    };
+    let grid = crate::io::survey_grid::SurveyGrid::of(input)?;
+    let t = &first.coords[2];
+    let (t0, dt) = (t[0], if t.len() > 1 { t[1] - t[0] } else { 1.0 });
+    let (sx, sy) = layout.scale;
+    let nx = grid.crosslines.len();
+    for (k, h) in req.horizons.iter().enumerate() {
+        use crate::maps::horizon_on_survey::{load, split_variable};
+        let (p, variable) = split_variable(h);
+        let at = crate::store::Location::parse(&p, &Default::default())?;
+        let z = load(&at, variable.as_deref(), &grid)
+            .with_context(|| format!("--horizon {}", h.display()))?;
+        let along: Vec<f64> = match req.axis {
+            0 => (0..nx).map(|j| z[index * nx + j]).collect(),
+            _ => (0..grid.inlines.len()).map(|i| z[i * nx + index]).collect(),
+        };
+        let colour =
+            crate::viz::render::HORIZON_COLOURS[k % crate::viz::render::HORIZON_COLOURS.len()];
+        for &[x0, y0, _, y1] in &layout.plots {
+            let points: Vec<Option<(f64, f64)>> = along
+                .iter()
+                .enumerate()
+                .map(|(c, &v)| {
+                    let y = y0 as f64 + ((v - t0) / dt + 0.5) * sy as f64;
+                    (v.is_finite() && y >= y0 as f64 && y < y1 as f64)
+                        .then(|| (x0 as f64 + (c as f64 + 0.5) * sx as f64, y))
+                })
+                .collect();
+            crate::viz::render::polyline(img, &points, colour);
+        }
+    }
+    Ok(())
+}
+
 fn label(v: &Volume, a: usize) -> String {
     if v.units[a].is_empty() {
         v.dims[a].clone()
@@ -328,7 +381,8 @@ pub fn view(req: &Request) -> Result<()> {
             range,
         });
     }
-    let (img, layout) = render(&panels);
+    let (mut img, layout) = render(&panels);
+    draw_horizons(&mut img, &layout, req, first, index)?;
     img.save_with_format(&req.output, image::ImageFormat::Png)
         .with_context(|| format!("cannot write '{}'", req.output.display()))?;
     let [x0, y0, x1, y1] = layout.plots[0];

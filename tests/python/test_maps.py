@@ -216,6 +216,27 @@ def test_a_map_is_drawn_whole_with_its_holes_transparent(survey):
     assert cell(3, 4)[3] == 0 and cell(3, 5)[3] == 255 and cell(0, 0)[3] == 255
 
 
+def test_horizons_are_drawn_on_sections(survey):
+    from PIL import Image
+    s = survey
+    h = s["picked"] + 1.3
+    write_columns(s["d"] / "hline.txt", [(int(s["il"][i]), int(s["xl"][j]), float(h[i, j]))
+                                         for i in range(h.shape[0]) for j in range(h.shape[1])])
+    png = s["d"] / "section.png"
+    p = run_attr("view", s["vol"], "--index-inline", "7", "--horizon", s["d"] / "hline.txt", "-o", png)
+    words = p.stdout.split("data at x ")[1]
+    x0, y0 = int(words.split("..")[0]), int(words.split("y ")[1].split("..")[0])
+    sx, sy = map(int, words.split(", ")[2].split(" px")[0].split("x"))
+    img = np.asarray(Image.open(png).convert("RGBA"))
+    t0, dt = s["t"][0], s["t"][1] - s["t"][0]
+    for j in range(h.shape[1]):
+        x = x0 + j * sx + sx // 2
+        y = int(round(y0 + ((h[7, j] - t0) / dt + 0.5) * sy))
+        assert (img[y, x, :3] == 0).all(), (j, img[y, x])
+    p = run_attr("view", s["vol"], "--sample", "200", "--horizon", s["d"] / "hline.txt", "-o", png, check=False)
+    assert p.returncode != 0 and "sections" in p.stderr and p.stderr.count("\n") == 1, p.stderr
+
+
 @pytest.mark.parametrize("fmt", ["irap", "zmap", "xyz"])
 def test_exported_maps_read_back_in_xtgeo(survey, fmt):
     s = survey
