@@ -268,7 +268,7 @@ fn draw_horizons(
                 .map(|(c, &v)| {
                     let y = y0 as f64 + ((v - t0) / dt + 0.5) * sy as f64;
                     (v.is_finite() && y >= y0 as f64 && y < y1 as f64)
-                        .then(|| (x0 as f64 + (c as f64 + 0.5) * sx as f64, y))
+                        .then_some((x0 as f64 + (c as f64 + 0.5) * sx as f64, y))
                 })
                 .collect();
             crate::viz::render::polyline(img, &points, colour);
