@@ -130,6 +130,9 @@ pub enum Statistic {
     ZOfMax,
     ZOfMin,
     Count,
+    /// The window's samples about the horizon, a volume on (inline,
+    /// crossline, relative sample): a sub-cube, or one flattened on it.
+    Samples,
 }
 
 impl Statistic {
@@ -154,6 +157,7 @@ impl Statistic {
             ZOfMax => "z_of_max",
             ZOfMin => "z_of_min",
             Count => "count",
+            Samples => "samples",
         }
     }
 }

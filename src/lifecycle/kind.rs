@@ -30,8 +30,9 @@ pub trait JobKind: Sync {
     fn job_path(&self) -> &Path;
     /// The volume the job reads (its identity guards the outputs).
     fn grid(&self) -> &Input;
-    /// The grid the outputs lie on: by default the volume's.
-    fn layout(&self) -> Layout {
+    /// The grid the variables of the dataset at `path` lie on: by default
+    /// the volume's.
+    fn layout(&self, _path: &Path) -> Layout {
         Layout::of(self.grid())
     }
     /// Every store the job reads: no output may be, hold or lie inside one.

@@ -32,6 +32,9 @@ struct Resolved {
     base: Vec<f64>,
     statistics: Vec<Statistic>,
     interpolation: Interpolation,
+    /// For `samples`: the positions read about the horizon, window top to
+    /// base at the sample interval.
+    relative: Vec<f64>,
     /// Its first output (one per statistic, in order).
     first_output: usize,
     /// Its spec and its horizons' checksums, for the fingerprint.
@@ -95,12 +98,23 @@ impl MapJob {
                 outputs.push(Output {
                     location: location.clone(),
                     format: Format::V3,
-                    spec: variable_spec(&input, m, *st, r.statistics.len(), &grid),
+                    spec: variable_spec(&input, m, *st, &r, &grid),
                     total: (tiles[0] * tiles[1]) as usize,
                     field: format!("{field}.path"),
                 });
             }
             maps.push(r);
+        }
+        for (i, r) in maps.iter().enumerate() {
+            let at = outputs[r.first_output].location.path();
+            let volume = r.statistics == [Statistic::Samples];
+            let shared = outputs.iter().enumerate().any(|(o, out)| {
+                out.location.path() == at
+                    && !(r.first_output..r.first_output + r.statistics.len()).contains(&o)
+            });
+            if volume && shared {
+                bail!("maps[{i}].path: a `samples` volume needs a dataset of its own, not one shared with other maps");
+            }
         }
         let mut names = std::collections::HashSet::new();
         for o in &outputs {
@@ -237,10 +251,14 @@ impl MapJob {
         let nx = self.input.shape[1] as usize;
         let (mut chunks, mut bytes) = (0, 0);
         for (m, map) in self.maps.iter().enumerate() {
+            let volume = map.statistics == [Statistic::Samples];
             let mut out: Vec<Array3<f32>> = map
                 .statistics
                 .iter()
-                .map(|_| Array3::from_elem((1, n0, n1), f32::NAN))
+                .map(|_| match volume {
+                    true => Array3::from_elem((n0, n1, map.relative.len()), f32::NAN),
+                    false => Array3::from_elem((1, n0, n1), f32::NAN),
+                })
                 .collect();
             if let Some(b) = &self.blocks[t][m] {
                 let (block, read) = gather::gather(
@@ -278,6 +296,20 @@ impl MapJob {
                         }
                         let trace = values.slice(s![a, c, ..]);
                         let trace = trace.as_slice().expect("a standard-layout block");
+                        if volume {
+                            // the samples about the horizon, where the window lies in the data
+                            if self.axis.window(map.top[cell], map.base[cell]).is_some() {
+                                for (k, off) in map.relative.iter().enumerate() {
+                                    out[0][[a, c, k]] = window_stats::value_at(
+                                        trace,
+                                        &part,
+                                        map.horizon[cell] + off,
+                                        map.interpolation,
+                                    );
+                                }
+                            }
+                            continue;
+                        }
                         let window = self.axis.window(map.top[cell], map.base[cell]);
                         for (o, st) in out.iter_mut().zip(&map.statistics) {
                             o[[0, a, c]] = match (st, &window) {
@@ -300,7 +332,8 @@ impl MapJob {
                 }
             }
             for (s, o) in out.iter().enumerate() {
-                sinks[map.first_output + s].write_chunk([0, ti, tj], o.view())?;
+                let idx = if volume { [ti, tj, 0] } else { [0, ti, tj] };
+                sinks[map.first_output + s].write_chunk(idx, o.view())?;
                 chunks += 1;
                 bytes += (o.len() * 4) as u64;
             }
@@ -347,6 +380,11 @@ fn resolve_map(
         load(&at, variable.as_deref(), grid).with_context(|| field.to_string())
     };
     let horizon = load(&m.horizon, "horizon")?;
+    if m.statistics.contains(&Statistic::Samples) {
+        if m.statistics.len() > 1 || m.window.is_none() {
+            bail!("statistics: `samples` is a volume about the horizon: give it a map of its own with a `window:` (not `base:`)");
+        }
+    }
     let statistics = match (&m.statistics[..], m.window.is_some() || m.base.is_some()) {
         ([], false) => vec![Statistic::Value],
         ([], true) => bail!("statistics: name what to map over the window (mean, rms, max, ...)"),
@@ -419,6 +457,13 @@ fn resolve_map(
         "statistics": statistics.iter().map(|s| s.name()).collect::<Vec<_>>(),
         "interpolation": format!("{:?}", m.interpolation).to_lowercase(),
     });
+    let relative = match (statistics[..] == [Statistic::Samples], m.window) {
+        (true, Some([a, b])) => {
+            let n = ((b - a) / axis.step + 1e-9).floor() as usize + 1;
+            (0..n).map(|k| a + k as f64 * axis.step).collect()
+        }
+        _ => Vec::new(),
+    };
     Ok(Resolved {
         kernel,
         horizon,
@@ -426,6 +471,7 @@ fn resolve_map(
         base,
         statistics,
         interpolation: m.interpolation,
+        relative,
         first_output,
         identity,
     })
@@ -436,9 +482,10 @@ fn variable_spec(
     input: &Input,
     m: &MapSpec,
     st: Statistic,
-    count: usize,
+    r: &Resolved,
     grid: &SurveyGrid,
 ) -> VariableSpec {
+    let count = r.statistics.len();
     let what = m
         .attribute
         .clone()
@@ -479,11 +526,19 @@ fn variable_spec(
         name,
         dtype: Dtype::Float32,
         scale: None,
-        chunks: [
-            1,
-            input.chunks[0].min(input.shape[0]),
-            input.chunks[1].min(input.shape[1]),
-        ],
+        chunks: match st {
+            // a volume about the horizon: the map's tiles, its samples whole
+            Statistic::Samples => [
+                input.chunks[0].min(input.shape[0]),
+                input.chunks[1].min(input.shape[1]),
+                r.relative.len() as u64,
+            ],
+            _ => [
+                1,
+                input.chunks[0].min(input.shape[0]),
+                input.chunks[1].min(input.shape[1]),
+            ],
+        },
         compression: Compression::Zstd,
         attributes,
         fill: None,
@@ -531,8 +586,47 @@ impl JobKind for MapJob {
         &self.input
     }
 
-    fn layout(&self) -> Layout {
-        self.layout.clone()
+    fn layout(&self, path: &Path) -> Layout {
+        match self.volume_in(path) {
+            None => self.layout.clone(),
+            Some(m) => {
+                // (inline, crossline, relative sample), with the map's extras
+                let relative = &self.maps[m].relative;
+                let (ni, nx) = (self.input.shape[0], self.input.shape[1]);
+                let name = format!("relative_{}", self.input.dims[2]);
+                let mut attributes = Map::new();
+                if let Some(u) = self
+                    .input
+                    .coords
+                    .iter()
+                    .find(|c| c.name == self.input.dims[2])
+                    .and_then(|c| c.attributes.get("units"))
+                {
+                    attributes.insert("units".into(), u.clone());
+                }
+                attributes.insert(
+                    "long_name".into(),
+                    json!("position about the horizon (negative above)"),
+                );
+                let mut coords = self.layout.coords.clone();
+                coords.push(crate::store::Coordinate {
+                    name: name.clone(),
+                    dtype: Dtype::Float64,
+                    values: relative.clone(),
+                    attributes,
+                });
+                let mut dims = self.layout.dims.clone();
+                dims.push(name);
+                Layout {
+                    shape: [ni, nx, relative.len() as u64],
+                    ndim: 3,
+                    dims,
+                    coords,
+                    live_traces: self.input.live_traces.clone(),
+                    extras: self.layout.extras.clone(),
+                }
+            }
+        }
     }
 
     fn reads(&self) -> Vec<Location> {
@@ -582,7 +676,12 @@ impl JobKind for MapJob {
 
     fn task_chunks(&self, task: usize) -> Vec<(usize, [u64; 3])> {
         let (ti, tj) = (task as u64 / self.tiles[1], task as u64 % self.tiles[1]);
-        (0..self.outputs.len()).map(|o| (o, [0, ti, tj])).collect()
+        (0..self.outputs.len())
+            .map(|o| match self.is_volume(o) {
+                true => (o, [ti, tj, 0]),
+                false => (o, [0, ti, tj]),
+            })
+            .collect()
     }
 
     fn estimate(&self) -> u64 {
@@ -769,6 +868,21 @@ impl JobKind for MapJob {
 }
 
 impl MapJob {
+    /// The map whose `samples` volume is written to the dataset at `path`.
+    fn volume_in(&self, path: &Path) -> Option<usize> {
+        self.maps.iter().position(|m| {
+            m.statistics == [Statistic::Samples]
+                && self.outputs[m.first_output].location.path() == path
+        })
+    }
+
+    /// Whether output `o` is a volume about a horizon.
+    fn is_volume(&self, o: usize) -> bool {
+        self.maps
+            .iter()
+            .any(|m| m.first_output == o && m.statistics == [Statistic::Samples])
+    }
+
     /// The distinct input chunks every task's windows touch.
     fn touched_chunks(&self) -> u64 {
         let mut all = Vec::new();

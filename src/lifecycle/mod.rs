@@ -126,12 +126,13 @@ pub fn execute(job: &mut dyn JobKind, s: &Settings, stop: &AtomicBool) -> Result
             .position(|q| o.is_in(q))
             .expect("dataset of an output")
     };
-    let layout = job.layout();
     let vars = job
         .outputs()
         .iter()
         .map(|o| match &datasets[dataset_of(o)] {
-            Some(d) => d.variable(&o.spec, &layout).map(Some),
+            Some(d) => d
+                .variable(&o.spec, &job.layout(o.location.path()))
+                .map(Some),
             None => Ok(None),
         })
         .collect::<Result<Vec<_>>>()?;
@@ -236,13 +237,13 @@ fn open_datasets(
     let identity = Identity::of(&grid.location, grid.variable.as_deref());
     let mut repairs = Repairs::new();
     let mut datasets = Vec::new();
-    let layout = job.layout();
     for at in paths {
         let path = at.path();
         let outputs: Vec<&Output> = job.outputs().iter().filter(|o| o.is_in(at)).collect();
         let format = outputs[0].format;
         let attrs = job.dataset_attributes(path);
         let specs: Vec<_> = outputs.iter().map(|o| o.spec.clone()).collect();
+        let layout = job.layout(path);
         let skeleton = Skeleton {
             format,
             layout: &layout,

@@ -128,7 +128,7 @@ pub fn of_window(trace: &[f32], axis: &Axis, window: std::ops::Range<usize>, s: 
     };
     use Statistic::*;
     let v = match s {
-        Value => f64::NAN, // not a window statistic
+        Value | Samples => f64::NAN, // not window statistics
         Count => live.clone().count() as f64,
         Mean => mean_of(&all, &|v| v),
         Rms => mean_of(&all, &|v| v * v).sqrt(),

@@ -309,6 +309,38 @@ def test_synth_writes_the_horizons_of_its_reflectors(tmp_path):
     assert np.nanmax(np.abs(got - want)) <= 1e-5 * np.nanmax(np.abs(want))
 
 
+def test_a_volume_flattened_on_a_horizon(survey):
+    import xarray as xr
+    s = survey
+    h = s["picked"] + 1.3
+    h[6, 2] = np.nan
+    write_columns(s["d"] / "hf.txt", [(int(s["il"][i]), int(s["xl"][j]), -999.25 if np.isnan(h[i, j]) else float(h[i, j]))
+                                      for i in range(h.shape[0]) for j in range(h.shape[1])])
+    run_maps(s, [{"horizon": str(s["d"] / "hf.txt"), "window": [-20, 40], "statistics": "samples",
+                  "interpolation": "linear", "name": "flat"}], "flat.zarr")
+    ds = xr.open_zarr(s["d"] / "flat.zarr")
+    assert ds["flat"].dims == ("inline", "crossline", "relative_time")
+    off = ds["relative_time"].values
+    assert list(off) == list(np.arange(-20, 41, 4.0)) and list(ds["inline"].values) == list(s["il"])
+    a, t = s["a"], s["t"]
+    want = np.full(ds["flat"].shape, np.nan)
+    for i in range(h.shape[0]):
+        for j in range(h.shape[1]):
+            if np.isfinite(h[i, j]) and h[i, j] - 20 >= t[0] and h[i, j] + 40 <= t[-1]:
+                want[i, j] = np.interp(h[i, j] + off, t, a[i, j])
+    got = ds["flat"].values
+    assert np.array_equal(np.isnan(got), np.isnan(want))
+    assert np.nanmax(np.abs(got - want)) <= 1e-5 * np.nanmax(np.abs(want))
+    # a volume needs a dataset of its own
+    job = s["d"] / "mixed.yaml"
+    out = str(s["d"] / "mixed.zarr")
+    job.write_text(json.dumps({"input": str(s["vol"]), "maps": [
+        {"horizon": str(s["d"] / "hf.txt"), "window": [-8, 8], "statistics": "samples", "path": out},
+        {"horizon": str(s["d"] / "hf.txt"), "path": out, "name": "v"}]}))
+    p = run_attr("run", job, check=False)
+    assert p.returncode != 0 and "of its own" in p.stderr and p.stderr.count("\n") == 1, p.stderr
+
+
 def test_a_window_down_to_a_base_horizon(survey):
     s = survey
     h = s["picked"].astype(np.float64)
