@@ -296,38 +296,7 @@ impl MapJob {
                         }
                         let trace = values.slice(s![a, c, ..]);
                         let trace = trace.as_slice().expect("a standard-layout block");
-                        if volume {
-                            // the samples about the horizon, where the window lies in the data
-                            if self.axis.window(map.top[cell], map.base[cell]).is_some() {
-                                for (k, off) in map.relative.iter().enumerate() {
-                                    out[0][[a, c, k]] = window_stats::value_at(
-                                        trace,
-                                        &part,
-                                        map.horizon[cell] + off,
-                                        map.interpolation,
-                                    );
-                                }
-                            }
-                            continue;
-                        }
-                        let window = self.axis.window(map.top[cell], map.base[cell]);
-                        for (o, st) in out.iter_mut().zip(&map.statistics) {
-                            o[[0, a, c]] = match (st, &window) {
-                                (Statistic::Value, _) => window_stats::value_at(
-                                    trace,
-                                    &part,
-                                    map.horizon[cell],
-                                    map.interpolation,
-                                ),
-                                (_, Some(w)) => window_stats::of_window(
-                                    trace,
-                                    &part,
-                                    w.start - k0..w.end - k0,
-                                    *st,
-                                ),
-                                (_, None) => f32::NAN,
-                            };
-                        }
+                        self.trace_values(map, trace, &part, k0, cell, &mut out, [a, c]);
                     }
                 }
             }
@@ -339,6 +308,46 @@ impl MapJob {
             }
         }
         Ok((chunks, bytes))
+    }
+
+    /// What map `map` takes from trace `cell` (its samples `trace` on
+    /// `part`, which starts at sample `k0` of the axis): its statistics, or
+    /// its samples about the horizon, into cell `at` of `out`.
+    #[allow(clippy::too_many_arguments)]
+    fn trace_values(
+        &self,
+        map: &Resolved,
+        trace: &[f32],
+        part: &Axis,
+        k0: usize,
+        cell: usize,
+        out: &mut [Array3<f32>],
+        [a, c]: [usize; 2],
+    ) {
+        let window = self.axis.window(map.top[cell], map.base[cell]);
+        if map.statistics == [Statistic::Samples] {
+            // the samples about the horizon, where the window lies in the data
+            if window.is_some() {
+                for (k, off) in map.relative.iter().enumerate() {
+                    out[0][[a, c, k]] = window_stats::value_at(
+                        trace,
+                        part,
+                        map.horizon[cell] + off,
+                        map.interpolation,
+                    );
+                }
+            }
+            return;
+        }
+        for (o, st) in out.iter_mut().zip(&map.statistics) {
+            o[[0, a, c]] = match (st, &window) {
+                (Statistic::Value, _) => {
+                    window_stats::value_at(trace, part, map.horizon[cell], map.interpolation)
+                }
+                (_, Some(w)) => window_stats::of_window(trace, part, w.start - k0..w.end - k0, *st),
+                (_, None) => f32::NAN,
+            };
+        }
     }
 }
 
@@ -380,26 +389,7 @@ fn resolve_map(
         load(&at, variable.as_deref(), grid).with_context(|| field.to_string())
     };
     let horizon = load(&m.horizon, "horizon")?;
-    if m.statistics.contains(&Statistic::Samples) {
-        if m.statistics.len() > 1 || m.window.is_none() {
-            bail!("statistics: `samples` is a volume about the horizon: give it a map of its own with a `window:` (not `base:`)");
-        }
-    }
-    let statistics = match (&m.statistics[..], m.window.is_some() || m.base.is_some()) {
-        ([], false) => vec![Statistic::Value],
-        ([], true) => bail!("statistics: name what to map over the window (mean, rms, max, ...)"),
-        (s, windowed) => {
-            if !windowed {
-                if let Some(st) = s.iter().find(|s| **s != Statistic::Value) {
-                    bail!(
-                        "statistics: {} needs a window: give `window: [above, below]` or `base:`",
-                        st.name()
-                    );
-                }
-            }
-            s.to_vec()
-        }
-    };
+    let statistics = statistics_of(m)?;
     let (top, base) = match (&m.window, &m.base) {
         (Some(_), Some(_)) => bail!("give `window` or `base`, not both"),
         (Some([a, b]), None) => {
@@ -475,6 +465,34 @@ fn resolve_map(
         first_output,
         identity,
     })
+}
+
+/// The statistics a map names (`value` by default), each one checked
+/// against its window.
+fn statistics_of(m: &MapSpec) -> Result<Vec<Statistic>> {
+    if m.statistics.contains(&Statistic::Samples) && (m.statistics.len() > 1 || m.window.is_none())
+    {
+        bail!("statistics: `samples` is a volume about the horizon: give it a map of its own with a `window:` (not `base:`)");
+    }
+    Ok(
+        match (&m.statistics[..], m.window.is_some() || m.base.is_some()) {
+            ([], false) => vec![Statistic::Value],
+            ([], true) => {
+                bail!("statistics: name what to map over the window (mean, rms, max, ...)")
+            }
+            (s, windowed) => {
+                if !windowed {
+                    if let Some(st) = s.iter().find(|s| **s != Statistic::Value) {
+                        bail!(
+                        "statistics: {} needs a window: give `window: [above, below]` or `base:`",
+                        st.name()
+                    );
+                    }
+                }
+                s.to_vec()
+            }
+        },
+    )
 }
 
 /// The variable of statistic `st` of map `m`.
