@@ -1,6 +1,7 @@
 //! A horizon a job names, on the survey's traces: a horizon dataset (as
 //! `attr horizon import` and `attr synth` write them; `DATASET:VARIABLE`
-//! for one of several) or a horizon file, placed on the fly.
+//! for one of several), a plain 2-D Zarr array on the survey's
+//! (inline, crossline), or a horizon file, placed on the fly.
 
 use crate::io::horizon_import::{place, ImportOptions};
 use crate::io::survey_grid::SurveyGrid;
@@ -38,7 +39,12 @@ pub fn load(at: &Location, variable: Option<&str>, grid: &SurveyGrid) -> Result<
         };
         return Ok(place(path, grid, &o)?.z);
     }
-    let name = variable.unwrap_or("z");
+    // a plain 2-D array is the horizon itself
+    let plain = matches!(
+        crate::store::node_kind(at),
+        Ok(crate::store::NodeKind::Array(_))
+    );
+    let name = variable.unwrap_or(if plain { "" } else { "z" });
     let Some((shape, z)) = read_whole(at, name)? else {
         bail!("'{at}' has no variable `{name}`: give a horizon dataset (`attr horizon import`), DATASET:VARIABLE, or a horizon file");
     };

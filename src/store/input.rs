@@ -639,13 +639,22 @@ fn read_coordinates(
     Ok(coords)
 }
 
-/// The array `name` of the dataset at `at`, whole, as f64 with its shape
-/// (`None` when the dataset has no such array). For small per-trace
-/// arrays (cdp_x, a horizon), whose values f32 would round.
+/// The array `name` of the dataset at `at` (`""`: the store is the
+/// array), whole, as f64 with its shape (`None` when there is no such
+/// array). For small per-trace arrays (cdp_x, a horizon), whose values f32
+/// would round.
 #[allow(clippy::unnecessary_cast)] // one cast for every dtype, a no-op for f64
 pub fn read_whole(at: &super::Location, name: &str) -> Result<Option<(Vec<u64>, Vec<f64>)>> {
     let store = at.open_readable()?;
-    if !has_array(&store, name) {
+    let root = name.is_empty();
+    let found = match root {
+        true => matches!(
+            node_kind_in(&store, "", &at.to_string()),
+            Ok(NodeKind::Array(_))
+        ),
+        false => has_array(&store, name),
+    };
+    if !found {
         return Ok(None);
     }
     let array = Array::open(store, &format!("/{name}"))

@@ -341,6 +341,20 @@ def test_a_volume_flattened_on_a_horizon(survey):
     assert p.returncode != 0 and "of its own" in p.stderr and p.stderr.count("\n") == 1, p.stderr
 
 
+def test_a_plain_zarr_array_is_a_horizon(survey):
+    s = survey
+    h = (s["picked"] + 1.0).astype(np.float32)
+    h[1, 1] = np.nan
+    zarr.create_array(str(s["d"] / "plain.zarr"), data=h, dimension_names=("inline", "crossline"))
+    m = run_maps(s, [{"horizon": str(s["d"] / "plain.zarr"), "interpolation": "nearest", "name": "v"}], "plain_map.zarr")
+    a, t = s["a"], s["t"]
+    k = np.rint((h - t[0]) / (t[1] - t[0]))
+    want = np.array([[a[i, j, int(k[i, j])] if np.isfinite(h[i, j]) else np.nan for j in range(h.shape[1])]
+                     for i in range(h.shape[0])])
+    got = m["v"][:]
+    assert np.array_equal(np.isnan(got), np.isnan(want)) and np.nanmax(np.abs(got - want)) == 0
+
+
 def test_a_window_down_to_a_base_horizon(survey):
     s = survey
     h = s["picked"].astype(np.float64)
