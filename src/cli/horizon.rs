@@ -23,8 +23,9 @@ impl What {
 /// lines skipped), IRAP classic ASCII and binary grids, ZMAP+ grids.
 /// Points land on their nearest trace; x/y points and grids go through the
 /// survey's affine transform fitted from its cdp_x/cdp_y, and grids are
-/// sampled bilinearly at each trace. Null values (-999.25, 1e30, 9999900,
-/// -99999, NaN) stay missing; Petrel's negative times are read as positive.
+/// sampled bilinearly at each trace. Null values (-999.25, -999, 1e30 and
+/// above, 9999900, ±99999, NaN) stay missing; Petrel's negative times are
+/// read as positive.
 #[derive(clap::Args)]
 pub struct Import {
     /// The horizon file.
