@@ -16,8 +16,8 @@ impl What {
 }
 
 /// A map or horizon (a 2-D variable on inline, crossline, with cdp_x and
-/// cdp_y) as a file Petrel, RMS and xtgeo import: IRAP classic ASCII on the
-/// survey's own rotated grid, ZMAP+ resampled bilinearly onto a
+/// cdp_y) as a file Petrel, RMS and xtgeo import: IRAP classic ASCII or
+/// IRAP binary on the survey's own rotated grid, ZMAP+ resampled bilinearly onto a
 /// north-aligned grid (ZMAP+ has no rotation), or x y z columns of the
 /// live cells. Missing cells are the format's null value.
 #[derive(clap::Args)]

@@ -14,14 +14,17 @@ use std::path::Path;
 pub enum MapFormat {
     /// IRAP classic ASCII grid.
     Irap,
+    /// IRAP binary grid (big-endian Fortran records; positions as f32).
+    IrapBinary,
     /// ZMAP+ grid (north-aligned).
     Zmap,
     /// x y z columns.
     Xyz,
 }
 
-/// The null value each format declares.
+/// The null value each format declares (xtgeo reads them so).
 const IRAP_NULL: f64 = 9_999_900.0;
+const IRAP_BINARY_NULL: f64 = 1e30;
 const ZMAP_NULL: f64 = -99_999.0;
 
 /// `attr export map DATASET:VARIABLE OUT`.
@@ -60,10 +63,11 @@ pub fn export(
     };
     let grid = rotated_grid(&xs, &ys, &values, ni, nx)
         .ok_or_else(|| anyhow!("'{at}': its cdp_x/cdp_y do not form a regular grid"))?;
-    let text = match format {
-        MapFormat::Irap => irap_ascii(&grid),
-        MapFormat::Zmap => zmap(&north_aligned(&grid), variable),
-        MapFormat::Xyz => xyz(&xs, &ys, &values),
+    let text: Vec<u8> = match format {
+        MapFormat::Irap => irap_ascii(&grid).into_bytes(),
+        MapFormat::IrapBinary => irap_binary(&grid),
+        MapFormat::Zmap => zmap(&north_aligned(&grid), variable).into_bytes(),
+        MapFormat::Xyz => xyz(&xs, &ys, &values).into_bytes(),
     };
     // written beside the output and renamed over it when complete
     let tmp = crate::store::private_sibling(output, "exporting");
@@ -198,6 +202,42 @@ fn irap_ascii(g: &MapGrid) -> String {
     }
     s.push('\n');
     s
+}
+
+/// IRAP binary: records (-996, ny, xmin, xmax, ymin, ymax, xinc, yinc),
+/// (nx, rotation, xori, yori), seven zeros, then the values as f32, a row
+/// (x fastest) per record.
+fn irap_binary(g: &MapGrid) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut record = |payload: Vec<u8>| {
+        let len = (payload.len() as u32).to_be_bytes();
+        out.extend(len);
+        out.extend(payload);
+        out.extend(len);
+    };
+    let f = |v: &[f64]| {
+        v.iter()
+            .flat_map(|x| (*x as f32).to_be_bytes())
+            .collect::<Vec<u8>>()
+    };
+    let xmax = g.xori + (g.nx - 1) as f64 * g.xinc;
+    let ymax = g.yori + (g.ny - 1) as f64 * g.yinc;
+    let mut head = (-996i32).to_be_bytes().to_vec();
+    head.extend((g.ny as i32).to_be_bytes());
+    head.extend(f(&[g.xori, xmax, g.yori, ymax, g.xinc, g.yinc]));
+    record(head);
+    let mut second = (g.nx as i32).to_be_bytes().to_vec();
+    second.extend(f(&[g.rotation, g.xori, g.yori]));
+    record(second);
+    record(vec![0; 28]);
+    for row in g.values.chunks(g.nx) {
+        let row: Vec<f64> = row
+            .iter()
+            .map(|v| if v.is_finite() { *v } else { IRAP_BINARY_NULL })
+            .collect();
+        record(f(&row));
+    }
+    out
 }
 
 fn zmap(g: &MapGrid, name: &str) -> String {

@@ -237,7 +237,7 @@ def test_horizons_are_drawn_on_sections(survey):
     assert p.returncode != 0 and "sections" in p.stderr and p.stderr.count("\n") == 1, p.stderr
 
 
-@pytest.mark.parametrize("fmt", ["irap", "zmap", "xyz"])
+@pytest.mark.parametrize("fmt", ["irap", "irap-binary", "zmap", "xyz"])
 def test_exported_maps_read_back_in_xtgeo(survey, fmt):
     s = survey
     # a smooth horizon (a plane in x/y, with a hole), so that ZMAP+'s
@@ -258,8 +258,9 @@ def test_exported_maps_read_back_in_xtgeo(survey, fmt):
         assert len(xyz) == live.sum()
         assert np.allclose(xyz[:, 2], plane(xyz[:, 0], xyz[:, 1]), atol=1e-3)
         return
-    sf = xtgeo.surface_from_file(str(out), fformat={"irap": "irap_ascii", "zmap": "zmap_ascii"}[fmt])
-    if fmt == "irap":
+    sf = xtgeo.surface_from_file(str(out), fformat={"irap": "irap_ascii", "irap-binary": "irap_binary",
+                                                    "zmap": "zmap_ascii"}[fmt])
+    if fmt.startswith("irap"):
         # the survey's own grid: every node lies on a trace and holds its value
         values = np.ma.filled(sf.values, np.nan)
         for i in range(sf.ncol):
@@ -268,7 +269,7 @@ def test_exported_maps_read_back_in_xtgeo(survey, fmt):
                 v = values[i, j]
                 d = np.hypot(s["x"] - x, s["y"] - y)
                 k = np.unravel_index(np.argmin(d), d.shape)
-                assert d[k] < 1.0, (i, j, d[k])
+                assert d[k] < 1.0, (i, j, d[k])  # (IRAP binary keeps positions as f32)
                 assert (np.isnan(v) and np.isnan(h[k])) or abs(v - h[k]) < 1e-4, (i, j, v, h[k])
         return
     # ZMAP+ has no rotation: resampled, then read between its nodes
