@@ -20,7 +20,10 @@ impl What {
 ///
 /// Formats: column text (inline crossline z; x y z; inline crossline x y z,
 /// as Petrel, OpendTect, IESX and OpenWorks export them; header and comment
-/// lines skipped), IRAP classic ASCII and binary grids, ZMAP+ grids.
+/// lines skipped), IRAP classic ASCII and binary grids, ZMAP+ grids, and
+/// 2-D Zarr arrays or datasets on (inline, crossline): a dataset's `z` (or
+/// DATASET:VARIABLE) on its inline/crossline coordinates, or a plain array
+/// of the survey's shape.
 /// Points land on their nearest trace; x/y points and grids go through the
 /// survey's affine transform fitted from its cdp_x/cdp_y, and grids are
 /// sampled bilinearly at each trace. Null values (-999.25, -999, 1e30 and

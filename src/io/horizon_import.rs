@@ -6,7 +6,7 @@
 
 use super::horizon_files::{self, Column, Horizon, HorizonFormat, Position};
 use super::survey_grid::SurveyGrid;
-use crate::store::{Dtype, Input, Location, NewDataset};
+use crate::store::{read_whole, Dtype, Input, Location, NewDataset};
 use anyhow::{anyhow, bail, Result};
 use ndarray::{ArrayD, IxDyn};
 use serde_json::{json, Map, Value};
@@ -45,7 +45,10 @@ pub fn place(file: &Path, grid: &SurveyGrid, o: &ImportOptions) -> Result<Placed
             && (xl.0..=xl.1).contains(&b)
     };
     let shown = file.display();
-    let horizon = horizon_files::read(file, o.format, o.columns.as_deref(), &looks_like_lines)?;
+    let horizon = match zarr_horizon(file, grid)? {
+        Some(h) => h,
+        None => horizon_files::read(file, o.format, o.columns.as_deref(), &looks_like_lines)?,
+    };
     let mut z = vec![f64::NAN; ni * nx];
     let mut outside = 0;
     match horizon {
@@ -118,6 +121,75 @@ pub fn place(file: &Path, grid: &SurveyGrid, o: &ImportOptions) -> Result<Placed
         outside,
         negated,
     })
+}
+
+/// A 2-D Zarr array or dataset variable on (inline, crossline) at `file`
+/// (`DATASET:VARIABLE`, or a dataset's `z`), as points on its line numbers
+/// (its `inline`/`crossline` coordinates, else the survey's when its shape
+/// is the survey's); `None` when `file` is no Zarr store.
+fn zarr_horizon(file: &Path, grid: &SurveyGrid) -> Result<Option<Horizon>> {
+    let text = file.to_string_lossy();
+    let (store, variable) = match text.rsplit_once(':') {
+        Some((p, v)) if Path::new(p).is_dir() && !v.contains('/') => {
+            (Path::new(p).to_path_buf(), Some(v))
+        }
+        _ => (file.to_path_buf(), None),
+    };
+    if !store.is_dir() {
+        return Ok(None);
+    }
+    let at = Location::local(&store);
+    let plain = matches!(
+        crate::store::node_kind(&at)?,
+        crate::store::NodeKind::Array(_)
+    );
+    let name = variable.unwrap_or(if plain { "" } else { "z" });
+    let Some((shape, z)) = read_whole(&at, name)? else {
+        bail!(
+            "'{}' has no variable `{name}`: give DATASET:VARIABLE",
+            store.display()
+        );
+    };
+    let [n0, n1] = shape[..] else {
+        bail!(
+            "'{}' is {}-D: a horizon is 2-D (inline, crossline)",
+            file.display(),
+            shape.len()
+        );
+    };
+    let (n0, n1) = (n0 as usize, n1 as usize);
+    let lines = |axis: &str, n: usize, survey: &[f64]| -> Result<Vec<f64>> {
+        match read_whole(&at, axis)? {
+            Some((s, v)) if !plain && s == [n as u64] => Ok(v),
+            _ if n == survey.len() => Ok(survey.to_vec()),
+            _ => bail!(
+                "'{}' has no {axis} numbers and another shape than the survey's: give it `{axis}` coordinates",
+                file.display()
+            ),
+        }
+    };
+    let (inlines, crosslines) = (
+        lines("inline", n0, &grid.inlines)?,
+        lines("crossline", n1, &grid.crosslines)?,
+    );
+    let points = (0..n0 * n1)
+        .map(|t| {
+            let v = z[t];
+            let position = Position::Lines {
+                inline: inlines[t / n1],
+                crossline: crosslines[t % n1],
+            };
+            (
+                position,
+                if horizon_files::is_null(v) {
+                    f64::NAN
+                } else {
+                    v
+                },
+            )
+        })
+        .collect();
+    Ok(Some(Horizon::Points(points)))
 }
 
 /// A horizon wholly outside the survey's sample range is an error naming

@@ -356,6 +356,25 @@ def test_a_plain_zarr_array_is_a_horizon(survey):
     assert np.array_equal(np.isnan(got), np.isnan(want)) and np.nanmax(np.abs(got - want)) == 0
 
 
+def test_zarr_horizons_are_imported_by_their_line_numbers(survey):
+    s = survey
+    h = s["picked"] + 0.5
+    # a dataset on part of the survey, with its line numbers
+    g = zarr.open_group(str(s["d"] / "part.zarr"), mode="w")
+    g.create_array("z", data=h[3:10, 2:], dimension_names=("inline", "crossline"))
+    g.create_array("inline", data=s["il"][3:10], dimension_names=("inline",))
+    g.create_array("crossline", data=s["xl"][2:], dimension_names=("crossline",))
+    run_attr("horizon", "import", s["d"] / "part.zarr", s["d"] / "part_on.zarr", "--survey", s["vol"], "-q")
+    got = horizon(s["d"] / "part_on.zarr")
+    want = np.full(h.shape, np.nan)
+    want[3:10, 2:] = h[3:10, 2:]
+    assert np.array_equal(np.isnan(got), np.isnan(want)) and np.nanmax(np.abs(got - want)) < 1e-3
+    # a plain array of the survey's shape
+    zarr.create_array(str(s["d"] / "whole.zarr"), data=h.astype(np.float32))
+    run_attr("horizon", "import", s["d"] / "whole.zarr", s["d"] / "whole_on.zarr", "--survey", s["vol"], "-q")
+    assert np.nanmax(np.abs(horizon(s["d"] / "whole_on.zarr") - h)) < 1e-3
+
+
 def test_a_window_down_to_a_base_horizon(survey):
     s = survey
     h = s["picked"].astype(np.float64)
