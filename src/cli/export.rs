@@ -34,14 +34,10 @@ pub struct Map {
 
 impl Map {
     fn execute(self) -> anyhow::Result<()> {
-        let (dataset, variable) = match self.input.rsplit_once(':') {
-            Some((d, v)) if !v.contains('/') && !d.is_empty() && d != "s3" => {
-                (d.to_string(), v.to_string())
-            }
-            _ => (self.input.clone(), "z".to_string()),
-        };
+        let (dataset, variable) = crate::store::split_variable(std::path::Path::new(&self.input));
+        let variable = variable.unwrap_or_else(|| "z".to_string());
         crate::io::map_export::export(
-            std::path::Path::new(&dataset),
+            &dataset,
             &variable,
             &self.output,
             self.format,

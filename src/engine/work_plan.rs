@@ -116,6 +116,15 @@ pub const PROCESS_BYTES: u64 = 24 << 20;
 /// the input chunks it reads first, its chunks' records (about 75 bytes
 /// measured with 10 240 and 122 880 tasks).
 const TASK_BYTES: u64 = 96;
+/// The six orders a group's tasks can be swept in, the plan's own first.
+const SWEEP_ORDERS: [[usize; 3]; 6] = [
+    [0, 1, 2],
+    [0, 2, 1],
+    [1, 0, 2],
+    [1, 2, 0],
+    [2, 0, 1],
+    [2, 1, 0],
+];
 /// Groups of more tasks than this are swept by a count, not a simulation
 /// of every task ([`Plan::best_sweep_in_closed_form`]).
 const EXACT_SWEEP_TASKS: u64 = 100_000;
@@ -361,17 +370,9 @@ impl Plan {
                 (t, ids)
             })
             .collect();
-        let orders = [
-            [0, 1, 2],
-            [0, 2, 1],
-            [1, 0, 2],
-            [1, 2, 0],
-            [2, 0, 1],
-            [2, 1, 0],
-        ];
         let mut span = vec![(usize::MAX, 0); grid.iter().product::<u64>() as usize];
         let mut best = ([0, 1, 2], u64::MAX);
-        for order in orders {
+        for order in SWEEP_ORDERS {
             let mut sorted: Vec<&(Task, Vec<u64>)> = tasks.iter().collect();
             sorted.sort_by_key(|(t, _)| order.map(|a| t.first_chunk[a]));
             span.fill((usize::MAX, 0));
@@ -426,14 +427,7 @@ impl Plan {
         let chunks: f64 = per_axis.iter().map(|a| a.0).product();
         let tasks = n.iter().product::<u64>() as f64;
         let mut best = ([0, 1, 2], u64::MAX);
-        for order in [
-            [0, 1, 2],
-            [0, 2, 1],
-            [1, 0, 2],
-            [1, 2, 0],
-            [2, 0, 1],
-            [2, 1, 0],
-        ] {
+        for order in SWEEP_ORDERS {
             let [s, m, i] = order;
             let wait = per_axis[s].1 * (n[m] * n[i]) as f64
                 + per_axis[m].1 * n[i] as f64

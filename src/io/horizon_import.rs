@@ -128,13 +128,7 @@ pub fn place(file: &Path, grid: &SurveyGrid, o: &ImportOptions) -> Result<Placed
 /// (its `inline`/`crossline` coordinates, else the survey's when its shape
 /// is the survey's); `None` when `file` is no Zarr store.
 fn zarr_horizon(file: &Path, grid: &SurveyGrid) -> Result<Option<Horizon>> {
-    let text = file.to_string_lossy();
-    let (store, variable) = match text.rsplit_once(':') {
-        Some((p, v)) if Path::new(p).is_dir() && !v.contains('/') => {
-            (Path::new(p).to_path_buf(), Some(v))
-        }
-        _ => (file.to_path_buf(), None),
-    };
+    let (store, variable) = crate::store::split_variable(file);
     if !store.is_dir() {
         return Ok(None);
     }
@@ -143,7 +137,7 @@ fn zarr_horizon(file: &Path, grid: &SurveyGrid) -> Result<Option<Horizon>> {
         crate::store::node_kind(&at)?,
         crate::store::NodeKind::Array(_)
     );
-    let name = variable.unwrap_or(if plain { "" } else { "z" });
+    let name = variable.as_deref().unwrap_or(if plain { "" } else { "z" });
     let Some((shape, z)) = read_whole(&at, name)? else {
         bail!(
             "'{}' has no variable `{name}`: give DATASET:VARIABLE",

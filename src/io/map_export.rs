@@ -99,7 +99,7 @@ pub fn export(
 /// must lie anticlockwise of it (where the survey is left-handed the
 /// crosslines are taken from the last).
 fn rotated_grid(xs: &[f64], ys: &[f64], values: &[f64], ni: usize, nx: usize) -> Option<MapGrid> {
-    let ([x0, xi, xj], [y0, yi, yj]) = fit(xs, ys, nx)?;
+    let ([x0, xi, xj], [y0, yi, yj]) = super::survey_grid::affine_of(xs, ys, nx)?;
     let right_handed = xi * yj - yi * xj > 0.0;
     let (ox, oy) = match right_handed {
         true => (x0, y0),
@@ -122,24 +122,6 @@ fn rotated_grid(xs: &[f64], ys: &[f64], values: &[f64], ni: usize, nx: usize) ->
         rotation: yi.atan2(xi).to_degrees().rem_euclid(360.0),
         values: v,
     })
-}
-
-/// x = a·(1, i, j), y = b·(1, i, j) by least squares over the positions.
-fn fit(xs: &[f64], ys: &[f64], nx: usize) -> Option<([f64; 3], [f64; 3])> {
-    use nalgebra::{Matrix3, Vector3};
-    let (mut m, mut bx, mut by) = (Matrix3::<f64>::zeros(), Vector3::zeros(), Vector3::zeros());
-    for (t, (&x, &y)) in xs.iter().zip(ys).enumerate() {
-        if !x.is_finite() || !y.is_finite() || (x == 0.0 && y == 0.0) {
-            continue;
-        }
-        let r = Vector3::new(1.0, (t / nx) as f64, (t % nx) as f64);
-        m += r * r.transpose();
-        bx += r * x;
-        by += r * y;
-    }
-    let inv = m.try_inverse()?;
-    let (a, b) = (inv * bx, inv * by);
-    Some(([a[0], a[1], a[2]], [b[0], b[1], b[2]]))
 }
 
 /// The grid resampled onto a north-aligned one over its bounding box, at

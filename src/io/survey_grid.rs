@@ -117,10 +117,16 @@ fn fit_affine(input: &Input) -> Result<Option<([f64; 3], [f64; 3])>> {
     if sx.len() != 2 || xs.len() != ys.len() {
         return Ok(None);
     }
-    let nx = sx[1] as usize;
+    Ok(affine_of(&xs, &ys, sx[1] as usize))
+}
+
+/// x = a·(1, i, j), y = b·(1, i, j) fitted by least squares to the
+/// positions `xs`, `ys` of a grid `nx` traces wide (inline-major), over
+/// the live traces; `None` without three of them off one line.
+pub fn affine_of(xs: &[f64], ys: &[f64], nx: usize) -> Option<([f64; 3], [f64; 3])> {
     let (mut m, mut bx, mut by) = (Matrix3::<f64>::zeros(), Vector3::zeros(), Vector3::zeros());
     let mut n = 0;
-    for (t, (&x, &y)) in xs.iter().zip(&ys).enumerate() {
+    for (t, (&x, &y)) in xs.iter().zip(ys).enumerate() {
         // (0, 0) is a dead trace's header, not a position
         if !x.is_finite() || !y.is_finite() || (x == 0.0 && y == 0.0) {
             continue;
@@ -132,11 +138,10 @@ fn fit_affine(input: &Input) -> Result<Option<([f64; 3], [f64; 3])>> {
         n += 1;
     }
     if n < 3 {
-        return Ok(None);
+        return None;
     }
-    let Some(inv) = m.try_inverse() else {
-        return Ok(None); // every live trace on one line: no plane
-    };
+    // every live trace on one line: no plane
+    let inv = m.try_inverse()?;
     let (cx, cy) = (inv * bx, inv * by);
-    Ok(Some(([cx[0], cx[1], cx[2]], [cy[0], cy[1], cy[2]])))
+    Some(([cx[0], cx[1], cx[2]], [cy[0], cy[1], cy[2]]))
 }

@@ -383,7 +383,8 @@ fn resolve_map(
     first_output: usize,
 ) -> Result<Resolved> {
     let load = |p: &Path, field: &str| -> Result<Vec<f64>> {
-        use crate::maps::horizon_on_survey::{load, split_variable};
+        use crate::maps::horizon_on_survey::load;
+        use crate::store::split_variable;
         let (p, variable) = split_variable(p);
         let at = spec.locate(&p).with_context(|| field.to_string())?;
         load(&at, variable.as_deref(), grid).with_context(|| field.to_string())
@@ -650,7 +651,7 @@ impl JobKind for MapJob {
     fn reads(&self) -> Vec<Location> {
         let mut v = vec![self.input.location.clone()];
         let locate = |p: &Path| {
-            let (p, _) = crate::maps::horizon_on_survey::split_variable(p);
+            let (p, _) = crate::store::split_variable(p);
             self.spec.locate(&p).ok()
         };
         for m in &self.spec.maps {

@@ -10,6 +10,8 @@ use anyhow::{bail, Result};
 
 /// z per trace of the survey (inline-major), NaN where missing, from the
 /// variable `variable` of a horizon dataset (`z` by default) or a file.
+/// z per trace of the survey (inline-major), NaN where missing, from the
+/// variable `variable` of a horizon dataset (`z` by default) or a file.
 /// `PATH:VARIABLE` as the path and the variable (none when the text has
 /// no such suffix, or the part before it does not exist).
 pub fn split_variable(text: &std::path::Path) -> (std::path::PathBuf, Option<String>) {

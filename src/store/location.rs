@@ -19,6 +19,21 @@ fn is_zip(path: &Path) -> bool {
         .is_some_and(|e| e.eq_ignore_ascii_case("zip"))
 }
 
+/// `PATH:VARIABLE` as the store and the variable: split where the part
+/// before the colon is an `s3://` location or an existing path and the
+/// whole is not (a path may hold colons); else the path as given.
+pub fn split_variable(text: &Path) -> (PathBuf, Option<String>) {
+    let s = text.to_string_lossy();
+    if let Some((p, v)) = s.rsplit_once(':') {
+        let store = Path::new(p);
+        let found = remote::is_remote(store) || (!text.exists() && store.exists());
+        if !v.is_empty() && !v.contains('/') && found {
+            return (store.to_path_buf(), Some(v.to_string()));
+        }
+    }
+    (text.to_path_buf(), None)
+}
+
 /// Where a store lies, decided once from what the user wrote and the job's
 /// object-store settings, then passed down: nothing below asks a path
 /// string again whether it is remote.

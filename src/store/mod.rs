@@ -25,7 +25,8 @@ pub use dtype::Dtype;
 pub use input::{array_names, read_whole, Coordinate, Input};
 pub use ledger::Ledger;
 pub use location::{
-    node_kind, node_kind_in, read_json, read_key, stored_bytes, Location, NodeKind, ReadStore,
+    node_kind, node_kind_in, read_json, read_key, split_variable, stored_bytes, Location, NodeKind,
+    ReadStore,
 };
 pub use metadata::{Compression, Format};
 pub use output::{

@@ -250,7 +250,8 @@ fn draw_horizons(
     let (sx, sy) = layout.scale;
     let nx = grid.crosslines.len();
     for (k, h) in req.horizons.iter().enumerate() {
-        use crate::maps::horizon_on_survey::{load, split_variable};
+        use crate::maps::horizon_on_survey::load;
+        use crate::store::split_variable;
         let (p, variable) = split_variable(h);
         let at = crate::store::Location::parse(&p, &Default::default())?;
         let z = load(&at, variable.as_deref(), &grid)
@@ -292,17 +293,8 @@ fn open_volumes(req: &Request) -> Result<Vec<Volume>> {
     for (i, path) in req.paths.iter().enumerate() {
         if i > 0 {
             // --compare PATH or PATH:VARIABLE
-            let text = path.display().to_string();
-            match text.rsplit_once(':') {
-                Some((p, var))
-                    if !var.contains('/')
-                        && (crate::store::remote::is_remote(Path::new(p))
-                            || (!path.exists() && Path::new(p).exists())) =>
-                {
-                    volumes.push(open_volume(Path::new(p), Some(var), req)?)
-                }
-                _ => volumes.push(open_volume(path, None, req)?),
-            }
+            let (p, var) = crate::store::split_variable(path);
+            volumes.push(open_volume(&p, var.as_deref(), req)?);
         } else if req.variables.is_empty() {
             volumes.push(open_volume(path, None, req)?);
         } else {
