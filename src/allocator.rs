@@ -12,10 +12,24 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// once; the price is a peak about 5 % higher where buffers of different
 /// sizes follow one another (86 MB chunks, `bench/big-chunks.sh`).
 /// `MIMALLOC_PURGE_DELAY` in the environment still decides.
+///
+/// Transparent huge pages are declined: where the kernel offers them on
+/// request, mimalloc asks for them, and each page of medium-sized buffers
+/// (compressed chunks of 32³ to 48³ samples) then became resident 2 MiB
+/// at a time, whoever used it. Peaks were 20 MiB above what the run held,
+/// per worker, with no gain in speed (`bench/memory.sh`). mimalloc reads
+/// its own option only before its first allocation, so the process is
+/// told directly. `MIMALLOC_ALLOW_THP` in the environment still decides.
 pub fn keep_freed_pages() {
     if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
         // SAFETY: sets an integer option, which mimalloc reads at each purge
         unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
+    }
+    #[cfg(target_os = "linux")]
+    if std::env::var_os("MIMALLOC_ALLOW_THP").is_none() {
+        // SAFETY: a flag of this process; the kernel checks it at each
+        // page fault, so mappings made before it are covered too
+        unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) };
     }
 }
 

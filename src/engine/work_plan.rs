@@ -43,7 +43,9 @@ pub struct Group {
     /// The part of a task computed at once (a tile): the whole task
     /// region unless the memory budget splits it.
     pub tile: [u64; 3],
-    /// Block-sized arrays the group's kernels hold at their peak.
+    /// Block-sized arrays the group's largest kernel holds at its peak
+    /// (the others' results are counted at the tile's size: intermediates
+    /// are shared).
     pub copies: f32,
     /// The order in which workers take the group's tasks: by first chunk
     /// along these axes, outermost first (see [`Plan::sweep`]).
@@ -190,7 +192,7 @@ impl Plan {
                 .iter()
                 .map(|&o| outputs[o].copies)
                 .fold(0.0, f32::max);
-            g.copies = most + (g.outputs.len() as f32 - 1.0);
+            g.copies = most;
             g.tile = g.task_shape(shape);
             g.tasks = [0, 1, 2].map(|a| grid[a].div_ceil(g.span[a]));
             g.first_task = task_count;
@@ -545,19 +547,20 @@ impl Plan {
         for (gi, g) in self.groups.iter().enumerate() {
             // the most chunks a task reads: the product of the most along
             // each axis, as the task grid is a product of its axes
-            let task_chunks: u64 = (0..3)
-                .map(|a| {
-                    let reads = self.axis_reads(gi, a);
-                    reads.iter().map(|r| r.len() as u64).max().unwrap_or(0)
-                })
-                .product();
+            let most = [0, 1, 2].map(|a| {
+                let reads = self.axis_reads(gi, a);
+                reads.iter().map(|r| r.len() as u64).max().unwrap_or(0)
+            });
+            let task_chunks: u64 = most.iter().product();
             let region = g.task_shape(self.shape);
             let tile = [0, 1, 2].map(|a| g.tile[a].min(region[a]));
             per_worker = per_worker.max(g.cost(tile, tile != region));
-            // the chunks the sweep keeps, and those of the other workers'
-            // tasks in flight
-            let others = (workers as u64).saturating_sub(1) * task_chunks;
-            let chunks = (g.front + others).max(workers as u64 * task_chunks);
+            // the chunks the sweep keeps, and those the other workers' tasks
+            // in flight add to it: the tasks next in the sweep share all but
+            // a plane of chunks across its innermost axis
+            let plane = task_chunks / most[g.sweep[2]].max(1);
+            let others = (workers as u64).saturating_sub(1) * plane;
+            let chunks = g.front.max(task_chunks) + others;
             front = front.max(chunks * chunk_bytes);
         }
         (per_worker, front)
@@ -629,20 +632,22 @@ impl Group {
         [0, 1, 2].map(|a| (self.span[a] * self.chunks[a]).min(shape[a]))
     }
 
-    /// Bytes a worker holds for a tile of this shape: its block with the
-    /// halo, times the kernels' working copies, an output chunk being
-    /// encoded, and (when the task is tiled) the assembled output chunks
-    /// of the whole task.
+    /// Bytes a worker holds for a tile of this shape, the larger of its
+    /// two phases: computing (the block with its halo times the largest
+    /// kernel's working copies, and the other outputs' results) and
+    /// writing (every output's result, and an output chunk being encoded:
+    /// the block is gone by then); and, when the task is tiled, the
+    /// assembled outputs of the whole task through both.
     fn cost(&self, tile: [u64; 3], tiled: bool) -> u64 {
         let block: u64 = (0..3).map(|a| tile[a] + 2 * self.pad[a]).product();
+        let core: u64 = tile.iter().product();
         let task: u64 = (0..3).map(|a| self.span[a] * self.chunks[a]).product();
-        let assembled = if tiled {
-            task * 4 * self.outputs.len() as u64
-        } else {
-            0
-        };
-        let encoding = 2 * 4 * self.chunks.iter().product::<u64>();
-        (block as f64 * 4.0 * self.copies as f64) as u64 + assembled + encoding
+        let outputs = self.outputs.len() as u64;
+        let assembled = if tiled { task * 4 * outputs } else { 0 };
+        let others = core * 4 * outputs.saturating_sub(1);
+        let computing = (block as f64 * 4.0 * self.copies as f64) as u64 + others;
+        let writing = core * 4 * outputs + 2 * 4 * self.chunks.iter().product::<u64>();
+        computing.max(writing) + assembled
     }
 
     /// The largest tile of `region` within `budget`: halve the longest

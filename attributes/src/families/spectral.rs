@@ -96,9 +96,10 @@ fn ormsby(
             ),
         });
     }
-    // the trace, its spectrum and the result
+    // the trace, its spectrum, the filtered spectrum and the result
+    // (measured: about 4.5 blocks)
     crate::with_copies(
-        3.0,
+        4.5,
         kernel(FULL, p, move |b, _| {
             filter_traces(b, dt, |f| trapezoid(f, c))
         }),
