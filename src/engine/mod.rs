@@ -3,12 +3,11 @@
 //! the chunk cache. It knows kernels only through the `Kernel` trait and
 //! storage only through [`ChunkSource`] and [`ChunkSink`].
 
-use anyhow::Context;
-
 mod api;
 pub mod boundary;
 pub mod cache;
 pub mod gather;
+pub mod work;
 pub mod work_plan;
 
 use crate::progress::Progress;
@@ -16,9 +15,9 @@ pub use api::{ChunkSink, ChunkSource, Interrupted, RunOptions, Stats, Target};
 use attributes::{Halo, Shared};
 use cache::ChunkCache;
 use ndarray::{s, Array3};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::AtomicBool;
 use std::time::Instant;
+pub use work::{Seen, Work};
 use work_plan::{Plan, Task};
 
 /// Run the tasks `selected` (indices into `plan.tasks`), in the order of
@@ -35,134 +34,67 @@ pub fn run(
     stop: &AtomicBool,
 ) -> anyhow::Result<Stats> {
     let started = Instant::now();
-    let mut swept = selected.to_vec();
-    plan.sweep(&mut swept);
-    let selected = &swept[..];
-    let (uses, first_reads) = count_reads(plan, selected, source.chunks());
-    let workers = options.workers.max(1);
-    let hinted = Mutex::new(0usize);
-    let prefetch = |started: usize| read_ahead(source, &first_reads, &hinted, started, workers);
-    prefetch(0);
-    let input_chunks_read = uses.iter().filter(|&&u| u > 0).count() as u64;
-    let cache = ChunkCache::new(source, uses, options.cache_bytes);
-    let next = AtomicUsize::new(0);
-    let chunks_written = AtomicU64::new(0);
-    let bytes_written = AtomicU64::new(0);
-    let failure: Mutex<Option<anyhow::Error>> = Mutex::new(None);
-    let seen: Vec<[AtomicBool; 2]> = targets
-        .iter()
-        .map(|_| [AtomicBool::new(false), AtomicBool::new(false)])
-        .collect();
-    let failed = AtomicBool::new(false);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(workers)
-        .build()
-        .with_context(|| format!("cannot start {workers} worker threads"))?;
-    // Tasks are taken in plan order from a shared counter (not split
-    // recursively), so the workers sweep the volume together and the cache
-    // front stays small.
-    pool.scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|_| loop {
-                if stop.load(Ordering::Relaxed) || failed.load(Ordering::Relaxed) {
-                    break;
-                }
-                let n = next.fetch_add(1, Ordering::Relaxed);
-                let Some(&i) = selected.get(n) else {
-                    break;
-                };
-                prefetch(n);
-                let task = plan.task(i);
-                match run_task(plan, &task, &cache, targets, &seen) {
-                    Ok((n, bytes)) => {
-                        chunks_written.fetch_add(n, Ordering::Relaxed);
-                        bytes_written.fetch_add(bytes, Ordering::Relaxed);
-                        progress.advance(n, bytes);
-                    }
-                    Err(e) => {
-                        failed.store(true, Ordering::Relaxed);
-                        failure.lock().expect("failure lock").get_or_insert(e);
-                        break;
-                    }
-                }
-            });
-        }
-    });
-    if let Some(e) = failure.into_inner().expect("failure lock") {
-        return Err(e);
-    }
-    if stop.load(Ordering::Relaxed) && next.load(Ordering::Relaxed) < selected.len() {
-        return Err(Interrupted {
-            chunks_written: chunks_written.into_inner(),
-        }
-        .into());
-    }
+    let tasks = VolumeTasks::new(plan, selected, targets);
+    let order = work::alone(&tasks);
+    let pass = work::run(
+        &[&tasks],
+        &order,
+        source,
+        options.cache_bytes,
+        options.workers,
+        progress,
+        stop,
+    )?;
     Ok(Stats {
         tasks: selected.len() as u64,
-        chunks_written: chunks_written.into_inner(),
-        bytes_written: bytes_written.into_inner(),
-        decodes: cache.decodes(),
-        input_chunks_read,
+        chunks_written: pass.chunks_written,
+        bytes_written: pass.bytes_written,
+        decodes: pass.decodes,
+        input_chunks_read: pass.input_chunks_read,
         wall_s: started.elapsed().as_secs_f64(),
-        seen: seen
-            .iter()
-            .map(|[f, n]| (f.load(Ordering::Relaxed), n.load(Ordering::Relaxed)))
-            .collect(),
+        seen: tasks.seen.flags(),
     })
 }
 
-/// How many selected tasks read each input chunk (by flat index), and the
-/// input chunks each task is the first to read (to fetch them ahead).
-fn count_reads(
-    plan: &Plan,
-    selected: &[usize],
-    in_chunks: [u64; 3],
-) -> (Vec<u32>, Vec<Vec<[u64; 3]>>) {
-    let grid = [0, 1, 2].map(|a| plan.shape[a].div_ceil(in_chunks[a]));
-    let mut uses = vec![0u32; (grid[0] * grid[1] * grid[2]) as usize];
-    let mut first_reads: Vec<Vec<[u64; 3]>> = vec![Vec::new(); selected.len()];
-    for (n, &i) in selected.iter().enumerate() {
-        let per_axis = plan.input_chunks_per_axis(&plan.task(i));
-        for &a in &per_axis[0] {
-            for &b in &per_axis[1] {
-                for &c in &per_axis[2] {
-                    let u = &mut uses[((a * grid[1] + b) * grid[2] + c) as usize];
-                    if *u == 0 {
-                        first_reads[n].push([a, b, c]);
-                    }
-                    *u += 1;
-                }
+/// The tasks of a volume plan as a [`Work`]: `selected` in the order of
+/// [`Plan::sweep`], each gathered, computed and written to its targets.
+pub struct VolumeTasks<'a> {
+    plan: &'a Plan,
+    swept: Vec<usize>,
+    targets: &'a [Target<'a>],
+    pub seen: Seen,
+}
+
+impl<'a> VolumeTasks<'a> {
+    pub fn new(plan: &'a Plan, selected: &[usize], targets: &'a [Target<'a>]) -> Self {
+        let mut swept = selected.to_vec();
+        plan.sweep(&mut swept);
+        VolumeTasks {
+            plan,
+            swept,
+            targets,
+            seen: Seen::new(targets.len()),
+        }
+    }
+}
+
+impl Work for VolumeTasks<'_> {
+    fn len(&self) -> usize {
+        self.swept.len()
+    }
+    fn reads(&self, n: usize, out: &mut Vec<[u64; 3]>) {
+        let [a, b, c] = self
+            .plan
+            .input_chunks_per_axis(&self.plan.task(self.swept[n]));
+        for &i in &a {
+            for &j in &b {
+                out.extend(c.iter().map(|&k| [i, j, k]));
             }
         }
     }
-    (uses, first_reads)
-}
-
-/// Hint the source at the first reads of the tasks after the `started`th:
-/// a window of the source's read-ahead, at least two tasks per worker.
-/// `hinted` counts the tasks already hinted.
-fn read_ahead(
-    source: &dyn ChunkSource,
-    first_reads: &[Vec<[u64; 3]>],
-    hinted: &Mutex<usize>,
-    started: usize,
-    workers: usize,
-) {
-    let (window, min_tasks) = (source.read_ahead(), 2 * workers + 2);
-    if window == 0 {
-        return;
-    }
-    let Ok(mut upto) = hinted.lock() else { return };
-    let mut pending: usize = first_reads[started.min(*upto)..*upto]
-        .iter()
-        .map(Vec::len)
-        .sum();
-    while *upto < first_reads.len() && (pending < window || *upto < started + min_tasks) {
-        for &idx in &first_reads[*upto] {
-            source.prefetch(idx);
-        }
-        pending += first_reads[*upto].len();
-        *upto += 1;
+    fn run(&self, n: usize, cache: &ChunkCache) -> anyhow::Result<(u64, u64)> {
+        let task = self.plan.task(self.swept[n]);
+        run_task(self.plan, &task, cache, self.targets, &self.seen)
     }
 }
 
@@ -184,7 +116,7 @@ fn run_task(
     task: &Task,
     cache: &ChunkCache,
     targets: &[Target],
-    seen: &[[AtomicBool; 2]],
+    seen: &Seen,
 ) -> anyhow::Result<(u64, u64)> {
     let group = &plan.groups[task.group];
     let tiles = plan.tiles(task);
@@ -234,15 +166,7 @@ fn run_task(
             at[1]..at[1] + len[1],
             at[2]..at[2] + len[2]
         ]);
-        // for the warning on an output that is all null or all zero
-        if !seen[out][1].load(Ordering::Relaxed) {
-            if core.iter().any(|v| v.is_finite() && *v != 0.0) {
-                seen[out][0].store(true, Ordering::Relaxed);
-                seen[out][1].store(true, Ordering::Relaxed);
-            } else if core.iter().any(|v| v.is_finite()) {
-                seen[out][0].store(true, Ordering::Relaxed);
-            }
-        }
+        seen.note(out, core);
         for chunk in task.chunks() {
             let cs =
                 [0, 1, 2].map(|a| (chunk[a] * group.chunks[a] - task.region.start[a]) as usize);
@@ -445,6 +369,7 @@ mod tests {
     use super::gather::tests::Memory;
     use super::*;
     use ndarray::ArrayView3;
+    use std::sync::Mutex;
     use work_plan::OutputNeeds;
 
     struct Collect(Mutex<Array3<f32>>, [u64; 3]);

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct JobSpec {
     /// Input Zarr array or dataset group.
@@ -200,7 +200,7 @@ pub enum ScalerKind {
 
 /// `classify:`: k-means facies of feature variables on one grid, fitted
 /// here or taken from an earlier result (`model`).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClassifySpec {
     /// Variables of the input, or `{path, variable}` on the same grid.
@@ -354,7 +354,7 @@ pub enum DeadTraces {
     Missing,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OutputSpec {
     pub attribute: String,
@@ -387,16 +387,16 @@ pub fn parse(text: &str, file: &Path) -> anyhow::Result<JobSpec> {
         spec.classify.is_some(),
         !spec.maps.is_empty(),
     ];
-    match kinds.iter().filter(|&&k| k).count() {
-        0 => anyhow::bail!(
+    match kinds {
+        [false, false, false] => anyhow::bail!(
             "{}: `outputs` is empty: name at least one attribute to compute (or give `classify` or `maps`)",
             file.display()
         ),
-        1 => {}
-        _ => anyhow::bail!(
-            "{}: give one of `outputs` (volumes), `classify` (facies) or `maps` (maps on horizons) per job",
+        [_, true, true] | [true, true, _] => anyhow::bail!(
+            "{}: a `classify` job computes facies alone: give `outputs` (volumes) and `maps` (maps on horizons) in another job",
             file.display()
         ),
+        _ => {}
     }
     if let Some(v) = spec.null_value {
         if !v.is_finite() {

@@ -71,6 +71,61 @@ impl AttributeJob {
     }
 }
 
+impl AttributeJob {
+    /// Output `i` to `sinks[i]`, with its kernel.
+    pub fn targets<'a>(&'a self, sinks: &[&'a dyn ChunkSink]) -> Vec<Target<'a>> {
+        self.p
+            .outputs
+            .iter()
+            .zip(sinks)
+            .map(|(o, &sink)| Target {
+                kernel: o.kernel.as_ref(),
+                sink,
+            })
+            .collect()
+    }
+
+    /// The chunks tasks `selected` write, for the progress.
+    pub fn chunk_count(&self, selected: &[usize]) -> u64 {
+        let plan = &self.p.plan;
+        selected
+            .iter()
+            .map(|&i| {
+                let t = plan.task(i);
+                t.chunk_count() * plan.groups[t.group].outputs.len() as u64
+            })
+            .sum()
+    }
+
+    pub fn work_plan(&self) -> &engine::work_plan::Plan {
+        &self.p.plan
+    }
+
+    /// The workers and the chunk cache of its runs.
+    pub fn resources(&self) -> (usize, u64) {
+        (self.p.workers, self.p.cache_bytes)
+    }
+
+    /// Warn of outputs that are null, or zero, everywhere.
+    pub fn warn_empty(&self, seen: &[(bool, bool)]) {
+        for (o, &(finite, nonzero)) in self.p.outputs.iter().zip(seen) {
+            if !finite {
+                crate::noteln!(
+                    "attr: warning: {} ({}) is null everywhere",
+                    o.name,
+                    o.attribute
+                );
+            } else if !nonzero {
+                crate::noteln!(
+                    "attr: warning: {} ({}) is 0 everywhere",
+                    o.name,
+                    o.attribute
+                );
+            }
+        }
+    }
+}
+
 impl JobKind for AttributeJob {
     fn job_path(&self) -> &Path {
         &self.job_path
@@ -177,23 +232,8 @@ impl JobKind for AttributeJob {
         stop: &AtomicBool,
     ) -> Result<Stats> {
         let p = &self.p;
-        let targets: Vec<Target> = p
-            .outputs
-            .iter()
-            .zip(sinks)
-            .map(|(o, &sink)| Target {
-                kernel: o.kernel.as_ref(),
-                sink,
-            })
-            .collect();
-        let total_chunks: u64 = selected
-            .iter()
-            .map(|&i| {
-                let t = p.plan.task(i);
-                t.chunk_count() * p.plan.groups[t.group].outputs.len() as u64
-            })
-            .sum();
-        let progress = Progress::new(total_chunks, "attr run", quiet);
+        let targets = self.targets(sinks);
+        let progress = Progress::new(self.chunk_count(selected), "attr run", quiet);
         let options = engine::RunOptions {
             workers: p.workers,
             cache_bytes: p.cache_bytes,
@@ -207,21 +247,7 @@ impl JobKind for AttributeJob {
 
     /// A result that is all null or all zero is almost always a mistake.
     fn finished(&self, stats: &Stats) {
-        for (o, &(finite, nonzero)) in self.p.outputs.iter().zip(&stats.seen) {
-            if !finite {
-                crate::noteln!(
-                    "attr: warning: {} ({}) is null everywhere",
-                    o.name,
-                    o.attribute
-                );
-            } else if !nonzero {
-                crate::noteln!(
-                    "attr: warning: {} ({}) is 0 everywhere",
-                    o.name,
-                    o.attribute
-                );
-            }
-        }
+        self.warn_empty(&stats.seen);
     }
 
     fn plan(&self, shards: Option<usize>, graph: Option<&Path>) -> Result<()> {

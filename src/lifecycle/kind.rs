@@ -13,6 +13,7 @@ use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
 /// One variable a job writes.
+#[derive(Clone)]
 pub struct Output {
     /// The dataset it belongs to.
     pub location: Location,

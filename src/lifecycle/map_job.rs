@@ -7,6 +7,7 @@
 use super::{JobKind, Output, Settings};
 use crate::batch::memory_budget::Budget;
 use crate::engine::cache::ChunkCache;
+use crate::engine::work::{self, Seen, Work};
 use crate::engine::{self, gather, ChunkSink, Stats};
 use crate::io::survey_grid::SurveyGrid;
 use crate::job::{Interpolation, JobSpec, MapSpec, Statistic};
@@ -18,8 +19,7 @@ use attributes::{Halo, Kernel};
 use ndarray::{s, Array3, ArrayD, IxDyn};
 use serde_json::{json, Map, Value};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 /// One map of the job, resolved against the survey.
@@ -244,6 +244,7 @@ impl MapJob {
         t: usize,
         cache: &ChunkCache,
         sinks: &[&dyn ChunkSink],
+        seen: &Seen,
     ) -> Result<(u64, u64)> {
         let [ri, rj] = self.traces(t);
         let (ti, tj) = (t as u64 / self.tiles[1], t as u64 % self.tiles[1]);
@@ -302,6 +303,7 @@ impl MapJob {
             }
             for (s, o) in out.iter().enumerate() {
                 let idx = if volume { [ti, tj, 0] } else { [0, ti, tj] };
+                seen.note(map.first_output + s, o.view());
                 sinks[map.first_output + s].write_chunk(idx, o.view())?;
                 chunks += 1;
                 bytes += (o.len() * 4) as u64;
@@ -777,79 +779,32 @@ impl JobKind for MapJob {
         stop: &AtomicBool,
     ) -> Result<Stats> {
         let started = Instant::now();
-        let shape = self.input.shape;
-        let chunks = self.input.chunks;
-        let nchunks = (0..3)
-            .map(|a| shape[a].div_ceil(chunks[a]))
-            .product::<u64>() as usize;
-        let mut uses = vec![0u32; nchunks];
-        let mut list = Vec::new();
-        for &t in selected {
-            for b in self.blocks[t].iter().flatten() {
-                list.clear();
-                self.chunks_of(b, &mut list);
-                for &c in &list {
-                    uses[c as usize] += 1;
-                }
-            }
-        }
-        let input_chunks_read = uses.iter().filter(|&&u| u > 0).count() as u64;
-        let cache = ChunkCache::new(&self.input, uses, self.cache_bytes);
-        let progress = Progress::new(
-            (selected.len() * self.outputs.len()) as u64,
-            "attr run",
-            quiet,
+        let tiles = self.tiles_of(selected, sinks);
+        let progress = Progress::new(tiles.chunk_count(), "attr run", quiet);
+        let pass = work::run(
+            &[&tiles],
+            &work::alone(&tiles),
+            &self.input,
+            self.cache_bytes,
+            self.workers,
+            &progress,
+            stop,
         );
-        let (next, written, bytes) = (AtomicUsize::new(0), AtomicU64::new(0), AtomicU64::new(0));
-        let failure: Mutex<Option<anyhow::Error>> = Mutex::new(None);
-        let failed = AtomicBool::new(false);
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(self.workers.max(1))
-            .build()
-            .context("cannot start the worker threads")?;
-        pool.scope(|scope| {
-            for _ in 0..self.workers.max(1) {
-                scope.spawn(|_| loop {
-                    if stop.load(Ordering::Relaxed) || failed.load(Ordering::Relaxed) {
-                        break;
-                    }
-                    let Some(&t) = selected.get(next.fetch_add(1, Ordering::Relaxed)) else {
-                        break;
-                    };
-                    match self.run_task(t, &cache, sinks) {
-                        Ok((n, b)) => {
-                            written.fetch_add(n, Ordering::Relaxed);
-                            bytes.fetch_add(b, Ordering::Relaxed);
-                            progress.advance(n, b);
-                        }
-                        Err(e) => {
-                            failed.store(true, Ordering::Relaxed);
-                            failure.lock().expect("failure lock").get_or_insert(e);
-                            break;
-                        }
-                    }
-                });
-            }
-        });
         progress.finish();
-        if let Some(e) = failure.into_inner().expect("failure lock") {
-            return Err(e);
-        }
-        if stop.load(Ordering::Relaxed) && next.load(Ordering::Relaxed) < selected.len() {
-            return Err(engine::Interrupted {
-                chunks_written: written.into_inner(),
-            }
-            .into());
-        }
+        let pass = pass?;
         Ok(Stats {
             tasks: selected.len() as u64,
-            chunks_written: written.into_inner(),
-            bytes_written: bytes.into_inner(),
-            decodes: cache.decodes(),
-            input_chunks_read,
+            chunks_written: pass.chunks_written,
+            bytes_written: pass.bytes_written,
+            decodes: pass.decodes,
+            input_chunks_read: pass.input_chunks_read,
             wall_s: started.elapsed().as_secs_f64(),
-            seen: vec![(true, true); self.outputs.len()],
+            seen: tiles.seen.flags(),
         })
+    }
+
+    fn finished(&self, stats: &Stats) {
+        self.warn_empty(&stats.seen);
     }
 
     fn plan(&self, _shards: Option<usize>, _graph: Option<&Path>) -> Result<()> {
@@ -862,6 +817,24 @@ impl JobKind for MapJob {
             self.input.shape,
             total
         );
+        self.plan_maps();
+        crate::outln!(
+            "memory    about {:.1} MB peak with {} worker(s); budget {:.1} MB ({})",
+            self.estimate() as f64 / 1e6,
+            self.workers,
+            self.budget.bytes as f64 / 1e6,
+            self.budget.from
+        );
+        Ok(())
+    }
+}
+
+impl MapJob {
+    /// `attr plan`'s lines on the maps: what each is, its tasks and reads.
+    pub fn plan_maps(&self) {
+        let total = (0..3)
+            .map(|a| self.input.shape[a].div_ceil(self.input.chunks[a]))
+            .product::<u64>();
         for o in &self.outputs {
             crate::outln!(
                 "map       {}/{}: {}",
@@ -875,18 +848,104 @@ impl JobKind for MapJob {
             "reads     {} of {total} input chunks: those the windows touch",
             self.touched_chunks()
         );
-        crate::outln!(
-            "memory    about {:.1} MB peak with {} worker(s); budget {:.1} MB ({})",
-            self.estimate() as f64 / 1e6,
-            self.workers,
-            self.budget.bytes as f64 / 1e6,
-            self.budget.from
-        );
-        Ok(())
+    }
+}
+
+/// The tiles of a map job as a [`Work`]: each reads its windows' chunks
+/// and writes every map's chunk of it.
+pub struct MapTiles<'a> {
+    job: &'a MapJob,
+    selected: Vec<usize>,
+    sinks: &'a [&'a dyn ChunkSink],
+    pub seen: Seen,
+}
+
+impl MapTiles<'_> {
+    /// The chunks the tiles write, for the progress.
+    pub fn chunk_count(&self) -> u64 {
+        (self.selected.len() * self.job.outputs.len()) as u64
+    }
+
+    /// The most input chunks one tile reads.
+    pub fn most_reads(&self) -> usize {
+        let mut reads = Vec::new();
+        (0..self.len())
+            .map(|n| {
+                reads.clear();
+                self.reads(n, &mut reads);
+                reads.len()
+            })
+            .max()
+            .unwrap_or(0)
+    }
+}
+
+impl Work for MapTiles<'_> {
+    fn len(&self) -> usize {
+        self.selected.len()
+    }
+    fn reads(&self, n: usize, out: &mut Vec<[u64; 3]>) {
+        let (shape, chunks) = (self.job.input.shape, self.job.input.chunks);
+        let grid = [0, 1, 2].map(|a| shape[a].div_ceil(chunks[a]));
+        // each map's block reads (and releases) its chunks: a chunk two
+        // maps of the tile read counts twice
+        let mut linear = Vec::new();
+        for b in self.job.blocks[self.selected[n]].iter().flatten() {
+            self.job.chunks_of(b, &mut linear);
+        }
+        out.extend(linear.iter().map(|&l| {
+            [
+                l / (grid[1] * grid[2]),
+                (l / grid[2]) % grid[1],
+                l % grid[2],
+            ]
+        }));
+    }
+    fn run(&self, n: usize, cache: &ChunkCache) -> Result<(u64, u64)> {
+        self.job
+            .run_task(self.selected[n], cache, self.sinks, &self.seen)
     }
 }
 
 impl MapJob {
+    /// Tasks `selected` as a [`Work`], writing output `i` to `sinks[i]`.
+    pub fn tiles_of<'a>(
+        &'a self,
+        selected: &[usize],
+        sinks: &'a [&'a dyn ChunkSink],
+    ) -> MapTiles<'a> {
+        MapTiles {
+            job: self,
+            selected: selected.to_vec(),
+            sinks,
+            seen: Seen::new(self.outputs.len()),
+        }
+    }
+
+    /// The traces that are live (those a volume job of the same pass
+    /// took as missing are missing here too).
+    pub fn set_live_traces(&mut self, live: Option<std::sync::Arc<Vec<bool>>>) {
+        self.input.live_traces = live;
+    }
+
+    /// Warn of maps that are null, or zero, everywhere.
+    pub fn warn_empty(&self, seen: &[(bool, bool)]) {
+        for (o, &(finite, nonzero)) in self.outputs.iter().zip(seen) {
+            let what = o.spec.attributes["long_name"].as_str().unwrap_or("");
+            if !finite {
+                crate::noteln!(
+                    "attr: warning: map {} ({what}) is null everywhere: do the horizon and its window lie in the data?",
+                    o.spec.name
+                );
+            } else if !nonzero {
+                crate::noteln!(
+                    "attr: warning: map {} ({what}) is 0 everywhere",
+                    o.spec.name
+                );
+            }
+        }
+    }
+
     /// The map whose `samples` volume is written to the dataset at `path`.
     fn volume_in(&self, path: &Path) -> Option<usize> {
         self.maps.iter().position(|m| {

@@ -14,6 +14,7 @@ mod map_job;
 pub mod plan_report;
 mod settings;
 pub mod status_report;
+mod volumes_and_maps;
 
 pub use kind::{datasets, JobKind, Output};
 pub use settings::{Flags, Settings};
@@ -38,6 +39,10 @@ pub fn open(job_path: &Path, settings: &Settings) -> Result<Box<dyn JobKind>> {
     let shown = || job_path.display().to_string();
     if spec.classify.is_some() {
         let job = facies_job::FaciesJob::resolve(job_path, spec, settings).with_context(shown)?;
+        Ok(Box::new(job))
+    } else if !spec.maps.is_empty() && !spec.outputs.is_empty() {
+        let job = volumes_and_maps::VolumesAndMaps::resolve(job_path, spec, settings)
+            .with_context(shown)?;
         Ok(Box::new(job))
     } else if !spec.maps.is_empty() {
         let job = map_job::MapJob::resolve(job_path, spec, settings).with_context(shown)?;

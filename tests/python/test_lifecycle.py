@@ -1,5 +1,5 @@
 """Every job kind lives the same life: a table of job kinds (attributes,
-classify, maps) run through the same cases, with the same expected behaviour —
+classify, maps, and volumes with maps in one pass) run through the same cases, with the same expected behaviour —
 dry runs write nothing, a SIGTERM stops cleanly and --resume finishes to the
 same bytes, a small memory budget is kept, damaged chunks are found and
 repaired, shards add up to one run, a second run changes nothing, an
@@ -39,7 +39,19 @@ def maps_job(vol, out, variant):
         {"horizon": horizon, "name": "amplitude", "interpolation": "cubic", "path": str(out)}]}
 
 
-KINDS = {"attributes": attributes_job, "classify": classify_job, "maps": maps_job}
+def volumes_and_maps_job(vol, out, variant):
+    """Volumes in `out`, maps beside it (`maps_of(out)`), in one pass."""
+    spec = attributes_job(vol, out, variant)
+    spec["maps"] = maps_job(vol, maps_of(out), variant)["maps"]
+    return spec
+
+
+def maps_of(out: Path) -> Path:
+    return out.with_name(out.stem + "_maps.zarr")
+
+
+KINDS = {"attributes": attributes_job, "classify": classify_job, "maps": maps_job,
+         "volumes+maps": volumes_and_maps_job}
 
 
 def chunk_files(ds: Path):
@@ -49,9 +61,13 @@ def chunk_files(ds: Path):
 
 
 def files(ds: Path):
-    """Chunk and metadata files of a dataset (no run records)."""
-    return {str(p.relative_to(ds)): p.read_bytes() for p in sorted(ds.rglob("*"))
-            if p.is_file() and ".attr" not in p.parts}
+    """Chunk and metadata files of a dataset (no run records), and of the
+    maps written beside it in the same job, if any."""
+    found = {}
+    for d, key in ((ds, ""), (maps_of(ds), "maps/")):
+        found.update({f"{key}{p.relative_to(d)}": p.read_bytes() for p in sorted(d.rglob("*"))
+                      if p.is_file() and ".attr" not in p.parts})
+    return found
 
 
 def leftovers(d: Path):
@@ -228,7 +244,8 @@ def test_no_output_replaces_what_the_job_reads(tmp_path, world, kind, where):
     if "classify" in spec:
         spec["classify"]["path"] = str(target)
     for m in spec.get("maps", []):
-        m["path"] = str(target)
+        if "outputs" not in spec:  # beside volumes, the maps keep a dataset of their own
+            m["path"] = str(target)
     j = tmp_path / "alias.yaml"
     j.write_text(json.dumps(spec))
     before = files(vol)
@@ -237,7 +254,8 @@ def test_no_output_replaces_what_the_job_reads(tmp_path, world, kind, where):
         p = run_attr(*cmd, check=False)
         err = [l for l in p.stderr.splitlines() if l.startswith("error")]
         assert p.returncode != 0 and len(err) == 1 and "input" in err[0], p.stderr
-        field = {"attributes": "outputs[0].path", "classify": "classify.path", "maps": "maps[0].path"}[kind]
+        field = {"attributes": "outputs[0].path", "classify": "classify.path", "maps": "maps[0].path",
+                 "volumes+maps": "outputs[0].path"}[kind]
         assert field in err[0], err
         assert "--overwrite" not in err[0], err
     assert files(vol) == before

@@ -457,3 +457,56 @@ def test_bad_map_jobs_get_one_line(survey, case):
     assert {"negative window": "negative length", "base above top": "above the horizon everywhere",
             "statistic without window": "needs a window"}[case] in err[0], err
     assert not (s["d"] / "bad_map.zarr").exists()
+
+
+def test_maps_beside_volumes_come_from_the_same_pass(survey):
+    """A job with `outputs:` and `maps:` writes what the two jobs write
+    alone, bit for bit, and decodes each input chunk once for both."""
+    s = survey
+    h = s["picked"].astype(np.float64)
+    rows = [(int(s["il"][i]), int(s["xl"][j]), float(h[i, j]))
+            for i in range(h.shape[0]) for j in range(h.shape[1]) if not (i < 6 and j < 10)]  # a hole
+    rows.append((int(s["il"][-1]) + 40, int(s["xl"][0]), 150.0))  # a point off the survey
+    write_columns(s["d"] / "h_pass.txt", rows)
+    maps = [{"horizon": str(s["d"] / "h_pass.txt"), "attribute": "semblance", "window": [-12, 20],
+             "statistics": ["mean", "max"]},
+            {"horizon": str(s["d"] / "h_pass.txt"), "name": "amp", "interpolation": "cubic"}]
+    outputs = [{"attribute": "semblance"}, {"attribute": "envelope"}]
+
+    def job(name, with_outputs, with_maps):
+        spec = {"input": str(s["vol"]), "workers": 2}
+        if with_outputs:
+            spec["outputs"] = [dict(o, path=str(s["d"] / f"{name}_vol.zarr")) for o in outputs]
+        if with_maps:
+            spec["maps"] = [dict(m, path=str(s["d"] / f"{name}_maps.zarr")) for m in maps]
+        path = s["d"] / f"{name}.yaml"
+        path.write_text(json.dumps(spec))
+        err = run_attr("run", path, "--overwrite").stderr
+        return int(err.split(" decodes of ")[0].rsplit(" ", 1)[1]), err
+
+    both, err = job("both", True, True)
+    volumes, _ = job("vol_alone", True, False)
+    job("maps_alone", False, True)
+    assert both == volumes, err
+    plan = run_attr("plan", s["d"] / "both.yaml").stdout
+    assert "the maps read in the volumes' pass" in plan, plan
+    for kind, names in (("vol", ["semblance", "envelope"]), ("maps", ["semblance_mean", "semblance_max", "amp"])):
+        a = zarr.open_group(str(s["d"] / f"both_{kind}.zarr"), mode="r")
+        b = zarr.open_group(str(s["d"] / f"{'vol' if kind == 'vol' else 'maps'}_alone_{kind}.zarr"), mode="r")
+        for n in names:
+            x, y = a[n][:], b[n][:]
+            assert np.isfinite(x).any() and (kind == "vol" or np.isnan(x).any()), n  # maps: the hole
+            assert np.array_equal(x.view(np.uint32), y.view(np.uint32)), n
+
+
+def test_a_map_null_everywhere_is_warned_of(survey):
+    s = survey
+    h = s["picked"].astype(np.float64)
+    write_columns(s["d"] / "h_deep.txt", [(int(s["il"][i]), int(s["xl"][j]), float(s["t"][-1]) - 1.0)
+                                          for i in range(h.shape[0]) for j in range(h.shape[1])])
+    job = s["d"] / "deep.yaml"
+    job.write_text(json.dumps({"input": str(s["vol"]), "maps": [
+        {"horizon": str(s["d"] / "h_deep.txt"), "window": [0, 40], "statistics": "rms",
+         "path": str(s["d"] / "deep.zarr")}]}))
+    err = run_attr("run", job, "--overwrite").stderr
+    assert "null everywhere" in err and "window" in err, err
