@@ -5,6 +5,9 @@
 #
 #   bench/maps.sh                # 1 GiB survey (512 x 512 x 1024 float32)
 #   SHAPE=256,256,1024 bench/maps.sh
+#   VOL=noisy.zarr bench/maps.sh  # a volume of yours (a 3-D array), with a
+#                                 # horizon picked from it: the strongest
+#                                 # trough or peak in its middle fifth
 #
 # Needs the test virtualenv (.venv, with xtgeo: tests/run.sh makes it).
 set -euo pipefail
@@ -14,11 +17,31 @@ SHAPE=${SHAPE:-512,512,1024}
 BIN=${BIN:-target/release/attr}
 PY=${PY:-.venv/bin/python}
 mkdir -p "$WORK"
-vol="$WORK/survey_${SHAPE//,/x}.zarr"
-[ -e "$vol/zarr.json" ] || "$BIN" synth "$vol" --shape "$SHAPE" --chunks 64,64,64 --full -q
-horizons="${vol%.zarr}_horizons.zarr"
-# the horizon nearest the middle of the trace
-h=$("$PY" - "$horizons" <<'EOF'
+if [ -n "${VOL:-}" ]; then
+    # a horizon picked from the data, rough as picks on noisy data are, in
+    # samples (a bare array has no time axis): 60 ms at 4 ms is 15 samples
+    vol=$VOL
+    name=$(basename "${VOL%/}" .zarr)
+    horizons="$WORK/${name}_picked.zarr"
+    h=z
+    "$PY" - "$vol" "$horizons" <<'EOF'
+import sys, zarr, numpy as np
+a = zarr.open_array(sys.argv[1], mode="r")
+n = a.shape[2]
+k0, k1 = 2 * n // 5, 3 * n // 5
+z = k0 + np.argmax(np.abs(a[:, :, k0:k1]), axis=2).astype(np.float32)
+g = zarr.open_group(sys.argv[2], mode="w", zarr_format=3)
+g.create_array("z", data=z)
+EOF
+    window="[0, 15]"; scale=4
+    sgy="$WORK/${name}.sgy"
+    what="$VOL ($(du -sh "$vol" | cut -f1)), a horizon picked from it, window [0, 15] samples (60 ms at 4 ms)"
+else
+    vol="$WORK/survey_${SHAPE//,/x}.zarr"
+    [ -e "$vol/zarr.json" ] || "$BIN" synth "$vol" --shape "$SHAPE" --chunks 64,64,64 --full -q
+    horizons="${vol%.zarr}_horizons.zarr"
+    # the horizon nearest the middle of the trace
+    h=$("$PY" - "$horizons" <<'EOF'
 import sys, zarr, numpy as np
 g = zarr.open_group(sys.argv[1], mode="r")
 names = sorted(k for k in g.array_keys() if k.startswith("h"))
@@ -26,23 +49,26 @@ mid = np.nanmax([np.nanmax(g[n][:]) for n in names]) / 2
 print(min(names, key=lambda n: abs(np.nanmean(g[n][:]) - mid)))
 EOF
 )
-sgy="$WORK/survey_${SHAPE//,/x}.sgy"
+    window="[0, 60]"; scale=1
+    sgy="$WORK/survey_${SHAPE//,/x}.sgy"
+    what="survey $SHAPE float32 ($(du -sh "$vol" | cut -f1) zarr), horizon $h, window [0, 60] ms"
+fi
 [ -e "$sgy" ] || "$BIN" export segy "$vol" "$sgy" > /dev/null 2>&1
-printf 'input: %s\nmaps:\n  - {horizon: "%s:%s", window: [0, 60], statistics: rms, path: %s/map.zarr}\n' \
-    "$vol" "$horizons" "$h" "$WORK" > "$WORK/map.yaml"
+printf 'input: %s\nmaps:\n  - {horizon: "%s:%s", window: %s, statistics: rms, path: %s/map.zarr}\n' \
+    "$vol" "$horizons" "$h" "$window" "$WORK" > "$WORK/map.yaml"
 
 peak() { # command... -> "seconds peak_MiB"
     /usr/bin/time -f "%e %M" "$@" 2> "$WORK/time.txt" > "$WORK/out.txt" || { cat "$WORK/time.txt"; exit 1; }
     tail -1 "$WORK/time.txt" | awk '{printf "%.2f %.0f", $1, $2 / 1024}'
 }
-echo "survey $SHAPE float32 ($(du -sh "$vol" | cut -f1) zarr), horizon $h, window [0, 60] ms, 2-core host"
+echo "$what, 2-core host"
 read -r at am <<< "$(peak "$BIN" run "$WORK/map.yaml" --overwrite -q)"
 "$BIN" plan "$WORK/map.yaml" | grep -E "^reads"
-read -r xt xm <<< "$(peak "$PY" - "$sgy" "$horizons" "$h" <<'EOF'
+read -r xt xm <<< "$(peak "$PY" - "$sgy" "$horizons" "$h" "$scale" <<'EOF'
 import sys, time, warnings, numpy as np, xtgeo, zarr
 warnings.simplefilter("ignore")
 cube = xtgeo.cube_from_file(sys.argv[1])
-z = zarr.open_group(sys.argv[2], mode="r")[sys.argv[3]][:].astype(np.float64)
+z = zarr.open_group(sys.argv[2], mode="r")[sys.argv[3]][:].astype(np.float64) * float(sys.argv[4])
 top = xtgeo.surface_from_cube(cube, 0.0)
 top.values = np.ma.masked_invalid(z)
 cube.compute_attributes_in_window(top, top + 60)

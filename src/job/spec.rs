@@ -91,12 +91,20 @@ pub struct MapSpec {
     /// How `value` is read between samples.
     #[serde(default)]
     pub interpolation: Interpolation,
+    /// Window statistics read the trace this many times per sample
+    /// interval, with `interpolation` (xtgeo's `ndiv`); 1 reads the samples.
+    #[serde(default = "one_reading")]
+    pub refine: u32,
     /// The map dataset (2-D: inline, crossline).
     pub path: PathBuf,
     /// The variable's name (with `_STATISTIC` when there are several);
     /// default from the attribute.
     #[serde(default)]
     pub name: Option<String>,
+}
+
+fn one_reading() -> u32 {
+    1
 }
 
 /// A window's base: a second horizon, moved by `offset`.

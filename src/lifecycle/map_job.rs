@@ -32,6 +32,8 @@ struct Resolved {
     base: Vec<f64>,
     statistics: Vec<Statistic>,
     interpolation: Interpolation,
+    /// Readings per sample interval for window statistics.
+    refine: u32,
     /// For `samples`: the positions read about the horizon, window top to
     /// base at the sample interval.
     relative: Vec<f64>,
@@ -274,11 +276,12 @@ impl MapJob {
                     let s = (b.core[a].start as i64 - b.start[a]) as usize;
                     s..s + (b.core[a].end - b.core[a].start) as usize
                 });
-                let values = match &map.kernel {
-                    Some(k) => engine::compute_core(k.as_ref(), &block, core),
+                // the input itself is read in place, not copied
+                let values: ndarray::CowArray<f32, ndarray::Ix3> = match &map.kernel {
+                    Some(k) => engine::compute_core(k.as_ref(), &block, core).into(),
                     None => block
                         .slice(s![core[0].clone(), core[1].clone(), core[2].clone()])
-                        .to_owned(),
+                        .into(),
                 };
                 for idx in read {
                     cache.release(idx);
@@ -346,7 +349,15 @@ impl MapJob {
                 (Statistic::Value, _) => {
                     window_stats::value_at(trace, part, map.horizon[cell], map.interpolation)
                 }
-                (_, Some(w)) => window_stats::of_window(trace, part, w.start - k0..w.end - k0, *st),
+                (_, Some(w)) => window_stats::of_refined(
+                    trace,
+                    part,
+                    w.start - k0..w.end - k0,
+                    (map.top[cell], map.base[cell]),
+                    map.refine,
+                    map.interpolation,
+                    *st,
+                ),
                 (_, None) => f32::NAN,
             };
         }
@@ -393,6 +404,12 @@ fn resolve_map(
     };
     let horizon = load(&m.horizon, "horizon")?;
     let statistics = statistics_of(m)?;
+    if !(1..=100).contains(&m.refine) {
+        bail!(
+            "refine: {} is not a number of readings per sample interval from 1 to 100",
+            m.refine
+        );
+    }
     let (top, base) = match (&m.window, &m.base) {
         (Some(_), Some(_)) => bail!("give `window` or `base`, not both"),
         (Some([a, b]), None) => {
@@ -449,6 +466,7 @@ fn resolve_map(
         "params": kernel.as_ref().map(|k| k.resolved()),
         "statistics": statistics.iter().map(|s| s.name()).collect::<Vec<_>>(),
         "interpolation": format!("{:?}", m.interpolation).to_lowercase(),
+        "refine": m.refine,
     });
     let relative = match (statistics[..] == [Statistic::Samples], m.window) {
         (true, Some([a, b])) => {
@@ -464,6 +482,7 @@ fn resolve_map(
         base,
         statistics,
         interpolation: m.interpolation,
+        refine: m.refine,
         relative,
         first_output,
         identity,
@@ -715,16 +734,24 @@ impl JobKind for MapJob {
                     .map(|a| (b.end[a] - b.start[a]) as u64)
                     .product::<u64>()
                     * 4;
+                // the gathered block, and the kernel's copies and result
                 let copies = self.maps[m]
                     .kernel
                     .as_ref()
-                    .map_or(1.0, |k| k.working_copies()) as f64
-                    + 2.0;
+                    .map_or(0.0, |k| k.working_copies() + 1.0) as f64
+                    + 1.0;
                 per_worker = per_worker.max((block as f64 * copies) as u64);
             }
         }
-        let front = (self.touched_chunks() * chunk_bytes).min(self.cache_bytes);
-        per_worker * self.workers as u64 + front + crate::engine::work_plan::PROCESS_BYTES
+        // per trace: each map's horizon and window (24 bytes); the survey's
+        // coordinates, read to place the horizons and carried by the maps
+        // (about 56 bytes, measured on 512 x 512 and 256 x 256 surveys)
+        let traces = self.input.shape[0] * self.input.shape[1];
+        let state = traces * (24 * self.maps.len() as u64 + 56);
+        let (front, most) = self.front_chunks();
+        let front =
+            ((front + most * (self.workers as u64 - 1)) * chunk_bytes).min(self.cache_bytes);
+        per_worker * self.workers as u64 + front + state + crate::engine::work_plan::PROCESS_BYTES
     }
 
     fn budget(&self) -> &Budget {
@@ -959,6 +986,40 @@ impl MapJob {
         self.maps
             .iter()
             .any(|m| m.first_output == o && m.statistics == [Statistic::Samples])
+    }
+
+    /// The most input chunks held at once with the tasks run in order
+    /// (each from its first reader to its last), and the most one task
+    /// reads.
+    fn front_chunks(&self) -> (u64, u64) {
+        let mut span: std::collections::HashMap<u64, (usize, usize)> = Default::default();
+        let (mut reads, mut most) = (Vec::new(), 0);
+        for (n, task) in self.blocks.iter().enumerate() {
+            reads.clear();
+            for b in task.iter().flatten() {
+                self.chunks_of(b, &mut reads);
+            }
+            reads.sort_unstable();
+            reads.dedup();
+            most = most.max(reads.len() as u64);
+            for &c in &reads {
+                span.entry(c).or_insert((n, n)).1 = n;
+            }
+        }
+        let mut change = vec![0i64; self.blocks.len() + 1];
+        for &(first, last) in span.values() {
+            change[first] += 1;
+            change[last + 1] -= 1;
+        }
+        let front = change
+            .iter()
+            .scan(0i64, |live, d| {
+                *live += d;
+                Some(*live)
+            })
+            .max()
+            .unwrap_or(0);
+        (front as u64, most)
     }
 
     /// The distinct input chunks every task's windows touch.

@@ -87,11 +87,49 @@ pub fn value_at(trace: &[f32], axis: &Axis, z: f64, how: Interpolation) -> f32 {
 /// `axis`); NaN without live samples (`count` is then 0).
 pub fn of_window(trace: &[f32], axis: &Axis, window: std::ops::Range<usize>, s: Statistic) -> f32 {
     let first = window.start;
-    let live = trace[window]
+    let points: Vec<(f64, f64)> = trace[window]
         .iter()
         .enumerate()
         .filter(|(_, v)| !v.is_nan())
-        .map(|(k, &v)| (first + k, v as f64));
+        .map(|(k, &v)| (axis.first + (first + k) as f64 * axis.step, v as f64))
+        .collect();
+    of_points(&points, s)
+}
+
+/// Statistic `s` over the window from `top` to `base` (positions) with
+/// the trace read `refine` times per sample interval, as `how` says, at
+/// the axis' positions `first + m·step/refine` (xtgeo's `ndiv`). Sums and
+/// counts stay at the samples: they measure the samples, and a finer
+/// reading would multiply them.
+#[allow(clippy::too_many_arguments)]
+pub fn of_refined(
+    trace: &[f32],
+    axis: &Axis,
+    window: std::ops::Range<usize>,
+    (top, base): (f64, f64),
+    refine: u32,
+    how: Interpolation,
+    s: Statistic,
+) -> f32 {
+    use Statistic::*;
+    if refine <= 1 || matches!(s, Sum | SumPositive | SumNegative | SumAbsolute | Count) {
+        return of_window(trace, axis, window, s);
+    }
+    let n = refine as f64;
+    let eps = 1e-6;
+    let (a, b) = (axis.index(top) * n, axis.index(base) * n);
+    let (m0, m1) = ((a - eps).ceil() as i64, (b + eps).floor() as i64);
+    let points: Vec<(f64, f64)> = (m0..=m1)
+        .map(|m| axis.first + m as f64 / n * axis.step)
+        .map(|z| (z, value_at(trace, axis, z, how) as f64))
+        .filter(|(_, v)| !v.is_nan())
+        .collect();
+    of_points(&points, s)
+}
+
+/// Statistic `s` of live points (position, value).
+fn of_points(points: &[(f64, f64)], s: Statistic) -> f32 {
+    let live = points.iter().copied();
     let fold = |init: f64, f: &dyn Fn(f64, f64) -> f64, pick: &dyn Fn(f64) -> bool| {
         let (mut acc, mut n) = (init, 0usize);
         for (_, v) in live.clone().filter(|(_, v)| pick(*v)) {
@@ -118,13 +156,13 @@ pub fn of_window(trace: &[f32], axis: &Axis, window: std::ops::Range<usize>, s: 
         }
     };
     let z_of = |better: &dyn Fn(f64, f64) -> bool| {
-        let mut best: Option<(usize, f64)> = None;
-        for (k, v) in live.clone() {
+        let mut best: Option<(f64, f64)> = None;
+        for (z, v) in live.clone() {
             if best.is_none_or(|(_, b)| better(v, b)) {
-                best = Some((k, v));
+                best = Some((z, v));
             }
         }
-        best.map_or(f64::NAN, |(k, _)| axis.first + k as f64 * axis.step)
+        best.map_or(f64::NAN, |(z, _)| z)
     };
     use Statistic::*;
     let v = match s {

@@ -235,7 +235,7 @@ def test_other_bad_inputs(tmp_path, f3_features):
     # outputs and classify together
     p = run_job(tmp_path, {"input": str(f3_features), "outputs": [{"attribute": "copy", "path": str(tmp_path / "c")}],
                            "classify": {"features": FEATURES, "clusters": 2, "path": str(out)}}, check=False)
-    assert p.returncode != 0 and "give one of `outputs`" in p.stderr and "per job" in p.stderr
+    assert p.returncode != 0 and "computes facies alone" in p.stderr and "another job" in p.stderr
 
 
 def stored(ds):

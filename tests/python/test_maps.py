@@ -439,7 +439,7 @@ def test_bad_horizon_files_get_one_line(survey, case):
     assert not (s["d"] / "bad.zarr").exists()
 
 
-@pytest.mark.parametrize("case", ["negative window", "base above top", "statistic without window"])
+@pytest.mark.parametrize("case", ["negative window", "base above top", "statistic without window", "refine zero"])
 def test_bad_map_jobs_get_one_line(survey, case):
     s = survey
     h = s["picked"].astype(np.float64)
@@ -448,14 +448,15 @@ def test_bad_map_jobs_get_one_line(survey, case):
     m = {"horizon": str(s["d"] / "hb.txt"), "path": str(s["d"] / "bad_map.zarr")}
     m.update({"negative window": {"window": [20, -20], "statistics": "mean"},
               "base above top": {"base": {"horizon": str(s["d"] / "hb.txt"), "offset": -8}, "statistics": "mean"},
-              "statistic without window": {"statistics": "rms"}}[case])
+              "statistic without window": {"statistics": "rms"},
+              "refine zero": {"window": [-8, 8], "statistics": "mean", "refine": 0}}[case])
     job = s["d"] / "bad_map.yaml"
     job.write_text(json.dumps({"input": str(s["vol"]), "maps": [m]}))
     p = run_attr("run", job, check=False)
     err = [l for l in p.stderr.splitlines() if l.startswith("error")]
     assert p.returncode != 0 and len(err) == 1 and "maps[0]" in err[0], p.stderr
     assert {"negative window": "negative length", "base above top": "above the horizon everywhere",
-            "statistic without window": "needs a window"}[case] in err[0], err
+            "statistic without window": "needs a window", "refine zero": "refine: 0"}[case] in err[0], err
     assert not (s["d"] / "bad_map.zarr").exists()
 
 
@@ -510,3 +511,32 @@ def test_a_map_null_everywhere_is_warned_of(survey):
          "path": str(s["d"] / "deep.zarr")}]}))
     err = run_attr("run", job, "--overwrite").stderr
     assert "null everywhere" in err and "window" in err, err
+
+
+def test_refined_window_statistics_equal_xtgeo_ndiv(survey):
+    """`refine: N` reads the window N times per sample interval, as xtgeo's
+    ndiv does (here linearly, which both define alike), off the samples and
+    with a hole; sums stay at the samples in both."""
+    s = survey
+    h = s["picked"].astype(np.float64) + 1.3
+    h[2:5, 7:9] = np.nan
+    write_columns(s["d"] / "hr.txt", [(int(s["il"][i]), int(s["xl"][j]), float(h[i, j]))
+                                      for i in range(h.shape[0]) for j in range(h.shape[1]) if np.isfinite(h[i, j])])
+    stats = ["mean", "rms", "min", "max", "maxabs", "variance", "mean_absolute", "sum_absolute"]
+    m = run_maps(s, [{"horizon": str(s["d"] / "hr.txt"), "window": [-10, 17], "statistics": stats, "name": "r",
+                      "refine": 5, "interpolation": "linear"}], "refined.zarr")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        xt = s["cube"].compute_attributes_in_window(surface(s, h - 10), surface(s, h + 17), ndiv=5,
+                                                     interpolation="linear")
+    for ours, theirs in [("mean", "mean"), ("rms", "rms"), ("min", "min"), ("max", "max"), ("maxabs", "maxabs"),
+                         ("variance", "var"), ("mean_absolute", "meanabs"), ("sum_absolute", "sumabs")]:
+        want = np.ma.filled(xt[theirs].values, np.nan).astype(np.float64)
+        got = m[f"r_{ours}"][:]
+        assert np.isnan(got[3, 8]) and np.isfinite(got).sum() > 0.9 * got.size, ours
+        assert np.array_equal(np.isnan(got), np.isnan(want)), ours
+        assert np.nanmax(np.abs(got - want)) <= 1e-5 * np.nanmax(np.abs(want)), ours
+    # and refining changes what it should: means weigh the readings between samples
+    plain = run_maps(s, [{"horizon": str(s["d"] / "hr.txt"), "window": [-10, 17], "statistics": "mean",
+                          "name": "p"}], "plain.zarr")["p"][:]
+    assert np.nanmax(np.abs(plain - m["r_mean"][:])) > 1e-3 * np.nanmax(np.abs(plain))
