@@ -32,8 +32,9 @@ struct Resolved {
     base: Vec<f64>,
     statistics: Vec<Statistic>,
     interpolation: Interpolation,
-    /// Readings per sample interval for window statistics.
+    /// Readings per sample interval for window statistics, and how.
     refine: u32,
+    reading: window_stats::Reading,
     /// For `samples`: the positions read about the horizon, window top to
     /// base at the sample interval.
     relative: Vec<f64>,
@@ -344,21 +345,32 @@ impl MapJob {
             }
             return;
         }
-        for (o, st) in out.iter_mut().zip(&map.statistics) {
+        // the window's samples, and its readings where it is refined: once
+        // for every statistic of the map
+        let (samples, mut readings) = (Vec::new(), Vec::new());
+        let samples = match &window {
+            Some(w) => window_stats::samples(trace, part, w.start - k0..w.end - k0),
+            None => samples,
+        };
+        if window.is_some() && map.refine > 1 {
+            map.reading.points(
+                trace,
+                part,
+                (map.top[cell], map.base[cell]),
+                map.interpolation,
+                &mut readings,
+            );
+        }
+        for (o, &st) in out.iter_mut().zip(&map.statistics) {
             o[[0, a, c]] = match (st, &window) {
                 (Statistic::Value, _) => {
                     window_stats::value_at(trace, part, map.horizon[cell], map.interpolation)
                 }
-                (_, Some(w)) => window_stats::of_refined(
-                    trace,
-                    part,
-                    w.start - k0..w.end - k0,
-                    (map.top[cell], map.base[cell]),
-                    map.refine,
-                    map.interpolation,
-                    *st,
-                ),
                 (_, None) => f32::NAN,
+                _ if map.refine > 1 && !window_stats::of_samples_only(st) => {
+                    window_stats::of_points(&readings, st)
+                }
+                _ => window_stats::of_points(&samples, st),
             };
         }
     }
@@ -483,6 +495,7 @@ fn resolve_map(
         statistics,
         interpolation: m.interpolation,
         refine: m.refine,
+        reading: window_stats::Reading::new(m.refine, m.interpolation),
         relative,
         first_output,
         identity,

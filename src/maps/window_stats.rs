@@ -67,68 +67,116 @@ pub fn value_at(trace: &[f32], axis: &Axis, z: f64, how: Interpolation) -> f32 {
             } else {
                 2.0 * p2 - p1
             };
-            let w = |t: f64| {
-                let t = t.abs();
-                if t <= 1.0 {
-                    1.5 * t.powi(3) - 2.5 * t.powi(2) + 1.0
-                } else if t < 2.0 {
-                    -0.5 * t.powi(3) + 2.5 * t.powi(2) - 4.0 * t + 2.0
-                } else {
-                    0.0
-                }
-            };
-            p0 * w(1.0 + f) + p1 * w(f) + p2 * w(1.0 - f) + p3 * w(2.0 - f)
+            p0 * keys(1.0 + f) + p1 * keys(f) + p2 * keys(1.0 - f) + p3 * keys(2.0 - f)
         }
     };
     v as f32
 }
 
-/// Statistic `s` of the live samples `trace[window]` (positions from
-/// `axis`); NaN without live samples (`count` is then 0).
-pub fn of_window(trace: &[f32], axis: &Axis, window: std::ops::Range<usize>, s: Statistic) -> f32 {
+/// The live samples `trace[window]` as (position, value) points.
+pub fn samples(trace: &[f32], axis: &Axis, window: std::ops::Range<usize>) -> Vec<(f64, f64)> {
     let first = window.start;
-    let points: Vec<(f64, f64)> = trace[window]
+    trace[window]
         .iter()
         .enumerate()
         .filter(|(_, v)| !v.is_nan())
         .map(|(k, &v)| (axis.first + (first + k) as f64 * axis.step, v as f64))
-        .collect();
-    of_points(&points, s)
+        .collect()
 }
 
-/// Statistic `s` over the window from `top` to `base` (positions) with
-/// the trace read `refine` times per sample interval, as `how` says, at
-/// the axis' positions `first + m·step/refine` (xtgeo's `ndiv`). Sums and
-/// counts stay at the samples: they measure the samples, and a finer
-/// reading would multiply them.
-#[allow(clippy::too_many_arguments)]
-pub fn of_refined(
-    trace: &[f32],
-    axis: &Axis,
-    window: std::ops::Range<usize>,
-    (top, base): (f64, f64),
-    refine: u32,
-    how: Interpolation,
-    s: Statistic,
-) -> f32 {
+/// Statistic `s` of the live samples `trace[window]` (positions from
+/// `axis`); NaN without live samples (`count` is then 0).
+pub fn of_window(trace: &[f32], axis: &Axis, window: std::ops::Range<usize>, s: Statistic) -> f32 {
+    of_points(&samples(trace, axis, window), s)
+}
+
+/// Whether statistic `s` measures the samples themselves (sums and
+/// counts), so that reading between them would only multiply it.
+pub fn of_samples_only(s: Statistic) -> bool {
     use Statistic::*;
-    if refine <= 1 || matches!(s, Sum | SumPositive | SumNegative | SumAbsolute | Count) {
-        return of_window(trace, axis, window, s);
+    matches!(s, Sum | SumPositive | SumNegative | SumAbsolute | Count)
+}
+
+/// How a trace is read `n` times per sample interval: for each of the
+/// `n` fractions, the weights of the samples `k - 1 ..= k + 2` about it.
+pub struct Reading {
+    n: usize,
+    weights: Vec<[f64; 4]>,
+}
+
+impl Reading {
+    pub fn new(n: u32, how: Interpolation) -> Reading {
+        let n = n.max(1) as usize;
+        let weights = (0..n)
+            .map(|r| {
+                let f = r as f64 / n as f64;
+                match how {
+                    _ if r == 0 => [0.0, 1.0, 0.0, 0.0],
+                    Interpolation::Nearest if f < 0.5 => [0.0, 1.0, 0.0, 0.0],
+                    Interpolation::Nearest => [0.0, 0.0, 1.0, 0.0],
+                    Interpolation::Linear => [0.0, 1.0 - f, f, 0.0],
+                    Interpolation::Cubic => [keys(1.0 + f), keys(f), keys(1.0 - f), keys(2.0 - f)],
+                }
+            })
+            .collect();
+        Reading { n, weights }
     }
-    let n = refine as f64;
-    let eps = 1e-6;
-    let (a, b) = (axis.index(top) * n, axis.index(base) * n);
-    let (m0, m1) = ((a - eps).ceil() as i64, (b + eps).floor() as i64);
-    let points: Vec<(f64, f64)> = (m0..=m1)
-        .map(|m| axis.first + m as f64 / n * axis.step)
-        .map(|z| (z, value_at(trace, axis, z, how) as f64))
-        .filter(|(_, v)| !v.is_nan())
-        .collect();
-    of_points(&points, s)
+
+    /// The live readings from `top` to `base` (positions) as (position,
+    /// value) points, at `first + m·step/n`; a reading that needs a null
+    /// sample is null. Near the trace's ends, [`value_at`] reads.
+    pub fn points(
+        &self,
+        trace: &[f32],
+        axis: &Axis,
+        (top, base): (f64, f64),
+        how: Interpolation,
+        out: &mut Vec<(f64, f64)>,
+    ) {
+        out.clear();
+        let n = self.n as i64;
+        let eps = 1e-6;
+        let (a, b) = (axis.index(top) * n as f64, axis.index(base) * n as f64);
+        let (m0, m1) = ((a - eps).ceil() as i64, (b + eps).floor() as i64);
+        let len = trace.len() as i64;
+        for m in m0.max(0)..=m1 {
+            let (k, r) = (m.div_euclid(n), m.rem_euclid(n) as usize);
+            let z = axis.first + m as f64 / n as f64 * axis.step;
+            let v = if k >= 1 && k + 2 < len {
+                let w = &self.weights[r];
+                let t = &trace[(k - 1) as usize..(k + 3) as usize];
+                let mut v = 0.0;
+                for j in 0..4 {
+                    if w[j] != 0.0 {
+                        v += w[j] * t[j] as f64;
+                    }
+                }
+                // f32, as value_at gives
+                v as f32 as f64
+            } else {
+                value_at(trace, axis, z, how) as f64
+            };
+            if !v.is_nan() {
+                out.push((z, v));
+            }
+        }
+    }
+}
+
+/// Keys' cubic convolution kernel (a = -0.5).
+fn keys(t: f64) -> f64 {
+    let t = t.abs();
+    if t <= 1.0 {
+        1.5 * t.powi(3) - 2.5 * t.powi(2) + 1.0
+    } else if t < 2.0 {
+        -0.5 * t.powi(3) + 2.5 * t.powi(2) - 4.0 * t + 2.0
+    } else {
+        0.0
+    }
 }
 
 /// Statistic `s` of live points (position, value).
-fn of_points(points: &[(f64, f64)], s: Statistic) -> f32 {
+pub fn of_points(points: &[(f64, f64)], s: Statistic) -> f32 {
     let live = points.iter().copied();
     let fold = |init: f64, f: &dyn Fn(f64, f64) -> f64, pick: &dyn Fn(f64) -> bool| {
         let (mut acc, mut n) = (init, 0usize);
@@ -250,5 +298,34 @@ mod tests {
         assert!((s(Statistic::Variance) - 7.25).abs() < 1e-6);
         assert!(of_window(&t, &AXIS, 2..3, Statistic::Mean).is_nan());
         assert_eq!(of_window(&t, &AXIS, 2..3, Statistic::Count), 0.0);
+    }
+
+    #[test]
+    fn readings_are_the_values_at_their_positions() {
+        let t = [3.0, -1.0, 4.0, f32::NAN, 5.0, -9.0, 2.0, 6.0, 5.0, 3.0];
+        let axis = Axis {
+            first: 100.0,
+            step: 4.0,
+            len: t.len(),
+        };
+        for how in [
+            Interpolation::Nearest,
+            Interpolation::Linear,
+            Interpolation::Cubic,
+        ] {
+            let mut points = Vec::new();
+            Reading::new(7, how).points(&t, &axis, (101.0, 133.5), how, &mut points);
+            // from 101 to 133.5 ms every 4/7 ms: those next to the null are null
+            let all =
+                (101.0f64 * 7.0 / 4.0 - 175.0).ceil() as i64..=((133.5 * 7.0 / 4.0) - 175.0) as i64;
+            assert!(points.len() < all.clone().count() && points.len() > all.count() / 2);
+            for &(z, v) in &points {
+                let want = value_at(&t, &axis, z, how) as f64;
+                assert!(
+                    (v - want).abs() <= 1e-6 * want.abs().max(1.0),
+                    "{how:?} at {z}: {v} vs {want}"
+                );
+            }
+        }
     }
 }
