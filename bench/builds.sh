@@ -7,8 +7,10 @@
 #   bench/builds.sh OLD_ATTR NEW_ATTR
 #   VOL=noisy.zarr REPEAT=5 bench/builds.sh /tmp/old/attr target/release/attr
 #
-# Env: VOL (the input; default: `attr synth` of SHAPE in CHUNKS, made by the
-# new build), SHAPE (default 256,256,1024), CHUNKS (64,64,64), WORKERS (2),
+# Env: VOL (the input; default: `attr synth` of SHAPE in CHUNKS with NOISE,
+# made by the new build: NOISE=0.5 for noise as field data has it, which
+# some algorithms are slower on), SHAPE (default 256,256,1024), CHUNKS
+# (64,64,64), NOISE (the synthetic's default), WORKERS (2),
 # REPEAT (runs of each job and build, default 3), WORK (scratch, default
 # /tmp/attr-builds), ONLY (job names to run, space-separated; default all).
 set -euo pipefail
@@ -21,8 +23,8 @@ WORKERS=${WORKERS:-2}
 REPEAT=${REPEAT:-3}
 mkdir -p "$WORK"
 if [ -z "${VOL:-}" ]; then
-    VOL="$WORK/synth_${SHAPE//,/x}.zarr"
-    [ -d "$VOL" ] || "$NEW" synth "$VOL" --shape "$SHAPE" --chunks "$CHUNKS" -q
+    VOL="$WORK/synth_${SHAPE//,/x}${NOISE:+_noise$NOISE}.zarr"
+    [ -d "$VOL" ] || "$NEW" synth "$VOL" --shape "$SHAPE" --chunks "$CHUNKS" ${NOISE:+--noise "$NOISE"} -q
 fi
 VOL=$(realpath "$VOL")
 

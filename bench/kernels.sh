@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Kernel throughput of every attribute (attributes/benches/kernels.rs), and
-# each one's cost relative to a `copy` job through the whole engine (read,
+# each one's cost (on the slower of a clean and a noisy block) relative
+# to a `copy` job through the whole engine (read,
 # gather, write) on a 128 MiB volume with the same 2 workers: the I/O floor.
 # Usage: bench/kernels.sh
 set -euo pipefail
