@@ -45,15 +45,7 @@ pub fn run(
         progress,
         stop,
     )?;
-    Ok(Stats {
-        tasks: selected.len() as u64,
-        chunks_written: pass.chunks_written,
-        bytes_written: pass.bytes_written,
-        decodes: pass.decodes,
-        input_chunks_read: pass.input_chunks_read,
-        wall_s: started.elapsed().as_secs_f64(),
-        seen: tasks.seen.flags(),
-    })
+    Ok(pass.stats(selected.len(), started, tasks.seen.flags()))
 }
 
 /// The tasks of a volume plan as a [`Work`]: `selected` in the order of

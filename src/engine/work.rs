@@ -32,6 +32,46 @@ pub struct Pass {
     pub input_chunks_read: u64,
 }
 
+impl Pass {
+    /// The run's statistics: this pass, of `tasks` tasks, since `started`,
+    /// with what each output was given.
+    pub fn stats(
+        self,
+        tasks: usize,
+        started: std::time::Instant,
+        seen: Vec<(bool, bool)>,
+    ) -> super::Stats {
+        super::Stats {
+            tasks: tasks as u64,
+            chunks_written: self.chunks_written,
+            bytes_written: self.bytes_written,
+            decodes: self.decodes,
+            input_chunks_read: self.input_chunks_read,
+            wall_s: started.elapsed().as_secs_f64(),
+            seen,
+        }
+    }
+}
+
+/// The most chunks held at once when each is held from the `first` to the
+/// `last` of `units` units that read it (spans as (first, last)).
+pub fn most_held(spans: impl Iterator<Item = (usize, usize)>, units: usize) -> u64 {
+    // +1 at a chunk's first unit, -1 after its last
+    let mut change = vec![0i64; units + 1];
+    for (first, last) in spans {
+        change[first] += 1;
+        change[last + 1] -= 1;
+    }
+    change
+        .iter()
+        .scan(0i64, |live, d| {
+            *live += d;
+            Some(*live)
+        })
+        .max()
+        .unwrap_or(0) as u64
+}
+
 /// Run `order` (pairs of a work of `works` and one of its units) on
 /// `workers` threads over one cache of `cache_bytes`. Stops between units
 /// when `stop` is set ([`Interrupted`]); the first error stops the rest.

@@ -384,21 +384,9 @@ impl Plan {
                     *s = (s.0.min(n), n);
                 }
             }
-            // chunks waiting while each task runs: +1 at a chunk's first
-            // task, -1 after its last
-            let mut change = vec![0i64; sorted.len() + 1];
-            for &(first, last) in span.iter().filter(|s| s.0 != usize::MAX) {
-                change[first] += 1;
-                change[last + 1] -= 1;
-            }
-            let front = change
-                .iter()
-                .scan(0i64, |live, d| {
-                    *live += d;
-                    Some(*live)
-                })
-                .max()
-                .unwrap_or(0) as u64;
+            // chunks waiting while each task runs
+            let read = span.iter().copied().filter(|s| s.0 != usize::MAX);
+            let front = super::work::most_held(read, sorted.len());
             if front < best.1 {
                 best = (order, front);
             }

@@ -831,16 +831,7 @@ impl JobKind for MapJob {
             stop,
         );
         progress.finish();
-        let pass = pass?;
-        Ok(Stats {
-            tasks: selected.len() as u64,
-            chunks_written: pass.chunks_written,
-            bytes_written: pass.bytes_written,
-            decodes: pass.decodes,
-            input_chunks_read: pass.input_chunks_read,
-            wall_s: started.elapsed().as_secs_f64(),
-            seen: tiles.seen.flags(),
-        })
+        Ok(pass?.stats(selected.len(), started, tiles.seen.flags()))
     }
 
     fn finished(&self, stats: &Stats) {
@@ -1019,20 +1010,7 @@ impl MapJob {
                 span.entry(c).or_insert((n, n)).1 = n;
             }
         }
-        let mut change = vec![0i64; self.blocks.len() + 1];
-        for &(first, last) in span.values() {
-            change[first] += 1;
-            change[last + 1] -= 1;
-        }
-        let front = change
-            .iter()
-            .scan(0i64, |live, d| {
-                *live += d;
-                Some(*live)
-            })
-            .max()
-            .unwrap_or(0);
-        (front as u64, most)
+        (work::most_held(span.into_values(), self.blocks.len()), most)
     }
 
     /// The distinct input chunks every task's windows touch.

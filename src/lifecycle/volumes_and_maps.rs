@@ -192,18 +192,9 @@ impl JobKind for VolumesAndMaps {
             stop,
         );
         progress.finish();
-        let pass = pass?;
         let mut seen = volume_work.seen.flags();
         seen.extend(map_work.seen.flags());
-        Ok(Stats {
-            tasks: selected.len() as u64,
-            chunks_written: pass.chunks_written,
-            bytes_written: pass.bytes_written,
-            decodes: pass.decodes,
-            input_chunks_read: pass.input_chunks_read,
-            wall_s: started.elapsed().as_secs_f64(),
-            seen,
-        })
+        Ok(pass?.stats(selected.len(), started, seen))
     }
 
     fn finished(&self, stats: &Stats) {
