@@ -286,13 +286,16 @@ fn largest_eigenvalues(c: &[[f64; BATCH]], j: usize, scratch: &mut Scratch) -> [
     let mut n = 0;
     for a in 0..j {
         for e in a..j {
-            let x = std::array::from_fn(|l| c[n][l] * scale[l]);
-            (full[a * j + e], full[e * j + a]) = (x, x);
+            full[a * j + e] = std::array::from_fn(|l| c[n][l] * scale[l]);
             n += 1;
         }
     }
     tridiagonal(scratch, j);
-    let (diag, off) = (&scratch.diag, &scratch.off);
+    // the off-diagonal squared, in the reduction's spare vector
+    for (o2, o) in scratch.p.iter_mut().zip(&scratch.off) {
+        *o2 = std::array::from_fn(|l| o[l] * o[l]);
+    }
+    let (diag, off, off2) = (&scratch.diag, &scratch.off, &scratch.p);
     // λ1 is at least the largest diagonal entry and the Rayleigh quotient
     // of the all-ones vector (the mean of C's entries times j, close to λ1
     // for coherent traces); at most the largest Gershgorin bound and the
@@ -323,7 +326,7 @@ fn largest_eigenvalues(c: &[[f64; BATCH]], j: usize, scratch: &mut Scratch) -> [
     let steps = (widest / RESOLUTION).log2().ceil().clamp(0.0, 23.0) as usize;
     for _ in 0..steps {
         let mid: [f64; BATCH] = std::array::from_fn(|l| 0.5 * (lo[l] + hi[l]));
-        let below = count_below(diag, off, j, &mid);
+        let below = count_below(diag, off2, j, &mid);
         for l in 0..BATCH {
             // every eigenvalue below mid: λ1 is too
             if below[l] == j as u32 {
@@ -337,8 +340,10 @@ fn largest_eigenvalues(c: &[[f64; BATCH]], j: usize, scratch: &mut Scratch) -> [
 }
 
 /// Householder reduction of the symmetric matrices `scratch.full` (order
-/// `j`, lane by lane, overwritten) to tridiagonal form: `scratch.diag` and
-/// `scratch.off`. Inlined into its caller's vector code.
+/// `j`, lane by lane, their upper triangles only: row r, columns r..j;
+/// overwritten) to tridiagonal form: `scratch.diag` and `scratch.off`.
+/// Only the upper triangle is read and updated, half the work of the
+/// whole matrix. Inlined into its caller's vector code.
 #[inline(always)]
 fn tridiagonal(scratch: &mut Scratch, j: usize) {
     let Scratch {
@@ -352,10 +357,10 @@ fn tridiagonal(scratch: &mut Scratch, j: usize) {
         // the reflection taking column k below the diagonal to α e
         let mut norm = [0f64; BATCH];
         for i in k + 1..j {
-            let x = a[i * j + k];
+            let x = a[k * j + i];
             norm = std::array::from_fn(|l| norm[l] + x[l] * x[l]);
         }
-        let x0 = a[(k + 1) * j + k];
+        let x0 = a[k * j + k + 1];
         let alpha: [f64; BATCH] = std::array::from_fn(|l| {
             let r = norm[l].sqrt();
             if x0[l] > 0.0 {
@@ -365,7 +370,7 @@ fn tridiagonal(scratch: &mut Scratch, j: usize) {
             }
         });
         for i in k + 1..j {
-            v[i] = a[i * j + k];
+            v[i] = a[k * j + i];
         }
         v[k + 1] = std::array::from_fn(|l| x0[l] - alpha[l]);
         let mut vv = [0f64; BATCH];
@@ -378,14 +383,26 @@ fn tridiagonal(scratch: &mut Scratch, j: usize) {
         off[k] = std::array::from_fn(|l| if vv[l] > 0.0 { alpha[l] } else { x0[l] });
         // A ← H A H on the trailing block: p = τ A v, q = p − (τ vᵀp / 2) v,
         // A ← A − v qᵀ − q vᵀ
-        let mut vp = [0f64; BATCH];
+        // A v from the upper triangle: each entry off the diagonal serves
+        // its row and its column
+        for pr in &mut p[k + 1..j] {
+            *pr = [0.0; BATCH];
+        }
         for r in k + 1..j {
-            let mut acc = [0f64; BATCH];
-            for e in k + 1..j {
+            let vr = v[r];
+            let mut acc = p[r];
+            let d = a[r * j + r];
+            acc = std::array::from_fn(|l| acc[l] + d[l] * vr[l]);
+            for e in r + 1..j {
                 let (x, ve) = (a[r * j + e], v[e]);
                 acc = std::array::from_fn(|l| acc[l] + x[l] * ve[l]);
+                p[e] = std::array::from_fn(|l| p[e][l] + x[l] * vr[l]);
             }
-            p[r] = std::array::from_fn(|l| tau[l] * acc[l]);
+            p[r] = acc;
+        }
+        let mut vp = [0f64; BATCH];
+        for r in k + 1..j {
+            p[r] = std::array::from_fn(|l| tau[l] * p[r][l]);
             vp = std::array::from_fn(|l| vp[l] + v[r][l] * p[r][l]);
         }
         let half: [f64; BATCH] = std::array::from_fn(|l| 0.5 * tau[l] * vp[l]);
@@ -393,7 +410,7 @@ fn tridiagonal(scratch: &mut Scratch, j: usize) {
             p[r] = std::array::from_fn(|l| p[r][l] - half[l] * v[r][l]);
         }
         for r in k + 1..j {
-            for e in k + 1..j {
+            for e in r..j {
                 let (vr, ve, qr, qe) = (v[r], v[e], p[r], p[e]);
                 let x = &mut a[r * j + e];
                 *x = std::array::from_fn(|l| x[l] - vr[l] * qe[l] - qr[l] * ve[l]);
@@ -401,14 +418,15 @@ fn tridiagonal(scratch: &mut Scratch, j: usize) {
         }
     }
     if j >= 2 {
-        off[j - 2] = a[(j - 1) * j + (j - 2)];
+        off[j - 2] = a[(j - 2) * j + (j - 1)];
     }
     for (k, d) in diag.iter_mut().enumerate() {
         *d = a[k * j + k];
     }
 }
 
-/// How many eigenvalues of each lane's tridiagonal matrix lie below `x`:
+/// How many eigenvalues of each lane's tridiagonal matrix (its diagonal,
+/// and its off-diagonal squared) lie below `x`:
 /// the sign changes of the leading minors of T − x I (Sturm), a pivot's
 /// sign without its division. The matrices are scaled to entries of at
 /// most 1, so the minors stay in range; one that grows small is scaled
@@ -416,33 +434,36 @@ fn tridiagonal(scratch: &mut Scratch, j: usize) {
 #[inline(always)]
 fn count_below(
     diag: &[[f64; BATCH]],
-    off: &[[f64; BATCH]],
+    off2: &[[f64; BATCH]],
     j: usize,
     x: &[f64; BATCH],
 ) -> [u32; BATCH] {
     let mut count = [0u32; BATCH];
     let (mut before, mut last) = ([0f64; BATCH], [1f64; BATCH]);
     for k in 0..j {
-        let b2: [f64; BATCH] = if k > 0 {
-            std::array::from_fn(|l| off[k - 1][l] * off[k - 1][l])
-        } else {
-            [0.0; BATCH]
-        };
+        let b2 = if k > 0 { off2[k - 1] } else { [0.0; BATCH] };
         let next: [f64; BATCH] =
             std::array::from_fn(|l| (diag[k][l] - x[l]) * last[l] - b2[l] * before[l]);
-        // a zero minor counts as a change: a point just above x
-        count =
-            std::array::from_fn(|l| count[l] + (next[l] * last[l] < 0.0 || next[l] == 0.0) as u32);
-        let up: [f64; BATCH] =
-            std::array::from_fn(|l| if next[l].abs() < 1e-150 { 1e150 } else { 1.0 });
-        before = std::array::from_fn(|l| last[l] * up[l]);
-        last = std::array::from_fn(|l| {
+        // a zero minor counts as a change (a point just above x), and
+        // stands as a tiny one of the other sign for the next
+        let next: [f64; BATCH] = std::array::from_fn(|l| {
             if next[l] == 0.0 {
                 -last[l] * 1e-300
             } else {
-                next[l] * up[l]
+                next[l]
             }
         });
+        count = std::array::from_fn(|l| count[l] + ((next[l] < 0.0) != (last[l] < 0.0)) as u32);
+        before = last;
+        last = next;
+        // minors that have grown small are scaled up, both alike, every
+        // fourth step (they cannot grow large: below 2.5^j)
+        if k % 4 == 3 {
+            let up: [f64; BATCH] =
+                std::array::from_fn(|l| if last[l].abs() < 1e-150 { 1e150 } else { 1.0 });
+            before = std::array::from_fn(|l| before[l] * up[l]);
+            last = std::array::from_fn(|l| last[l] * up[l]);
+        }
     }
     count
 }
