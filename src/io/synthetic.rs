@@ -231,15 +231,7 @@ fn write_grid(ds: &NewDataset, o: &SynthOptions, model: &Model) -> Result<Vec<u8
         Map::new(),
         None,
     )?;
-    let numbers = |first: i32, n: usize| (first..first + n as i32).collect::<Vec<_>>();
-    ds.coordinate("inline", Dtype::Int32, numbers(1000, ni), Map::new(), None)?;
-    ds.coordinate(
-        "crossline",
-        Dtype::Int32,
-        numbers(2000, nx),
-        Map::new(),
-        None,
-    )?;
+    line_numbers(ds, ni, nx)?;
     let mut ms = Map::new();
     ms.insert("units".into(), json!("ms"));
     let times: Vec<f64> = (0..nt).map(|k| k as f64 * DT_MS).collect();
@@ -349,6 +341,21 @@ pub fn synth(output: &Path, o: &SynthOptions) -> Result<()> {
 
 /// Where the horizons of the survey at `output` are written: beside it,
 /// `NAME_horizons.zarr`.
+/// The survey's inline (from 1000) and crossline (from 2000) numbers, the
+/// same beside the volume and its horizons.
+fn line_numbers(ds: &NewDataset, ni: usize, nx: usize) -> Result<()> {
+    let numbers = |first: i32, n: usize| (first..first + n as i32).collect::<Vec<_>>();
+    ds.coordinate("inline", Dtype::Int32, numbers(1000, ni), Map::new(), None)?;
+    ds.coordinate(
+        "crossline",
+        Dtype::Int32,
+        numbers(2000, nx),
+        Map::new(),
+        None,
+    )?;
+    Ok(())
+}
+
 pub fn horizons_path(output: &Path) -> std::path::PathBuf {
     let name = output
         .file_name()
@@ -403,15 +410,7 @@ fn write_horizons(output: &Path, o: &SynthOptions, model: &Model, mask: &[u8]) -
         )?;
         written += 1;
     }
-    let numbers = |first: i32, n: usize| (first..first + n as i32).collect::<Vec<_>>();
-    ds.coordinate("inline", Dtype::Int32, numbers(1000, ni), Map::new(), None)?;
-    ds.coordinate(
-        "crossline",
-        Dtype::Int32,
-        numbers(2000, nx),
-        Map::new(),
-        None,
-    )?;
+    line_numbers(&ds, ni, nx)?;
     ds.publish()?;
     Ok(written)
 }

@@ -347,11 +347,11 @@ impl MapJob {
         }
         // the window's samples, and its readings where it is refined: once
         // for every statistic of the map
-        let (samples, mut readings) = (Vec::new(), Vec::new());
         let samples = match &window {
             Some(w) => window_stats::samples(trace, part, w.start - k0..w.end - k0),
-            None => samples,
+            None => Vec::new(),
         };
+        let mut readings = Vec::new();
         if window.is_some() && map.refine > 1 {
             map.reading.points(
                 trace,

@@ -84,12 +84,6 @@ pub fn samples(trace: &[f32], axis: &Axis, window: std::ops::Range<usize>) -> Ve
         .collect()
 }
 
-/// Statistic `s` of the live samples `trace[window]` (positions from
-/// `axis`); NaN without live samples (`count` is then 0).
-pub fn of_window(trace: &[f32], axis: &Axis, window: std::ops::Range<usize>, s: Statistic) -> f32 {
-    of_points(&samples(trace, axis, window), s)
-}
-
 /// Whether statistic `s` measures the samples themselves (sums and
 /// counts), so that reading between them would only multiply it.
 pub fn of_samples_only(s: Statistic) -> bool {
@@ -251,6 +245,11 @@ pub fn of_points(points: &[(f64, f64)], s: Statistic) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Statistic `s` of the live samples `trace[window]`.
+    fn of_window(trace: &[f32], axis: &Axis, window: std::ops::Range<usize>, s: Statistic) -> f32 {
+        of_points(&samples(trace, axis, window), s)
+    }
 
     const AXIS: Axis = Axis {
         first: 100.0,

@@ -250,7 +250,7 @@ impl Batch {
             }
             diagonal += j - a;
         }
-        let lambda = largest_eigenvalues(&self.upper, j, &mut self.scratch);
+        let lambda = largest_eigenvalues(&self.upper, &trace, j, &mut self.scratch);
         std::array::from_fn(|l| {
             if l < lanes && self.live[l] && trace[l] > 0.0 {
                 (lambda[l] / trace[l]).clamp(0.0, 1.0) as f32
@@ -266,20 +266,19 @@ impl Batch {
 const RESOLUTION: f64 = 1.0 / (1u64 << 23) as f64;
 
 /// The largest eigenvalue of each lane's symmetric `j × j` matrix, given
-/// by its upper triangle `c` row by row, in f64: Householder reduction to
+/// by its upper triangle `c` row by row (and its trace), in f64: Householder reduction to
 /// a tridiagonal matrix, then bisection on its Sturm counts. The work is
 /// the same whatever the matrix: power iteration, which this replaced,
 /// slowed down as λ2 neared λ1, and on noisy data it often does.
 #[multiversion::multiversion(targets("x86_64+avx512f+avx512vl", "x86_64+avx2", "aarch64+neon"))]
-fn largest_eigenvalues(c: &[[f64; BATCH]], j: usize, scratch: &mut Scratch) -> [f64; BATCH] {
+fn largest_eigenvalues(
+    c: &[[f64; BATCH]],
+    trace: &[f64; BATCH],
+    j: usize,
+    scratch: &mut Scratch,
+) -> [f64; BATCH] {
     // scaled by the trace: every eigenvalue of a semi-definite matrix then
     // lies in [0, 1], and so does every entry
-    let mut trace = [0f64; BATCH];
-    let mut n = 0;
-    for a in 0..j {
-        trace = std::array::from_fn(|l| trace[l] + c[n][l]);
-        n += j - a;
-    }
     let scale: [f64; BATCH] =
         std::array::from_fn(|l| if trace[l] > 0.0 { 1.0 / trace[l] } else { 1.0 });
     let full = &mut scratch.full;
