@@ -207,6 +207,7 @@ pub fn convert(inputs: &[String], output: &Path, o: &StackOptions) -> Result<()>
         ArraySpec {
             shape: &shape,
             chunks: &chunks,
+            inner: None,
             dtype,
             dims: &o.dims,
             attributes: Map::new(),

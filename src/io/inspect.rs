@@ -190,12 +190,27 @@ fn describe(
     crate::outln!("    shape        {:?}", &input.shape[3 - nd..]);
     crate::outln!("    dims         {:?}", input.dims);
     crate::outln!("    dtype        {}", input.dtype.v3_name());
-    crate::outln!(
-        "    chunks       {:?} ({} chunks, grid {:?})",
-        &input.chunks[3 - nd..],
-        count,
-        &grid[3 - nd..]
-    );
+    // a sharded array's grid is its shards; readers read the chunks inside
+    let inner = codecs
+        .as_array()
+        .and_then(|c| c.first())
+        .filter(|c| c["name"] == "sharding_indexed")
+        .map(|c| c["configuration"]["chunk_shape"].clone());
+    match inner {
+        Some(inner) => crate::outln!(
+            "    shards       {:?} ({} files, grid {:?}) of chunks {}",
+            &input.chunks[3 - nd..],
+            count,
+            &grid[3 - nd..],
+            inner
+        ),
+        None => crate::outln!(
+            "    chunks       {:?} ({} chunks, grid {:?})",
+            &input.chunks[3 - nd..],
+            count,
+            &grid[3 - nd..]
+        ),
+    }
     crate::outln!(
         "    bytes        {:.1} MB uncompressed, {:.1} MB stored (ratio {:.2})",
         raw as f64 / 1e6,

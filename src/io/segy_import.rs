@@ -516,6 +516,7 @@ fn write_skeleton(
         let spec = ArraySpec {
             shape,
             chunks,
+            inner: None,
             dtype,
             dims,
             attributes,

@@ -276,6 +276,7 @@ pub fn synth(output: &Path, o: &SynthOptions) -> Result<()> {
         ArraySpec {
             shape: &[ni as u64, nx as u64, nt as u64],
             chunks: &chunks,
+            inner: None,
             dtype: Dtype::Float32,
             dims: &names(&["inline", "crossline", "time"]),
             attributes: Map::new(),

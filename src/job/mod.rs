@@ -6,9 +6,11 @@
 //! work.
 
 mod resolve;
+mod sharding;
 mod spec;
 
 pub use resolve::{chunk_total, fingerprint, prepare, provenance, Prepared, Resolved};
+pub use sharding::Sharding;
 pub use spec::{
     load, parse, BaseSpec, Boundary, ClassifySpec, DeadTraces, Feature, Init, Interpolation,
     JobSpec, MapSpec, Method, OutputSpec, SampleSize, ScalerKind, Statistic,

@@ -21,7 +21,10 @@ pub struct Resolved {
     /// The dataset it is written to.
     pub location: Location,
     pub kernel: Box<dyn Kernel>,
+    /// What one task writes at a time: a chunk, or a shard of them.
     pub chunks: [u64; 3],
+    /// Where `chunks` are shards: the chunks inside them.
+    pub inner: Option<[u64; 3]>,
     pub dtype: Dtype,
     /// Stored value = round(value × scale), for integer dtypes.
     pub scale: Option<f64>,
@@ -88,6 +91,22 @@ fn resolve_output(
             )))
         }
     };
+    let format = o.format.unwrap_or(Format::V3);
+    let dtype = o.dtype.unwrap_or(Dtype::Float32);
+    let (chunks, inner) = match &o.sharding {
+        None => (chunks, None),
+        Some(_) if format == Format::V2 => {
+            return Err(at(
+                "sharding is a Zarr format 3 codec: drop `format: 2`, or drop `sharding`".into(),
+            ))
+        }
+        Some(s) => {
+            let shard = s
+                .shard_shape(chunks, input.shape, input.ndim, dtype.size() as u64)
+                .map_err(|e| at(format!("sharding {e}")))?;
+            (shard, Some(chunks))
+        }
+    };
     Ok(Resolved {
         attribute: attribute.name().to_string(),
         name: o
@@ -99,9 +118,10 @@ fn resolve_output(
             .map_err(|e| anyhow!("outputs[{i}].path: {e:#}"))?,
         kernel,
         chunks,
-        dtype: o.dtype.unwrap_or(Dtype::Float32),
+        inner,
+        dtype,
         scale: o.scale,
-        format: o.format.unwrap_or(Format::V3),
+        format,
         compression: o.compression.unwrap_or(Compression::Zstd),
         unit: attribute.unit(),
     })
@@ -261,17 +281,19 @@ pub fn provenance(p: &Prepared, o: &Resolved) -> Value {
 pub fn fingerprint(p: &Prepared, path: &Path) -> Value {
     let mut vars = Map::new();
     for o in p.outputs.iter().filter(|o| o.location.path() == path) {
-        vars.insert(
-            o.name.clone(),
-            json!({
+        let mut v = json!({
                 "attribute": o.attribute,
                 "parameters": o.kernel.resolved(),
                 "chunks": o.chunks,
                 "dtype": o.dtype.v3_name(),
                 "scale": o.scale,
                 "compression": format!("{:?}", o.compression).to_lowercase(),
-            }),
-        );
+        });
+        // (only where sharded: a chunked job's fingerprint is as before)
+        if let Some(inner) = o.inner {
+            v["inner_chunks"] = json!(inner);
+        }
+        vars.insert(o.name.clone(), v);
     }
     let input = std::fs::canonicalize(&p.input.path).unwrap_or_else(|_| p.input.path.clone());
     json!({

@@ -380,6 +380,9 @@ pub struct OutputSpec {
     pub scale: Option<f64>,
     #[serde(default)]
     pub chunks: Option<Vec<u64>>,
+    /// Chunks gathered into shards (Zarr V3): a shard shape, or `auto`.
+    #[serde(default)]
+    pub sharding: Option<super::Sharding>,
     #[serde(default)]
     pub format: Option<Format>,
     #[serde(default)]

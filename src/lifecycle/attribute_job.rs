@@ -188,12 +188,20 @@ impl JobKind for AttributeJob {
 
     fn dry_run(&self) {
         for o in &self.p.outputs {
+            let nd = self.p.input.ndim;
+            let unit = match o.inner {
+                None => format!("chunks {:?}", &o.chunks[3 - nd..]),
+                Some(inner) => format!(
+                    "shards {:?} of chunks {:?}",
+                    &o.chunks[3 - nd..],
+                    &inner[3 - nd..]
+                ),
+            };
             crate::outln!(
-                "  {} -> {}/{} chunks {:?} halo {:?}",
+                "  {} -> {}/{} {unit} halo {:?}",
                 o.attribute,
                 o.location,
                 o.name,
-                &o.chunks[3 - self.p.input.ndim..],
                 o.kernel.halo().map(|h| h.describe())
             );
         }
@@ -268,6 +276,7 @@ fn variable_spec(p: &Prepared, o: &Resolved) -> VariableSpec {
         dtype: o.dtype,
         scale: o.scale,
         chunks: o.chunks,
+        inner: o.inner,
         compression: o.compression,
         attributes,
         fill: None,

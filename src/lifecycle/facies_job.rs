@@ -81,6 +81,7 @@ impl FaciesJob {
                     dtype,
                     scale: None,
                     chunks,
+                    inner: None,
                     compression,
                     attributes: a,
                     fill,

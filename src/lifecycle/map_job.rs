@@ -592,6 +592,7 @@ fn variable_spec(
                 input.chunks[1].min(input.shape[1]),
             ],
         },
+        inner: None,
         compression: Compression::Zstd,
         attributes,
         fill: None,

@@ -93,15 +93,28 @@ fn print_outputs(p: &Prepared) -> u64 {
             let n = chunk_total(p, out);
             let bytes = inp.shape.iter().product::<u64>() * out.dtype.size() as u64;
             write_bytes += bytes;
+            // a shard is the unit written: the files are shards
+            let unit = match out.inner {
+                None => format!("chunks {:?} ({n})", &out.chunks[3 - nd..]),
+                Some(inner) => format!(
+                    "shards {:?} ({n} files) of chunks {:?}",
+                    &out.chunks[3 - nd..],
+                    &inner[3 - nd..]
+                ),
+            };
             crate::outln!(
-                "output    {}/{} = {}: chunks {:?} ({n}), halo {:?}, {} tasks of {:?} chunks{}, writes {}",
+                "output    {}/{} = {}: {unit}, halo {:?}, {} tasks of {:?} {}{}, writes {}",
                 out.location,
                 out.name,
                 out.attribute,
-                &out.chunks[3 - nd..],
                 &halo.map(|h| h.describe())[3 - nd..],
                 ntasks,
                 &g.span[3 - nd..],
+                if out.inner.is_some() {
+                    "shards"
+                } else {
+                    "chunks"
+                },
                 tiles_note(p, gi),
                 mb(bytes)
             );

@@ -26,7 +26,10 @@ type Store = Arc<dyn ReadableWritableListableStorageTraits>;
 /// One array to declare.
 pub struct ArraySpec<'a> {
     pub shape: &'a [u64],
+    /// Chunks, or shards where `inner` is given.
     pub chunks: &'a [u64],
+    /// The chunks inside each shard.
+    pub inner: Option<&'a [u64]>,
     pub dtype: Dtype,
     pub dims: &'a [String],
     pub attributes: Map<String, Value>,
@@ -77,6 +80,7 @@ impl DatasetWriter {
         let meta = ArrayMeta {
             shape: spec.shape,
             chunks: spec.chunks,
+            inner: spec.inner,
             dtype: spec.dtype,
             compression: spec.compression.unwrap_or(self.compression),
             dims: spec.dims,
@@ -132,6 +136,7 @@ impl DatasetWriter {
             ArraySpec {
                 shape: &shape,
                 chunks: &chunks,
+                inner: None,
                 dtype,
                 dims,
                 attributes,

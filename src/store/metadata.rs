@@ -91,7 +91,10 @@ impl TryFrom<String> for Compression {
 /// Description of one array to create.
 pub struct ArrayMeta<'a> {
     pub shape: &'a [u64],
+    /// The chunk grid: chunks, or shards where `inner` is given.
     pub chunks: &'a [u64],
+    /// The chunks inside each shard (V3's `sharding_indexed` codec).
+    pub inner: Option<&'a [u64]>,
     pub dtype: Dtype,
     pub compression: Compression,
     pub dims: &'a [String],
@@ -162,6 +165,21 @@ fn v3_codecs(dtype: Dtype, compression: Compression) -> Value {
     Value::Array(codecs)
 }
 
+/// The one codec of a sharded array, as zarr-python writes it: the chunks'
+/// own codecs inside, and the index at the end with a checksum, so a torn
+/// or damaged index is told from a valid one.
+fn sharded(inner: &[u64], codecs: Value) -> Value {
+    json!([{"name": "sharding_indexed", "configuration": {
+        "chunk_shape": inner,
+        "codecs": codecs,
+        "index_codecs": [
+            {"name": "bytes", "configuration": {"endian": "little"}},
+            {"name": "crc32c"}
+        ],
+        "index_location": "end"
+    }}])
+}
+
 fn v2_compressor(compression: Compression) -> Value {
     match compression {
         Compression::Zstd => json!({"id": "zstd", "level": 1}),
@@ -212,11 +230,17 @@ pub fn write_array(dir: &Path, format: Format, meta: &ArrayMeta) -> anyhow::Resu
                 "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": meta.chunks}},
                 "chunk_key_encoding": {"name": "default", "configuration": {"separator": "/"}},
                 "fill_value": fill_value(meta, false),
-                "codecs": v3_codecs(meta.dtype, meta.compression),
+                "codecs": match meta.inner {
+                    None => v3_codecs(meta.dtype, meta.compression),
+                    Some(inner) => sharded(inner, v3_codecs(meta.dtype, meta.compression)),
+                },
                 "attributes": meta.attributes,
                 "dimension_names": meta.dims,
             }),
         ),
+        Format::V2 if meta.inner.is_some() => {
+            anyhow::bail!("'{}': sharding needs Zarr format 3", dir.display())
+        }
         Format::V2 => {
             write_json(
                 &dir.join(".zarray"),

@@ -1,5 +1,5 @@
 """Every job kind lives the same life: a table of job kinds (attributes,
-classify, maps, and volumes with maps in one pass) run through the same cases, with the same expected behaviour —
+sharded attributes, classify, maps, and volumes with maps in one pass) run through the same cases, with the same expected behaviour —
 dry runs write nothing, a SIGTERM stops cleanly and --resume finishes to the
 same bytes, a small memory budget is kept, damaged chunks are found and
 repaired, shards add up to one run, a second run changes nothing, an
@@ -22,6 +22,14 @@ def attributes_job(vol, out, variant):
     return {"input": str(vol), "workers": 1, "outputs": [
         {"attribute": "semblance", "params": {"window": window}, "path": str(out)},
         {"attribute": "envelope", "path": str(out)}]}
+
+
+def sharded_job(vol, out, variant):
+    """Attributes written as Zarr V3 shards: a shard shape, and `auto`."""
+    spec = attributes_job(vol, out, variant)
+    spec["outputs"][0]["sharding"] = [32, 32, 128]
+    spec["outputs"][1]["sharding"] = "auto"
+    return spec
 
 
 def classify_job(vol, out, variant):
@@ -50,7 +58,7 @@ def maps_of(out: Path) -> Path:
     return out.with_name(out.stem + "_maps.zarr")
 
 
-KINDS = {"attributes": attributes_job, "classify": classify_job, "maps": maps_job,
+KINDS = {"attributes": attributes_job, "sharded": sharded_job, "classify": classify_job, "maps": maps_job,
          "volumes+maps": volumes_and_maps_job}
 
 
@@ -254,7 +262,7 @@ def test_no_output_replaces_what_the_job_reads(tmp_path, world, kind, where):
         p = run_attr(*cmd, check=False)
         err = [l for l in p.stderr.splitlines() if l.startswith("error")]
         assert p.returncode != 0 and len(err) == 1 and "input" in err[0], p.stderr
-        field = {"attributes": "outputs[0].path", "classify": "classify.path", "maps": "maps[0].path",
+        field = {"attributes": "outputs[0].path", "sharded": "outputs[0].path", "classify": "classify.path", "maps": "maps[0].path",
                  "volumes+maps": "outputs[0].path"}[kind]
         assert field in err[0], err
         assert "--overwrite" not in err[0], err

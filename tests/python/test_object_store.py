@@ -666,3 +666,32 @@ def test_a_location_that_names_no_one_place_is_refused_in_one_line(tmp_path, s3,
         assert "holds objects" not in p.stderr
     assert not (tmp_path / "o.zarr").exists()
 
+
+
+def test_sharded_outputs_on_s3_equal_the_filesystem_ones_and_resume(tmp_path, s3, survey):
+    """Shards are objects like chunks: the same bytes as on disk, read by
+    xarray from the bucket, and a killed run resumes to them."""
+    d, vol = survey
+    text = lambda src, dst: f"""input: {src}
+workers: 2
+outputs:
+  - {{attribute: gst_planarity, path: {dst}/s.zarr, sharding: [32, 32, 64]}}
+  - {{attribute: envelope, path: {dst}/s.zarr, sharding: auto}}
+"""  # noqa: E731
+    attr(s3, "run", "-q", job(tmp_path, "local", text(vol, tmp_path / "ref")))
+    ref = chunks(local_files(tmp_path / "ref" / "s.zarr"))
+    j = job(tmp_path, "s3", text(s3.url("survey/vol.zarr"), s3.url("sharded")))
+    p = subprocess.Popen([attr_bin(), "run", "-q", "--resume", j], env={**os.environ, **s3.env},
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.5)
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    attr(s3, "run", "-q", "--resume", j)
+    got = chunks(s3.objects("sharded/s.zarr"))
+    assert sorted(got) == sorted(ref), (sorted(got), sorted(ref))
+    assert [k for k in ref if got[k] != ref[k]] == []
+    shards = [k for k in ref if k.startswith(("gst_planarity/", "envelope/"))]
+    assert len(shards) == 2 * 2 * 2 + 1  # (40, 36, 96) in shards of 32 × 32 × 64, and one whole-volume shard
+    ds = xr.open_zarr(f"s3://{BUCKET}/sharded/s.zarr", storage_options=s3.storage_options)
+    np.testing.assert_array_equal(ds.gst_planarity.values, xr.open_zarr(tmp_path / "ref" / "s.zarr").gst_planarity.values)
+    assert attr(s3, "status", "--verify", s3.url("sharded/s.zarr")).returncode == 0

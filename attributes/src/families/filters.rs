@@ -303,9 +303,9 @@ pub const DIP_STEERED_MEAN: Spec = Spec {
             Halo::Depth(reach + tensor),
         ];
         // the shared tensor, its dips and the steered sums (measured: about
-        // 15 blocks at 64³ chunks)
+        // 14 blocks at 64³ chunks)
         crate::with_copies(
-            15.0,
+            14.0,
             masked_region_kernel(halo, p, move |b, core, sh| {
                 let masked = nulls::has_nulls(b, sh);
                 // the same tensor as the structure family's, shared per block

@@ -97,9 +97,9 @@ fn ormsby(
         });
     }
     // the trace, its spectrum, the filtered spectrum and the result
-    // (measured: about 4.5 blocks)
+    // (measured: about 3.8 blocks)
     crate::with_copies(
-        4.5,
+        3.8,
         kernel(FULL, p, move |b, _| {
             filter_traces(b, dt, |f| trapezoid(f, c))
         }),

@@ -68,7 +68,7 @@ impl Kernel for SemblanceKernel {
         true
     }
     fn working_copies(&self) -> f32 {
-        8.0
+        6.0
     }
 }
 

@@ -31,9 +31,9 @@ const CURVATURE_REFERENCE: &str = "al-Dossary & Marfurt (2006), 3D volumetric mu
 fn from_gst(p: &Params, f: fn(&Gst) -> Array3<f32>) -> Result<Box<dyn crate::Kernel>, AttrError> {
     let (sg, st) = sigmas(p)?;
     // gradients, six tensor components, eigenvalues and dips, streamed
-    // (measured: about 18 blocks at 64³ chunks)
+    // (measured: about 16 blocks at 64³ chunks)
     crate::with_copies(
-        18.0,
+        16.0,
         masked_region_kernel(gst_halo(sg, st, 0), p, move |b, core, sh| {
             let at = shared_gst(b, sh, sg, st, core);
             let all = f(at.g);
@@ -330,9 +330,9 @@ fn curvature_field(which: usize, q: &[Array3<f32>; 5]) -> Array3<f32> {
 
 fn curvature_kernel(p: &Params, which: usize) -> Result<Box<dyn crate::Kernel>, AttrError> {
     let (sg, st) = sigmas(p)?;
-    // the tensor's and the quadric's fields (measured: about 20 blocks)
+    // the tensor's and the quadric's fields (measured: about 16 blocks)
     crate::with_copies(
-        20.0,
+        16.0,
         masked_region_kernel(gst_halo(sg, st, 1), p, move |b, core, sh| {
             curvature_field(which, shared_quadric(b, sh, sg, st, core))
         }),

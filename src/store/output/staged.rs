@@ -17,7 +17,8 @@ use ndarray::{s, Array3, ArrayView3, IxDyn};
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use zarrs::array::Array;
+use zarrs::array::codec::{ShardingCodecOptions, SubchunkWriteOrder};
+use zarrs::array::{Array, CodecSpecificOptions};
 
 /// How to lay out one output variable.
 #[derive(Clone)]
@@ -26,7 +27,10 @@ pub struct VariableSpec {
     pub dtype: Dtype,
     /// Stored value = round(value × scale) (integer dtypes).
     pub scale: Option<f64>,
+    /// What is written at once: a chunk, or a shard where `inner` is given.
     pub chunks: [u64; 3],
+    /// The chunks inside each shard.
+    pub inner: Option<[u64; 3]>,
     pub compression: Compression,
     pub attributes: Map<String, Value>,
     /// The value stored for null, declared as the fill value (default: the
@@ -115,6 +119,8 @@ pub struct OutputVariable {
     pub name: String,
     pub dtype: Dtype,
     pub chunks: [u64; 3],
+    /// Whether `chunks` are shards (of chunks a reader reads alone).
+    sharded: bool,
     shape: [u64; 3],
     ndim: usize,
     array: Array<Checksummed>,
@@ -171,6 +177,7 @@ impl OutputDataset {
             }
         };
         for spec in variables {
+            let inner = spec.inner.map(stored);
             let mut attributes = spec.attributes.clone();
             if !spec.dtype.is_float() {
                 // CF's marker, which xarray masks for V2 and V3 alike
@@ -184,6 +191,7 @@ impl OutputDataset {
                 ArraySpec {
                     shape: &stored(input.shape),
                     chunks: &stored(spec.chunks),
+                    inner: inner.as_deref(),
                     dtype: spec.dtype,
                     dims: &input.dims,
                     attributes,
@@ -226,14 +234,19 @@ impl OutputDataset {
 
     /// Open variable `name` for writing chunks.
     pub fn variable(&self, spec: &VariableSpec, input: &Layout) -> Result<OutputVariable> {
-        let array =
-            Array::open(self.store.clone(), &format!("/{}", spec.name)).with_context(|| {
+        let array = Array::open(self.store.clone(), &format!("/{}", spec.name))
+            .with_context(|| {
                 format!(
                     "output variable '{}' of '{}'",
                     spec.name,
                     self.staging.display()
                 )
-            })?;
+            })?
+            // a shard's chunks in order, not as their encoders finish: the
+            // same job writes the same bytes
+            .with_codec_specific_options(&CodecSpecificOptions::default().with_option(
+                ShardingCodecOptions::default().with_subchunk_write_order(SubchunkWriteOrder::C),
+            ));
         Ok(OutputVariable {
             scale: spec.scale,
             staging: self.staging.clone(),
@@ -241,6 +254,7 @@ impl OutputDataset {
             name: spec.name.clone(),
             dtype: spec.dtype,
             chunks: spec.chunks,
+            sharded: spec.inner.is_some(),
             shape: input.shape,
             ndim: input.ndim,
             array,
@@ -292,11 +306,14 @@ impl OutputVariable {
             // f32 samples of a whole chunk, contiguous: written as they are
             Some(samples) if whole && self.dtype == Dtype::Float32 => store(samples)?,
             _ => {
-                // else the chunk is copied once; one at the volume's end is padded
+                // else the chunk is copied once; one at the volume's end is
+                // padded (a shard with null: the chunks wholly outside the
+                // volume are then empty, and not stored)
                 let full = if whole {
                     data.as_standard_layout().into_owned()
                 } else {
-                    let mut full = Array3::<f32>::zeros((c[0], c[1], c[2]));
+                    let pad = if self.sharded { f32::NAN } else { 0.0 };
+                    let mut full = Array3::<f32>::from_elem((c[0], c[1], c[2]), pad);
                     full.slice_mut(s![..d.0, ..d.1, ..d.2]).assign(&data);
                     full
                 };
