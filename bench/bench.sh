@@ -15,7 +15,9 @@
 # OUT (where every job, attr's and Dask's, writes; default WORK), SHAPE,
 # CHUNKS, WORKERS, REPEAT (runs of each job, the fastest kept; default 3),
 # PY (python with tests/requirements.txt; default .venv/bin/python),
-# ATTRS (default: all pairs below; OURS:- runs attr alone).
+# ATTRS (default: all pairs below; OURS:- runs attr alone), SHARDING
+# (every attr output written in shards: a shape such as [128,128,128], or
+# auto), MULTI (the multi-output rows to run; default all, NO_MULTI none).
 #
 # "x attr copy" is not divided by one copy time: each run of an attr job
 # comes right after a run of the copy job, and the column is the median of
@@ -64,7 +66,8 @@ measure() {
 # the median of its arguments
 median() { printf "%s\n" "$@" | sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 
-printf "volume %s, %s chunks, %.2f GiB, %s workers, %s, loadavg %s, outputs on %s (%s)\n" "$SHAPE" "$CHUNKS" \
+printf "volume %s, %s chunks%s, %.2f GiB, %s workers, %s, loadavg %s, outputs on %s (%s)\n" "$SHAPE" "$CHUNKS" \
+    "${SHARDING:+, outputs in shards $SHARDING}" \
     "$(echo "$BYTES/1073741824" | bc -l)" "$WORKERS" "$(nproc) cores" "$(cut -d' ' -f1 /proc/loadavg)" \
     "$OUT" "$(stat -f -c %T "$OUT")"
 printf "| attribute | dask s | attr s | speed-up | x attr copy | dask MB/s | attr MB/s | attr decodes/chunk | dask peak MiB | attr peak MiB |\n"
@@ -75,10 +78,11 @@ attr_yaml() {
     { printf "input: %s\nsample_interval: 4\nworkers: %s\noutputs:\n" "$VOL" "$WORKERS"
       for a in "$@"; do
           # ATTRIBUTE=NAME names the output (the same attribute twice in one dataset)
+          local shard=${SHARDING:+, sharding: $SHARDING}
           if [[ $a == *=* ]]; then
-              printf "  - {attribute: %s, name: %s, path: %s}\n" "${a%%=*}" "${a#*=}" "$OUT/attr_$name.zarr"
+              printf "  - {attribute: %s, name: %s, path: %s%s}\n" "${a%%=*}" "${a#*=}" "$OUT/attr_$name.zarr" "$shard"
           else
-              printf "  - {attribute: %s, path: %s}\n" "$a" "$OUT/attr_$name.zarr"
+              printf "  - {attribute: %s, path: %s%s}\n" "$a" "$OUT/attr_$name.zarr" "$shard"
           fi
       done
     } > "$WORK/job_$name.yaml"
@@ -148,14 +152,18 @@ multi() {
     printf "| %s (%d outputs) | %.2f | %.2f | **%.2f** | %.1f | %s |\n" "$name" "$#" "$w" "$bestsum" \
         "$(median "${ratios[@]}")" "$(median "${copies[@]}")" "$m"
 }
+MULTI=${MULTI:-four copy4 structure13 copy13}
+wants() { [[ " $MULTI " == *" $1 "* ]]; }
 if [ -z "${NO_MULTI:-}" ]; then
     printf "\n| one job | attr s | single jobs s | ratio | x attr copy | peak MiB |\n|---|---|---|---|---|---|\n"
-    multi four envelope semblance rms_amplitude instantaneous_frequency
+    if wants four; then multi four envelope semblance rms_amplitude instantaneous_frequency; fi
     # the floor of any four-output job: writing four outputs, against four copy jobs
-    multi copy4 copy=c1 copy=c2 copy=c3 copy=c4
-    multi structure13 gst_planarity gst_linearity chaos inline_dip crossline_dip curvature_mean \
-        curvature_gaussian curvature_maximum curvature_minimum curvature_most_positive \
-        curvature_most_negative shape_index curvedness
+    if wants copy4; then multi copy4 copy=c1 copy=c2 copy=c3 copy=c4; fi
+    if wants structure13; then
+        multi structure13 gst_planarity gst_linearity chaos inline_dip crossline_dip curvature_mean \
+            curvature_gaussian curvature_maximum curvature_minimum curvature_most_positive \
+            curvature_most_negative shape_index curvedness
+    fi
     # ... and of any 13-output job
-    multi copy13 $(for i in $(seq 1 13); do printf "copy=c%d " "$i"; done)
+    if wants copy13; then multi copy13 $(for i in $(seq 1 13); do printf "copy=c%d " "$i"; done); fi
 fi

@@ -59,8 +59,11 @@ impl Sharding {
     }
 }
 
-/// Chunks doubled along the lateral axes first, then down the traces,
-/// until a shard holds [`AUTO_SHARD_BYTES`] or the whole volume.
+/// Chunks doubled down the traces first, then along the lateral axes,
+/// until a shard holds [`AUTO_SHARD_BYTES`] or the whole volume. Traces
+/// first: an attribute over the whole trace (a Hilbert transform, a
+/// filter) computes whole columns anyway, so column shards cost it no
+/// parallelism, where lateral ones would join its columns into few tasks.
 fn auto(chunks: [u64; 3], shape: [u64; 3], first: usize, item: u64) -> [u64; 3] {
     let limit = [0, 1, 2].map(|a| shape[a].div_ceil(chunks[a]).max(1) * chunks[a]);
     let bytes = |s: &[u64; 3]| s.iter().product::<u64>() * item;
@@ -71,7 +74,7 @@ fn auto(chunks: [u64; 3], shape: [u64; 3], first: usize, item: u64) -> [u64; 3] 
             .iter()
             .copied()
             .filter(|&a| s[a] < limit[a])
-            .min_by_key(|&a| (a == 2, s[a] / chunks[a]));
+            .min_by_key(|&a| (a != 2, s[a] / chunks[a]));
         let Some(a) = grown else { break };
         s[a] = (s[a] * 2).min(limit[a]);
     }
@@ -83,13 +86,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn auto_grows_laterally_first_and_stops_at_the_volume() {
+    fn auto_grows_down_the_traces_first_and_stops_at_the_volume() {
         let s = Sharding::Word("auto".into());
-        // 1 MiB chunks: 16 of them, 4 × 4 laterally
+        // 1 MiB chunks: 16 of them, a column
         assert_eq!(
             s.shard_shape([64, 64, 64], [1000, 1000, 1000], 3, 4)
                 .unwrap(),
-            [256, 256, 64]
+            [64, 64, 1024]
+        );
+        // short traces: the rest laterally
+        assert_eq!(
+            s.shard_shape([64, 64, 64], [1000, 1000, 100], 3, 4)
+                .unwrap(),
+            [256, 128, 128]
         );
         // a small volume is one shard
         assert_eq!(
