@@ -9,6 +9,7 @@ pub fn describe(a: &dyn Attribute) -> Value {
         &serde_json::Map::new(),
         &attributes::Setup {
             sample_interval_ms: Some(4.0),
+            ..Default::default()
         },
     );
     let halo = match &kernel {

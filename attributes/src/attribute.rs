@@ -22,6 +22,45 @@ pub(crate) mod family {
 pub struct Setup {
     /// Sample interval in milliseconds, when known.
     pub sample_interval_ms: Option<f64>,
+    /// Where the traces lie on the map, when known.
+    pub geometry: Option<Geometry>,
+}
+
+/// The survey grid on the map: the map vector (x east, y north, metres)
+/// of one step of increasing inline number (axis 0) and of increasing
+/// crossline number (axis 1). Rotated, left- or right-handed, even skewed
+/// grids are all two vectors.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Geometry {
+    pub steps: [[f64; 2]; 2],
+}
+
+impl Geometry {
+    /// Distance between neighbouring traces along lateral axis `a`.
+    pub fn spacing(&self, a: usize) -> f64 {
+        self.steps[a][0].hypot(self.steps[a][1])
+    }
+
+    /// Azimuth of lateral axis `a` (its increasing index), degrees
+    /// clockwise from grid north.
+    pub fn azimuth(&self, a: usize) -> f64 {
+        self.steps[a][0]
+            .atan2(self.steps[a][1])
+            .to_degrees()
+            .rem_euclid(360.0)
+    }
+
+    /// The map gradient (per metre) of a quantity that changes by `d0` per
+    /// step of axis 0 and `d1` per step of axis 1: the g with g·e0 = d0 and
+    /// g·e1 = d1. `None` for a degenerate grid.
+    pub fn map_gradient(&self, d0: f64, d1: f64) -> Option<[f64; 2]> {
+        let [[a, b], [c, d]] = self.steps;
+        let det = a * d - b * c;
+        if det == 0.0 || !det.is_finite() {
+            return None;
+        }
+        Some([(d0 * d - b * d1) / det, (a * d1 - c * d0) / det])
+    }
 }
 
 /// A registered attribute: its documentation and a factory for configured kernels.

@@ -21,10 +21,11 @@ mod kernel;
 pub mod nulls;
 mod params;
 mod registry;
+pub mod units;
 pub mod window;
 
 pub(crate) use attribute::{family, sample_interval, SAMPLE_INTERVAL};
-pub use attribute::{Attribute, Build, Setup, Spec};
+pub use attribute::{Attribute, Build, Geometry, Setup, Spec};
 pub use convolve::Region;
 pub use error::AttrError;
 pub use halo::{centred, Halo};

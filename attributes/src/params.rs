@@ -136,6 +136,19 @@ impl Params {
     pub fn to_json(&self) -> Value {
         Value::Object(self.values.clone())
     }
+
+    /// These parameters with `name` resolved to `value` (a default that
+    /// depends on the input, such as `auto` units), for provenance.
+    pub fn with(&self, name: &str, value: Value) -> Params {
+        let mut values = self.values.clone();
+        values.insert(name.to_string(), value);
+        Params { values }
+    }
+
+    /// The text value of parameter `name`, if it is text.
+    pub fn text(&self, name: &str) -> Option<&str> {
+        self.values.get(name).and_then(|v| v.as_str())
+    }
 }
 
 fn check(spec: &ParamSpec, v: &Value) -> Result<(), AttrError> {

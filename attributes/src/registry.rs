@@ -55,6 +55,7 @@ mod tests {
     fn every_attribute_builds_from_its_defaults() {
         let setup = Setup {
             sample_interval_ms: Some(4.0),
+            ..Default::default()
         };
         let mut names: Vec<&str> = registry().map(|a| a.name()).collect();
         let n = names.len();

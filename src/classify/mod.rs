@@ -351,9 +351,8 @@ fn open_features(spec: &JobSpec, list: &[Feature], workers: usize) -> Result<Fea
             Feature::Attribute { attribute, params } => {
                 let v = volume.as_ref().expect("opened for computed features");
                 let a = attributes::lookup(attribute).map_err(|e| at(e.to_string()))?;
-                let setup = attributes::Setup {
-                    sample_interval_ms: spec.sample_interval.or_else(|| v.sample_interval_ms()),
-                };
+                let (setup, _) =
+                    crate::job::geometry::setup(spec.sample_interval, spec.geometry.as_ref(), v)?;
                 let k = a
                     .build(params, &setup)
                     .map_err(|e| at(format!("{attribute}: {e}")))?;

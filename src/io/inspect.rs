@@ -232,6 +232,9 @@ fn describe(
     if let Some(dt) = input.sample_interval_ms() {
         crate::outln!("    sample int.  {dt} ms");
     }
+    if let Some(g) = crate::job::geometry::of_coordinates(&input) {
+        crate::outln!("    geometry     {}", crate::job::geometry::describe(&g));
+    }
     if !input.array_attributes.is_empty() {
         crate::outln!(
             "    attributes   {}",

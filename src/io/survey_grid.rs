@@ -107,7 +107,7 @@ impl SurveyGrid {
 }
 
 /// Least squares over the live traces of the dataset's `cdp_x`/`cdp_y`.
-fn fit_affine(input: &Input) -> Result<Option<([f64; 3], [f64; 3])>> {
+pub fn fit_affine(input: &Input) -> Result<Option<([f64; 3], [f64; 3])>> {
     let (Some((sx, xs)), Some((_, ys))) = (
         read_whole(&input.location, "cdp_x")?,
         read_whole(&input.location, "cdp_y")?,

@@ -5,11 +5,14 @@
 //! default. `spec` is the spec as written; `resolve` checks it against the input and plans the
 //! work.
 
+pub mod geometry;
 mod resolve;
 mod sharding;
 mod spec;
 
-pub use resolve::{chunk_total, fingerprint, prepare, provenance, Prepared, Resolved};
+pub use resolve::{
+    chunk_total, fingerprint, geometry_note, prepare, provenance, Prepared, Resolved,
+};
 pub use sharding::Sharding;
 pub use spec::{
     load, parse, BaseSpec, Boundary, ClassifySpec, DeadTraces, Feature, Init, Interpolation,

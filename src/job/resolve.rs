@@ -30,7 +30,8 @@ pub struct Resolved {
     pub scale: Option<f64>,
     pub format: Format,
     pub compression: Compression,
-    pub unit: &'static str,
+    /// The unit of its values, as its parameters resolved it.
+    pub unit: String,
 }
 
 /// Everything `attr run` and `attr plan` need before computing.
@@ -43,6 +44,9 @@ pub struct Prepared {
     pub cache_bytes: u64,
     /// The memory the run may use, which the plan fits into.
     pub budget: crate::batch::memory_budget::Budget,
+    /// What the attributes were told about the input.
+    pub setup: Setup,
+    pub geometry: super::geometry::GeometrySource,
 }
 
 /// Output `i` of the job, resolved against the input: its kernel built
@@ -93,6 +97,8 @@ fn resolve_output(
     };
     let format = o.format.unwrap_or(Format::V3);
     let dtype = o.dtype.unwrap_or(Dtype::Float32);
+    // a dip's units follow its parameters and the geometry (`units: auto`)
+    let kernel_units = kernel.resolved()["units"].as_str().map(str::to_string);
     let (chunks, inner) = match &o.sharding {
         None => (chunks, None),
         Some(_) if format == Format::V2 => {
@@ -123,7 +129,11 @@ fn resolve_output(
         scale: o.scale,
         format,
         compression: o.compression.unwrap_or(Compression::Zstd),
-        unit: attribute.unit(),
+        unit: match kernel_units.as_deref() {
+            Some("samples") => "samples/trace".to_string(),
+            Some(u) => u.to_string(),
+            None => attribute.unit().to_string(),
+        },
     })
 }
 
@@ -206,9 +216,8 @@ pub fn prepare(
         .and_then(|at| Input::open(&at, spec.variable.as_deref()));
     let mut input = at.context("input")?;
     input.set_null_value(spec.null_value);
-    let setup = Setup {
-        sample_interval_ms: spec.sample_interval.or_else(|| input.sample_interval_ms()),
-    };
+    let (setup, geometry_source) =
+        super::geometry::setup(spec.sample_interval, spec.geometry.as_ref(), &input)?;
     let outputs = spec
         .outputs
         .iter()
@@ -252,6 +261,34 @@ pub fn prepare(
         workers,
         cache_bytes,
         budget,
+        setup,
+        geometry: geometry_source,
+    })
+}
+
+/// Outputs that would be in physical units had the input a geometry: the
+/// one line a run prints about it (`None` where nothing is lost).
+pub fn geometry_note(p: &Prepared) -> Option<String> {
+    use super::geometry::GeometrySource;
+    if p.geometry != GeometrySource::Unknown {
+        return None;
+    }
+    let wanting: Vec<&str> = p
+        .outputs
+        .iter()
+        .zip(&p.spec.outputs)
+        .filter(|(o, s)| {
+            (matches!(o.attribute.as_str(), "inline_dip" | "crossline_dip")
+                && !s.params.contains_key("units"))
+                || (o.attribute == "dip_azimuth" && !s.params.contains_key("azimuth"))
+        })
+        .map(|(o, _)| o.name.as_str())
+        .collect();
+    (!wanting.is_empty()).then(|| {
+        format!(
+            "attr: no survey geometry (the input has no cdp_x/cdp_y, and the job no `geometry:`): {} stay in samples per trace and azimuths from the inline axis",
+            wanting.join(", ")
+        )
     })
 }
 
@@ -265,7 +302,19 @@ fn nulls_json(p: &Prepared) -> Value {
 }
 
 pub fn provenance(p: &Prepared, o: &Resolved) -> Value {
+    use super::geometry::GeometrySource;
+    let geometry = p.setup.geometry.map(|g| {
+        json!({
+            "source": if p.geometry == GeometrySource::Job { "job" } else { "cdp_x/cdp_y" },
+            "inline_spacing_m": g.spacing(0),
+            "inline_azimuth_deg": g.azimuth(0),
+            "crossline_spacing_m": g.spacing(1),
+            "crossline_azimuth_deg": g.azimuth(1),
+        })
+    });
     json!({
+        "geometry": geometry,
+        "units": o.unit,
         "nulls": nulls_json(p),
         "attribute": o.attribute,
         "parameters": o.kernel.resolved(),

@@ -56,6 +56,10 @@ pub struct JobSpec {
     /// Object storage settings for s3:// paths, beside the AWS environment.
     #[serde(default)]
     pub storage: Option<crate::store::remote::Settings>,
+    /// The survey grid on the map, where the input has no cdp_x/cdp_y (or
+    /// to override them): for dips in physical units and azimuths.
+    #[serde(default)]
+    pub geometry: Option<super::geometry::GeometrySpec>,
 }
 
 impl JobSpec {

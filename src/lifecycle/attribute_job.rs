@@ -208,6 +208,9 @@ impl JobKind for AttributeJob {
     }
 
     fn prepare(&mut self, quiet: bool, _stop: &AtomicBool) -> Result<()> {
+        if let Some(note) = crate::job::geometry_note(&self.p).filter(|_| !quiet) {
+            crate::noteln!("{note}");
+        }
         if self.p.spec.dead_traces == crate::job::DeadTraces::Missing {
             let dead = self
                 .p

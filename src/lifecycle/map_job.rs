@@ -82,9 +82,8 @@ impl MapJob {
         input.check_strict()?;
         let grid = SurveyGrid::of(&input).context("input")?;
         let axis = sample_axis(&grid)?;
-        let setup = attributes::Setup {
-            sample_interval_ms: spec.sample_interval.or_else(|| input.sample_interval_ms()),
-        };
+        let (setup, _) =
+            crate::job::geometry::setup(spec.sample_interval, spec.geometry.as_ref(), &input)?;
         let mut maps = Vec::new();
         let mut outputs = Vec::new();
         let (ni, nx) = (input.shape[0], input.shape[1]);

@@ -202,6 +202,7 @@ mod tests {
                 params.as_object().unwrap(),
                 &Setup {
                     sample_interval_ms: Some(4.0),
+                    ..Default::default()
                 },
             )
             .unwrap();
@@ -238,6 +239,7 @@ mod tests {
         let mut shared = Shared::new();
         let setup = Setup {
             sample_interval_ms: Some(4.0),
+            ..Default::default()
         };
         let f = crate::lookup("instantaneous_frequency")
             .unwrap()
@@ -259,6 +261,7 @@ mod tests {
         let x = tone(20.0, 4.0, 128);
         let setup = Setup {
             sample_interval_ms: Some(4.0),
+            ..Default::default()
         };
         let build = |name| {
             crate::lookup(name)

@@ -28,7 +28,10 @@ const CURVATURE_REFERENCE: &str = "al-Dossary & Marfurt (2006), 3D volumetric mu
                                    application to 3D interpreted horizons, First Break 19(2)";
 
 /// A kernel computing `f` from the shared tensor.
-fn from_gst(p: &Params, f: fn(&Gst) -> Array3<f32>) -> Result<Box<dyn crate::Kernel>, AttrError> {
+fn from_gst<F>(p: &Params, f: F) -> Result<Box<dyn crate::Kernel>, AttrError>
+where
+    F: Fn(&Gst) -> Array3<f32> + Send + Sync + 'static,
+{
     let (sg, st) = sigmas(p)?;
     // gradients, six tensor components, eigenvalues and dips, streamed
     // (measured: about 16 blocks at 64³ chunks)
@@ -100,23 +103,51 @@ gst_attribute!(
         .and(&g.l3)
         .map_collect(|&a, &b, &c| ratio(2.0 * b, a + c))
 );
-gst_attribute!(
-    INLINE_DIP,
-    "inline_dip",
-    "samples/trace",
-    "Reflector dip along the inline axis, −n_i/n_t from the principal eigenvector n of the \
-     structure tensor: how many samples the reflector moves down per trace of increasing \
-     inline number (limited to ±100).",
-    |g| g.p_inline().clone()
-);
-gst_attribute!(
-    CROSSLINE_DIP,
-    "crossline_dip",
-    "samples/trace",
-    "Reflector dip along the crossline axis, −n_x/n_t from the principal eigenvector n of the \
-     structure tensor, samples per trace of increasing crossline number.",
-    |g| g.p_crossline().clone()
-);
+const DIP_PARAMS: &[ParamSpec] = &[SIGMA_GRADIENT, SIGMA_TENSOR, crate::units::DIP_UNITS];
+
+/// A dip along lateral axis `axis` in the units its parameters ask for.
+fn dip(p: &Params, setup: &Setup, axis: usize) -> Result<Box<dyn crate::Kernel>, AttrError> {
+    let (scale, units) = crate::units::dip_scale(p, setup, axis)?;
+    let p = p.with("units", serde_json::json!(units));
+    from_gst(&p, move |g| {
+        let d = if axis == 0 {
+            g.p_inline()
+        } else {
+            g.p_crossline()
+        };
+        if scale == 1.0 {
+            d.clone()
+        } else {
+            d.mapv(|v| v * scale)
+        }
+    })
+}
+
+pub const INLINE_DIP: Spec = Spec {
+    name: "inline_dip",
+    family: FAMILY,
+    description: "Reflector dip along the inline axis, −n_i/n_t from the principal eigenvector n \
+                  of the structure tensor: how far the reflector moves down per trace of \
+                  increasing inline number (limited to ±100 samples per trace). In samples per \
+                  trace, or as a time dip in µs/m or ms/m through the sample interval and the \
+                  distance between inlines (from cdp_x/cdp_y or the job's `geometry:`).",
+    reference: REFERENCE,
+    unit: "samples/trace, µs/m or ms/m (units)",
+    params: DIP_PARAMS,
+    build: |p, setup| dip(p, setup, 0),
+};
+
+pub const CROSSLINE_DIP: Spec = Spec {
+    name: "crossline_dip",
+    family: FAMILY,
+    description: "Reflector dip along the crossline axis, −n_x/n_t from the principal \
+                  eigenvector n of the structure tensor, per trace of increasing crossline \
+                  number: in samples per trace, or in µs/m or ms/m as inline_dip.",
+    reference: REFERENCE,
+    unit: "samples/trace, µs/m or ms/m (units)",
+    params: DIP_PARAMS,
+    build: |p, setup| dip(p, setup, 1),
+};
 gst_attribute!(
     DIP_ANGLE,
     "dip_angle",
@@ -127,23 +158,31 @@ gst_attribute!(
         .and(g.p_crossline())
         .map_collect(|&a, &b| a.hypot(b).atan().to_degrees())
 );
-gst_attribute!(
-    DIP_AZIMUTH,
-    "dip_azimuth",
-    "degrees 0-360",
-    "Azimuth of steepest descent, atan2(p_x, p_i) in degrees over the full 0–360° range: 0° \
-     is down-dip towards increasing inline, 90° towards increasing crossline. 0 on flat \
-     reflectors.",
-    |g| Zip::from(g.p_inline())
-        .and(g.p_crossline())
-        .map_collect(|&a, &b| {
-            if a == 0.0 && b == 0.0 {
-                0.0
-            } else {
-                b.atan2(a).to_degrees().rem_euclid(360.0)
-            }
+pub const DIP_AZIMUTH: Spec = Spec {
+    name: "dip_azimuth",
+    family: FAMILY,
+    description: "Azimuth of steepest descent in degrees over the full 0–360° range, 0 on flat \
+                  reflectors: clockwise from grid north through the survey geometry (from \
+                  cdp_x/cdp_y or the job's `geometry:`), or, from the inline axis, atan2(p_x, \
+                  p_i): 0° down-dip towards increasing inline, 90° towards increasing crossline.",
+    reference: REFERENCE,
+    unit: "degrees 0-360",
+    params: &[SIGMA_GRADIENT, SIGMA_TENSOR, crate::units::AZIMUTH_FROM],
+    build: |p, setup| {
+        let g = crate::units::azimuth_geometry(p, setup)?;
+        let from = if g.is_some() {
+            "grid_north"
+        } else {
+            "inline_axis"
+        };
+        let p = p.with("azimuth", serde_json::json!(from));
+        from_gst(&p, move |gst| {
+            Zip::from(gst.p_inline())
+                .and(gst.p_crossline())
+                .map_collect(|&a, &b| crate::units::descent_azimuth(a, b, g.as_ref()))
         })
-);
+    },
+};
 
 /// Roberts' quadratic coefficients from the dip fields: a = ½∂p/∂i,
 /// b = ½∂q/∂x, c = ½(∂p/∂x + ∂q/∂i), d = p, e = q (central differences;

@@ -1,0 +1,144 @@
+"""Dips in the units interpreters use: a planar reflector dipping a known
+number of ms/m towards a known azimuth, on a rotated grid with known bin
+sizes, gives its apparent dips in µs/m and ms/m and its azimuth from grid
+north, whether the geometry comes from cdp_x/cdp_y or from the job; without
+a geometry the run says so in one line and keeps samples per trace."""
+import json
+
+import numpy as np
+import pytest
+import xarray as xr
+import zarr
+
+from conftest import run_attr, run_job
+
+DT = 4.0                      # ms
+STEPS = {0: (25.0, 30.0), 1: (12.5, 120.0)}  # (spacing m, azimuth of increasing index, degrees from north)
+DIP, TOWARDS = 0.15, 75.0     # ms/m, degrees from north
+SHAPE = (32, 32, 96)
+
+
+def step(a):
+    d, az = STEPS[a]
+    return np.array([d * np.sin(np.radians(az)), d * np.cos(np.radians(az))])
+
+
+def per_step(a):
+    """The reflector's time change (ms) per step of lateral axis a."""
+    g = DIP * np.array([np.sin(np.radians(TOWARDS)), np.cos(np.radians(TOWARDS))])
+    return float(g @ step(a))
+
+
+def surface(i, j):
+    return 40 + (per_step(0) * (i - 16) + per_step(1) * (j - 16)) / DT   # in samples
+
+
+def write(path, with_coordinates=True):
+    i, j, k = np.meshgrid(*map(np.arange, SHAPE), indexing="ij")
+    d = k - surface(i, j)
+    x = (np.exp(-0.5 * (d / 2.0) ** 2) * np.cos(0.7 * d)).astype(np.float32)
+    g = zarr.open_group(str(path), mode="w", zarr_format=3)
+    g.create_array("amplitude", data=x, chunks=(16, 16, 96), dimension_names=("inline", "crossline", "time"))
+    g.create_array("inline", data=np.arange(100, 100 + SHAPE[0], dtype=np.int32), dimension_names=("inline",))
+    g.create_array("crossline", data=np.arange(500, 500 + SHAPE[1], dtype=np.int32), dimension_names=("crossline",))
+    if with_coordinates:
+        ii, jj = np.meshgrid(np.arange(SHAPE[0]), np.arange(SHAPE[1]), indexing="ij")
+        xy = np.array([600000.0, 6800000.0])[:, None, None] + step(0)[:, None, None] * ii + step(1)[:, None, None] * jj
+        g.create_array("cdp_x", data=xy[0], dimension_names=("inline", "crossline"))
+        g.create_array("cdp_y", data=xy[1], dimension_names=("inline", "crossline"))
+    return path
+
+
+def dips_job(vol, out, **extra):
+    outs = [{"attribute": "inline_dip", "path": str(out)}, {"attribute": "crossline_dip", "path": str(out)},
+            {"attribute": "dip_azimuth", "path": str(out)},
+            {"attribute": "inline_dip", "name": "inline_dip_ms", "params": {"units": "ms/m"}, "path": str(out)},
+            {"attribute": "inline_dip", "name": "inline_dip_samples", "params": {"units": "samples"},
+             "path": str(out)}]
+    return {"input": str(vol), "sample_interval": DT, "outputs": outs, **extra}
+
+
+def on_reflector(ds, name):
+    v = ds[name].values
+    return np.array([[v[i, j, int(round(surface(i, j)))] for j in range(10, 22)] for i in range(10, 22)])
+
+
+def check_physical(ds, source):
+    want = {0: per_step(0) / STEPS[0][0] * 1000, 1: per_step(1) / STEPS[1][0] * 1000}   # µs/m
+    for name, a in (("inline_dip", 0), ("crossline_dip", 1)):
+        got = on_reflector(ds, name)
+        assert np.abs(got - want[a]).max() < 0.05 * abs(want[a]), (name, got.mean(), want[a])
+        assert ds[name].attrs["units"] == "us/m"
+        prov = json.loads(ds[name].attrs["provenance"]) if isinstance(ds[name].attrs["provenance"], str) \
+            else ds[name].attrs["provenance"]
+        assert prov["geometry"]["source"] == source
+        assert abs(prov["geometry"]["inline_spacing_m"] - 25.0) < 1e-6
+        assert abs(prov["geometry"]["inline_azimuth_deg"] - 30.0) < 1e-6
+    ms = on_reflector(ds, "inline_dip_ms")
+    assert np.abs(ms - want[0] / 1000).max() < 0.05 * abs(want[0] / 1000)
+    assert ds["inline_dip_ms"].attrs["units"] == "ms/m"
+    samples = on_reflector(ds, "inline_dip_samples")
+    assert np.abs(samples - per_step(0) / DT).max() < 0.05 * abs(per_step(0) / DT)
+    az = on_reflector(ds, "dip_azimuth")
+    assert np.abs(az - TOWARDS).max() < 3.0, az.mean()
+
+
+def test_dips_in_us_per_m_and_azimuth_from_north_from_cdp_coordinates(tmp_path):
+    vol = write(tmp_path / "rotated.zarr")
+    p = run_job(tmp_path, dips_job(vol, tmp_path / "o.zarr"))
+    assert "no survey geometry" not in p.stderr
+    check_physical(xr.open_zarr(tmp_path / "o.zarr"), "cdp_x/cdp_y")
+    info = run_attr("info", vol).stdout
+    assert "inline spacing 25.00 m at 30.00°, crossline spacing 12.50 m at 120.00°" in info, info
+
+
+def test_the_same_from_the_jobs_geometry(tmp_path):
+    vol = write(tmp_path / "bare.zarr", with_coordinates=False)
+    geometry = {"inline_spacing": 25.0, "crossline_spacing": 12.5, "inline_azimuth": 30.0}
+    run_job(tmp_path, dips_job(vol, tmp_path / "o.zarr", geometry=geometry))
+    check_physical(xr.open_zarr(tmp_path / "o.zarr"), "job")
+
+
+def test_without_geometry_dips_stay_in_samples_and_the_run_says_so(tmp_path):
+    vol = write(tmp_path / "bare.zarr", with_coordinates=False)
+    spec = dips_job(vol, tmp_path / "o.zarr")
+    spec["outputs"] = spec["outputs"][:3] + spec["outputs"][4:]   # not the ms/m one
+    p = run_job(tmp_path, spec)
+    notes = [line for line in p.stderr.splitlines() if "no survey geometry" in line]
+    assert len(notes) == 1 and "inline_dip, crossline_dip, dip_azimuth" in notes[0], p.stderr
+    ds = xr.open_zarr(tmp_path / "o.zarr")
+    assert ds.inline_dip.attrs["units"] == "samples/trace"
+    np.testing.assert_array_equal(ds.inline_dip.values, ds.inline_dip_samples.values)
+    got = on_reflector(ds, "inline_dip")
+    assert np.abs(got - per_step(0) / DT).max() < 0.05 * abs(per_step(0) / DT)
+    # from the inline axis: the direction of the dip vector in index space
+    want = np.degrees(np.arctan2(per_step(1), per_step(0))) % 360
+    assert np.abs(on_reflector(ds, "dip_azimuth") - want).max() < 3.0
+
+
+@pytest.mark.parametrize("params, says", [
+    ({"attribute": "inline_dip", "params": {"units": "ms/m"}}, "units"),
+    ({"attribute": "dip_azimuth", "params": {"azimuth": "grid_north"}}, "azimuth"),
+    ({"attribute": "inline_dip", "params": {"units": "furlongs"}}, "units"),
+])
+def test_physical_units_without_geometry_are_one_line(tmp_path, params, says):
+    vol = write(tmp_path / "bare.zarr", with_coordinates=False)
+    out = tmp_path / "o.zarr"
+    p = run_job(tmp_path, {"input": str(vol), "sample_interval": DT, "outputs": [{**params, "path": str(out)}]},
+                check=False)
+    err = [line for line in p.stderr.splitlines() if line.startswith("error")]
+    assert p.returncode != 0 and len(err) == 1, p.stderr
+    assert "outputs[0]" in err[0] and says in err[0], err[0]
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("geometry, says", [
+    ({"inline_spacing": 0, "crossline_spacing": 12.5, "inline_azimuth": 30}, "inline_spacing"),
+    ({"inline_spacing": 25, "crossline_spacing": 12.5, "inline_azimuth": 30, "crossline_azimuth": 210}, "differ"),
+    ({"inline_spacing": 25, "crossline_spacing": 12.5}, "inline_azimuth"),
+])
+def test_a_bad_geometry_is_one_line(tmp_path, geometry, says):
+    vol = write(tmp_path / "bare.zarr", with_coordinates=False)
+    p = run_job(tmp_path, dips_job(vol, tmp_path / "o.zarr", geometry=geometry), check=False)
+    err = [line for line in p.stderr.splitlines() if line.startswith("error")]
+    assert p.returncode != 0 and len(err) == 1 and says in err[0], p.stderr
