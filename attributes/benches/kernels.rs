@@ -57,6 +57,7 @@ fn main() {
     };
     let setup = Setup {
         sample_interval_ms: Some(4.0),
+        ..Default::default()
     };
     let voxels = core_shape.iter().product::<usize>() as f64;
     println!(

@@ -24,6 +24,8 @@ pub struct Setup {
     pub sample_interval_ms: Option<f64>,
     /// Where the traces lie on the map, when known.
     pub geometry: Option<Geometry>,
+    /// Metres between samples, when the sample axis is depth.
+    pub depth_step_m: Option<f64>,
 }
 
 /// The survey grid on the map: the map vector (x east, y north, metres)

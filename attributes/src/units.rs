@@ -7,11 +7,52 @@ use crate::{AttrError, Geometry, ParamKind, ParamSpec, Params, Setup};
 /// `units` of a dip along one lateral axis.
 pub const DIP_UNITS: ParamSpec = ParamSpec {
     name: "units",
-    kind: ParamKind::Choice(&["auto", "samples", "ms/m", "us/m"]),
+    kind: ParamKind::Choice(&["auto", "samples", "ms/m", "us/m", "m/m", "degrees"]),
     default: "\"auto\"",
     unit: "",
-    help: "samples per trace, or time dip in ms/m or µs/m (needs the survey geometry and the sample interval); auto: µs/m where both are known, else samples",
+    help: "samples per trace; in time ms/m or µs/m, in depth m/m or degrees (needs the survey geometry and the sample interval or depth step); auto: µs/m in time and m/m in depth where they are known, else samples",
 };
+
+/// `units` of a curvature.
+pub const CURVATURE_UNITS: ParamSpec = ParamSpec {
+    name: "units",
+    kind: ParamKind::Choice(&["auto", "index", "1/km"]),
+    default: "\"auto\"",
+    unit: "",
+    help: "per trace with depth in samples, or per km (needs the survey geometry, and in time a velocity); auto: per km where they are known",
+};
+
+/// `velocity` of a curvature in time.
+pub const VELOCITY: ParamSpec = ParamSpec {
+    name: "velocity",
+    kind: ParamKind::Float {
+        min: 1.0,
+        max: 20000.0,
+    },
+    default: "null",
+    unit: "m/s",
+    help: "for curvature in 1/km of time data: the velocity that turns two-way time into depth (z = v·t/2)",
+};
+
+/// A dip in the units asked for: `value = f(samples per trace)`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DipUnits {
+    /// Multiplies samples per trace.
+    pub factor: f32,
+    /// The angle atan(factor · dip), in degrees, instead.
+    pub degrees: bool,
+    pub name: &'static str,
+}
+
+impl DipUnits {
+    pub fn apply(&self, v: f32) -> f32 {
+        if self.degrees {
+            (v * self.factor).atan().to_degrees()
+        } else {
+            v * self.factor
+        }
+    }
+}
 
 /// `azimuth` of a dip azimuth.
 pub const AZIMUTH_FROM: ParamSpec = ParamSpec {
@@ -22,32 +63,83 @@ pub const AZIMUTH_FROM: ParamSpec = ParamSpec {
     help: "measured from the inline axis (index space), or clockwise from grid north (needs the survey geometry); auto: grid north where the geometry is known",
 };
 
-/// The factor from samples per trace along lateral axis `axis` to the
-/// units asked for, and the units resolved (`auto` decided).
-pub fn dip_scale(p: &Params, setup: &Setup, axis: usize) -> Result<(f32, &'static str), AttrError> {
-    let known = match (setup.geometry, setup.sample_interval_ms) {
-        (Some(g), Some(dt)) => Some(dt / g.spacing(axis)),
-        _ => None,
-    };
+/// How a dip along lateral axis `axis` in samples per trace becomes the
+/// units asked for (`auto` decided): time units through the sample
+/// interval, depth units through the depth step, both through the
+/// distance between traces.
+pub fn dip_scale(p: &Params, setup: &Setup, axis: usize) -> Result<DipUnits, AttrError> {
+    let spacing = setup.geometry.map(|g| g.spacing(axis));
+    let time = spacing.zip(setup.sample_interval_ms).map(|(s, dt)| dt / s);
+    let depth = spacing.zip(setup.depth_step_m).map(|(s, dz)| dz / s);
     let units = match p.text("units").unwrap_or("auto") {
-        "auto" if known.is_some() => "us/m",
-        "auto" | "samples" => "samples",
-        "ms/m" => "ms/m",
-        _ => "us/m",
+        "auto" if depth.is_some() => "m/m",
+        "auto" if time.is_some() => "us/m",
+        "auto" => "samples",
+        u => u,
     };
-    let need = |u: &str| {
-        known.ok_or_else(|| AttrError::BadParam {
+    let need = |known: Option<f64>, what: &str| {
+        known.map(|f| f as f32).ok_or_else(|| AttrError::BadParam {
             param: "units".into(),
             message: format!(
-                "{u} needs the survey geometry (the input's cdp_x/cdp_y, or `geometry:` in the job) and the sample interval; give them, or units: samples"
+                "{units} needs the survey geometry (the input's cdp_x/cdp_y, or `geometry:` in the job) and {what}; give them, or units: samples"
             ),
         })
     };
-    Ok(match units {
-        "samples" => (1.0, "samples"),
-        "ms/m" => (need("ms/m")? as f32, "ms/m"),
-        _ => ((need("us/m")? * 1000.0) as f32, "us/m"),
+    let (factor, degrees, name) = match units {
+        "samples" => (1.0, false, "samples"),
+        "ms/m" => (need(time, "the sample interval in ms")?, false, "ms/m"),
+        "us/m" => (
+            need(time, "the sample interval in ms")? * 1000.0,
+            false,
+            "us/m",
+        ),
+        "m/m" => (need(depth, "a depth axis (metres)")?, false, "m/m"),
+        _ => (need(depth, "a depth axis (metres)")?, true, "degrees"),
+    };
+    Ok(DipUnits {
+        factor,
+        degrees,
+        name,
     })
+}
+
+/// The scale of Roberts' coefficients (a, b, c, d, e) from index units to
+/// metres, and the factor from 1/m to the unit given, for curvature
+/// `gaussian` or not: `None` in index units. z = samples × dz (dz the
+/// depth step, or v·dt/2 in time), x and y the distances between traces.
+pub fn curvature_scale(
+    p: &Params,
+    setup: &Setup,
+) -> Result<Option<([f32; 5], &'static str)>, AttrError> {
+    let dz = setup.depth_step_m.or_else(|| {
+        let v = p.to_json()["velocity"].as_f64()?;
+        Some(v * setup.sample_interval_ms? / 2000.0)
+    });
+    let known = setup.geometry.zip(dz);
+    let units = match p.text("units").unwrap_or("auto") {
+        "auto" if known.is_some() => "1/km",
+        "auto" | "index" => "index",
+        u => u,
+    };
+    if units == "index" {
+        return Ok(None);
+    }
+    let (g, dz) = known.ok_or_else(|| AttrError::BadParam {
+        param: "units".into(),
+        message: "1/km needs the survey geometry (the input's cdp_x/cdp_y, or `geometry:` in the job) and a depth axis, or in time the sample interval and a `velocity`; give them, or units: index".into(),
+    })?;
+    let (s0, s1) = (g.spacing(0), g.spacing(1));
+    let k = |v: f64| v as f32;
+    Ok(Some((
+        [
+            k(dz / (s0 * s0)),
+            k(dz / (s1 * s1)),
+            k(dz / (s0 * s1)),
+            k(dz / s0),
+            k(dz / s1),
+        ],
+        "1/km",
+    )))
 }
 
 /// Whether azimuths are from grid north (with the geometry) or from the
@@ -105,23 +197,22 @@ mod tests {
         let setup = Setup {
             sample_interval_ms: Some(dt),
             geometry: Some(g),
+            ..Default::default()
         };
         let p = Params::validate(&[DIP_UNITS], &Default::default()).unwrap();
-        let (s, u) = dip_scale(&p, &setup, 0).unwrap();
-        assert_eq!(u, "us/m");
+        let u = dip_scale(&p, &setup, 0).unwrap();
+        assert_eq!(u.name, "us/m");
         // the apparent dip along the inlines, in µs/m
         let want = per(0) / 25.0 * 1000.0;
-        assert!(
-            ((p0 * s) as f64 - want).abs() < 1e-3 * want.abs(),
-            "{} {want}",
-            p0 * s
-        );
+        let got = u.apply(p0) as f64;
+        assert!((got - want).abs() < 1e-3 * want.abs(), "{got} {want}");
         // without geometry: samples, and physical units refused
         let bare = Setup {
             sample_interval_ms: Some(dt),
-            geometry: None,
+            ..Default::default()
         };
-        assert_eq!(dip_scale(&p, &bare, 0).unwrap(), (1.0, "samples"));
+        assert_eq!(dip_scale(&p, &bare, 0).unwrap().name, "samples");
+        assert_eq!(dip_scale(&p, &bare, 0).unwrap().apply(0.7), 0.7);
         let ms = p.with("units", serde_json::json!("ms/m"));
         assert!(dip_scale(&ms, &bare, 0).is_err());
     }

@@ -79,9 +79,24 @@ pub fn setup(
         Setup {
             sample_interval_ms: sample_interval.or_else(|| input.sample_interval_ms()),
             geometry,
+            depth_step_m: depth_step(input),
         },
         source,
     ))
+}
+
+/// The metres between samples where the sample axis is depth: a regular
+/// coordinate in metres, or one named `depth` without units.
+pub fn depth_step(input: &Input) -> Option<f64> {
+    let dim = input.dims.last()?;
+    let c = input.coords.iter().find(|c| &c.name == dim)?;
+    let unit = c.attributes.get("units").and_then(|u| u.as_str());
+    let metres = match unit {
+        Some(u) => matches!(u, "m" | "metre" | "meter" | "metres" | "meters"),
+        None => dim == "depth",
+    };
+    let d = c.values.get(1)? - c.values.first()?;
+    (metres && d > 0.0).then_some(d)
 }
 
 /// The grid fitted to the input's cdp_x/cdp_y, where it has them (and

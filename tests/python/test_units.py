@@ -142,3 +142,82 @@ def test_a_bad_geometry_is_one_line(tmp_path, geometry, says):
     p = run_job(tmp_path, dips_job(vol, tmp_path / "o.zarr", geometry=geometry), check=False)
     err = [line for line in p.stderr.splitlines() if line.startswith("error")]
     assert p.returncode != 0 and len(err) == 1 and says in err[0], p.stderr
+
+
+R = 2000.0   # m, the sphere's radius
+DZ = 5.0     # m per sample in depth (or 4 ms at 2500 m/s two-way)
+SPH = (48, 48, 96)
+
+
+def write_sphere(path, axis="depth"):
+    """A dome: the top of a sphere of radius R whose crest is at the grid's
+    centre, on the rotated grid, with a depth axis in metres (5 m) or a
+    time axis in ms (4 ms)."""
+    i, j, k = np.meshgrid(*map(np.arange, SPH), indexing="ij")
+    xy = step(0)[:, None, None, None] * (i - 24) + step(1)[:, None, None, None] * (j - 24)
+    r2 = xy[0] ** 2 + xy[1] ** 2
+    z = 150.0 + R - np.sqrt(R ** 2 - r2)          # deeper away from the crest
+    d = k - z / DZ
+    x = (np.exp(-0.5 * (d / 2.0) ** 2) * np.cos(0.7 * d)).astype(np.float32)
+    g = zarr.open_group(str(path), mode="w", zarr_format=3)
+    g.create_array("amplitude", data=x, chunks=(24, 24, 96), dimension_names=("inline", "crossline", axis))
+    g.create_array("inline", data=np.arange(SPH[0], dtype=np.int32), dimension_names=("inline",))
+    g.create_array("crossline", data=np.arange(SPH[1], dtype=np.int32), dimension_names=("crossline",))
+    samples = g.create_array(axis, data=np.arange(SPH[2], dtype=np.float64) * (DZ if axis == "depth" else 4.0),
+                             dimension_names=(axis,))
+    samples.attrs["units"] = "m" if axis == "depth" else "ms"
+    return path
+
+
+GEOMETRY = {"inline_spacing": 25.0, "crossline_spacing": 12.5, "inline_azimuth": 30.0}
+
+
+def crest(ds, name):
+    """Values on the reflector within 150 m of the crest."""
+    v = ds[name].values
+    out = []
+    for i in range(SPH[0]):
+        for j in range(SPH[1]):
+            xy = step(0) * (i - 24) + step(1) * (j - 24)
+            r2 = xy @ xy
+            if r2 < 150.0 ** 2:
+                out.append(v[i, j, int(round((150.0 + R - np.sqrt(R ** 2 - r2)) / DZ))])
+    return np.array(out)
+
+
+@pytest.mark.parametrize("axis, extra", [("depth", {}), ("time", {"velocity": 2500.0})])
+def test_a_sphere_gives_its_curvature_in_per_km(tmp_path, axis, extra):
+    vol = write_sphere(tmp_path / "sphere.zarr", axis)
+    out = tmp_path / "o.zarr"
+    outs = [{"attribute": a, "path": str(out), "params": dict(extra)}
+            for a in ("curvature_mean", "curvature_gaussian", "curvature_maximum", "shape_index")]
+    outs.append({"attribute": "curvature_mean", "name": "index_units", "path": str(out), "params": {"units": "index"}})
+    run_job(tmp_path, {"input": str(vol), "geometry": GEOMETRY, "outputs": outs})
+    ds = xr.open_zarr(out)
+    assert ds.curvature_mean.attrs["units"] == "1/km" and ds.curvature_gaussian.attrs["units"] == "1/km2"
+    k = 1000.0 / R   # 0.5 per km, positive on a dome
+    for name, want in (("curvature_mean", k), ("curvature_maximum", k), ("curvature_gaussian", k * k)):
+        got = crest(ds, name)
+        assert np.abs(got - want).max() < 0.1 * want, (name, got.min(), got.max(), want)
+    assert np.abs(crest(ds, "shape_index") - 1.0).max() < 0.1
+    # index units are per trace with depth in samples: not per km
+    assert ds.index_units.attrs["units"] == "index"
+    assert np.abs(crest(ds, "index_units")).max() < 0.2 * k
+
+
+def test_dips_in_depth_in_m_per_m_and_degrees(tmp_path):
+    vol = write_sphere(tmp_path / "sphere.zarr", "depth")
+    out = tmp_path / "o.zarr"
+    outs = [{"attribute": "inline_dip", "path": str(out)},
+            {"attribute": "inline_dip", "name": "deg", "path": str(out), "params": {"units": "degrees"}}]
+    run_job(tmp_path, {"input": str(vol), "geometry": GEOMETRY, "outputs": outs})
+    ds = xr.open_zarr(out)
+    assert ds.inline_dip.attrs["units"] == "m/m" and ds.deg.attrs["units"] == "degrees"
+    # along the inlines' step from the crest: dz/ds = s/√(R² − s²) at distance s
+    i = 24 + 8                                   # 200 m from the crest along the inlines
+    s = 8 * 25.0
+    want = s / np.sqrt(R ** 2 - s ** 2)
+    k = int(round((150.0 + R - np.sqrt(R ** 2 - s ** 2)) / DZ))
+    got = ds.inline_dip.values[i, 24, k]
+    assert abs(got - want) < 0.05 * want, (got, want)
+    assert abs(ds.deg.values[i, 24, k] - np.degrees(np.arctan(got))) < 1e-3

@@ -107,18 +107,18 @@ const DIP_PARAMS: &[ParamSpec] = &[SIGMA_GRADIENT, SIGMA_TENSOR, crate::units::D
 
 /// A dip along lateral axis `axis` in the units its parameters ask for.
 fn dip(p: &Params, setup: &Setup, axis: usize) -> Result<Box<dyn crate::Kernel>, AttrError> {
-    let (scale, units) = crate::units::dip_scale(p, setup, axis)?;
-    let p = p.with("units", serde_json::json!(units));
+    let units = crate::units::dip_scale(p, setup, axis)?;
+    let p = p.with("units", serde_json::json!(units.name));
     from_gst(&p, move |g| {
         let d = if axis == 0 {
             g.p_inline()
         } else {
             g.p_crossline()
         };
-        if scale == 1.0 {
+        if units.name == "samples" {
             d.clone()
         } else {
-            d.mapv(|v| v * scale)
+            d.mapv(|v| units.apply(v))
         }
     })
 }
@@ -367,16 +367,49 @@ fn curvature_field(which: usize, q: &[Array3<f32>; 5]) -> Array3<f32> {
     }
 }
 
-fn curvature_kernel(p: &Params, which: usize) -> Result<Box<dyn crate::Kernel>, AttrError> {
+fn curvature_kernel(
+    p: &Params,
+    setup: &Setup,
+    which: usize,
+) -> Result<Box<dyn crate::Kernel>, AttrError> {
     let (sg, st) = sigmas(p)?;
+    let scale = crate::units::curvature_scale(p, setup)?;
+    let units = match (scale, which) {
+        (None, _) => "index",
+        (Some(_), 6) => "1",
+        (Some(_), 1) => "1/km2",
+        (Some((_, u)), _) => u,
+    };
+    let p = p.with("units", serde_json::json!(units));
+    // 1/m to 1/km (1/m² to 1/km² for the Gaussian); the shape index has none
+    let per_km = match which {
+        1 => 1e6,
+        6 => 1.0,
+        _ => 1e3,
+    };
     // the tensor's and the quadric's fields (measured: about 16 blocks)
     crate::with_copies(
         16.0,
-        masked_region_kernel(gst_halo(sg, st, 1), p, move |b, core, sh| {
-            curvature_field(which, shared_quadric(b, sh, sg, st, core))
+        masked_region_kernel(gst_halo(sg, st, 1), &p, move |b, core, sh| {
+            let q = shared_quadric(b, sh, sg, st, core);
+            match scale {
+                None => curvature_field(which, q),
+                Some((s, _)) => {
+                    // the shared coefficients scaled to metres, for this kernel alone
+                    let q: [Array3<f32>; 5] = std::array::from_fn(|i| q[i].mapv(|v| v * s[i]));
+                    curvature_field(which, &q).mapv(|v| v * per_km)
+                }
+            }
         }),
     )
 }
+
+const CURVATURE_PARAMS: &[ParamSpec] = &[
+    SIGMA_GRADIENT,
+    SIGMA_TENSOR,
+    crate::units::CURVATURE_UNITS,
+    crate::units::VELOCITY,
+];
 
 macro_rules! curvature {
     ($const:ident, $name:literal, $which:literal, $unit:literal, $desc:literal) => {
@@ -386,8 +419,8 @@ macro_rules! curvature {
             description: $desc,
             reference: CURVATURE_REFERENCE,
             unit: $unit,
-            params: GST_PARAMS,
-            build: |p, _: &Setup| curvature_kernel(p, $which),
+            params: CURVATURE_PARAMS,
+            build: |p, setup: &Setup| curvature_kernel(p, setup, $which),
         };
     };
 }
