@@ -14,6 +14,7 @@ mod attribute;
 pub mod convolve;
 mod dsp;
 mod error;
+pub mod expression;
 mod families;
 mod halo;
 mod intermediates;

@@ -58,6 +58,9 @@ fn resolve_output(
     setup: &Setup,
     spec: &JobSpec,
 ) -> Result<Resolved> {
+    if let Some(text) = &o.expression {
+        return resolve_expression(i, o, text, input, setup, spec);
+    }
     let at = |e: String| anyhow!("outputs[{i}] ({}): {e}", o.attribute);
     let attribute = attributes::lookup(&o.attribute).map_err(|e| at(e.to_string()))?;
     // whole numbers hold an amplitude; any other quantity (a ratio, an
@@ -75,44 +78,9 @@ fn resolve_output(
     let kernel = attribute
         .build(&o.params, setup)
         .map_err(|e| at(format!("params: {e}")))?;
-    let chunks = match &o.chunks {
-        None => input.chunks,
-        // a chunk larger than the volume is clipped to it: its memory is
-        // the volume's, not the number's
-        Some(c) if c.len() == input.ndim && input.ndim == 3 => {
-            [0, 1, 2].map(|a| c[a].min(input.shape[a].max(1)))
-        }
-        Some(c) if c.len() == input.ndim => [
-            1,
-            c[0].min(input.shape[1].max(1)),
-            c[1].min(input.shape[2].max(1)),
-        ],
-        Some(c) => {
-            return Err(at(format!(
-                "chunks has {} values, the input has {} dimensions",
-                c.len(),
-                input.ndim
-            )))
-        }
-    };
-    let format = o.format.unwrap_or(Format::V3);
-    let dtype = o.dtype.unwrap_or(Dtype::Float32);
+    let (chunks, inner, format, dtype) = layout(o, input).map_err(at)?;
     // a dip's units follow its parameters and the geometry (`units: auto`)
     let kernel_units = kernel.resolved()["units"].as_str().map(str::to_string);
-    let (chunks, inner) = match &o.sharding {
-        None => (chunks, None),
-        Some(_) if format == Format::V2 => {
-            return Err(at(
-                "sharding is a Zarr format 3 codec: drop `format: 2`, or drop `sharding`".into(),
-            ))
-        }
-        Some(s) => {
-            let shard = s
-                .shard_shape(chunks, input.shape, input.ndim, dtype.size() as u64)
-                .map_err(|e| at(format!("sharding {e}")))?;
-            (shard, Some(chunks))
-        }
-    };
     Ok(Resolved {
         attribute: attribute.name().to_string(),
         name: o
@@ -134,6 +102,106 @@ fn resolve_output(
             Some(u) => u.to_string(),
             None => attribute.unit().to_string(),
         },
+    })
+}
+
+/// An output's write unit (a chunk, or a shard of chunks), the chunks
+/// inside a shard, its format and dtype.
+type Layout = ([u64; 3], Option<[u64; 3]>, Format, Dtype);
+
+/// An output's [`Layout`]; what is wrong, in words.
+fn layout(o: &OutputSpec, input: &Input) -> std::result::Result<Layout, String> {
+    let chunks = match &o.chunks {
+        None => input.chunks,
+        // a chunk larger than the volume is clipped to it: its memory is
+        // the volume's, not the number's
+        Some(c) if c.len() == input.ndim && input.ndim == 3 => {
+            [0, 1, 2].map(|a| c[a].min(input.shape[a].max(1)))
+        }
+        Some(c) if c.len() == input.ndim => [
+            1,
+            c[0].min(input.shape[1].max(1)),
+            c[1].min(input.shape[2].max(1)),
+        ],
+        Some(c) => {
+            return Err(format!(
+                "chunks has {} values, the input has {} dimensions",
+                c.len(),
+                input.ndim
+            ))
+        }
+    };
+    let format = o.format.unwrap_or(Format::V3);
+    let dtype = o.dtype.unwrap_or(Dtype::Float32);
+    match &o.sharding {
+        None => Ok((chunks, None, format, dtype)),
+        Some(_) if format == Format::V2 => {
+            Err("sharding is a Zarr format 3 codec: drop `format: 2`, or drop `sharding`".into())
+        }
+        Some(s) => {
+            let shard = s
+                .shard_shape(chunks, input.shape, input.ndim, dtype.size() as u64)
+                .map_err(|e| format!("sharding {e}"))?;
+            Ok((shard, Some(chunks), format, dtype))
+        }
+    }
+}
+
+/// An `expression:` output: each name in it the input (`input` or `x`), an
+/// attribute output of the job (by its name, with its parameters) or an
+/// attribute of the registry (with its defaults).
+fn resolve_expression(
+    i: usize,
+    o: &OutputSpec,
+    text: &str,
+    input: &Input,
+    setup: &Setup,
+    spec: &JobSpec,
+) -> Result<Resolved> {
+    let at = |e: String| anyhow!("outputs[{i}] (expression): {e}");
+    let source = |name: &str| -> std::result::Result<attributes::expression::Source, String> {
+        use attributes::expression::Source;
+        if name == "input" || name == "x" {
+            return Ok(Source::Input);
+        }
+        let output = spec.outputs.iter().find(|other| {
+            other.expression.is_none() && other.name.as_deref().unwrap_or(&other.attribute) == name
+        });
+        let (attribute, params) = match output {
+            Some(other) => (other.attribute.as_str(), other.params.clone()),
+            None if spec
+                .outputs
+                .iter()
+                .any(|other| other.name.as_deref() == Some(name)) =>
+            {
+                return Err("an expression may not name another expression".into())
+            }
+            None => (name, Map::new()),
+        };
+        let a = attributes::lookup(attribute).map_err(|_| {
+            "not the input (input or x), an output of this job or an attribute (attr list)"
+                .to_string()
+        })?;
+        a.build(&params, setup)
+            .map(Source::Kernel)
+            .map_err(|e| e.to_string())
+    };
+    let kernel = attributes::expression::kernel(text, &source).map_err(|e| at(e.to_string()))?;
+    let (chunks, inner, format, dtype) = layout(o, input).map_err(at)?;
+    Ok(Resolved {
+        attribute: "expression".to_string(),
+        name: o.name.clone().expect("checked when parsed"),
+        location: spec
+            .locate(&o.path)
+            .map_err(|e| anyhow!("outputs[{i}].path: {e:#}"))?,
+        kernel,
+        chunks,
+        inner,
+        dtype,
+        scale: o.scale,
+        format,
+        compression: o.compression.unwrap_or(Compression::Zstd),
+        unit: "as the expression".to_string(),
     })
 }
 

@@ -369,7 +369,12 @@ pub enum DeadTraces {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OutputSpec {
+    /// The attribute (or, instead, an `expression`).
+    #[serde(default)]
     pub attribute: String,
+    /// Arithmetic on the input, attributes and the job's other outputs.
+    #[serde(default)]
+    pub expression: Option<String>,
     pub path: PathBuf,
     /// Variable name in the output dataset (default: the attribute name).
     #[serde(default)]
@@ -430,6 +435,25 @@ pub fn parse(text: &str, file: &Path) -> anyhow::Result<JobSpec> {
         }
     }
     for (i, o) in spec.outputs.iter().enumerate() {
+        match (o.attribute.is_empty(), &o.expression) {
+            (true, None) => anyhow::bail!(
+                "{}: outputs[{i}] names no `attribute` (or `expression`): give one",
+                file.display()
+            ),
+            (false, Some(_)) => anyhow::bail!(
+                "{}: outputs[{i}] gives both `attribute` and `expression`: give one",
+                file.display()
+            ),
+            (true, Some(_)) if o.name.is_none() => anyhow::bail!(
+                "{}: outputs[{i}] is an expression: give it a `name:`",
+                file.display()
+            ),
+            (true, Some(_)) if !o.params.is_empty() => anyhow::bail!(
+                "{}: outputs[{i}] is an expression, which takes no `params`: the attributes it names take theirs from the outputs that compute them",
+                file.display()
+            ),
+            _ => {}
+        }
         if let Some(sc) = o.scale {
             if !(sc.is_finite() && sc > 0.0) {
                 anyhow::bail!(
