@@ -269,7 +269,18 @@ impl JobKind for AttributeJob {
 fn variable_spec(p: &Prepared, o: &Resolved) -> VariableSpec {
     let mut attributes = carried_attributes(&p.input.array_attributes);
     attributes.insert("long_name".into(), json!(o.attribute));
-    attributes.insert("units".into(), json!(o.unit));
+    // CF's units; the words `attr list` uses stay in the provenance
+    let input_units = p
+        .input
+        .array_attributes
+        .get("units")
+        .and_then(|u| u.as_str());
+    let (units, valid) = crate::store::cf_units::cf_units(&o.unit, input_units);
+    attributes.insert("units".into(), json!(units));
+    if let Some([lo, hi]) = valid {
+        attributes.insert("valid_min".into(), json!(lo));
+        attributes.insert("valid_max".into(), json!(hi));
+    }
     attributes.insert("provenance".into(), provenance(p, o));
     if let Some(sc) = o.scale {
         attributes.insert("scale_factor".into(), json!(1.0 / sc));

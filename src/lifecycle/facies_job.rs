@@ -72,7 +72,10 @@ impl FaciesJob {
         let variable = |name: &str, dtype: Dtype, fill: Option<f64>, long: &str, units: &str| {
             let mut a = Map::new();
             a.insert("long_name".into(), json!(long));
-            a.insert("units".into(), json!(units));
+            a.insert(
+                "units".into(),
+                json!(crate::store::cf_units::cf_units(units, None).0),
+            );
             Output {
                 location: output_at.clone(),
                 format,

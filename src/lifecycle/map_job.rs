@@ -572,7 +572,10 @@ fn variable_spec(
             .map(|a| a.unit().to_string()),
     };
     if let Some(u) = units.filter(|u| !u.is_empty()) {
-        attributes.insert("units".into(), json!(u));
+        attributes.insert(
+            "units".into(),
+            json!(crate::store::cf_units::cf_units(&u, None).0),
+        );
     }
     VariableSpec {
         name,

@@ -3,6 +3,7 @@
 //! store, and creating output groups.
 
 pub mod adapters;
+pub mod cf_units;
 pub mod chunk_check;
 mod dataset;
 pub mod dtype;

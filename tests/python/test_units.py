@@ -4,6 +4,7 @@ sizes, gives its apparent dips in µs/m and ms/m and its azimuth from grid
 north, whether the geometry comes from cdp_x/cdp_y or from the job; without
 a geometry the run says so in one line and keeps samples per trace."""
 import json
+import subprocess
 
 import numpy as np
 import pytest
@@ -107,7 +108,7 @@ def test_without_geometry_dips_stay_in_samples_and_the_run_says_so(tmp_path):
     notes = [line for line in p.stderr.splitlines() if "no survey geometry" in line]
     assert len(notes) == 1 and "inline_dip, crossline_dip, dip_azimuth" in notes[0], p.stderr
     ds = xr.open_zarr(tmp_path / "o.zarr")
-    assert ds.inline_dip.attrs["units"] == "samples/trace"
+    assert ds.inline_dip.attrs["units"] == "1"   # samples per trace: a number
     np.testing.assert_array_equal(ds.inline_dip.values, ds.inline_dip_samples.values)
     got = on_reflector(ds, "inline_dip")
     assert np.abs(got - per_step(0) / DT).max() < 0.05 * abs(per_step(0) / DT)
@@ -201,7 +202,7 @@ def test_a_sphere_gives_its_curvature_in_per_km(tmp_path, axis, extra):
         assert np.abs(got - want).max() < 0.1 * want, (name, got.min(), got.max(), want)
     assert np.abs(crest(ds, "shape_index") - 1.0).max() < 0.1
     # index units are per trace with depth in samples: not per km
-    assert ds.index_units.attrs["units"] == "index"
+    assert ds.index_units.attrs["units"] == "1"
     assert np.abs(crest(ds, "index_units")).max() < 0.2 * k
 
 
@@ -212,7 +213,7 @@ def test_dips_in_depth_in_m_per_m_and_degrees(tmp_path):
             {"attribute": "inline_dip", "name": "deg", "path": str(out), "params": {"units": "degrees"}}]
     run_job(tmp_path, {"input": str(vol), "geometry": GEOMETRY, "outputs": outs})
     ds = xr.open_zarr(out)
-    assert ds.inline_dip.attrs["units"] == "m/m" and ds.deg.attrs["units"] == "degrees"
+    assert ds.inline_dip.attrs["units"] == "m/m" and ds.deg.attrs["units"] == "degree"
     # along the inlines' step from the crest: dz/ds = s/√(R² − s²) at distance s
     i = 24 + 8                                   # 200 m from the crest along the inlines
     s = 8 * 25.0
@@ -221,3 +222,27 @@ def test_dips_in_depth_in_m_per_m_and_degrees(tmp_path):
     got = ds.inline_dip.values[i, 24, k]
     assert abs(got - want) < 0.05 * want, (got, want)
     assert abs(ds.deg.values[i, 24, k] - np.degrees(np.arctan(got))) < 1e-3
+
+
+def test_every_output_has_cf_units(tmp_path):
+    """Every attribute's `units` parses as UDUNITS (cf-units, as CF
+    checkers do), and a stated range holds the values."""
+    import cf_units
+    from conftest import F3, attr_bin
+    names = [a["name"] for a in json.loads(subprocess.run([attr_bin(), "list", "--json"], capture_output=True,
+                                                          text=True, check=True).stdout)]
+    out = tmp_path / "all.zarr"
+    run_job(tmp_path, {"input": str(F3), "outputs": [{"attribute": n, "path": str(out)} for n in names]})
+    ds = xr.open_zarr(out)
+    ranged = 0
+    for n in names:
+        a = ds[n].attrs
+        cf_units.Unit(a["units"])      # raises where UDUNITS cannot parse it
+        if "valid_min" in a:
+            ranged += 1
+            v = ds[n].values
+            v = v[np.isfinite(v)]
+            assert v.min() >= a["valid_min"] - 1e-5 and v.max() <= a["valid_max"] + 1e-5, n
+    assert ranged >= 3
+    assert ds.instantaneous_frequency.attrs["units"] == "Hz" and ds.semblance.attrs["units"] == "1"
+    assert ds.dip_azimuth.attrs["units"] == "degree"
