@@ -57,10 +57,22 @@ impl DipUnits {
 /// `azimuth` of a dip azimuth.
 pub const AZIMUTH_FROM: ParamSpec = ParamSpec {
     name: "azimuth",
-    kind: ParamKind::Choice(&["auto", "inline_axis", "grid_north"]),
+    kind: ParamKind::Choice(&["auto", "inline_axis", "grid_north", "true_north"]),
     default: "\"auto\"",
     unit: "",
-    help: "measured from the inline axis (index space), or clockwise from grid north (needs the survey geometry); auto: grid north where the geometry is known",
+    help: "measured from the inline axis (index space), or clockwise from grid north or true north (needs the survey geometry; true north also `convergence`); auto: grid north where the geometry is known",
+};
+
+/// `convergence` of a dip azimuth from true north.
+pub const CONVERGENCE: ParamSpec = ParamSpec {
+    name: "convergence",
+    kind: ParamKind::Float {
+        min: -90.0,
+        max: 90.0,
+    },
+    default: "null",
+    unit: "degrees",
+    help: "grid convergence of the map projection at the survey: the angle from true north to grid north, clockwise; azimuth from true north = azimuth from grid north + convergence",
 };
 
 /// How a dip along lateral axis `axis` in samples per trace becomes the
@@ -145,12 +157,19 @@ pub fn curvature_scale(
 /// Whether azimuths are from grid north (with the geometry) or from the
 /// inline axis, `auto` decided.
 pub fn azimuth_geometry(p: &Params, setup: &Setup) -> Result<Option<Geometry>, AttrError> {
-    match (p.text("azimuth").unwrap_or("auto"), setup.geometry) {
+    let from = p.text("azimuth").unwrap_or("auto");
+    if from == "true_north" && p.to_json()["convergence"].as_f64().is_none() {
+        return Err(AttrError::BadParam {
+            param: "azimuth".into(),
+            message: "true_north needs `convergence` (degrees from true north to grid north, clockwise, from the survey's projection); give it, or azimuth: grid_north".into(),
+        });
+    }
+    match (from, setup.geometry) {
         ("inline_axis", _) | ("auto", None) => Ok(None),
         (_, Some(g)) => Ok(Some(g)),
-        (_, None) => Err(AttrError::BadParam {
+        (from, None) => Err(AttrError::BadParam {
             param: "azimuth".into(),
-            message: "grid_north needs the survey geometry (the input's cdp_x/cdp_y, or `geometry:` in the job); give it, or azimuth: inline_axis".into(),
+            message: format!("{from} needs the survey geometry (the input's cdp_x/cdp_y, or `geometry:` in the job); give it, or azimuth: inline_axis"),
         }),
     }
 }

@@ -55,6 +55,9 @@ def dips_job(vol, out, **extra):
             {"attribute": "dip_azimuth", "path": str(out)},
             {"attribute": "inline_dip", "name": "inline_dip_ms", "params": {"units": "ms/m"}, "path": str(out)},
             {"attribute": "inline_dip", "name": "inline_dip_samples", "params": {"units": "samples"},
+             "path": str(out)},
+            {"attribute": "dip_azimuth", "name": "azimuth_true", "params": {"azimuth": "true_north",
+                                                                            "convergence": -1.5},
              "path": str(out)}]
     return {"input": str(vol), "sample_interval": DT, "outputs": outs, **extra}
 
@@ -82,6 +85,9 @@ def check_physical(ds, source):
     assert np.abs(samples - per_step(0) / DT).max() < 0.05 * abs(per_step(0) / DT)
     az = on_reflector(ds, "dip_azimuth")
     assert np.abs(az - TOWARDS).max() < 3.0, az.mean()
+    # from true north: grid north lies 1.5° anticlockwise of it
+    true = on_reflector(ds, "azimuth_true")
+    np.testing.assert_allclose(true, (az - 1.5) % 360, atol=1e-3)
 
 
 def test_dips_in_us_per_m_and_azimuth_from_north_from_cdp_coordinates(tmp_path):
@@ -103,7 +109,7 @@ def test_the_same_from_the_jobs_geometry(tmp_path):
 def test_without_geometry_dips_stay_in_samples_and_the_run_says_so(tmp_path):
     vol = write(tmp_path / "bare.zarr", with_coordinates=False)
     spec = dips_job(vol, tmp_path / "o.zarr")
-    spec["outputs"] = spec["outputs"][:3] + spec["outputs"][4:]   # not the ms/m one
+    spec["outputs"] = spec["outputs"][:3] + spec["outputs"][4:5]   # not the ms/m nor the true-north one
     p = run_job(tmp_path, spec)
     notes = [line for line in p.stderr.splitlines() if "no survey geometry" in line]
     assert len(notes) == 1 and "inline_dip, crossline_dip, dip_azimuth" in notes[0], p.stderr
@@ -121,6 +127,7 @@ def test_without_geometry_dips_stay_in_samples_and_the_run_says_so(tmp_path):
     ({"attribute": "inline_dip", "params": {"units": "ms/m"}}, "units"),
     ({"attribute": "dip_azimuth", "params": {"azimuth": "grid_north"}}, "azimuth"),
     ({"attribute": "inline_dip", "params": {"units": "furlongs"}}, "units"),
+    ({"attribute": "dip_azimuth", "params": {"azimuth": "true_north"}}, "convergence"),
 ])
 def test_physical_units_without_geometry_are_one_line(tmp_path, params, says):
     vol = write(tmp_path / "bare.zarr", with_coordinates=False)

@@ -163,23 +163,43 @@ pub const DIP_AZIMUTH: Spec = Spec {
     family: FAMILY,
     description: "Azimuth of steepest descent in degrees over the full 0–360° range, 0 on flat \
                   reflectors: clockwise from grid north through the survey geometry (from \
-                  cdp_x/cdp_y or the job's `geometry:`), or, from the inline axis, atan2(p_x, \
-                  p_i): 0° down-dip towards increasing inline, 90° towards increasing crossline.",
+                  cdp_x/cdp_y or the job's `geometry:`), or from true north with the grid \
+                  `convergence`, or, from the inline axis, atan2(p_x, p_i): 0° down-dip towards \
+                  increasing inline, 90° towards increasing crossline.",
     reference: REFERENCE,
     unit: "degrees 0-360",
-    params: &[SIGMA_GRADIENT, SIGMA_TENSOR, crate::units::AZIMUTH_FROM],
+    params: &[
+        SIGMA_GRADIENT,
+        SIGMA_TENSOR,
+        crate::units::AZIMUTH_FROM,
+        crate::units::CONVERGENCE,
+    ],
     build: |p, setup| {
         let g = crate::units::azimuth_geometry(p, setup)?;
-        let from = if g.is_some() {
-            "grid_north"
+        let true_north = p.text("azimuth") == Some("true_north");
+        let from = match (g.is_some(), true_north) {
+            (true, true) => "true_north",
+            (true, false) => "grid_north",
+            _ => "inline_axis",
+        };
+        // degrees added to an azimuth from grid north
+        let turn = if true_north {
+            p.to_json()["convergence"].as_f64().unwrap_or(0.0) as f32
         } else {
-            "inline_axis"
+            0.0
         };
         let p = p.with("azimuth", serde_json::json!(from));
         from_gst(&p, move |gst| {
             Zip::from(gst.p_inline())
                 .and(gst.p_crossline())
-                .map_collect(|&a, &b| crate::units::descent_azimuth(a, b, g.as_ref()))
+                .map_collect(|&a, &b| {
+                    let az = crate::units::descent_azimuth(a, b, g.as_ref());
+                    if turn == 0.0 || (a == 0.0 && b == 0.0) {
+                        az
+                    } else {
+                        (az + turn).rem_euclid(360.0)
+                    }
+                })
         })
     },
 };
