@@ -4,9 +4,8 @@
 /// returns them to the kernel and faults them back in for every chunk.
 ///
 /// mimalloc v2 (the `v2` feature of its -sys crate), not v3: with freed
-/// pages kept (below), v3's arenas placed new large buffers on untouched
-/// pages beside the freed ones, and peaks grew by a third to two thirds
-/// over what a run held (`bench/memory.sh`: gst_planarity at 32³ chunks
+/// pages kept (below), v3 left more of them resident than it reused, and
+/// peaks grew by a third to two thirds over what a run held (`bench/memory.sh`: gst_planarity at 32³ chunks
 /// 95 MiB against 58, eigenstructure 88 against 65), at the same speed.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -78,15 +78,34 @@ fn resolve_output(
     let kernel = attribute
         .build(&o.params, setup)
         .map_err(|e| at(format!("params: {e}")))?;
-    let (chunks, inner, format, dtype) = layout(o, input).map_err(at)?;
     // a dip's units follow its parameters and the geometry (`units: auto`)
-    let kernel_units = kernel.resolved()["units"].as_str().map(str::to_string);
+    let unit = match kernel.resolved()["units"].as_str() {
+        Some("samples") => "samples/trace".to_string(),
+        Some(u) => u.to_string(),
+        None => attribute.unit().to_string(),
+    };
+    let name = o.name.as_deref().unwrap_or(attribute.name());
+    resolved(i, o, input, spec, attribute.name(), name, kernel, unit)
+}
+
+/// Output `i` resolved from its kernel: its layout, dataset and the rest
+/// of its spec.
+#[allow(clippy::too_many_arguments)]
+fn resolved(
+    i: usize,
+    o: &OutputSpec,
+    input: &Input,
+    spec: &JobSpec,
+    attribute: &str,
+    name: &str,
+    kernel: Box<dyn Kernel>,
+    unit: String,
+) -> Result<Resolved> {
+    let (chunks, inner, format, dtype) =
+        layout(o, input).map_err(|e| anyhow!("outputs[{i}] ({attribute}): {e}"))?;
     Ok(Resolved {
-        attribute: attribute.name().to_string(),
-        name: o
-            .name
-            .clone()
-            .unwrap_or_else(|| attribute.name().to_string()),
+        attribute: attribute.to_string(),
+        name: name.to_string(),
         location: spec
             .locate(&o.path)
             .map_err(|e| anyhow!("outputs[{i}].path: {e:#}"))?,
@@ -97,11 +116,7 @@ fn resolve_output(
         scale: o.scale,
         format,
         compression: o.compression.unwrap_or(Compression::Zstd),
-        unit: match kernel_units.as_deref() {
-            Some("samples") => "samples/trace".to_string(),
-            Some(u) => u.to_string(),
-            None => attribute.unit().to_string(),
-        },
+        unit,
     })
 }
 
@@ -187,22 +202,9 @@ fn resolve_expression(
             .map_err(|e| e.to_string())
     };
     let kernel = attributes::expression::kernel(text, &source).map_err(|e| at(e.to_string()))?;
-    let (chunks, inner, format, dtype) = layout(o, input).map_err(at)?;
-    Ok(Resolved {
-        attribute: "expression".to_string(),
-        name: o.name.clone().expect("checked when parsed"),
-        location: spec
-            .locate(&o.path)
-            .map_err(|e| anyhow!("outputs[{i}].path: {e:#}"))?,
-        kernel,
-        chunks,
-        inner,
-        dtype,
-        scale: o.scale,
-        format,
-        compression: o.compression.unwrap_or(Compression::Zstd),
-        unit: "as the expression".to_string(),
-    })
+    let name = o.name.as_deref().expect("checked when parsed");
+    let unit = "as the expression".to_string();
+    resolved(i, o, input, spec, "expression", name, kernel, unit)
 }
 
 /// What must hold of the outputs together: one format per dataset, no
